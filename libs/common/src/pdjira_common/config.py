@@ -1,0 +1,237 @@
+"""Configuration: one YAML file; secrets come from the environment as ``${env:NAME}``.
+
+Errors name the path of the bad field and say what to do, e.g.
+``config error at $.jira.instances[0].base_url: ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import yaml
+
+from pdjira_common.secrets import Secret
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "HttpListen",
+    "JiraAuth",
+    "JiraInstance",
+    "NatsSettings",
+    "PagerDutyAccount",
+    "RetrySettings",
+    "SyncRule",
+    "load_config",
+    "normalize_base_url",
+    "parse_config",
+]
+
+_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message says where and why."""
+
+
+Id = msgspec.Meta(pattern=_ID, description="letters, digits, '_' or '-' (used in NATS subjects)")
+
+
+class NatsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    url: str = "nats://127.0.0.1:4222"
+    replicas: int = 1
+
+
+class HttpListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+class PagerDutyAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    token: Secret
+    from_email: str  # the integration user: `From` for writes no person can be mapped to
+    webhook_secrets: tuple[Secret, ...] = ()
+    api_url: str = "https://api.pagerduty.com"
+
+
+class JiraAuth(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    type: Literal["basic", "token"]
+    username: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+
+
+class JiraInstance(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    base_url: str
+    auth: JiraAuth
+    webhook_secret: Secret | None = None
+
+
+class SyncRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The first rule set: create on trigger, follow status both ways."""
+
+    name: str
+    account: str
+    instance: str
+    project: str
+    issue_type: str
+    services: tuple[str, ...] = ()  # empty: every service of the account
+    create_on_trigger: bool = True
+    on_acknowledge: str | None = None  # Jira status to move the linked issue to
+    on_resolve: str | None = None
+    resolution: str | None = None
+    resolve_when_status: tuple[str, ...] = ()  # Jira statuses that resolve the incident
+
+
+class RetrySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Delayed redelivery of failed commands: base * 2^attempt (jittered), capped, bounded."""
+
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    max_attempts: int = 10
+    ack_wait: float = 30.0
+    http_timeout: float = 10.0
+    # Waiting for a prerequisite (e.g. the issue a transition needs) is not a failure.
+    prerequisite_max_attempts: int = 60
+
+
+class ServiceListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    ingest: HttpListen = HttpListen(port=8080)
+    rules: HttpListen = HttpListen(port=8091)
+    jira_writer: HttpListen = HttpListen(port=8092)
+    pd_writer: HttpListen = HttpListen(port=8093)
+    mapping: HttpListen = HttpListen(port=8094)
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    nats: NatsSettings = NatsSettings()
+    pagerduty_accounts: tuple[PagerDutyAccount, ...] = ()
+    jira_instances: tuple[JiraInstance, ...] = ()
+    rules: tuple[SyncRule, ...] = ()
+    retry: RetrySettings = RetrySettings()
+    listen: ServiceListen = ServiceListen()
+    log_level: str = "info"
+
+    def account(self, account_id: str) -> PagerDutyAccount:
+        for account in self.pagerduty_accounts:
+            if account.id == account_id:
+                return account
+        raise KeyError(account_id)
+
+    def instance(self, instance_id: str) -> JiraInstance:
+        for instance in self.jira_instances:
+            if instance.id == instance_id:
+                return instance
+        raise KeyError(instance_id)
+
+
+def normalize_base_url(url: str) -> str:
+    """A base URL without a scheme means ``http://`` (as PagerDuty's Jira app does)."""
+    url = url.strip()
+    if "://" not in url:
+        url = "http://" + url
+    return url.rstrip("/")
+
+
+def _substitute_env(node: Any, path: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute_env(v, f"{path}.{k}") for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute_env(v, f"{path}[{i}]") for i, v in enumerate(node)]
+    if isinstance(node, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            value = os.environ.get(name)
+            if value is None:
+                raise ConfigError(
+                    f"config error at {path}: environment variable {name} is not set; "
+                    f"export {name} or remove the reference"
+                )
+            return value
+
+        return _ENV_REF.sub(replace, node)
+    return node
+
+
+def _dec_hook(type_: type, obj: Any) -> Any:
+    if type_ is Secret:
+        if not isinstance(obj, str):
+            raise msgspec.ValidationError("Expected `str` (a secret, e.g. ${env:NAME})")
+        return Secret(obj)
+    raise NotImplementedError(type_)
+
+
+def _check(config: Config) -> Config:
+    seen: set[str] = set()
+    for i, a in enumerate(config.pagerduty_accounts):
+        if not re.match(_ID, a.id):
+            raise ConfigError(
+                f"config error at $.pagerduty_accounts[{i}].id: {a.id!r} must match {_ID}"
+            )
+        if a.id in seen:
+            raise ConfigError(
+                f"config error at $.pagerduty_accounts[{i}].id: duplicate id {a.id!r}"
+            )
+        seen.add(a.id)
+    seen = set()
+    instances = []
+    for i, j in enumerate(config.jira_instances):
+        where = f"$.jira_instances[{i}]"
+        if not re.match(_ID, j.id):
+            raise ConfigError(f"config error at {where}.id: {j.id!r} must match {_ID}")
+        if j.id in seen:
+            raise ConfigError(f"config error at {where}.id: duplicate id {j.id!r}")
+        seen.add(j.id)
+        auth = j.auth
+        if auth.type == "basic" and (auth.username is None or auth.password is None):
+            raise ConfigError(
+                f"config error at {where}.auth: basic auth needs username and password"
+            )
+        if auth.type == "token" and auth.token is None:
+            raise ConfigError(f"config error at {where}.auth: token auth needs token")
+        instances.append(msgspec.structs.replace(j, base_url=normalize_base_url(j.base_url)))
+    accounts = {a.id for a in config.pagerduty_accounts}
+    for i, rule in enumerate(config.rules):
+        if rule.account not in accounts:
+            raise ConfigError(
+                f"config error at $.rules[{i}].account: unknown account {rule.account!r}; "
+                f"configured: {sorted(accounts)}"
+            )
+        if rule.instance not in seen:
+            raise ConfigError(
+                f"config error at $.rules[{i}].instance: unknown Jira instance {rule.instance!r}; "
+                f"configured: {sorted(seen)}"
+            )
+    return msgspec.structs.replace(config, jira_instances=tuple(instances))
+
+
+def parse_config(data: Any) -> Config:
+    """Validate an already-parsed YAML/JSON tree."""
+    data = _substitute_env(data if data is not None else {}, "$")
+    try:
+        config = msgspec.convert(data, Config, dec_hook=_dec_hook)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"config error: {exc}") from None
+    return _check(config)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate the YAML file at ``path``."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    return parse_config(data)

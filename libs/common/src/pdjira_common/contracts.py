@@ -1,0 +1,290 @@
+"""Message contracts shared by every service: one Struct per concept, versioned by tag.
+
+Every message carries ``correlation_id`` (the id of the source event that started the chain),
+so one id finds the whole trace across streams.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+import msgspec
+
+__all__ = [
+    "Command",
+    "CommandFailed",
+    "CreateIssue",
+    "DeadLetter",
+    "Event",
+    "FieldChange",
+    "IncidentEvent",
+    "IncidentRef",
+    "IncidentUpdated",
+    "IssueEvent",
+    "IssueLinked",
+    "IssueRef",
+    "IssueTransitioned",
+    "Link",
+    "LinkQuery",
+    "LinkReply",
+    "Outcome",
+    "TransitionIssue",
+    "UpdateIncident",
+    "WriteSkipped",
+    "decode_command",
+    "decode_event",
+    "decode_outcome",
+    "encode",
+]
+
+IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
+
+
+class IncidentRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A PagerDuty incident in one configured account."""
+
+    account: str
+    incident_id: str
+
+
+class IssueRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A Jira issue in one configured instance. ``issue_id`` is stable; ``key`` can change."""
+
+    instance: str
+    issue_id: str
+    key: str
+
+
+# ---------------------------------------------------------------- events (stream EVENTS)
+
+
+class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.v1"):
+    """A PagerDuty webhook v3 incident event, normalized."""
+
+    event_id: str
+    correlation_id: str
+    account: str
+    incident_id: str
+    event_type: str  # PagerDuty's own name, e.g. "incident.triggered"
+    occurred_at: str
+    status: IncidentStatus
+    title: str
+    number: int
+    urgency: str
+    service_id: str
+    service_name: str
+    html_url: str
+    priority: str | None = None
+    agent_id: str | None = None
+    agent_type: str | None = None
+    note_id: str | None = None
+    note_content: str | None = None
+
+    @property
+    def incident(self) -> IncidentRef:
+        return IncidentRef(account=self.account, incident_id=self.incident_id)
+
+
+class FieldChange(msgspec.Struct, frozen=True, kw_only=True):
+    """One changelog item of a Jira webhook (Server: ``field`` is the id or display name)."""
+
+    field: str
+    from_value: str | None = None
+    from_string: str | None = None
+    to_value: str | None = None
+    to_string: str | None = None
+
+
+class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v1"):
+    """A Jira Server/DC issue webhook, normalized."""
+
+    event_id: str
+    correlation_id: str
+    instance: str
+    issue_id: str
+    key: str
+    webhook_event: str  # e.g. "jira:issue_updated"
+    issue_event_type: str | None
+    timestamp_ms: int
+    project_key: str
+    issue_type: str
+    status: str
+    status_category: str | None
+    summary: str
+    priority: str | None = None
+    labels: tuple[str, ...] = ()
+    user_name: str | None = None
+    user_key: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+    comment_id: str | None = None
+    comment_body: str | None = None
+
+    @property
+    def issue(self) -> IssueRef:
+        return IssueRef(instance=self.instance, issue_id=self.issue_id, key=self.key)
+
+    def changed(self, field: str) -> FieldChange | None:
+        """The change of ``field`` in this event, if any."""
+        return next((c for c in self.changes if c.field == field), None)
+
+
+Event = IncidentEvent | IssueEvent
+
+# ---------------------------------------------------------------- commands (stream COMMANDS)
+
+
+class CreateIssue(msgspec.Struct, frozen=True, kw_only=True, tag="jira.create_issue.v1"):
+    """Create the one Jira issue for an incident (idempotent: keyed by the incident)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    instance: str
+    project: str
+    issue_type: str
+    summary: str
+    description: str
+    labels: tuple[str, ...] = ()
+    priority: str | None = None
+
+
+class TransitionIssue(msgspec.Struct, frozen=True, kw_only=True, tag="jira.transition_issue.v1"):
+    """Move the issue linked to ``incident`` to the status named ``target_status``."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    instance: str
+    target_status: str
+    resolution: str | None = None
+
+
+class UpdateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.update_incident.v1"):
+    """Change a PagerDuty incident's status (convergent: skipped when already there)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    status: IncidentStatus
+    cause: IssueRef | None = None
+    actor_user_key: str | None = None
+
+
+Command = CreateIssue | TransitionIssue | UpdateIncident
+
+# ---------------------------------------------------------------- outcomes (stream OUTCOMES)
+
+
+class IssueLinked(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.issue_linked.v1"):
+    """The issue for ``incident`` exists (just created, or found by the idempotency search)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    issue: IssueRef
+    created: bool
+
+
+class IssueTransitioned(
+    msgspec.Struct, frozen=True, kw_only=True, tag="outcome.issue_transitioned.v1"
+):
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    issue: IssueRef
+    from_status: str
+    to_status: str
+    path: tuple[str, ...]
+
+
+class IncidentUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.incident_updated.v1"):
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    from_status: str
+    to_status: str
+
+
+class WriteSkipped(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.write_skipped.v1"):
+    """A command that needed no write (target already in the wanted state)."""
+
+    command_id: str
+    correlation_id: str
+    reason: str
+
+
+class CommandFailed(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.command_failed.v1"):
+    """A command that will not be applied; ``reason`` carries the vendor's own error text."""
+
+    command_id: str
+    correlation_id: str
+    reason: str
+    permanent: bool
+    status_code: int | None = None
+
+
+Outcome = IssueLinked | IssueTransitioned | IncidentUpdated | WriteSkipped | CommandFailed
+
+# ---------------------------------------------------------------- mapping (request/reply)
+
+
+class Link(msgspec.Struct, frozen=True, kw_only=True):
+    """incident <-> issue, one to one, keyed by account/instance ids (not URLs)."""
+
+    incident: IncidentRef
+    issue: IssueRef
+    created_at: str
+
+
+class LinkQuery(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.link_query.v1"):
+    """Find the link of an incident or of an issue: give exactly one of the two."""
+
+    incident: IncidentRef | None = None
+    instance: str | None = None
+    issue_id: str | None = None
+
+
+class LinkReply(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.link_reply.v1"):
+    link: Link | None = None
+
+
+# ---------------------------------------------------------------- dead letters (stream DLQ)
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True, tag="dlq.dead_letter.v1"):
+    """A message that exhausted its retries: the original, where it came from and why."""
+
+    stream: str
+    consumer: str
+    subject: str
+    reason: str
+    attempts: int
+    correlation_id: str | None
+    failed_at: str
+    data: bytes
+    headers: dict[str, str] = {}
+
+
+# ---------------------------------------------------------------- codecs
+
+_event_decoder = msgspec.json.Decoder(Event)
+_command_decoder = msgspec.json.Decoder(Command)
+_outcome_decoder = msgspec.json.Decoder(Outcome)
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: msgspec.Struct) -> bytes:
+    """JSON bytes of any contract."""
+    return _encoder.encode(message)
+
+
+def decode_event(data: bytes) -> Event:
+    return cast(Event, _event_decoder.decode(data))
+
+
+def decode_command(data: bytes) -> Command:
+    return cast(Command, _command_decoder.decode(data))
+
+
+def decode_outcome(data: bytes) -> Outcome:
+    return cast(Outcome, _outcome_decoder.decode(data))

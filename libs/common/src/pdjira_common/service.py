@@ -1,0 +1,55 @@
+"""Running a service: ASGI app with /health and /metrics, topology at start, uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.nats import NatsBroker
+from prometheus_client import CollectorRegistry, make_asgi_app
+
+from pdjira_common.config import HttpListen
+from pdjira_common.streams import Topology, ensure_topology
+
+__all__ = ["connect_and_declare", "run_asgi", "service_app"]
+
+
+async def connect_and_declare(broker: NatsBroker, topology: Topology) -> None:
+    """Connect, then make sure every stream and bucket exists as declared in libs/common."""
+    await broker.connect()
+    await ensure_topology(broker.config.connection_state.stream, topology)
+
+
+def service_app(
+    broker: NatsBroker,
+    *,
+    topology: Topology,
+    registry: CollectorRegistry | None = None,
+    after_startup: tuple[Any, ...] = (),
+    on_shutdown: tuple[Any, ...] = (),
+) -> AsgiFastStream:
+    """A FastStream ASGI app: the broker's subscribers plus /health (broker ping) and /metrics."""
+
+    async def declare() -> None:
+        await connect_and_declare(broker, topology)
+
+    return AsgiFastStream(
+        broker,
+        asgi_routes=[
+            ("/health", make_ping_asgi(broker, timeout=5.0)),
+            ("/metrics", make_asgi_app(registry or CollectorRegistry())),
+        ],
+        on_startup=[declare],
+        after_startup=list(after_startup),
+        on_shutdown=list(on_shutdown),
+    )
+
+
+def run_asgi(app: Any, listen: HttpListen) -> None:
+    """Serve ``app`` until SIGTERM/SIGINT (uvicorn handles both and shuts down gracefully)."""
+    config = uvicorn.Config(
+        app, host=listen.host, port=listen.port, log_config=None, access_log=False, lifespan="on"
+    )
+    asyncio.run(uvicorn.Server(config).serve())

@@ -1,0 +1,125 @@
+"""The one declaration of every JetStream stream and KV bucket, and the code that applies it.
+
+Services call :func:`ensure_topology` at start; it creates what is missing and updates what
+differs, so every service applies the same, single definition (FastStream subscribers then use
+``JStream(name, declare=False)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BucketNotFoundError, NotFoundError
+
+__all__ = [
+    "AUDIT",
+    "COMMANDS",
+    "DLQ",
+    "EVENTS",
+    "KV_LINKS",
+    "OUTCOMES",
+    "STREAMS",
+    "Topology",
+    "ensure_topology",
+]
+
+DAY = 24 * 3600.0
+
+EVENTS = "EVENTS"
+COMMANDS = "COMMANDS"
+OUTCOMES = "OUTCOMES"
+AUDIT = "AUDIT"
+DLQ = "DLQ"
+KV_LINKS = "pdjira_links"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Topology:
+    """Tunables of the declaration (replicas in production, shorter windows in tests)."""
+
+    replicas: int = 1
+    # PagerDuty retries a webhook for up to 48 h; dedupe across what we can afford to track.
+    events_duplicate_window: float = 2 * 3600.0
+    commands_duplicate_window: float = 2 * 3600.0
+
+
+def stream_configs(topology: Topology) -> list[StreamConfig]:
+    r = topology.replicas
+    return [
+        StreamConfig(
+            name=EVENTS,
+            subjects=["events.>"],
+            retention=RetentionPolicy.LIMITS,
+            max_age=7 * DAY,
+            storage=StorageType.FILE,
+            num_replicas=r,
+            duplicate_window=topology.events_duplicate_window,
+            discard=DiscardPolicy.OLD,
+        ),
+        StreamConfig(
+            name=COMMANDS,
+            subjects=["commands.>"],
+            retention=RetentionPolicy.WORK_QUEUE,
+            max_age=7 * DAY,
+            storage=StorageType.FILE,
+            num_replicas=r,
+            duplicate_window=topology.commands_duplicate_window,
+        ),
+        StreamConfig(
+            name=OUTCOMES,
+            subjects=["outcomes.>"],
+            retention=RetentionPolicy.LIMITS,
+            max_age=7 * DAY,
+            storage=StorageType.FILE,
+            num_replicas=r,
+            duplicate_window=topology.commands_duplicate_window,
+        ),
+        StreamConfig(
+            name=AUDIT,
+            subjects=["audit.>"],
+            retention=RetentionPolicy.LIMITS,
+            max_age=14 * DAY,
+            storage=StorageType.FILE,
+            num_replicas=r,
+        ),
+        StreamConfig(
+            name=DLQ,
+            subjects=["dlq.>"],
+            retention=RetentionPolicy.LIMITS,
+            max_age=30 * DAY,
+            storage=StorageType.FILE,
+            num_replicas=r,
+        ),
+    ]
+
+
+STREAMS = (EVENTS, COMMANDS, OUTCOMES, AUDIT, DLQ)
+
+
+def kv_configs(topology: Topology) -> list[KeyValueConfig]:
+    return [KeyValueConfig(bucket=KV_LINKS, history=1, replicas=topology.replicas)]
+
+
+async def ensure_topology(js: JetStreamContext, topology: Topology | None = None) -> None:
+    """Create missing streams and buckets; bring existing ones to this definition."""
+    topology = topology or Topology()
+    for config in stream_configs(topology):
+        try:
+            await js.stream_info(config.name or "")
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
+    for kv in kv_configs(topology):
+        try:
+            await js.key_value(kv.bucket)
+        except BucketNotFoundError:
+            await js.create_key_value(kv)

@@ -1,0 +1,33 @@
+"""Fixtures shared by the whole suite. Helpers that tests import live in libs, not here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+from pdjira_common.streams import Topology, ensure_topology
+from pdjira_devstack.nats_server import NatsServer
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A real JetStream nats-server for one test, its data in the test's tmp folder."""
+    server = NatsServer(tmp_path / "nats", log_file=tmp_path / "nats.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
+    """A nats-py connection with the pdjira topology declared."""
+    client = await nats.connect(nats_server.url)
+    await ensure_topology(client.jetstream(), Topology(events_duplicate_window=120.0))
+    try:
+        yield client
+    finally:
+        await client.close()
