@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from faststream.nats import NatsBroker
+from nats.errors import NoRespondersError
 
 from pdjira_common.contracts import IncidentRef, Link, LinkQuery, LinkReply, encode
 from pdjira_common.subjects import LINK_LOOKUP
@@ -22,6 +23,8 @@ async def lookup_link(broker: NatsBroker, query: LinkQuery, *, timeout: float = 
         response = await broker.request(encode(query), LINK_LOOKUP, timeout=timeout)
     except TimeoutError as exc:
         raise MappingUnavailable(f"mapping did not answer {LINK_LOOKUP} in {timeout}s") from exc
+    except NoRespondersError as exc:
+        raise MappingUnavailable("no mapping service is running") from exc
     body = response.body
     if not body:
         raise MappingUnavailable("mapping answered with an empty reply")
