@@ -1,0 +1,49 @@
+# pdjira — the commands a newcomer needs: `make run` and `make test`.
+# Installs uv if missing (from PyPI, into .tools/), never downloads a Python: system python3.11.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+
+.PHONY: help install run demo test test-fast lint format bench clean
+
+help:
+	@echo "make run    - install, start NATS + 5 services + simulators, show a sync, keep running"
+	@echo "make demo   - same, run the demo scenario once and exit"
+	@echo "make test   - install and run the whole test suite"
+	@echo "make lint   - ruff + mypy --strict"
+	@echo "make bench  - benchmarks (ratios to a raw baseline measured in the same run)"
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+install: $(if $(shell command -v uv 2>/dev/null),,$(CURDIR)/.tools/bin/uv)
+	$(UV) sync --frozen --all-packages
+
+run: install
+	$(UV) run --frozen pdjira dev up --demo
+
+demo: install
+	$(UV) run --frozen pdjira dev up --demo --exit-after-demo --workdir .run/demo
+
+test: install
+	$(UV) run --frozen pytest
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy libs/*/src apps/*/src services/*/src
+
+format: install
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+bench: install
+	$(UV) run --frozen python -m pdjira_devstack.bench
+
+clean:
+	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

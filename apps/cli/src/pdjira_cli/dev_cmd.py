@@ -1,0 +1,71 @@
+"""``pdjira dev up``: the whole system on this machine, with simulated PagerDuty and Jira."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from pdjira_devstack.demo import run_demo
+from pdjira_devstack.stack import Stack
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    dev = commands.add_parser("dev", help="run pdjira locally against the simulators")
+    sub = dev.add_subparsers(dest="dev_command", required=True, metavar="ACTION")
+    up = sub.add_parser("up", help="start nats-server, the five services and both simulators")
+    up.add_argument("--workdir", default=".run", help="data, logs and config (default .run)")
+    up.add_argument("--demo", action="store_true", help="run the demo scenario once started")
+    up.add_argument(
+        "--exit-after-demo", action="store_true", help="stop after the demo (exit 1 if it failed)"
+    )
+    up.set_defaults(handler=_up)
+
+
+def _print_where(stack: Stack) -> None:
+    print("pdjira is running. Where to look:")
+    print(f"  NATS                    {stack.nats.url}")
+    print(f"  PagerDuty simulator     {stack.pd_url}  (state: {stack.pd_url}/_sim/state)")
+    print(f"  Jira simulator          {stack.jira_url}  (state: {stack.jira_url}/_sim/state)")
+    for name in ("ingest", "rules", "jira-writer", "pd-writer", "mapping"):
+        print(f"  {name:<23} {stack.url(name)}/health  {stack.url(name)}/metrics")
+    print(f"  webhooks in             {stack.url('ingest')}/webhooks/pagerduty/main")
+    print(f"  config                  {stack.config_path}")
+    print(f"  logs (JSON lines)       {stack.logs}/")
+    sys.stdout.flush()
+
+
+def _up(args: argparse.Namespace) -> int:
+    workdir = Path(args.workdir).resolve()
+    stack = Stack(workdir)
+    print(f"starting nats-server, 2 simulators and 5 services under {workdir} ...")
+    stack.start()
+    try:
+        _print_where(stack)
+        if args.demo or args.exit_after_demo:
+            print("\ndemo: a sync both ways")
+            try:
+                asyncio.run(run_demo(stack, say=lambda line: print("  " + line, flush=True)))
+            except TimeoutError as exc:
+                print(f"demo FAILED: {exc}; see the logs in {stack.logs}/", file=sys.stderr)
+                return 1
+            print("demo: done, both sides in sync")
+        if args.exit_after_demo:
+            return 0
+        print("\nPress Ctrl-C to stop.", flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()

@@ -1,0 +1,31 @@
+"""``pdjira``: the one command-line entry point. Subcommands grow with the issues."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pdjira_cli import config_cmd, dev_cmd
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pdjira", description="PagerDuty <-> Jira Server/Data Center sync on NATS JetStream"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    dev_cmd.register(commands)
+    config_cmd.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The whole system on one machine: nats-server, the five services and both simulators,
+each its own OS process, wired to each other on free loopback ports.
+
+Used by ``make run`` / ``pdjira dev up`` and by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pdjira_devstack.nats_server import NatsServer
+from pdjira_devstack.ports import free_port
+from pdjira_devstack.process import ManagedProcess
+
+__all__ = ["SERVICES", "Stack", "StackSettings"]
+
+# name -> (module, config listen key)
+SERVICES: dict[str, tuple[str, str]] = {
+    "mapping": ("pdjira_mapping", "mapping"),
+    "rules": ("pdjira_rules", "rules"),
+    "jira-writer": ("pdjira_jira_writer", "jira_writer"),
+    "pd-writer": ("pdjira_pd_writer", "pd_writer"),
+    "ingest": ("pdjira_ingest", "ingest"),
+}
+
+ACCOUNT = "main"
+INSTANCE = "main"
+JIRA_USER = "pdjira"
+
+
+@dataclass
+class StackSettings:
+    """Knobs the tests turn: short retry delays and ack wait so recovery is quick."""
+
+    ack_wait: float = 30.0
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_attempts: int = 10
+    http_timeout: float = 10.0
+    webhook_retry_delay: float = 1.0
+    rules: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {
+                "name": "checkout-to-ops",
+                "account": ACCOUNT,
+                "instance": INSTANCE,
+                "project": "OPS",
+                "issue_type": "Task",
+                "on_acknowledge": "In Progress",
+                "on_resolve": "Done",
+                "resolution": "Done",
+                "resolve_when_status": ["Done"],
+            }
+        ]
+    )
+
+
+class Stack:
+    """Start/stop the system; each part is reachable as an attribute for tests to poke."""
+
+    def __init__(self, workdir: Path, settings: StackSettings | None = None) -> None:
+        self.workdir = workdir
+        self.settings = settings or StackSettings()
+        self.logs = workdir / "logs"
+        self.nats = NatsServer(workdir / "nats", log_file=self.logs / "nats.log")
+        self.ports = {name: free_port() for name in [*SERVICES, "pd-sim", "jira-sim"]}
+        # Generated per stack; reach the processes only through the environment.
+        self.env = {
+            "PD_TOKEN": secrets.token_hex(16),
+            "PD_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+            "JIRA_PASSWORD": secrets.token_hex(12),
+            "JIRA_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+        }
+        self.config_path = workdir / "config.yaml"
+        self.processes: dict[str, ManagedProcess] = {}
+
+    # ------------------------------------------------------------------ addresses
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def pd_url(self) -> str:
+        return self.url("pd-sim")
+
+    @property
+    def jira_url(self) -> str:
+        return self.url("jira-sim")
+
+    # ------------------------------------------------------------------ config
+    def config(self) -> dict[str, Any]:
+        s = self.settings
+        listen = {
+            key: {"host": "127.0.0.1", "port": self.ports[name]}
+            for name, (_, key) in SERVICES.items()
+        }
+        return {
+            "nats": {"url": self.nats.url},
+            "pagerduty_accounts": [
+                {
+                    "id": ACCOUNT,
+                    "api_url": self.pd_url,
+                    "token": "${env:PD_TOKEN}",
+                    "from_email": "pdjira-bot@example.com",
+                    "webhook_secrets": ["${env:PD_WEBHOOK_SECRET}"],
+                }
+            ],
+            "jira_instances": [
+                {
+                    "id": INSTANCE,
+                    # no scheme on purpose: the PagerDuty app's rule is "http:// by default"
+                    "base_url": f"127.0.0.1:{self.ports['jira-sim']}",
+                    "auth": {
+                        "type": "basic",
+                        "username": JIRA_USER,
+                        "password": "${env:JIRA_PASSWORD}",
+                    },
+                    "webhook_secret": "${env:JIRA_WEBHOOK_SECRET}",
+                }
+            ],
+            "rules": s.rules,
+            "retry": {
+                "ack_wait": s.ack_wait,
+                "base_delay": s.base_delay,
+                "max_delay": s.max_delay,
+                "max_attempts": s.max_attempts,
+                "http_timeout": s.http_timeout,
+            },
+            "listen": listen,
+        }
+
+    def write_config(self) -> Path:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        return self.config_path
+
+    # ------------------------------------------------------------------ processes
+    def _simulators(self) -> list[ManagedProcess]:
+        e = self.env
+        pd = ManagedProcess(
+            "pd-sim",
+            "pdjira_simulators.pagerduty",
+            [
+                "--port",
+                str(self.ports["pd-sim"]),
+                "--token",
+                e["PD_TOKEN"],
+                "--webhook-url",
+                f"{self.url('ingest')}/webhooks/pagerduty/{ACCOUNT}",
+                "--webhook-secret",
+                e["PD_WEBHOOK_SECRET"],
+                "--webhook-retry-delay",
+                str(self.settings.webhook_retry_delay),
+            ],
+            health_url=f"{self.pd_url}/health",
+            log_file=self.logs / "pd-sim.log",
+        )
+        jira = ManagedProcess(
+            "jira-sim",
+            "pdjira_simulators.jira",
+            [
+                "--port",
+                str(self.ports["jira-sim"]),
+                "--username",
+                JIRA_USER,
+                "--password",
+                e["JIRA_PASSWORD"],
+                "--webhook-url",
+                f"{self.url('ingest')}/webhooks/jira/{INSTANCE}",
+                "--webhook-secret",
+                e["JIRA_WEBHOOK_SECRET"],
+            ],
+            health_url=f"{self.jira_url}/health",
+            log_file=self.logs / "jira-sim.log",
+        )
+        return [pd, jira]
+
+    def _services(self) -> list[ManagedProcess]:
+        return [
+            ManagedProcess(
+                name,
+                module,
+                ["--config", str(self.config_path)],
+                health_url=f"{self.url(name)}/health",
+                log_file=self.logs / f"{name}.log",
+                env=self.env,
+            )
+            for name, (module, _) in SERVICES.items()
+        ]
+
+    def start(self) -> Stack:
+        self.write_config()
+        self.nats.start()
+        try:
+            for process in [*self._simulators(), *self._services()]:
+                self.processes[process.name] = process.start()
+            for process in self.processes.values():
+                process.wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __getitem__(self, name: str) -> ManagedProcess:
+        return self.processes[name]
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+        self.nats.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

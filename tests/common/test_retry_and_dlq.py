@@ -1,0 +1,79 @@
+"""The shared retry policy against a real nats-server: delayed, bounded, then dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import msgspec
+import pytest
+from faststream.nats import JStream, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
+from pdjira_common import streams
+from pdjira_common.bus import Retryable, make_broker, retry_delay
+from pdjira_common.config import RetrySettings
+from pdjira_common.contracts import DeadLetter
+
+SETTINGS = RetrySettings(base_delay=0.2, max_delay=1.0, max_attempts=3, ack_wait=5.0)
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 4, 10])
+def test_retry_delay_grows_and_is_capped(attempt: int) -> None:
+    rng = random.Random(attempt)
+    delay = retry_delay(attempt, SETTINGS, rng)
+    ceiling = min(SETTINGS.max_delay, SETTINGS.base_delay * 2 ** (attempt - 1))
+    assert ceiling / 2 <= delay <= ceiling
+
+
+async def _run_consumer(url: str, handler_calls: list[float], fail_times: int) -> None:
+    broker = make_broker(url, consumer="test-consumer", retry=SETTINGS)
+
+    @broker.subscriber(
+        "commands.jira.test.>",
+        stream=JStream(streams.COMMANDS, declare=False),
+        durable="test-consumer",
+        pull_sub=PullSub(batch_size=1, timeout=0.5),
+        config=ConsumerConfig(ack_wait=SETTINGS.ack_wait),
+    )
+    async def handle(msg: NatsMessage) -> None:
+        handler_calls.append(time.monotonic())
+        if len(handler_calls) <= fail_times:
+            raise Retryable("vendor answered 503")
+
+    async with broker:
+        await broker.start()
+        await asyncio.sleep(4.0)
+
+
+async def test_transient_failure_is_retried_with_delay_then_succeeds(
+    nc: Client, nats_server
+) -> None:
+    js = nc.jetstream()
+    await js.publish("commands.jira.test.e1", b"{}", headers={"Nats-Msg-Id": "e1"})
+    calls: list[float] = []
+    await _run_consumer(nats_server.url, calls, fail_times=2)
+    assert len(calls) == 3
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert all(gap >= 0.09 for gap in gaps), gaps  # delayed, not an immediate redelivery
+    info = await js.stream_info(streams.DLQ)
+    assert info.state.messages == 0
+    assert (await js.stream_info(streams.COMMANDS)).state.messages == 0  # acked: removed
+
+
+async def test_exhausted_retries_end_in_dlq_with_reason(nc: Client, nats_server) -> None:
+    js = nc.jetstream()
+    await js.publish("commands.jira.test.e2", b'{"poison": true}', headers={"Nats-Msg-Id": "e2"})
+    calls: list[float] = []
+    await _run_consumer(nats_server.url, calls, fail_times=100)
+    assert len(calls) == SETTINGS.max_attempts
+    sub = await js.pull_subscribe("dlq.>", durable="inspect", stream=streams.DLQ)
+    [msg] = await sub.fetch(1, timeout=2)
+    letter = msgspec.json.decode(msg.data, type=DeadLetter)
+    assert letter.reason == "vendor answered 503"
+    assert letter.attempts == SETTINGS.max_attempts
+    assert letter.data == b'{"poison": true}'
+    assert letter.subject == "commands.jira.test.e2"
+    assert (await js.stream_info(streams.COMMANDS)).state.messages == 0

@@ -1,0 +1,32 @@
+"""End-to-end fixtures: every service as its own OS process, real nats-server, simulators."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pdjira_devstack.stack import Stack, StackSettings
+from pdjira_devstack.waiting import SimulatorState
+
+# Quick recovery in tests: a killed writer's message comes back after 3 s, retries start at 0.2 s.
+FAST = StackSettings(ack_wait=3.0, base_delay=0.2, max_delay=2.0, webhook_retry_delay=0.5)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir: Path = tmp_path_factory.mktemp("stack")
+    with Stack(workdir, FAST) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture
+def sims(stack: Stack, http: httpx.AsyncClient) -> SimulatorState:
+    return SimulatorState(http, stack.pd_url, stack.jira_url)

@@ -1,0 +1,183 @@
+"""The walking skeleton, end to end: both directions, asserted on the simulators' state."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import uuid
+
+import httpx
+import msgspec
+import nats
+import pytest
+from pdjira_common.contracts import Link
+from pdjira_common.streams import KV_LINKS
+from pdjira_devstack.demo import trigger_incident
+from pdjira_devstack.stack import ACCOUNT, Stack
+from pdjira_devstack.waiting import SimulatorState, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+async def one_issue_for(sims: SimulatorState, incident_id: str) -> dict:
+    async def probe() -> list | None:
+        return await sims.issues_for_incident(ACCOUNT, incident_id) or None
+
+    issues = await wait_until(probe, timeout=30, what=f"an issue for {incident_id}")
+    await asyncio.sleep(1.5)  # time for a duplicate to appear, if the system would make one
+    issues = await sims.issues_for_incident(ACCOUNT, incident_id)
+    assert len(issues) == 1, f"expected exactly one issue, got {[i['key'] for i in issues]}"
+    return issues[0]
+
+
+async def status_of(sims: SimulatorState, key: str) -> str:
+    return str((await sims.issue(key))["fields"]["status"]["name"])
+
+
+async def wait_issue_status(sims: SimulatorState, key: str, status: str) -> None:
+    async def probe() -> bool:
+        return await status_of(sims, key) == status
+
+    await wait_until(probe, timeout=30, what=f"{key} in {status!r}")
+
+
+async def stored_link(stack: Stack, incident_id: str) -> Link | None:
+    nc = await nats.connect(stack.nats.url)
+    try:
+        kv = await nc.jetstream().key_value(KV_LINKS)
+        try:
+            entry = await kv.get(f"pd.{ACCOUNT}.{incident_id}")
+        except nats.js.errors.KeyNotFoundError:
+            return None
+        return msgspec.json.decode(entry.value or b"", type=Link)
+    finally:
+        await nc.close()
+
+
+async def test_incident_creates_one_issue_and_status_follows(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger_incident(http, stack.pd_url, "Disk full on db-1")
+    issue = await one_issue_for(sims, incident["id"])
+    assert issue["fields"]["summary"] == "Disk full on db-1"
+
+    link = await wait_until(
+        lambda: stored_link(stack, incident["id"]), timeout=10, what="the link in the registry"
+    )
+    assert link.issue.key == issue["key"]
+    assert link.issue.issue_id == issue["id"]
+
+    for pd_status, jira_status in (("acknowledged", "In Progress"), ("resolved", "Done")):
+        response = await http.post(
+            f"{stack.pd_url}/_sim/incidents/{incident['id']}/status", json={"status": pd_status}
+        )
+        response.raise_for_status()
+        await wait_issue_status(sims, issue["key"], jira_status)
+    # The echo of our own Done transition must not disturb PagerDuty.
+    await asyncio.sleep(1.5)
+    assert (await sims.incident(incident["id"]))["status"] == "resolved"
+    assert len(await sims.issues_for_incident(ACCOUNT, incident["id"])) == 1
+
+
+async def test_issue_reaching_mapped_status_resolves_incident(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger_incident(http, stack.pd_url, "Queue consumers stalled")
+    issue = await one_issue_for(sims, incident["id"])
+    await wait_until(
+        lambda: stored_link(stack, incident["id"]), timeout=10, what="the link in the registry"
+    )
+
+    response = await http.post(
+        f"{stack.jira_url}/_sim/issues/{issue['key']}/transition",
+        json={"status": "Done", "as_user": "jdoe"},
+    )
+    response.raise_for_status()
+
+    async def resolved() -> bool:
+        return (await sims.incident(incident["id"]))["status"] == "resolved"
+
+    await wait_until(resolved, timeout=30, what=f"incident {incident['id']} resolved")
+    # Our PagerDuty write carries the From header (the integration user).
+    writes = [
+        r
+        for r in await sims.pd_requests()
+        if r["method"] == "PUT" and r["path"] == f"/incidents/{incident['id']}"
+    ]
+    assert len(writes) == 1
+    assert writes[0]["from"] == "pdjira-bot@example.com"
+    await asyncio.sleep(1.5)
+    assert await status_of(sims, issue["key"]) == "Done"
+
+
+def signed_pagerduty_webhook(secret: str, incident_id: str, event_id: str) -> tuple[bytes, dict]:
+    body = json.dumps(
+        {
+            "event": {
+                "id": event_id,
+                "event_type": "incident.triggered",
+                "resource_type": "incident",
+                "occurred_at": "2026-11-26T10:00:00.000Z",
+                "agent": {"id": "PUSER01", "type": "user_reference", "summary": "Pat Oncall"},
+                "client": {"name": "PagerDuty"},
+                "data": {
+                    "id": incident_id,
+                    "type": "incident",
+                    "self": f"https://api.pagerduty.com/incidents/{incident_id}",
+                    "html_url": f"https://acme.pagerduty.com/incidents/{incident_id}",
+                    "number": 4242,
+                    "status": "triggered",
+                    "incident_key": uuid.uuid4().hex,
+                    "created_at": "2026-11-26T10:00:00Z",
+                    "title": "Replayed webhook",
+                    "service": {
+                        "id": "PSVC001",
+                        "type": "service_reference",
+                        "summary": "Checkout API",
+                    },
+                    "assignees": [],
+                    "escalation_policy": {"id": "PEP0001", "type": "escalation_policy_reference"},
+                    "teams": [],
+                    "priority": None,
+                    "urgency": "high",
+                    "conference_bridge": None,
+                    "resolve_reason": None,
+                },
+            }
+        }
+    ).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "PagerDuty-Webhook/V3.0",
+        "X-Webhook-Id": str(uuid.uuid4()),
+        "X-PagerDuty-Signature": f"v1={signature}",
+    }
+    return body, headers
+
+
+async def test_same_webhook_delivered_twice_creates_one_issue(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident_id = "Q" + uuid.uuid4().hex[:13].upper()
+    body, headers = signed_pagerduty_webhook(
+        stack.env["PD_WEBHOOK_SECRET"], incident_id, str(uuid.uuid4())
+    )
+    url = f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}"
+    first, second = await asyncio.gather(
+        http.post(url, content=body, headers=headers), http.post(url, content=body, headers=headers)
+    )
+    third = await http.post(url, content=body, headers=headers)
+    assert {first.status_code, second.status_code, third.status_code} == {202}
+    await one_issue_for(sims, incident_id)
+
+
+async def test_unsigned_webhook_is_refused(stack: Stack, http: httpx.AsyncClient) -> None:
+    body, headers = signed_pagerduty_webhook("not-the-secret", "QUNSIGNED00001", str(uuid.uuid4()))
+    response = await http.post(
+        f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}", content=body, headers=headers
+    )
+    assert response.status_code == 401
+    assert "error" in response.json()
