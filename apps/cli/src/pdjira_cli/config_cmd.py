@@ -27,7 +27,6 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     accounts = ", ".join(a.id for a in config.pagerduty_accounts) or "none"
     instances = ", ".join(f"{j.id} ({j.base_url})" for j in config.jira_instances) or "none"
-    print(
-        f"ok: PagerDuty accounts: {accounts}; Jira instances: {instances}; rules: {len(config.rules)}"
-    )
+    rules = len(config.rules)
+    print(f"ok: PagerDuty accounts: {accounts}; Jira instances: {instances}; rules: {rules}")
     return 0

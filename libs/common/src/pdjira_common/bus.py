@@ -7,6 +7,7 @@ the reason, then acked. Nothing is ever ``term``-ed.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 import msgspec
 from fast_depends.msgspec import MsgSpecSerializer
-from faststream import AckPolicy, BaseMiddleware
+from faststream import AckPolicy, BaseMiddleware, SourceType
 from faststream.exceptions import AckMessage, HandlerException, NackMessage
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker, PubAck
@@ -29,6 +30,7 @@ __all__ = [
     "CORRELATION_HEADER",
     "MSG_ID_HEADER",
     "Retryable",
+    "Unprocessable",
     "WaitForPrerequisite",
     "make_broker",
     "publish",
@@ -41,7 +43,7 @@ _log = get_logger(__name__)
 
 
 class Retryable(Exception):
-    """A transient failure (timeout, 5xx, 429): retry later, ``delay`` seconds if the server said."""
+    """A transient failure (timeout, 5xx, 429): retry later (after ``delay`` if the server said)."""
 
     def __init__(self, reason: str, *, delay: float | None = None) -> None:
         super().__init__(reason)
@@ -51,6 +53,17 @@ class Retryable(Exception):
 
 class WaitForPrerequisite(Exception):
     """The command cannot run yet (e.g. the issue it needs is not created): wait, do not fail."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unprocessable(Exception):
+    """The message can never be handled (e.g. it does not decode): dead-letter it at once.
+
+    Retrying cannot help, and on an ordered consumer every retry holds up the messages behind it.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -113,6 +126,10 @@ class _RetryMiddleware(BaseMiddleware):
         call_next: Callable[[StreamMessage[Any]], Awaitable[Any]],
         msg: StreamMessage[Any],
     ) -> Any:
+        if msg.source_type is SourceType.RESPONSE:
+            # A reply to broker.request() made inside a handler also passes through here: it is
+            # not a delivery to retry, and must not rebind the handler's correlation id.
+            return await call_next(msg)
         correlation = (msg.headers or {}).get(CORRELATION_HEADER) or msg.correlation_id
         if correlation:
             bind_correlation_id(correlation)
@@ -124,6 +141,8 @@ class _RetryMiddleware(BaseMiddleware):
             await self._retry_or_dead_letter(
                 msg, exc.reason, self.settings.prerequisite_max_attempts, delay=1.0
             )
+        except Unprocessable as exc:
+            await self._retry_or_dead_letter(msg, exc.reason, 1, delay=None)
         except Retryable as exc:
             await self._retry_or_dead_letter(
                 msg, exc.reason, self.settings.max_attempts, delay=exc.delay
@@ -187,6 +206,10 @@ def make_broker(
         middlewares=(*middlewares, middleware),
         graceful_timeout=15.0,
         max_reconnect_attempts=-1,
+        # FastStream's per-message access lines go through structlog (JSON, correlation id),
+        # at debug level: our handlers log the decisions that matter.
+        logger=get_logger("faststream"),
+        log_level=logging.DEBUG,
     )
     broker_ref.append(broker)
     return broker

@@ -11,6 +11,7 @@ from typing import Literal, cast
 import msgspec
 
 __all__ = [
+    "AuditRecord",
     "Command",
     "CommandFailed",
     "CreateIssue",
@@ -28,9 +29,11 @@ __all__ = [
     "LinkQuery",
     "LinkReply",
     "Outcome",
+    "RuleVerdict",
     "TransitionIssue",
     "UpdateIncident",
     "WriteSkipped",
+    "decode_audit",
     "decode_command",
     "decode_event",
     "decode_outcome",
@@ -67,13 +70,16 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.
     incident_id: str
     event_type: str  # PagerDuty's own name, e.g. "incident.triggered"
     occurred_at: str
-    status: IncidentStatus
     title: str
-    number: int
-    urgency: str
-    service_id: str
-    service_name: str
     html_url: str
+    # None on events whose data is not the incident itself (``incident.annotated`` carries an
+    # incident_note with only an incident reference): status, number, urgency and service are
+    # unknown there, and a made-up value would be indistinguishable from a real one.
+    status: IncidentStatus | None = None
+    number: int | None = None
+    urgency: str | None = None
+    service_id: str | None = None
+    service_name: str | None = None
     priority: str | None = None
     agent_id: str | None = None
     agent_type: str | None = None
@@ -248,6 +254,31 @@ class LinkReply(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.link_rep
     link: Link | None = None
 
 
+# ---------------------------------------------------------------- audit trail (stream AUDIT)
+
+
+class RuleVerdict(msgspec.Struct, frozen=True, kw_only=True):
+    """One rule considered for one event: matched, or skipped and why (in words for people)."""
+
+    rule: str
+    matched: bool
+    reason: str
+
+
+class AuditRecord(msgspec.Struct, frozen=True, kw_only=True, tag="audit.record.v1"):
+    """What a service decided about one message: every rule considered and the commands sent."""
+
+    correlation_id: str
+    service: str
+    event_id: str
+    event_type: str
+    entity: str  # what the event is about, e.g. "pd:acme:PGR0VU2" or "jira:dc1:10100"
+    summary: str
+    recorded_at: str
+    verdicts: tuple[RuleVerdict, ...] = ()
+    command_ids: tuple[str, ...] = ()
+
+
 # ---------------------------------------------------------------- dead letters (stream DLQ)
 
 
@@ -270,6 +301,7 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True, tag="dlq.dead_letter
 _event_decoder = msgspec.json.Decoder(Event)
 _command_decoder = msgspec.json.Decoder(Command)
 _outcome_decoder = msgspec.json.Decoder(Outcome)
+_audit_decoder = msgspec.json.Decoder(AuditRecord)
 _encoder = msgspec.json.Encoder()
 
 
@@ -288,3 +320,7 @@ def decode_command(data: bytes) -> Command:
 
 def decode_outcome(data: bytes) -> Outcome:
     return cast(Outcome, _outcome_decoder.decode(data))
+
+
+def decode_audit(data: bytes) -> AuditRecord:
+    return _audit_decoder.decode(data)

@@ -14,7 +14,7 @@ __all__ = ["MappingUnavailable", "link_of_incident", "link_of_issue", "lookup_li
 _reply_decoder = msgspec.json.Decoder(LinkReply)
 
 
-class MappingUnavailable(Exception):  # noqa: N818
+class MappingUnavailable(Exception):
     """The mapping service did not answer in time: retry later, never assume 'no link'."""
 
 

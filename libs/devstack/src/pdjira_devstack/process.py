@@ -68,7 +68,7 @@ class ManagedProcess:
                 )
             try:
                 response = httpx.get(self.health_url, timeout=1.0)
-                if response.status_code < 300:  # noqa: PLR2004
+                if response.status_code < 300:
                     return
                 last_error = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:

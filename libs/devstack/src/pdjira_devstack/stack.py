@@ -194,6 +194,7 @@ class Stack:
 
     def start(self) -> Stack:
         self.write_config()
+        self.logs.mkdir(parents=True, exist_ok=True)
         self.nats.start()
         try:
             for process in [*self._simulators(), *self._services()]:

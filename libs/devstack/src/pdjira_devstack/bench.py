@@ -1,0 +1,242 @@
+"""``make bench``: our figures as ratios to raw baselines measured in the same run.
+
+The machine is shared and noisy, so absolute numbers mean little; each scenario is paired with
+the rawest way to do the same work here (bare HTTP server, raw nats-py, direct vendor call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import uvicorn
+from nats.js.api import StreamConfig
+
+from pdjira_devstack.nats_server import NatsServer
+from pdjira_devstack.ports import free_port
+from pdjira_devstack.stack import ACCOUNT, Stack, StackSettings
+from pdjira_devstack.waiting import SimulatorState
+
+__all__ = ["main"]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _raw_js_publish_rate(workdir: Path, count: int) -> float:
+    """Sequential JetStream publishes with PubAck, raw nats-py (the broker's own ceiling here)."""
+    with NatsServer(workdir / "raw-nats") as server:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="BENCH", subjects=["bench.>"]))
+        start = time.perf_counter()
+        for i in range(count):
+            await js.publish(f"bench.{i % 64}", b'{"x":1}', headers={"Nats-Msg-Id": str(i)})
+        elapsed = time.perf_counter() - start
+        await nc.close()
+    return count / elapsed
+
+
+async def _bare_http_rate(count: int, concurrency: int) -> tuple[float, list[float]]:
+    """A bare ASGI app answering 202 under uvicorn: the HTTP ceiling of this machine."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await send({"type": "http.response.start", "status": 202, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"status":"accepted"}'})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="error", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        body = b'{"event": {}}'
+        return await _post_many(
+            f"http://127.0.0.1:{port}/", lambda _: (body, {}), count, concurrency
+        )
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _post_many(
+    url: str,
+    make: Callable[[int], tuple[bytes, dict[str, str]]],
+    count: int,
+    concurrency: int,
+) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(count):
+        queue.put_nowait(i)
+    failures = 0
+
+    async with httpx.AsyncClient(timeout=30.0) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            while not queue.empty():
+                body, headers = make(queue.get_nowait())
+                t0 = time.perf_counter()
+                response = await client.post(url, content=body, headers=headers)
+                latencies.append(time.perf_counter() - t0)
+                if response.status_code != 202:
+                    failures += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"{failures} of {count} POSTs were not accepted")
+    return count / elapsed, latencies
+
+
+def _signed_webhook(secret: str, index: int, run: str) -> tuple[bytes, dict[str, str]]:
+    incident = f"QB{run}{index:08d}"
+    body = json.dumps(
+        {
+            "event": {
+                "id": str(uuid.uuid4()),
+                "event_type": "incident.priority_updated",
+                "resource_type": "incident",
+                "occurred_at": "2026-11-26T10:00:00.000Z",
+                "agent": None,
+                "client": None,
+                "data": {
+                    "id": incident,
+                    "type": "incident",
+                    "self": f"https://api.pagerduty.com/incidents/{incident}",
+                    "html_url": f"https://acme.pagerduty.com/incidents/{incident}",
+                    "number": index,
+                    "status": "triggered",
+                    "title": "bench",
+                    "created_at": "2026-11-26T10:00:00Z",
+                    "service": {"id": "PBENCH1", "type": "service_reference", "summary": "bench"},
+                    "urgency": "high",
+                    "priority": None,
+                },
+            }
+        }
+    ).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-PagerDuty-Signature": f"v1={signature}"}
+
+
+async def _sync_latency(stack: Stack, samples: int) -> list[float]:
+    """Incident triggered in PagerDuty -> its issue visible in Jira, one at a time."""
+    latencies = []
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        state = SimulatorState(client, stack.pd_url, stack.jira_url)
+        for i in range(samples):
+            t0 = time.perf_counter()
+            response = await client.post(
+                f"{stack.pd_url}/_sim/incidents", json={"title": f"bench latency {i}"}
+            )
+            incident_id = response.json()["incident"]["id"]
+            while not await state.issues_for_incident(ACCOUNT, incident_id):
+                await asyncio.sleep(0.005)
+            latencies.append(time.perf_counter() - t0)
+    return latencies
+
+
+async def _direct_create_latency(stack: Stack, samples: int) -> list[float]:
+    """The rawest sync: one direct create call to the Jira simulator, then reading it back."""
+    latencies = []
+    auth = ("pdjira", stack.env["JIRA_PASSWORD"])
+    async with httpx.AsyncClient(timeout=10.0, auth=auth) as client:
+        for i in range(samples):
+            t0 = time.perf_counter()
+            response = await client.post(
+                f"{stack.jira_url}/rest/api/2/issue",
+                json={
+                    "fields": {
+                        "project": {"key": "OPS"},
+                        "issuetype": {"name": "Task"},
+                        "summary": f"direct {i}",
+                    }
+                },
+            )
+            response.raise_for_status()
+            await client.get(f"{stack.jira_url}/_sim/state")
+            latencies.append(time.perf_counter() - t0)
+    return latencies
+
+
+Scenario = Callable[[Path], Awaitable[list[str]]]
+
+
+async def run(workdir: Path, quick: bool) -> list[str]:
+    n_pub = 1000 if quick else 3000
+    n_http = 500 if quick else 2000
+    n_lat = 10 if quick else 40
+    concurrency = 16
+    lines = []
+    raw_pub = await _raw_js_publish_rate(workdir, n_pub)
+    lines.append(f"raw nats-py JetStream publish (sequential, PubAck): {raw_pub:,.0f} msg/s")
+    bare_rate, bare_lat = await _bare_http_rate(n_http, concurrency)
+    lines.append(
+        f"bare ASGI POST (uvicorn, c={concurrency}): {bare_rate:,.0f} req/s, "
+        f"p99 {_percentile(bare_lat, 0.99) * 1000:.1f} ms"
+    )
+    with Stack(workdir / "stack", StackSettings()) as stack:
+        run_id = uuid.uuid4().hex[:4].upper()
+        secret = stack.env["PD_WEBHOOK_SECRET"]
+        url = f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}"
+        rate, lat = await _post_many(
+            url, lambda i: _signed_webhook(secret, i, run_id), n_http, concurrency
+        )
+        lines.append(
+            f"ingest webhook accept (verify + normalize + JetStream PubAck, c={concurrency}): "
+            f"{rate:,.0f} req/s, p50 {_percentile(lat, 0.5) * 1000:.1f} ms, "
+            f"p99 {_percentile(lat, 0.99) * 1000:.1f} ms"
+        )
+        lines.append(
+            f"  ratio to bare ASGI: {rate / bare_rate:.2f}; "
+            f"to raw JetStream publish: {rate / raw_pub:.2f}"
+        )
+        sync = await _sync_latency(stack, n_lat)
+        direct = await _direct_create_latency(stack, n_lat)
+        p50, p95 = statistics.median(sync), _percentile(sync, 0.95)
+        d50 = statistics.median(direct)
+        lines.append(
+            f"sync latency PagerDuty trigger -> Jira issue (5 hops, {n_lat} samples): "
+            f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms"
+        )
+        lines.append(
+            f"  direct Jira create p50 {d50 * 1000:.1f} ms; "
+            f"added latency ratio p50 {p50 / d50:.1f}x"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pdjira-bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller counts (smoke run)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="pdjira-bench-") as tmp:
+        for line in asyncio.run(run(Path(tmp), args.quick)):
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

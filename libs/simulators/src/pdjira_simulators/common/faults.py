@@ -1,0 +1,139 @@
+"""Injected HTTP faults: latency before handling, delay after the write, random 503s."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pdjira_simulators.common.asgi import is_admin_path
+from pdjira_simulators.common.jsonresp import JsonResponse, MalformedJson, read_json
+
+__all__ = ["FaultConfig", "FaultInjector", "FaultMiddleware", "fault_routes"]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultConfig:
+    """What to inject; `paths` limits it to path prefixes (empty = every REST path)."""
+
+    latency_ms: int = 0
+    response_delay_ms: int = 0
+    error_rate: float = 0.0
+    paths: tuple[str, ...] = ()
+
+    def applies_to(self, path: str) -> bool:
+        return not self.paths or any(path.startswith(p) for p in self.paths)
+
+    @classmethod
+    def from_json(cls, body: Any) -> FaultConfig:
+        """Validate an admin request body; raise ValueError with a readable reason."""
+        if not isinstance(body, dict):
+            raise ValueError("body must be a JSON object")
+        latency = body.get("latency_ms", 0)
+        delay = body.get("response_delay_ms", 0)
+        rate = body.get("error_rate", 0.0)
+        paths = body.get("paths") or []
+        if not isinstance(latency, int) or latency < 0:
+            raise ValueError("latency_ms must be a non-negative integer")
+        if not isinstance(delay, int) or delay < 0:
+            raise ValueError("response_delay_ms must be a non-negative integer")
+        if not isinstance(rate, int | float) or not 0.0 <= float(rate) <= 1.0:
+            raise ValueError("error_rate must be a number between 0 and 1")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ValueError("paths must be a list of path prefixes")
+        return cls(latency, delay, float(rate), tuple(paths))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "latency_ms": self.latency_ms,
+            "response_delay_ms": self.response_delay_ms,
+            "error_rate": self.error_rate,
+            "paths": list(self.paths),
+        }
+
+
+class FaultInjector:
+    """Holds the active faults; one seeded RNG so a seeded run fails the same calls."""
+
+    def __init__(self, seed: int | None) -> None:
+        self.config = FaultConfig()
+        self._seed = seed
+        self._rng = random.Random(seed)
+
+    def set(self, config: FaultConfig) -> None:
+        self.config = config
+        # Re-seed so "PUT faults, run scenario" is reproducible whatever ran before.
+        self._rng = random.Random(self._seed)
+
+    def clear(self) -> None:
+        self.set(FaultConfig())
+
+    def should_fail(self) -> bool:
+        rate = self.config.error_rate
+        return rate > 0 and self._rng.random() < rate
+
+
+class FaultMiddleware:
+    """Applies the injector's faults to REST paths (never to /_sim or /health)."""
+
+    def __init__(self, app: ASGIApp, *, injector: FaultInjector, error_body: bytes) -> None:
+        self.app = app
+        self.injector = injector
+        self.error_body = error_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        config = self.injector.config
+        if (
+            scope["type"] != "http"
+            or is_admin_path(scope["path"])
+            or not config.applies_to(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        if config.latency_ms:
+            await asyncio.sleep(config.latency_ms / 1000)
+        if self.injector.should_fail():
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": self.error_body})
+            return
+        if not config.response_delay_ms:
+            await self.app(scope, receive, send)
+            return
+        delay = config.response_delay_ms / 1000
+
+        async def delayed_send(message: Message) -> None:
+            # The handler has finished its state change when it starts the response, so a
+            # client that gives up now leaves the write done but unacknowledged.
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(delay)
+            await send(message)
+
+        await self.app(scope, receive, delayed_send)
+
+
+def fault_routes(injector: FaultInjector) -> list[Route]:
+    """`GET|PUT|DELETE /_sim/faults`, identical on both simulators."""
+
+    async def faults(request: Request) -> Response:
+        if request.method == "PUT":
+            try:
+                injector.set(FaultConfig.from_json(await read_json(request)))
+            except (MalformedJson, ValueError) as exc:
+                return JsonResponse({"error": str(exc)}, status_code=400)
+        elif request.method == "DELETE":
+            injector.clear()
+        return JsonResponse({"faults": injector.config.as_json()})
+
+    return [Route("/_sim/faults", faults, methods=["GET", "PUT", "DELETE"])]

@@ -1,0 +1,263 @@
+"""`/_sim/*` test and admin endpoints: a person using the Jira UI, admin configuration, and
+introspection. No auth, never rate limited, faulted or logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from pdjira_simulators.common.faults import fault_routes
+from pdjira_simulators.common.jsonresp import JsonResponse
+from pdjira_simulators.common.ratelimit import TokenBucketLimiter
+from pdjira_simulators.common.webhook_faults import webhook_fault_routes
+from pdjira_simulators.jira.catalog import JiraUser
+from pdjira_simulators.jira.errors import JiraError
+from pdjira_simulators.jira.rest import json_body
+from pdjira_simulators.jira.runtime import SIM_WEBHOOK_NAME, JiraSimulator
+from pdjira_simulators.jira.views import comment_json, issue_json
+from pdjira_simulators.jira.workflow import parse_workflow
+
+__all__ = ["admin_routes"]
+
+DEFAULT_PERSON = "jdoe"  # not the integration's login, so its changes are not echoes
+
+
+def _as_user(sim: JiraSimulator, body: dict[str, Any]) -> JiraUser:
+    ref = body.get("as_user") or DEFAULT_PERSON
+    user = sim.state.catalog.user(str(ref))
+    if user is None:
+        raise JiraError(400, [f"Unknown user {ref}"])
+    return user
+
+
+def _bad(message: str) -> JiraError:
+    return JiraError(400, [message])
+
+
+def admin_routes(sim: JiraSimulator) -> list[Route]:
+    state, cat = sim.state, sim.state.catalog
+
+    async def create(request: Request) -> Response:
+        body = await json_body(request)
+        actor = _as_user(sim, body)
+        fields = body.get("fields")
+        if not isinstance(fields, dict):
+            fields = {
+                "project": {"key": body.get("project", "OPS")},
+                "issuetype": {"name": body.get("issuetype", "Task")},
+                "summary": body.get("summary"),
+                **({"labels": body["labels"]} if "labels" in body else {}),
+                **({"priority": {"name": body["priority"]}} if "priority" in body else {}),
+                **({"description": body["description"]} if "description" in body else {}),
+            }
+        issue, events = state.create_issue(actor, fields, body.get("properties") or [])
+        base = sim.base(request)
+        sim.emit(events, base)
+        return JsonResponse(issue_json(state, issue, base), status_code=201)
+
+    async def transition(request: Request) -> Response:
+        body = await json_body(request)
+        actor = _as_user(sim, body)
+        issue = state.issue(request.path_params["key"])
+        available = state.available_transitions(issue)
+        chosen = None
+        if body.get("transition_id") is not None:
+            chosen = next((t for t in available if t.id == str(body["transition_id"])), None)
+            if chosen is None:
+                raise _bad(f"Transition id '{body['transition_id']}' is not valid for this issue.")
+        else:
+            target = cat.statuses.get(str(body.get("status")))
+            if target is None:
+                raise _bad(f"Unknown status {body.get('status')!r}")
+            chosen = next((t for t in available if t.to_status_id == target.id), None)
+            if chosen is None:
+                here = cat.statuses.items[issue.status_id].name
+                options = ", ".join(
+                    f"{t.name} -> {cat.statuses.items[t.to_status_id].name}" for t in available
+                )
+                raise _bad(
+                    f"'{target.name}' is not reachable from '{here}' in one "
+                    f"transition; available: {options or 'none'}"
+                )
+        fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+        events = state.transition(actor, issue, chosen.id, fields)
+        base = sim.base(request)
+        sim.emit(events, base)
+        return JsonResponse(issue_json(state, issue, base))
+
+    async def comment(request: Request) -> Response:
+        body = await json_body(request)
+        actor = _as_user(sim, body)
+        issue = state.issue(request.path_params["key"])
+        if not isinstance(body.get("body"), str):
+            raise _bad("body is required")
+        new, events = state.add_comment(actor, issue, body["body"])
+        base = sim.base(request)
+        sim.emit(events, base)
+        return JsonResponse(comment_json(cat, issue, new, base), status_code=201)
+
+    async def edit(request: Request) -> Response:
+        body = await json_body(request)
+        actor = _as_user(sim, body)
+        issue = state.issue(request.path_params["key"])
+        fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+        update = body.get("update") if isinstance(body.get("update"), dict) else {}
+        events = state.edit_issue(actor, issue, fields or {}, update or {})
+        base = sim.base(request)
+        sim.emit(events, base)
+        return JsonResponse(issue_json(state, issue, base))
+
+    async def dump_state(request: Request) -> Response:
+        base = sim.base(request)
+        return JsonResponse(
+            {
+                "issues": [
+                    issue_json(state, i, base, expand=["changelog"], properties=["*all"])
+                    for i in state.issues.values()
+                ],
+                "webhooks": [
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "url": r.url,
+                        "events": list(r.events),
+                        "jql": r.jql,
+                    }
+                    for r in sim.registrations.values()
+                ],
+            }
+        )
+
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            sim.requests.clear()
+        return JsonResponse({"requests": sim.requests.as_json("user")})
+
+    async def deliveries(request: Request) -> Response:
+        if request.method == "DELETE":
+            sim.deliveries.clear()
+        return JsonResponse(
+            {"deliveries": sim.deliveries.as_json("issue_key"), "pending": sim.dispatcher.pending()}
+        )
+
+    async def webhook_target(request: Request) -> Response:
+        if request.method == "PUT":
+            body = await json_body(request)
+            url, secret, events = body.get("url"), body.get("secret"), body.get("events")
+            if url is not None and not isinstance(url, str):
+                raise _bad("url must be a string or null")
+            if secret is not None and not isinstance(secret, str):
+                raise _bad("secret must be a string or null")
+            sim.set_webhook_target(url, secret, events if isinstance(events, list) else None)
+        elif request.method == "DELETE":
+            sim.set_webhook_target(None, None)
+        reg = next((r for r in sim.registrations.values() if r.name == SIM_WEBHOOK_NAME), None)
+        return JsonResponse(
+            {
+                "url": reg.url if reg else None,
+                "id": reg.id if reg else None,
+                "events": list(reg.events) if reg else [],
+            }
+        )
+
+    async def workflow(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.workflows.reset()
+            return JsonResponse({"workflow": "default"})
+        try:
+            project_id, type_id, installed = parse_workflow(await json_body(request), cat)
+        except ValueError as exc:
+            raise _bad(str(exc)) from None
+        state.workflows.install(project_id, type_id, installed)
+        return JsonResponse(
+            {
+                "project": project_id,
+                "issuetype": type_id,
+                "name": installed.name,
+                "statuses": [cat.statuses.items[s].name for s in installed.status_ids],
+                "status_ids": list(installed.status_ids),
+                "transitions": [{"id": t.id, "name": t.name} for t in installed.transitions],
+            }
+        )
+
+    async def create_requirements(request: Request) -> Response:
+        """`{"project": "OPS", "issuetype": "Incident", "fields": ["customfield_10102"]}`."""
+        body = await json_body(request)
+        fields = body.get("fields") or []
+        if not isinstance(fields, list):
+            raise _bad("fields must be a list of field ids")
+        try:
+            sim.require_on_create(
+                str(body.get("project", "OPS")),
+                str(body.get("issuetype", "")),
+                [str(f) for f in fields],
+            )
+        except ValueError as exc:
+            raise _bad(str(exc)) from None
+        return JsonResponse(
+            {
+                "project": body.get("project", "OPS"),
+                "issuetype": body.get("issuetype"),
+                "fields": fields,
+            }
+        )
+
+    async def ratelimit(request: Request) -> Response:
+        rl = sim.ratelimit
+        if request.method == "PUT":
+            body = await json_body(request)
+            try:
+                capacity = int(body.get("capacity", 10))
+                fill_rate = int(body.get("fill_rate", 10))
+                interval = int(body.get("interval_seconds", 1))
+            except (TypeError, ValueError):
+                raise _bad("capacity, fill_rate and interval_seconds must be integers") from None
+            if capacity < 1 or fill_rate < 0 or interval < 1:
+                raise _bad("capacity >= 1, fill_rate >= 0, interval_seconds >= 1")
+            rl.limiter = TokenBucketLimiter(
+                capacity=capacity, fill_rate=fill_rate, interval_seconds=interval
+            )
+            rl.exempt = {str(u) for u in body.get("exempt") or []}
+        elif request.method == "DELETE":
+            rl.limiter = None
+            rl.exempt = set()
+        return JsonResponse(rl.as_json())
+
+    async def users(request: Request) -> Response:
+        body = await json_body(request)
+        name = body.get("name")
+        if not isinstance(name, str) or not name or cat.users.get(name):
+            raise _bad("name is required and must be new")
+        user = sim.add_user(
+            name,
+            str(body.get("email") or f"{name}@example.com"),
+            str(body.get("display_name") or name),
+            str(body.get("password") or name),
+        )
+        if isinstance(body.get("token"), str):
+            sim.tokens[body["token"]] = name
+        return JsonResponse({"name": user.name, "key": user.key}, status_code=201)
+
+    async def health(request: Request) -> Response:
+        return JsonResponse({"status": "ok"})
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/_sim/issues", create, methods=["POST"]),
+        Route("/_sim/issues/{key}/transition", transition, methods=["POST"]),
+        Route("/_sim/issues/{key}/comment", comment, methods=["POST"]),
+        Route("/_sim/issues/{key}/edit", edit, methods=["POST"]),
+        Route("/_sim/state", dump_state, methods=["GET"]),
+        Route("/_sim/requests", requests, methods=["GET", "DELETE"]),
+        Route("/_sim/deliveries", deliveries, methods=["GET", "DELETE"]),
+        Route("/_sim/webhook-target", webhook_target, methods=["GET", "PUT", "DELETE"]),
+        Route("/_sim/workflow", workflow, methods=["PUT", "DELETE"]),
+        Route("/_sim/create-requirements", create_requirements, methods=["PUT"]),
+        Route("/_sim/ratelimit", ratelimit, methods=["GET", "PUT", "DELETE"]),
+        Route("/_sim/users", users, methods=["POST"]),
+        *fault_routes(sim.faults),
+        *webhook_fault_routes(sim.webhook_faults, sim.release_held),
+    ]

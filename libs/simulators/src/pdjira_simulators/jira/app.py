@@ -1,0 +1,71 @@
+"""Wiring: routes, middleware order and lifespan of the Jira simulator app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Scope
+
+from pdjira_simulators.common.faults import FaultMiddleware
+from pdjira_simulators.common.jsonresp import JsonResponse
+from pdjira_simulators.common.requestlog import RequestLogMiddleware
+from pdjira_simulators.jira.admin import admin_routes
+from pdjira_simulators.jira.errors import JiraError, error_body, jira_error_handler
+from pdjira_simulators.jira.gateway import USER_STATE_KEY, JiraGatewayMiddleware
+from pdjira_simulators.jira.registration import registration_routes
+from pdjira_simulators.jira.rest import rest_routes
+from pdjira_simulators.jira.runtime import JiraSimulator
+from pdjira_simulators.jira.settings import JiraSettings
+
+__all__ = ["create_app"]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return JsonResponse(error_body(["null for uri: " + str(request.url)]), status_code=404)
+    return JsonResponse(error_body([str(exc.detail)]), status_code=exc.status_code)
+
+
+def _acting_user(scope: Scope) -> str | None:
+    value = scope.get("state", {}).get(USER_STATE_KEY)
+    return str(value) if value else None
+
+
+def create_app(settings: JiraSettings | None = None) -> Starlette:
+    """A fresh simulated Jira instance; `app.state.sim` is the JiraSimulator."""
+    sim = JiraSimulator(settings or JiraSettings())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await sim.dispatcher.aclose()
+
+    app = Starlette(
+        routes=[*admin_routes(sim), *registration_routes(sim), *rest_routes(sim)],
+        middleware=[
+            # Outermost first: the log sees faults, 401s and 429s too.
+            Middleware(RequestLogMiddleware, log=sim.requests, actor=_acting_user),
+            Middleware(
+                FaultMiddleware,
+                injector=sim.faults,
+                error_body=msgspec.json.encode(
+                    error_body(["Service Unavailable (simulated fault)"])
+                ),
+            ),
+            Middleware(JiraGatewayMiddleware, sim=sim),
+        ],
+        exception_handlers={JiraError: jira_error_handler, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.sim = sim
+    return app

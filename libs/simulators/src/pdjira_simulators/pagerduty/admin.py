@@ -1,0 +1,177 @@
+"""`/_sim/*` test and admin endpoints: a person using the PagerDuty UI, and introspection.
+
+No auth, never rate limited, faulted or logged: they are the test's hands, not the vendor API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from pdjira_simulators.common.faults import fault_routes
+from pdjira_simulators.common.jsonresp import JsonResponse
+from pdjira_simulators.common.webhook_faults import webhook_fault_routes
+from pdjira_simulators.pagerduty.errors import invalid_input
+from pdjira_simulators.pagerduty.rest import json_object, str_field
+from pdjira_simulators.pagerduty.runtime import SIM_SUBSCRIPTION_ID, PagerDutySimulator
+from pdjira_simulators.pagerduty.state import UNSET, User
+from pdjira_simulators.pagerduty.views import incident_json, note_json, subscription_json
+
+__all__ = ["admin_routes"]
+
+
+def _as_user(sim: PagerDutySimulator, body: dict[str, Any]) -> User:
+    """`as_user` is a user id (or e-mail); the default is the on-call person PUSER01."""
+    ref = str_field(body, "as_user") or "PUSER01"
+    user = sim.state.users.get(ref) or sim.state.user_by_email(ref)
+    if user is None:
+        raise invalid_input(f"Unknown user {ref}")
+    return user
+
+
+def admin_routes(sim: PagerDutySimulator) -> list[Route]:
+    state = sim.state
+
+    async def trigger(request: Request) -> Response:
+        body = await json_object(request)
+        agent = _as_user(sim, body)
+        incident, events = state.create_incident(
+            agent_id=agent.id,
+            title=str_field(body, "title") or "",
+            service_id=str_field(body, "service_id") or "PSVC001",
+            urgency=str_field(body, "urgency"),
+            incident_key=str_field(body, "incident_key"),
+            priority=body.get("priority"),
+            body_details=str_field(body, "details"),
+        )
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        return JsonResponse({"incident": incident_json(state, incident, urls)}, status_code=201)
+
+    async def set_status(request: Request) -> Response:
+        body = await json_object(request)
+        agent = _as_user(sim, body)
+        status = str_field(body, "status")
+        if status is None:
+            raise invalid_input("status is required")
+        incident, events = state.update_incident(
+            request.path_params["id"], agent_id=agent.id, status=status
+        )
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        return JsonResponse({"incident": incident_json(state, incident, urls)})
+
+    async def update(request: Request) -> Response:
+        """Priority / urgency / title edits made in the UI (`priority`: name, id or null)."""
+        body = await json_object(request)
+        agent = _as_user(sim, body)
+        priority: object = UNSET
+        if "priority" in body:
+            raw = body["priority"]
+            priority = {"id": raw} if isinstance(raw, str) and raw in state.priorities else raw
+        incident, events = state.update_incident(
+            request.path_params["id"],
+            agent_id=agent.id,
+            status=str_field(body, "status"),
+            priority=priority,
+            urgency=str_field(body, "urgency"),
+            title=str_field(body, "title"),
+        )
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        return JsonResponse({"incident": incident_json(state, incident, urls)})
+
+    async def add_note(request: Request) -> Response:
+        body = await json_object(request)
+        agent = _as_user(sim, body)
+        content = str_field(body, "content")
+        if content is None:
+            raise invalid_input("content is required")
+        note, events = state.add_note(request.path_params["id"], agent_id=agent.id, content=content)
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        return JsonResponse({"note": note_json(state, note, urls)}, status_code=201)
+
+    async def dump_state(request: Request) -> Response:
+        urls = sim.urls(request)
+        return JsonResponse(
+            {
+                "incidents": [
+                    incident_json(state, i, urls, frozenset({"conference_bridge", "body"}))
+                    for i in state.incidents.values()
+                ],
+                "notes": {
+                    iid: [note_json(state, n, urls) for n in notes]
+                    for iid, notes in state.notes.items()
+                },
+                "webhook_subscriptions": [
+                    subscription_json(s, with_secret=False) for s in state.subscriptions.values()
+                ],
+            }
+        )
+
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            sim.requests.clear()
+        return JsonResponse({"requests": sim.requests.as_json("from")})
+
+    async def deliveries(request: Request) -> Response:
+        if request.method == "DELETE":
+            sim.deliveries.clear()
+        return JsonResponse(
+            {
+                "deliveries": sim.deliveries.as_json("incident_id"),
+                "pending": sim.dispatcher.pending(),
+            }
+        )
+
+    async def webhook_target(request: Request) -> Response:
+        if request.method == "PUT":
+            body = await json_object(request)
+            url = str_field(body, "url")
+            secrets = body.get("secrets")
+            if secrets is None and isinstance(body.get("secret"), str):
+                secrets = [body["secret"]]
+            secrets = secrets or []
+            if not isinstance(secrets, list) or not all(isinstance(s, str) for s in secrets):
+                raise invalid_input("secrets must be an array of strings")
+            sim.set_webhook_target(url, secrets)
+        elif request.method == "DELETE":
+            sim.set_webhook_target(None, [])
+        sub = state.subscriptions.get(SIM_SUBSCRIPTION_ID)
+        return JsonResponse(
+            {"url": sub.url if sub else None, "subscription_id": sub.id if sub else None}
+        )
+
+    async def ratelimit(request: Request) -> Response:
+        if request.method == "PUT":
+            body = await json_object(request)
+            limit = body.get("limit", sim.settings.rate_limit_per_minute)
+            window = body.get("window_seconds", 60)
+            if not isinstance(limit, int) or limit < 1:
+                raise invalid_input("limit must be a positive integer")
+            if not isinstance(window, int | float) or window <= 0:
+                raise invalid_input("window_seconds must be positive")
+            sim.limiter.configure(limit, float(window))
+        return JsonResponse({"limit": sim.limiter.limit, "window_seconds": sim.limiter.window})
+
+    async def health(request: Request) -> Response:
+        return JsonResponse({"status": "ok"})
+
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route("/_sim/incidents", trigger, methods=["POST"]),
+        Route("/_sim/incidents/{id}/status", set_status, methods=["POST"]),
+        Route("/_sim/incidents/{id}/update", update, methods=["POST"]),
+        Route("/_sim/incidents/{id}/notes", add_note, methods=["POST"]),
+        Route("/_sim/state", dump_state, methods=["GET"]),
+        Route("/_sim/requests", requests, methods=["GET", "DELETE"]),
+        Route("/_sim/deliveries", deliveries, methods=["GET", "DELETE"]),
+        Route("/_sim/webhook-target", webhook_target, methods=["GET", "PUT", "DELETE"]),
+        Route("/_sim/ratelimit", ratelimit, methods=["GET", "PUT"]),
+        *fault_routes(sim.faults),
+        *webhook_fault_routes(sim.webhook_faults, sim.release_held),
+    ]

@@ -1,0 +1,69 @@
+"""Wiring: routes, middleware order and lifespan of the PagerDuty simulator app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pdjira_simulators.common.asgi import header
+from pdjira_simulators.common.faults import FaultMiddleware
+from pdjira_simulators.common.jsonresp import JsonResponse
+from pdjira_simulators.common.requestlog import RequestLogMiddleware
+from pdjira_simulators.pagerduty.admin import admin_routes
+from pdjira_simulators.pagerduty.errors import PdError, error_body, pd_error_handler
+from pdjira_simulators.pagerduty.events_api import events_api_routes
+from pdjira_simulators.pagerduty.gateway import PdGatewayMiddleware
+from pdjira_simulators.pagerduty.rest import rest_routes
+from pdjira_simulators.pagerduty.runtime import PagerDutySimulator
+from pdjira_simulators.pagerduty.settings import PagerDutySettings
+
+__all__ = ["create_app"]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = "Not Found" if exc.status_code == 404 else str(exc.detail)
+    code = 2100 if exc.status_code == 404 else 2001
+    return JsonResponse(error_body(message, code), status_code=exc.status_code)
+
+
+def create_app(settings: PagerDutySettings | None = None) -> Starlette:
+    """A fresh simulated PagerDuty account; `app.state.sim` is the PagerDutySimulator."""
+    sim = PagerDutySimulator(settings or PagerDutySettings())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await sim.dispatcher.aclose()
+
+    app = Starlette(
+        routes=[*admin_routes(sim), *events_api_routes(sim), *rest_routes(sim)],
+        middleware=[
+            # Outermost first: the log sees faults, 401s and 429s too.
+            Middleware(RequestLogMiddleware, log=sim.requests, actor=lambda s: header(s, b"from")),
+            Middleware(
+                FaultMiddleware,
+                injector=sim.faults,
+                error_body=msgspec.json.encode(error_body("Service Unavailable", 2000)),
+            ),
+            Middleware(
+                PdGatewayMiddleware,
+                tokens=sim.tokens,
+                limiter=sim.limiter,
+                require_accept=sim.settings.require_accept_header,
+            ),
+        ],
+        exception_handlers={PdError: pd_error_handler, HTTPException: _http_error},
+        lifespan=lifespan,
+    )
+    app.state.sim = sim
+    return app

@@ -1,0 +1,218 @@
+"""The ingest HTTP app: webhook endpoints, /health and /metrics.
+
+A webhook is answered 202 only after JetStream acknowledged storing it (PubAck); if NATS cannot
+store it in time we answer 503 so the vendor retries, and the ``Nats-Msg-Id`` makes that retry a
+duplicate rather than a second event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from faststream.nats import NatsBroker
+from pdjira_common import streams
+from pdjira_common.bus import publish
+from pdjira_common.config import Config
+from pdjira_common.contracts import IncidentEvent, IssueEvent
+from pdjira_common.logging import get_logger
+from pdjira_common.service import connect_and_declare
+from pdjira_common.streams import Topology
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pdjira_ingest.fields import WebhookRejected
+from pdjira_ingest.intake import (
+    HUB_SIGNATURE_HEADER,
+    PAGERDUTY_SIGNATURE_HEADER,
+    accept_jira,
+    accept_pagerduty,
+    destination,
+)
+from pdjira_ingest.metrics import IngestMetrics
+from pdjira_ingest.normalize import Ignored
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+# PagerDuty drops anything above 256 KB; Jira bodies carry every field of the issue, so allow more.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+_log = get_logger("pdjira_ingest")
+
+# accept_pagerduty / accept_jira: (config, target id, raw body, signature header) -> event
+Accept = Callable[[Config, str, bytes, str | None], IncidentEvent | IssueEvent | Ignored]
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw body (signatures are over the exact bytes), refused past ``limit``."""
+    too_large = WebhookRejected(
+        413, "body_too_large", f"the body is over {limit} bytes, the most ingest accepts"
+    )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _Webhooks:
+    """The two webhook endpoints; everything they decide is in intake (pure)."""
+
+    def __init__(
+        self,
+        config: Config,
+        broker: NatsBroker,
+        metrics: IngestMetrics,
+        *,
+        publish_timeout: float,
+        max_body_bytes: int,
+    ) -> None:
+        self.config = config
+        self.broker = broker
+        self.metrics = metrics
+        self.publish_timeout = publish_timeout
+        self.max_body_bytes = max_body_bytes
+
+    async def pagerduty(self, request: Request) -> Response:
+        return await self._receive(
+            request,
+            "pagerduty",
+            request.path_params["account"],
+            PAGERDUTY_SIGNATURE_HEADER,
+            accept_pagerduty,
+        )
+
+    async def jira(self, request: Request) -> Response:
+        return await self._receive(
+            request, "jira", request.path_params["instance"], HUB_SIGNATURE_HEADER, accept_jira
+        )
+
+    async def _receive(
+        self, request: Request, source: str, target: str, header: str, accept: Accept
+    ) -> Response:
+        log = _log.bind(source=source, target=target[:64])
+        try:
+            body = await _read_body(request, self.max_body_bytes)
+            event = accept(self.config, target, body, request.headers.get(header))
+        except WebhookRejected as exc:
+            # The body is never logged: it can be large and holds customer data.
+            log.warning("webhook_rejected", status=exc.status, code=exc.code, reason=exc.message)
+            self.metrics.count(source, "rejected", exc.code)
+            return _error(exc.status, exc.code, exc.message)
+        except ClientDisconnect:
+            self.metrics.count(source, "rejected", "client_disconnected")
+            return _error(400, "client_disconnected", "the client went away before the body")
+        if isinstance(event, Ignored):
+            log.info("webhook_ignored", event_type=event.event_type, reason=event.reason)
+            self.metrics.count(source, "ignored", "event_type_not_synced")
+            return JSONResponse({"status": "ignored", "reason": event.reason}, 202)
+        return await self._store(event, source, log)
+
+    async def _store(self, event: IncidentEvent | IssueEvent, source: str, log: Any) -> Response:
+        where = destination(event)
+        with structlog.contextvars.bound_contextvars(correlation_id=event.correlation_id):
+            started = time.perf_counter()
+            try:
+                ack = await publish(
+                    self.broker,
+                    event,
+                    where.subject,
+                    stream=streams.EVENTS,
+                    msg_id=where.msg_id,
+                    correlation_id=event.correlation_id,
+                    timeout=self.publish_timeout,
+                )
+            except Exception as exc:  # any failure to store: the vendor must retry
+                log.error("webhook_store_failed", error=type(exc).__name__, subject=where.subject)
+                self.metrics.count(source, "failed", "nats_unavailable")
+                return _error(
+                    503,
+                    "unavailable",
+                    f"the event could not be stored ({type(exc).__name__}); retry later",
+                    headers={"Retry-After": "5"},
+                )
+            self.metrics.store_seconds.labels(source=source).observe(time.perf_counter() - started)
+            outcome = "duplicate" if ack.duplicate else "accepted"
+            self.metrics.count(source, outcome, "already_stored" if ack.duplicate else "stored")
+            log.info(
+                "webhook_" + outcome,
+                event_type=_event_type(event),
+                subject=where.subject,
+                seq=ack.seq,
+            )
+        return JSONResponse(
+            {"status": "accepted", "event_id": event.event_id, "duplicate": bool(ack.duplicate)},
+            202,
+        )
+
+
+def _event_type(event: IncidentEvent | IssueEvent) -> str:
+    return event.event_type if isinstance(event, IncidentEvent) else event.webhook_event
+
+
+def create_app(
+    config: Config,
+    broker: NatsBroker,
+    *,
+    topology: Topology | None = None,
+    metrics: IngestMetrics | None = None,
+    publish_timeout: float = 3.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Starlette:
+    """The ingest app; its lifespan connects ``broker`` and declares the topology."""
+    metrics = metrics or IngestMetrics()
+    # PagerDuty wants a 2xx within 5 s; store or give up (503) well before that.
+    webhooks = _Webhooks(
+        config, broker, metrics, publish_timeout=publish_timeout, max_body_bytes=max_body_bytes
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        for instance in config.jira_instances:
+            if instance.webhook_secret is None:
+                _log.warning(
+                    "jira_webhooks_unsigned",
+                    instance=instance.id,
+                    hint="set jira_instances[].webhook_secret so forged webhooks are refused",
+                )
+        await connect_and_declare(broker, topology or Topology(replicas=config.nats.replicas))
+        _log.info("ingest_started")
+        try:
+            yield
+        finally:
+            try:
+                await broker.stop()
+            except Exception as exc:  # NATS already gone (e.g. reconnecting): nothing to flush
+                _log.warning("broker_stop_failed", error=type(exc).__name__)
+
+    async def health(_: Request) -> Response:
+        if await broker.ping(timeout=1.0):
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable", "reason": "not connected to NATS"}, 503)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/webhooks/pagerduty/{account}", webhooks.pagerduty, methods=["POST"]),
+            Route("/webhooks/jira/{instance}", webhooks.jira, methods=["POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

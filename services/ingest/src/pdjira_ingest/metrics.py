@@ -1,0 +1,34 @@
+"""Prometheus metrics of ingest, in a registry per app (tests build several apps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+__all__ = ["IngestMetrics"]
+
+
+@dataclass
+class IngestMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        # `outcome` is accepted | duplicate | ignored | rejected | failed; `reason` is a stable
+        # code (e.g. invalid_signature, unknown_account, stored), never free text: bounded labels.
+        self.webhooks = Counter(
+            "pdjira_ingest_webhooks",
+            "Webhook deliveries by source, outcome and reason.",
+            ["source", "outcome", "reason"],
+            registry=self.registry,
+        )
+        self.store_seconds = Histogram(
+            "pdjira_ingest_store_seconds",
+            "Time to store an event in JetStream (publish until PubAck).",
+            ["source"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
+
+    def count(self, source: str, outcome: str, reason: str) -> None:
+        self.webhooks.labels(source=source, outcome=outcome, reason=reason).inc()

@@ -1,0 +1,199 @@
+"""Vendor webhook JSON -> our event contracts (pure; no I/O).
+
+Strict on what identifies and orders an event (ids, status, timestamps): a webhook without them is
+answered 400 naming the field. Lenient on descriptive fields (urgency, URLs, names): a missing one
+must not cost us the event, because a 4xx is never retried by PagerDuty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, cast, get_args
+
+from pdjira_common.contracts import FieldChange, IncidentEvent, IncidentStatus, IssueEvent
+
+from pdjira_ingest.fields import Fields, WebhookRejected
+
+__all__ = [
+    "JIRA_SYNCED_EVENTS",
+    "Ignored",
+    "WebhookRejected",
+    "jira_event_id",
+    "normalize_jira",
+    "normalize_pagerduty",
+    "pagerduty_msg_id",
+]
+
+JIRA_SYNCED_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated"})
+_STATUSES: tuple[str, ...] = get_args(IncidentStatus)
+
+_PD_HINT = (
+    'A PagerDuty v3 webhook looks like {"event": {"id", "event_type", "occurred_at", "data"}}; '
+    "check that the subscription is a v3 webhook subscription pointing at this URL."
+)
+_JIRA_HINT = (
+    'A Jira issue webhook looks like {"webhookEvent", "timestamp", "issue": {"id", "key", '
+    '"fields"}}; check the webhook in Jira (Administration > System > WebHooks) and that '
+    '"Exclude body" is off.'
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ignored:
+    """A well-formed webhook that carries nothing we sync; answered 202 and not published."""
+
+    event_type: str
+    reason: str
+
+
+def pagerduty_msg_id(account: str, event_id: str) -> str:
+    """``Nats-Msg-Id`` of a PagerDuty event: ``event.id`` is stable across PagerDuty's retries."""
+    return f"pd:{account}:{event_id}"
+
+
+def jira_event_id(instance: str, raw_body: bytes) -> str:
+    """Jira DC webhooks carry no event id: identical redeliveries share the body's hash."""
+    return f"jira:{instance}:{hashlib.sha256(raw_body).hexdigest()}"
+
+
+# ------------------------------------------------------------------------------ PagerDuty
+
+
+def normalize_pagerduty(account: str, payload: Any) -> IncidentEvent | Ignored:
+    """A decoded PagerDuty v3 webhook body -> IncidentEvent, or Ignored for other event types."""
+    if isinstance(payload, dict) and "messages" in payload and "event" not in payload:
+        raise WebhookRejected(
+            400,
+            "unsupported_webhook_version",
+            "this is a PagerDuty v2 webhook (it has `messages`); pdjira needs a v3 webhook "
+            "subscription (Integrations > Generic Webhooks (v3)).",
+        )
+    root = Fields.root(payload, what="PagerDuty v3 webhook", hint=_PD_HINT)
+    event = root.obj("event")
+    event_type = event.text("event_type")
+    if not event_type.startswith("incident."):
+        return Ignored(
+            event_type=event_type,
+            reason=f"event type {event_type!r} is not an incident event; nothing to sync",
+        )
+    event_id = event.text("id")
+    occurred_at = event.text("occurred_at")
+    data = event.obj("data")
+    data_type = data.text("type")
+    agent = event.opt_obj("agent")
+    common: dict[str, Any] = {
+        "event_id": event_id,
+        "correlation_id": event_id,
+        "account": account,
+        "event_type": event_type,
+        "occurred_at": occurred_at,
+        "agent_id": agent.opt_text("id") if agent else None,
+        "agent_type": agent.opt_text("type") if agent else None,
+    }
+    if data_type == "incident":
+        return _incident_event(data, common)
+    if event_type == "incident.annotated" and data_type == "incident_note":
+        return _note_event(data, common)
+    return Ignored(
+        event_type=event_type,
+        reason=f"event type {event_type!r} (data type {data_type!r}) is not synced",
+    )
+
+
+def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
+    status = data.text("status")
+    if status not in _STATUSES:
+        raise WebhookRejected(
+            400,
+            "invalid_payload",
+            f"field `event.data.status` is {status!r}, not one of {list(_STATUSES)}. {_PD_HINT}",
+        )
+    service = data.obj("service")
+    priority = data.opt_obj("priority")
+    return IncidentEvent(
+        incident_id=data.text("id"),
+        status=cast(IncidentStatus, status),  # checked against IncidentStatus above
+        title=data.text("title"),
+        number=data.integer("number"),
+        urgency=data.opt_text("urgency"),
+        service_id=service.text("id"),
+        service_name=service.opt_text("summary"),
+        html_url=data.opt_text("html_url") or "",
+        priority=priority.opt_text("summary") if priority else None,
+        **common,
+    )
+
+
+def _note_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
+    # An incident_note has only a reference to its incident: status, number and service stay
+    # None rather than guessed; the reference's summary is the best title we have.
+    incident = data.obj("incident")
+    return IncidentEvent(
+        incident_id=incident.text("id"),
+        title=incident.opt_text("summary") or "",
+        html_url=incident.opt_text("html_url") or "",
+        note_id=data.text("id"),
+        note_content=data.opt_text("content") or "",
+        **common,
+    )
+
+
+# ------------------------------------------------------------------------------ Jira
+
+
+def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent | Ignored:
+    """A decoded Jira Server/DC webhook body -> IssueEvent, or Ignored for other events."""
+    root = Fields.root(payload, what="Jira webhook", hint=_JIRA_HINT)
+    webhook_event = root.text("webhookEvent")
+    if webhook_event not in JIRA_SYNCED_EVENTS:
+        return Ignored(
+            event_type=webhook_event,
+            reason=f"webhookEvent {webhook_event!r} is not synced "
+            f"(synced: {sorted(JIRA_SYNCED_EVENTS)})",
+        )
+    issue = root.obj("issue")
+    fields = issue.obj("fields")
+    status = fields.obj("status")
+    category = status.opt_obj("statusCategory")
+    priority = fields.opt_obj("priority")
+    user = root.opt_obj("user")
+    comment = root.opt_obj("comment")
+    changelog = root.opt_obj("changelog")
+    return IssueEvent(
+        event_id=event_id,
+        correlation_id=event_id,
+        instance=instance,
+        issue_id=issue.ident("id"),
+        key=issue.text("key"),
+        webhook_event=webhook_event,
+        issue_event_type=root.opt_text("issue_event_type_name"),
+        timestamp_ms=root.integer("timestamp"),
+        project_key=fields.obj("project").text("key"),
+        issue_type=fields.obj("issuetype").text("name"),
+        status=status.text("name"),
+        status_category=category.opt_text("key") if category else None,
+        summary=fields.opt_text("summary") or "",
+        priority=priority.opt_text("name") if priority else None,
+        labels=tuple(label for label in fields.array("labels") if isinstance(label, str)),
+        user_name=user.opt_text("name") if user else None,
+        user_key=user.opt_text("key") if user else None,
+        changes=_changes(changelog) if changelog else (),
+        comment_id=comment.opt_ident("id") if comment else None,
+        comment_body=comment.opt_text("body") if comment else None,
+    )
+
+
+def _changes(changelog: Fields) -> tuple[FieldChange, ...]:
+    # Server changelog items have no fieldId: `field` is the system id or a custom field's
+    # display name; `from`/`to` are ids or keys, `fromString`/`toString` display values.
+    return tuple(
+        FieldChange(
+            field=item.text("field"),
+            from_value=item.scalar("from"),
+            from_string=item.scalar("fromString"),
+            to_value=item.scalar("to"),
+            to_string=item.scalar("toString"),
+        )
+        for item in changelog.objects("items")
+    )

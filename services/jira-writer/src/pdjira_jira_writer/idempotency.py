@@ -1,0 +1,71 @@
+"""Pure pieces of the idempotent create: the label that marks an incident's issue, the JQL that
+finds it, and the create request that carries it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pdjira_common.contracts import CreateIssue, IncidentRef
+
+__all__ = [
+    "ISSUE_PROPERTY",
+    "MAX_SUMMARY",
+    "create_fields",
+    "idempotency_label",
+    "issue_properties",
+    "jql_string",
+    "label_jql",
+    "summary_line",
+]
+
+# Issue property written at create time (atomically with the issue) naming the incident.
+ISSUE_PROPERTY = "pdjira"
+# Jira refuses summaries of 255 characters or more, and any with a newline.
+MAX_SUMMARY = 254
+_WHITESPACE = re.compile(r"\s+")
+
+
+def idempotency_label(incident: IncidentRef) -> str:
+    """``pdjira-<account>-<incident_id>``: one issue carries it, found again by search."""
+    return f"pdjira-{incident.account}-{incident.incident_id}"
+
+
+def jql_string(value: str) -> str:
+    """A JQL string literal: backslashes and quotes escaped, whitespace as spaces, quoted."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + _WHITESPACE.sub(" ", escaped) + '"'
+
+
+def label_jql(label: str) -> str:
+    return f"labels = {jql_string(label)}"
+
+
+def summary_line(summary: str) -> str:
+    """A summary Jira accepts: one line, under its length limit (cut with an ellipsis)."""
+    line = _WHITESPACE.sub(" ", summary).strip() or "(no title)"
+    return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"
+
+
+def create_fields(command: CreateIssue) -> dict[str, Any]:
+    """The ``fields`` of ``POST /issue`` for ``command``, with the idempotency label added."""
+    labels = list(dict.fromkeys([*command.labels, idempotency_label(command.incident)]))
+    fields: dict[str, Any] = {
+        "project": {"key": command.project},
+        "issuetype": {"name": command.issue_type},
+        "summary": summary_line(command.summary),
+        "description": command.description,
+        "labels": labels,
+    }
+    if command.priority:
+        fields["priority"] = {"name": command.priority}
+    return fields
+
+
+def issue_properties(incident: IncidentRef) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": ISSUE_PROPERTY,
+            "value": {"account": incident.account, "incident_id": incident.incident_id},
+        }
+    ]

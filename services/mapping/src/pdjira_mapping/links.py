@@ -1,0 +1,44 @@
+"""Pure rules of the link registry: KV keys and what to do when a key already holds a link."""
+
+from __future__ import annotations
+
+import enum
+
+from pdjira_common.contracts import IncidentRef, Link
+from pdjira_common.subjects import token
+
+__all__ = ["Verdict", "incident_key", "issue_key", "judge", "same_link"]
+
+
+class Verdict(enum.Enum):
+    """What recording a link did."""
+
+    CREATED = "created"  # the key was empty and now holds the link
+    ALREADY = "already"  # the key held this same link (a redelivery or a replica's race)
+    CONFLICT = "conflict"  # the key holds a different link; the first one is kept
+
+
+def incident_key(incident: IncidentRef) -> str:
+    """KV key of an incident's link: ``pd.<account>.<incident_id>``."""
+    return f"pd.{token(incident.account)}.{token(incident.incident_id)}"
+
+
+def issue_key(instance: str, issue_id: str) -> str:
+    """KV key of an issue's link: ``jira.<instance>.<issue_id>`` (the id, since keys can change)."""
+    return f"jira.{token(instance)}.{token(issue_id)}"
+
+
+def same_link(a: Link, b: Link) -> bool:
+    """Same incident and same issue; ``created_at`` and the (mutable) issue key do not count."""
+    return (
+        a.incident == b.incident
+        and a.issue.instance == b.issue.instance
+        and a.issue.issue_id == b.issue.issue_id
+    )
+
+
+def judge(existing: Link | None, wanted: Link) -> Verdict:
+    """The outcome of creating ``wanted`` under a key that holds ``existing`` (None: empty)."""
+    if existing is None:
+        return Verdict.CREATED
+    return Verdict.ALREADY if same_link(existing, wanted) else Verdict.CONFLICT

@@ -1,0 +1,35 @@
+"""Prometheus metrics of the rules service, in a registry per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pdjira_common.contracts import AuditRecord
+from prometheus_client import CollectorRegistry, Counter
+
+__all__ = ["RulesMetrics"]
+
+
+@dataclass
+class RulesMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.decisions = Counter(
+            "pdjira_rules_decisions",
+            "Events decided, by event type and whether any rule produced a command.",
+            ["event_type", "matched"],
+            registry=self.registry,
+        )
+        self.verdicts = Counter(
+            "pdjira_rules_verdicts",
+            "Rule verdicts, by rule and matched/skipped.",
+            ["rule", "matched"],
+            registry=self.registry,
+        )
+
+    def observe(self, record: AuditRecord) -> None:
+        matched = "true" if record.command_ids else "false"
+        self.decisions.labels(event_type=record.event_type, matched=matched).inc()
+        for verdict in record.verdicts:
+            self.verdicts.labels(rule=verdict.rule, matched=str(verdict.matched).lower()).inc()

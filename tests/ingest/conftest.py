@@ -1,0 +1,103 @@
+"""Ingest fixtures: a config with signed and unsigned targets, and the app on a real nats-server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import structlog
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
+from pdjira_common import streams
+from pdjira_common.bus import make_broker
+from pdjira_common.config import Config, RetrySettings, parse_config
+from pdjira_common.streams import Topology
+from pdjira_devstack.nats_server import NatsServer
+from pdjira_ingest.app import create_app
+from pdjira_ingest.metrics import IngestMetrics
+
+PD_SECRET = "pd-secret-Zm9vYmFyYmF6"
+PD_OLD_SECRET = "pd-old-secret-cXV4"
+JIRA_SECRET = "jira-secret-hub-9f8e7d"
+
+
+def make_config() -> Config:
+    return parse_config(
+        {
+            "pagerduty_accounts": [
+                {
+                    "id": "acme",
+                    "token": "pd-token-abcdef",
+                    "from_email": "bot@example.com",
+                    "webhook_secrets": [PD_SECRET, PD_OLD_SECRET],
+                },
+                {"id": "nosecrets", "token": "pd-token-ghijkl", "from_email": "bot@example.com"},
+            ],
+            "jira_instances": [
+                {
+                    "id": "dc1",
+                    "base_url": "jira.example.com",
+                    "auth": {"type": "token", "token": "jira-pat-123456"},
+                    "webhook_secret": JIRA_SECRET,
+                },
+                {
+                    "id": "legacy",
+                    "base_url": "https://old-jira.example.com",
+                    "auth": {"type": "basic", "username": "sync", "password": "hunter22"},
+                },
+            ],
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> None:
+    """Start from structlog's defaults: a test elsewhere may have left it writing to a
+    captured (now closed) stream, which would make every log call in a handler fail."""
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def config() -> Config:
+    return make_config()
+
+
+@dataclass
+class Ingest:
+    """The app under test, an HTTP client for it, and a way to read what it stored."""
+
+    http: httpx.AsyncClient
+    js: JetStreamContext
+    metrics: IngestMetrics
+
+    async def stored(self) -> list[RawStreamMsg]:
+        """Every message in stream EVENTS, in order."""
+        info = await self.js.stream_info(streams.EVENTS)
+        return [
+            await self.js.get_msg(streams.EVENTS, seq)
+            for seq in range(info.state.first_seq, info.state.last_seq + 1)
+            if info.state.messages
+        ]
+
+
+@pytest.fixture
+async def ingest(nats_server: NatsServer, nc: Client, config: Config) -> AsyncIterator[Ingest]:
+    broker = make_broker(nats_server.url, consumer="ingest", retry=RetrySettings())
+    metrics = IngestMetrics()
+    app = create_app(
+        config,
+        broker,
+        topology=Topology(events_duplicate_window=120.0),
+        metrics=metrics,
+        publish_timeout=1.0,
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://ingest.test"
+        ) as http,
+    ):
+        yield Ingest(http=http, js=nc.jetstream(), metrics=metrics)

@@ -1,0 +1,352 @@
+"""Normalization of vendor payloads (shaped like the real ones) into our event contracts."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pdjira_common.contracts import FieldChange, IncidentEvent, IssueEvent
+from pdjira_ingest.normalize import (
+    Ignored,
+    WebhookRejected,
+    jira_event_id,
+    normalize_jira,
+    normalize_pagerduty,
+    pagerduty_msg_id,
+)
+
+from .payloads import (
+    jira_comment_created,
+    jira_issue_created,
+    jira_issue_updated,
+    pd_annotated,
+    pd_envelope,
+    pd_incident,
+    pd_ping,
+)
+
+Json = dict[str, Any]
+
+# ----------------------------------------------------------------------------- PagerDuty
+
+
+@pytest.mark.parametrize(
+    "event_type", ["incident.triggered", "incident.acknowledged", "incident.resolved"]
+)
+def test_incident_event_carries_status_service_and_agent(event_type: str) -> None:
+    status = event_type.removeprefix("incident.")
+    payload = pd_envelope(event_type, pd_incident(status=status))
+
+    event = normalize_pagerduty("acme", payload)
+
+    assert event == IncidentEvent(
+        event_id="5ac64822-4adc-4fda-ade0-410becf0de4f",
+        correlation_id="5ac64822-4adc-4fda-ade0-410becf0de4f",
+        account="acme",
+        incident_id="PGR0VU2",
+        event_type=event_type,
+        occurred_at="2020-10-02T18:45:22.169Z",
+        status=status,  # type: ignore[arg-type]
+        title="A little bump in the road",
+        number=2,
+        urgency="high",
+        service_id="PF9KMXH",
+        service_name="API Service",
+        html_url="https://acme.pagerduty.com/incidents/PGR0VU2",
+        priority="P1",
+        agent_id="PLH1HKV",
+        agent_type="user_reference",
+    )
+
+
+def test_priority_null_and_agent_null_are_fine() -> None:
+    payload = pd_envelope("incident.triggered", pd_incident(priority=None))
+    payload["event"]["agent"] = None
+
+    event = normalize_pagerduty("acme", payload)
+
+    assert isinstance(event, IncidentEvent)
+    assert (event.priority, event.agent_id, event.agent_type) == (None, None, None)
+
+
+def test_other_incident_events_with_incident_data_are_normalized() -> None:
+    event = normalize_pagerduty("acme", pd_envelope("incident.priority_updated", pd_incident()))
+    assert isinstance(event, IncidentEvent)
+    assert event.event_type == "incident.priority_updated"
+
+
+def test_annotated_carries_the_note_and_leaves_unknowns_none() -> None:
+    event = normalize_pagerduty("acme", pd_annotated())
+
+    assert isinstance(event, IncidentEvent)
+    assert event.incident_id == "PGR0VU2"
+    assert (event.note_id, event.note_content) == (
+        "P2LA89X",
+        "I sure am glad we are using PagerDuty!",
+    )
+    # An incident_note says nothing about status/number/service: not guessed.
+    assert (event.status, event.number, event.service_id, event.urgency) == (None,) * 4
+    assert event.title == "A little bump in the road"
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason_has"),
+    [
+        pytest.param(pd_ping(), "'pagey.ping' is not an incident event", id="pagey.ping"),
+        pytest.param(
+            pd_envelope(
+                "service.updated", {"id": "PF9KMXH", "type": "service"}, resource_type="service"
+            ),
+            "'service.updated' is not an incident event",
+            id="service.updated",
+        ),
+        pytest.param(
+            pd_envelope(
+                "incident.responder.added",
+                {"incident": {"id": "PGR0VU2"}, "type": "incident_responder", "state": "pending"},
+            ),
+            "data type 'incident_responder'",
+            id="incident.responder.added",
+        ),
+        pytest.param(
+            pd_envelope(
+                "incident.conference_bridge.updated",
+                {"incident": {"id": "PGR0VU2"}, "type": "incident_conference_bridge"},
+            ),
+            "is not synced",
+            id="conference-bridge",
+        ),
+    ],
+)
+def test_events_we_do_not_sync_are_ignored_with_a_reason(payload: Json, reason_has: str) -> None:
+    result = normalize_pagerduty("acme", payload)
+    assert isinstance(result, Ignored)
+    assert reason_has in result.reason
+
+
+def _without(path: str) -> Callable[[Json], None]:
+    *parents, last = path.split(".")
+
+    def mutate(payload: Json) -> None:
+        node = payload
+        for key in parents:
+            node = node[key]
+        del node[last]
+
+    return mutate
+
+
+def _set(path: str, value: Any) -> Callable[[Json], None]:
+    *parents, last = path.split(".")
+
+    def mutate(payload: Json) -> None:
+        node = payload
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message_has"),
+    [
+        pytest.param(_without("event"), "`event` is missing", id="no-event"),
+        pytest.param(_set("event", "x"), "`event` is a string, not an object", id="event-string"),
+        pytest.param(_without("event.event_type"), "`event.event_type` is missing", id="no-type"),
+        pytest.param(_without("event.id"), "`event.id` is missing", id="no-id"),
+        pytest.param(_without("event.occurred_at"), "`event.occurred_at`", id="no-occurred-at"),
+        pytest.param(_without("event.data"), "`event.data` is missing", id="no-data"),
+        pytest.param(_without("event.data.type"), "`event.data.type`", id="no-data-type"),
+        pytest.param(_without("event.data.id"), "`event.data.id` is missing", id="no-incident-id"),
+        pytest.param(_without("event.data.status"), "`event.data.status`", id="no-status"),
+        pytest.param(_set("event.data.status", "open"), "'open', not one of", id="bad-status"),
+        pytest.param(_without("event.data.service"), "`event.data.service`", id="no-service"),
+        pytest.param(_set("event.data.number", "2"), "`event.data.number` is a string", id="nan"),
+        pytest.param(_set("event.data.title", ""), "`event.data.title`", id="empty-title"),
+    ],
+)
+def test_malformed_pagerduty_envelope_names_the_field(
+    mutate: Callable[[Json], None], message_has: str
+) -> None:
+    payload = copy.deepcopy(pd_envelope("incident.triggered", pd_incident()))
+    mutate(payload)
+
+    with pytest.raises(WebhookRejected) as caught:
+        normalize_pagerduty("acme", payload)
+
+    assert caught.value.status == 400
+    assert message_has in caught.value.message
+    assert "v3 webhook" in caught.value.message  # says what to check, not only what is wrong
+
+
+def test_note_without_incident_reference_names_the_field() -> None:
+    payload = pd_annotated()
+    del payload["event"]["data"]["incident"]
+    with pytest.raises(WebhookRejected, match=r"`event\.data\.incident` is missing"):
+        normalize_pagerduty("acme", payload)
+
+
+@pytest.mark.parametrize("payload", [[1, 2], "text", 3, None])
+def test_json_that_is_not_an_object_is_rejected(payload: Any) -> None:
+    with pytest.raises(WebhookRejected, match="not an object") as caught:
+        normalize_pagerduty("acme", payload)
+    assert caught.value.status == 400
+
+
+def test_v2_webhook_is_refused_with_upgrade_hint() -> None:
+    with pytest.raises(WebhookRejected, match="v2 webhook") as caught:
+        normalize_pagerduty("acme", {"messages": [{"event": "incident.trigger"}]})
+    assert caught.value.code == "unsupported_webhook_version"
+
+
+def test_pagerduty_msg_id_is_account_scoped() -> None:
+    assert pagerduty_msg_id("acme", "01ABC") == "pd:acme:01ABC"
+    assert pagerduty_msg_id("acme", "01ABC") != pagerduty_msg_id("other", "01ABC")
+
+
+# ----------------------------------------------------------------------------- Jira
+
+EID = "jira:dc1:abc"
+
+
+def test_issue_created() -> None:
+    event = normalize_jira("dc1", jira_issue_created(), event_id=EID)
+
+    assert event == IssueEvent(
+        event_id=EID,
+        correlation_id=EID,
+        instance="dc1",
+        issue_id="10100",
+        key="OPS-4",
+        webhook_event="jira:issue_created",
+        issue_event_type="issue_created",
+        timestamp_ms=1565751753680,
+        project_key="OPS",
+        issue_type="Task",
+        status="Open",
+        status_category="new",
+        summary="A little bump in the road",
+        priority="Major",
+        labels=("pagerduty",),
+        user_name="admin",
+        user_key="JIRAUSER10100",
+    )
+
+
+def test_issue_updated_status_change_becomes_field_change() -> None:
+    items: list[Json] = [
+        {"field": "status", "fieldtype": "jira", "from": "1", "fromString": "Open",
+         "to": "10001", "toString": "Done"},
+        {"field": "resolution", "fieldtype": "jira", "from": None, "fromString": None,
+         "to": "10000", "toString": "Done"},
+        {"field": "numfield", "fieldtype": "custom", "from": None, "fromString": "445455561",
+         "to": None, "toString": "44545556"},
+    ]  # fmt: skip
+    payload = jira_issue_updated(items, event_type_name="issue_resolved", status="Done")
+
+    event = normalize_jira("dc1", payload, event_id=EID)
+
+    assert isinstance(event, IssueEvent)
+    assert (event.status, event.status_category) == ("Done", "done")
+    assert event.issue_event_type == "issue_resolved"
+    assert event.changed("status") == FieldChange(
+        field="status", from_value="1", from_string="Open", to_value="10001", to_string="Done"
+    )
+    assert event.changed("resolution") == FieldChange(
+        field="resolution", to_value="10000", to_string="Done"
+    )
+    assert event.changed("numfield") == FieldChange(
+        field="numfield", from_string="445455561", to_string="44545556"
+    )
+
+
+def test_issue_commented_carries_the_comment() -> None:
+    comment = {"id": "10082", "body": "looking into it", "author": {"name": "admin"}}
+    payload = jira_issue_updated(event_type_name="issue_commented", comment=comment)
+
+    event = normalize_jira("dc1", payload, event_id=EID)
+
+    assert isinstance(event, IssueEvent)
+    assert (event.comment_id, event.comment_body) == ("10082", "looking into it")
+    assert event.changes == ()
+
+
+def test_numeric_ids_and_missing_optional_parts_are_tolerated() -> None:
+    payload = jira_issue_created()
+    payload["issue"]["id"] = 10100
+    del payload["user"]
+    del payload["issue_event_type_name"]  # Jira 7-era payloads have none
+    del payload["issue"]["fields"]["status"]["statusCategory"]
+    payload["issue"]["fields"]["priority"] = None
+    payload["issue"]["fields"]["labels"] = []
+
+    event = normalize_jira("dc1", payload, event_id=EID)
+
+    assert isinstance(event, IssueEvent)
+    assert event.issue_id == "10100"
+    assert (event.user_name, event.issue_event_type, event.status_category) == (None,) * 3
+    assert (event.priority, event.labels) == (None, ())
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason_has"),
+    [
+        pytest.param(jira_comment_created(), "'comment_created' is not synced", id="comment"),
+        pytest.param(
+            {**jira_issue_created(), "webhookEvent": "jira:issue_deleted"},
+            "'jira:issue_deleted'",
+            id="deleted",
+        ),
+        pytest.param(
+            {"timestamp": 1, "webhookEvent": "jira:version_released", "version": {"id": "1"}},
+            "'jira:version_released'",
+            id="version",
+        ),
+    ],
+)
+def test_other_jira_events_are_ignored(payload: Json, reason_has: str) -> None:
+    result = normalize_jira("dc1", payload, event_id=EID)
+    assert isinstance(result, Ignored)
+    assert reason_has in result.reason
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message_has"),
+    [
+        pytest.param(_without("webhookEvent"), "`webhookEvent` is missing", id="no-event"),
+        pytest.param(_without("timestamp"), "`timestamp` is missing", id="no-timestamp"),
+        pytest.param(_without("issue"), "`issue` is missing", id="no-issue"),
+        pytest.param(_without("issue.fields"), "`issue.fields` is missing", id="exclude-body"),
+        pytest.param(_without("issue.key"), "`issue.key`", id="no-key"),
+        pytest.param(_without("issue.fields.status"), "`issue.fields.status`", id="no-status"),
+        pytest.param(_without("issue.fields.project"), "`issue.fields.project`", id="no-project"),
+        pytest.param(_set("issue.fields.labels", "x"), "`issue.fields.labels` is a string", id="l"),
+        pytest.param(_set("changelog", {"items": [1]}), "`changelog.items[0]`", id="bad-item"),
+        pytest.param(
+            _set("changelog", {"items": [{"to": "1"}]}), "`changelog.items[0].field`", id="no-field"
+        ),
+    ],
+)
+def test_malformed_jira_webhook_names_the_field(
+    mutate: Callable[[Json], None], message_has: str
+) -> None:
+    payload = copy.deepcopy(jira_issue_updated())
+    mutate(payload)
+
+    with pytest.raises(WebhookRejected) as caught:
+        normalize_jira("dc1", payload, event_id=EID)
+
+    assert caught.value.status == 400
+    assert message_has in caught.value.message
+    assert "Jira issue webhook looks like" in caught.value.message
+
+
+def test_jira_event_id_is_stable_per_body_and_instance() -> None:
+    body = b'{"webhookEvent":"jira:issue_updated"}'
+    assert jira_event_id("dc1", body) == jira_event_id("dc1", body)
+    assert jira_event_id("dc1", body).startswith("jira:dc1:")
+    assert jira_event_id("dc1", body) != jira_event_id("dc1", body + b" ")
+    assert jira_event_id("dc1", body) != jira_event_id("dc2", body)

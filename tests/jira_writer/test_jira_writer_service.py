@@ -1,0 +1,416 @@
+"""The jira-writer on a real nats-server against the Jira simulator, with the mapping running."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
+from pdjira_common import streams, subjects
+from pdjira_common.contracts import (
+    CommandFailed,
+    CreateIssue,
+    IncidentRef,
+    IssueLinked,
+    IssueTransitioned,
+    TransitionIssue,
+    WriteSkipped,
+)
+from pdjira_devstack.waiting import wait_until
+from pdjira_jira_writer.handlers import CONSUMER
+from pdjira_jira_writer.main import JiraWriterService
+from pdjira_mapping.main import MappingService
+
+from .conftest import (
+    INSTANCE,
+    JIRA_PASSWORD,
+    JIRA_PAT,
+    JIRA_USER,
+    JiraSim,
+    JsonLogs,
+    OutcomeWatcher,
+    send,
+)
+
+ACCOUNT = "acme"
+
+
+def new_incident() -> IncidentRef:
+    return IncidentRef(account=ACCOUNT, incident_id="Q" + uuid.uuid4().hex[:13].upper())
+
+
+def label_of(incident: IncidentRef) -> str:
+    return f"pdjira-{incident.account}-{incident.incident_id}"
+
+
+def create(incident: IncidentRef, **overrides: object) -> CreateIssue:
+    values: dict[str, object] = {
+        "command_id": f"create-{uuid.uuid4().hex[:8]}",
+        "correlation_id": f"evt-{uuid.uuid4().hex[:8]}",
+        "incident": incident,
+        "instance": INSTANCE,
+        "project": "OPS",
+        "issue_type": "Task",
+        "summary": "Disk full on db-1",
+        "description": "Created from PagerDuty",
+        "labels": ("pagerduty",),
+    }
+    values.update(overrides)
+    return CreateIssue(**values)  # type: ignore[arg-type]
+
+
+def transition(
+    incident: IncidentRef, target: str, resolution: str | None = None
+) -> TransitionIssue:
+    return TransitionIssue(
+        command_id=f"move-{uuid.uuid4().hex[:8]}",
+        correlation_id=f"evt-{uuid.uuid4().hex[:8]}",
+        incident=incident,
+        instance=INSTANCE,
+        target_status=target,
+        resolution=resolution,
+    )
+
+
+async def linked_issue(nc: Client, outcomes: OutcomeWatcher, incident: IncidentRef) -> IssueLinked:
+    """Create the incident's issue through the writer and wait for the link to be usable."""
+    command = create(incident)
+    await send(nc, command)
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IssueLinked)
+    await asyncio.sleep(0.3)  # the mapping records the link from the same outcome
+    return outcome
+
+
+# ---------------------------------------------------------------- create
+
+
+async def test_create_makes_one_labelled_issue(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    command = create(incident)
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IssueLinked)
+    assert outcome.created
+    assert outcome.incident == incident
+    [issue] = await jira_sim.issues(label_of(incident))
+    assert outcome.issue.issue_id == issue["id"]
+    assert outcome.issue.key == issue["key"]
+    assert outcome.issue.instance == INSTANCE
+    assert issue["fields"]["summary"] == "Disk full on db-1"
+    assert set(issue["fields"]["labels"]) == {"pagerduty", label_of(incident)}
+    assert issue["properties"]["pdjira"] == {
+        "account": ACCOUNT,
+        "incident_id": incident.incident_id,
+    }
+    [post] = await jira_sim.requests("POST", "/rest/api/2/issue")
+    assert post["user"] == JIRA_USER
+
+
+async def test_create_twice_and_redelivered_makes_one_issue(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    first = create(incident)
+    await send(nc, first)
+    await outcomes.wait_for(first.command_id)
+    # The same command again (past the dedup window: new Nats-Msg-Id) and a second command
+    # for the same incident (a retried webhook that became a new event).
+    await send(nc, first, msg_id="redelivered")
+    second = create(incident)
+    await send(nc, second)
+
+    again = await outcomes.wait_for(second.command_id)
+    assert isinstance(again, IssueLinked)
+    assert not again.created
+    assert len(await jira_sim.issues(label_of(incident))) == 1
+    assert len(await jira_sim.requests("POST", "/rest/api/2/issue")) == 1
+    # One outcome per command id in the stream, whatever the number of deliveries.
+    await asyncio.sleep(0.5)
+    assert (await nc.jetstream().stream_info(streams.OUTCOMES)).state.messages == 2
+
+
+async def test_issue_created_before_a_crash_is_found_by_its_label(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    # A writer created the issue, then died before publishing the outcome: no link exists.
+    incident = new_incident()
+    existing = await jira_sim.create_issue(
+        summary="Disk full on db-1", labels=[label_of(incident)], as_user=JIRA_USER
+    )
+    await jira_sim.clear_requests()
+    command = create(incident)
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IssueLinked)
+    assert not outcome.created
+    assert outcome.issue.key == existing["key"]
+    assert await jira_sim.requests("POST", "/rest/api/2/issue") == []
+
+
+async def test_killed_writer_message_is_redelivered_after_ack_wait(
+    nc: Client,
+    jira_sim: JiraSim,
+    mapping: MappingService,
+    start_writer,
+    outcomes: OutcomeWatcher,
+) -> None:
+    js = nc.jetstream()
+    incident = new_incident()
+    command = create(incident)
+    await send(nc, command)
+    # A writer takes the command and dies without acking (what kill -9 leaves behind).
+    dying = await js.pull_subscribe(
+        subjects.ALL_COMMANDS_JIRA,
+        durable=CONSUMER,
+        stream=streams.COMMANDS,
+        config=ConsumerConfig(ack_wait=2.0),
+    )
+    [taken] = await dying.fetch(1, timeout=2)
+    assert taken.metadata.num_delivered == 1
+    await dying.unsubscribe()
+
+    async with start_writer(retry={"ack_wait": 2.0}):
+        outcome = await outcomes.wait_for(command.command_id, within=10)
+    assert isinstance(outcome, IssueLinked)
+    assert len(await jira_sim.issues(label_of(incident))) == 1
+
+
+async def test_jira_refusal_fails_with_its_message_after_one_attempt(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    command = create(new_incident(), issue_type="NoSuchType")
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, CommandFailed)
+    assert outcome.permanent
+    assert outcome.status_code == 400
+    assert "issuetype" in outcome.reason  # Jira's own field error
+    assert f"Jira instance '{INSTANCE}' refused create issue (400)" in outcome.reason
+    await asyncio.sleep(0.5)
+    assert len(await jira_sim.requests("POST", "/rest/api/2/issue")) == 1
+    assert (await nc.jetstream().stream_info(streams.COMMANDS)).state.messages == 0
+    assert (await nc.jetstream().stream_info(streams.DLQ)).state.messages == 0
+
+
+async def test_503_burst_is_retried_until_created_once(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    await jira_sim.faults(error_rate=1.0)
+    command = create(incident)
+    await send(nc, command)
+
+    async def two_503s() -> bool:
+        return len([r for r in await jira_sim.requests() if r["status"] == 503]) >= 2
+
+    await wait_until(two_503s, timeout=10, what="two 503s")
+    await jira_sim.clear_faults()
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IssueLinked)
+    assert len(await jira_sim.issues(label_of(incident))) == 1
+    assert (await nc.jetstream().stream_info(streams.DLQ)).state.messages == 0
+
+
+async def test_rate_limit_waits_for_retry_after(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    body = {"capacity": 2, "fill_rate": 2, "interval_seconds": 2}
+    (await jira_sim.http.put(f"{jira_sim.url}/_sim/ratelimit", json=body)).raise_for_status()
+    # Someone else using the integration's login has spent the bucket.
+    for _ in range(2):
+        spent = await jira_sim.http.get(
+            f"{jira_sim.url}/rest/api/2/myself", auth=(JIRA_USER, JIRA_PASSWORD)
+        )
+        assert spent.status_code == 200
+    await jira_sim.clear_requests()
+    command = create(incident)
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id, within=20)
+    assert isinstance(outcome, IssueLinked)
+    calls = await jira_sim.requests()
+    # One 429, then a wait of `Retry-After` seconds (not an immediate retry), then success.
+    assert [(r["method"], r["path"], r["status"]) for r in calls] == [
+        ("POST", "/rest/api/2/search", 429),
+        ("POST", "/rest/api/2/search", 200),
+        ("POST", "/rest/api/2/issue", 201),
+    ]
+    first, second = (datetime.fromisoformat(r["at"]) for r in calls[:2])
+    assert (second - first).total_seconds() >= 0.9
+
+
+async def test_timeout_after_jira_stored_the_issue_makes_no_duplicate(
+    nc: Client,
+    jira_sim: JiraSim,
+    mapping: MappingService,
+    start_writer,
+    outcomes: OutcomeWatcher,
+) -> None:
+    incident = new_incident()
+    # Jira stores the issue, then answers after our timeout: the write happened, unconfirmed.
+    await jira_sim.faults(response_delay_ms=1500, paths=["/rest/api/2/issue"])
+    async with start_writer(retry={"http_timeout": 0.5}):
+        command = create(incident)
+        await send(nc, command)
+        await wait_until(
+            lambda: jira_sim.issues(label_of(incident)), timeout=10, what="the stored issue"
+        )
+        await jira_sim.clear_faults()
+        outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IssueLinked)
+    assert not outcome.created  # found by its label on the retry
+    assert len(await jira_sim.issues(label_of(incident))) == 1
+
+
+async def test_personal_access_token_auth(
+    nc: Client,
+    jira_sim: JiraSim,
+    mapping: MappingService,
+    start_writer,
+    outcomes: OutcomeWatcher,
+) -> None:
+    async with start_writer(auth={"type": "token", "token": JIRA_PAT}):
+        command = create(new_incident())
+        await send(nc, command)
+        outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IssueLinked)
+    assert outcome.created
+
+
+async def test_wrong_password_fails_with_a_hint_and_no_secret_anywhere(
+    nc: Client,
+    jira_sim: JiraSim,
+    mapping: MappingService,
+    start_writer,
+    outcomes: OutcomeWatcher,
+    json_logs: JsonLogs,
+) -> None:
+    wrong = "wrong-password-3b9e11"
+    async with start_writer(auth={"type": "basic", "username": JIRA_USER, "password": wrong}):
+        command = create(new_incident())
+        await send(nc, command)
+        outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, CommandFailed)
+    assert outcome.status_code == 401
+    assert f"check the credentials of Jira instance '{INSTANCE}'" in outcome.reason
+    for secret in (wrong, JIRA_PASSWORD):
+        assert secret not in outcome.reason
+        assert secret not in json_logs.text
+    [failed] = [line for line in json_logs.lines() if line["event"] == "command_failed"]
+    assert failed["correlation_id"] == command.correlation_id
+    assert failed["service"] == "jira-writer"
+    assert failed["level"] == "error"
+
+
+async def test_unknown_instance_fails_with_a_hint(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    command = create(new_incident(), instance="elsewhere")
+    await send(nc, command)
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, CommandFailed)
+    assert "unknown Jira instance 'elsewhere' (configured: ['dc1'])" in outcome.reason
+    assert await jira_sim.requests() == []
+
+
+# ---------------------------------------------------------------- transition
+
+
+async def test_transition_moves_the_linked_issue(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    link = await linked_issue(nc, outcomes, incident)
+    command = transition(incident, "in progress")  # status names match case-insensitively
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert outcome == IssueTransitioned(
+        command_id=command.command_id,
+        correlation_id=command.correlation_id,
+        incident=incident,
+        issue=link.issue,
+        from_status="To Do",
+        to_status="In Progress",
+        path=("In Progress",),
+    )
+    assert (await jira_sim.issue(link.issue.key))["fields"]["status"]["name"] == "In Progress"
+
+
+async def test_transition_sets_the_resolution_on_the_screen(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    link = await linked_issue(nc, outcomes, incident)
+    command = transition(incident, "Done", resolution="Won't Do")
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IssueTransitioned)
+    fields = (await jira_sim.issue(link.issue.key))["fields"]
+    assert fields["status"]["name"] == "Done"
+    assert fields["resolution"]["name"] == "Won't Do"
+
+
+async def test_already_in_target_status_is_skipped_without_writes(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    link = await linked_issue(nc, outcomes, incident)
+    await jira_sim.move(link.issue.key, "In Progress")
+    await jira_sim.clear_requests()
+    command = transition(incident, "In Progress")
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, WriteSkipped)
+    assert outcome.reason == f"issue {link.issue.key} is already in status 'In Progress'"
+    assert await jira_sim.writes() == []
+
+
+async def test_no_direct_transition_fails_naming_the_reachable_statuses(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    link = await linked_issue(nc, outcomes, incident)
+    await jira_sim.move(link.issue.key, "Done")
+    command = transition(incident, "In Progress")  # Done -> only Reopen (to To Do)
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, CommandFailed)
+    assert outcome.permanent
+    assert f"issue {link.issue.key} is in status 'Done'" in outcome.reason
+    assert "'In Progress'" in outcome.reason
+    assert "reachable from it: 'To Do'" in outcome.reason
+    assert (
+        await jira_sim.requests("POST", f"/rest/api/2/issue/{link.issue.issue_id}/transitions")
+        == []
+    )
+
+
+async def test_transition_waits_for_the_create_it_needs(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    move = transition(incident, "In Progress")
+    await send(nc, move)  # before the issue exists: waits, does not fail
+    await asyncio.sleep(0.5)
+    assert outcomes.of(move.command_id) == []
+    await send(nc, create(incident))
+
+    outcome = await outcomes.wait_for(move.command_id, within=20)
+    assert isinstance(outcome, IssueTransitioned)
+    [issue] = await jira_sim.issues(label_of(incident))
+    assert issue["fields"]["status"]["name"] == "In Progress"
+    assert (await nc.jetstream().stream_info(streams.DLQ)).state.messages == 0

@@ -1,0 +1,223 @@
+"""The pd-writer on a real nats-server against the PagerDuty simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+
+import msgspec
+from nats.aio.client import Client
+from pdjira_common import streams
+from pdjira_common.contracts import (
+    CommandFailed,
+    DeadLetter,
+    IncidentRef,
+    IncidentUpdated,
+    UpdateIncident,
+    WriteSkipped,
+)
+from pdjira_devstack.waiting import wait_until
+from pdjira_pd_writer.handlers import CONSUMER
+from pdjira_pd_writer.main import PdWriterService
+
+from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, JsonLogs, OutcomeWatcher, PdSim, send
+
+
+def update(
+    incident_id: str, status: str = "resolved", command_id: str | None = None
+) -> UpdateIncident:
+    return UpdateIncident(
+        command_id=command_id or f"cmd-{uuid.uuid4().hex[:8]}",
+        correlation_id=f"evt-{uuid.uuid4().hex[:8]}",
+        incident=IncidentRef(account=ACCOUNT, incident_id=incident_id),
+        status=status,  # type: ignore[arg-type]
+    )
+
+
+async def test_resolves_the_incident_with_the_from_header(
+    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident_id = await pd_sim.trigger()
+    command = update(incident_id)
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert outcome == IncidentUpdated(
+        command_id=command.command_id,
+        correlation_id=command.correlation_id,
+        incident=command.incident,
+        from_status="triggered",
+        to_status="resolved",
+    )
+    assert (await pd_sim.incident(incident_id))["status"] == "resolved"
+    [put] = await pd_sim.requests("PUT")
+    assert put["path"] == f"/incidents/{incident_id}"
+    assert put["from"] == BOT_EMAIL
+
+
+async def test_already_resolved_is_skipped_without_a_write(
+    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident_id = await pd_sim.trigger()
+    await pd_sim.set_status(incident_id, "resolved")
+    command = update(incident_id)
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, WriteSkipped)
+    assert outcome.reason == f"incident {incident_id} is already resolved"
+    assert await pd_sim.requests("PUT") == []
+
+
+async def test_redelivered_command_writes_once_and_states_one_outcome(
+    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident_id = await pd_sim.trigger()
+    command = update(incident_id, "acknowledged")
+    # The same command delivered again after the dedup window (a new Nats-Msg-Id) ...
+    await send(nc, command, msg_id="first")
+    await outcomes.wait_for(command.command_id)
+    await send(nc, command, msg_id="second")
+    await asyncio.sleep(1.0)
+
+    assert len(await pd_sim.requests("PUT")) == 1
+    # ... converges (skip), and its outcome is deduplicated by `outcome:<command_id>`.
+    info = await nc.jetstream().stream_info(streams.OUTCOMES)
+    assert info.state.messages == 1
+    assert (await pd_sim.incident(incident_id))["status"] == "acknowledged"
+
+
+async def test_unknown_incident_fails_permanently_after_one_attempt(
+    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+) -> None:
+    command = update("PNOSUCH")
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, CommandFailed)
+    assert outcome.permanent
+    assert outcome.status_code == 404
+    assert "Not Found" in outcome.reason
+    assert "does not exist in PagerDuty account 'acme'" in outcome.reason
+    await asyncio.sleep(0.5)
+    assert len(await pd_sim.requests("GET")) == 1
+    assert (await nc.jetstream().stream_info(streams.COMMANDS)).state.messages == 0
+
+
+async def test_from_that_is_no_user_fails_with_a_hint(
+    nc: Client, pd_sim: PdSim, start_writer, outcomes: OutcomeWatcher
+) -> None:
+    incident_id = await pd_sim.trigger()
+    async with start_writer(from_email="nobody@example.com"):
+        command = update(incident_id)
+        await send(nc, command)
+        outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, CommandFailed)
+    assert outcome.status_code == 400
+    assert "Requester User Not Found" in outcome.reason
+    assert "from_email of account 'acme'" in outcome.reason
+    assert len(await pd_sim.requests("PUT")) == 1
+    assert (await pd_sim.incident(incident_id))["status"] == "triggered"
+
+
+async def test_503_burst_is_retried_until_applied_once(
+    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident_id = await pd_sim.trigger()
+    await pd_sim.faults(error_rate=1.0)
+    command = update(incident_id)
+    await send(nc, command)
+
+    async def failing_calls_at_least(count: int) -> bool:
+        return len([r for r in await pd_sim.requests() if r["status"] == 503]) >= count
+
+    await wait_until(lambda: failing_calls_at_least(2), timeout=10, what="two 503s")
+    await pd_sim.clear_faults()
+
+    outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, IncidentUpdated)
+    assert [r["status"] for r in await pd_sim.requests("PUT")] == [200]
+    assert (await nc.jetstream().stream_info(streams.DLQ)).state.messages == 0
+
+
+async def test_rate_limit_waits_for_ratelimit_reset(
+    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident_id = await pd_sim.trigger()
+    await pd_sim.ratelimit(limit=3, window_seconds=2)
+    # Someone else using the token has spent this window's budget.
+    headers = {"Authorization": f"Token token={PD_TOKEN}"}
+    for _ in range(3):
+        spent = await pd_sim.http.get(f"{pd_sim.url}/incidents/{incident_id}", headers=headers)
+        assert spent.status_code == 200
+    await pd_sim.http.delete(f"{pd_sim.url}/_sim/requests")
+    command = update(incident_id)
+    await send(nc, command)
+
+    outcome = await outcomes.wait_for(command.command_id, within=20)
+    assert isinstance(outcome, IncidentUpdated)
+    calls = await pd_sim.requests()
+    # One 429, then a wait of `ratelimit-reset` seconds (not an immediate retry), then success.
+    assert [(r["method"], r["status"]) for r in calls] == [
+        ("GET", 429),
+        ("GET", 200),
+        ("PUT", 200),
+    ]
+    first, second = (datetime.fromisoformat(r["at"]) for r in calls[:2])
+    assert (second - first).total_seconds() >= 1.0
+
+
+async def test_secrets_stay_out_of_outcomes_and_logs(
+    nc: Client, pd_sim: PdSim, start_writer, outcomes: OutcomeWatcher, json_logs: JsonLogs
+) -> None:
+    wrong = "wrong-token-7c1d2e9a"
+    incident_id = await pd_sim.trigger()
+    async with start_writer(token=wrong):
+        command = update(incident_id)
+        await send(nc, command)
+        outcome = await outcomes.wait_for(command.command_id)
+    assert isinstance(outcome, CommandFailed)
+    assert outcome.status_code == 401
+    assert "check the API token of PagerDuty account 'acme'" in outcome.reason
+    for secret in (wrong, PD_TOKEN):
+        assert secret not in outcome.reason
+        assert secret not in json_logs.text
+    [failed] = [line for line in json_logs.lines() if line["event"] == "command_failed"]
+    assert failed["correlation_id"] == command.correlation_id
+    assert failed["service"] == "pd-writer"
+
+
+async def test_configured_ack_wait_is_applied_to_an_existing_consumer(
+    nc: Client, start_writer
+) -> None:
+    js = nc.jetstream()
+    async with start_writer() as service:
+        assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 5.0
+    # Stopping the app closes the HTTP clients (after the broker finished its work).
+    assert service.writer.clients[ACCOUNT]._http.is_closed
+    # Restarted with another ack_wait: the durable consumer follows the config.
+    async with start_writer(retry={"ack_wait": 2.0}):
+        assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 2.0
+
+
+async def test_undecodable_command_is_dead_lettered_at_once(
+    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+) -> None:
+    js = nc.jetstream()
+    await js.publish(
+        "commands.pd.acme.PX", b'{"type": "pd.snooze_incident.v9"}', headers={"Nats-Msg-Id": "x"}
+    )
+    incident_id = await pd_sim.trigger()
+    command = update(incident_id)
+    await send(nc, command)
+
+    # The command behind it is not held up by retries of the one that cannot be read.
+    assert isinstance(await outcomes.wait_for(command.command_id), IncidentUpdated)
+    sub = await js.pull_subscribe("dlq.>", durable="inspect", stream=streams.DLQ)
+    [msg] = await sub.fetch(1, timeout=5)
+    letter = msgspec.json.decode(msg.data, type=DeadLetter)
+    assert letter.attempts == 1
+    assert letter.subject == "commands.pd.acme.PX"
+    assert "cannot decode the command" in letter.reason
+    assert "replay it from the DLQ" in letter.reason

@@ -1,0 +1,166 @@
+"""Rules service fixtures: the service's broker in-process on a real nats-server, and a fake
+mapping service (a core NATS responder on ``mapping.links.lookup``) standing in for the real one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import msgspec
+import pytest
+import structlog
+from faststream import TestApp
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import RawStreamMsg
+from pdjira_common import subjects
+from pdjira_common.config import Config, parse_config
+from pdjira_common.contracts import IncidentRef, IssueRef, Link, LinkQuery, LinkReply, encode
+from pdjira_common.streams import Topology
+from pdjira_devstack.nats_server import NatsServer
+from pdjira_rules.main import build
+
+_query = msgspec.json.Decoder(LinkQuery)
+
+
+@dataclass
+class FakeMapping:
+    """Answers link lookups from ``links``; ``queries`` records what was asked; the next
+    ``fail_next`` lookups get an empty reply (what a broken mapping looks like to the client)."""
+
+    nc: Client
+    links: list[Link] = field(default_factory=list)
+    queries: list[LinkQuery] = field(default_factory=list)
+    fail_next: int = 0
+    _sub: Subscription | None = None
+
+    async def start(self) -> FakeMapping:
+        self._sub = await self.nc.subscribe(subjects.LINK_LOOKUP, cb=self._answer)
+        await self.nc.flush()
+        return self
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+
+    async def _answer(self, msg: Msg) -> None:
+        query = _query.decode(msg.data)
+        self.queries.append(query)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            await msg.respond(b"")
+            return
+        await msg.respond(encode(LinkReply(link=self._find(query))))
+
+    def _find(self, query: LinkQuery) -> Link | None:
+        for link in self.links:
+            if query.incident is not None and link.incident == query.incident:
+                return link
+            if (query.instance, query.issue_id) == (link.issue.instance, link.issue.issue_id):
+                return link
+        return None
+
+
+def rules_config(nats_url: str) -> Config:
+    return parse_config(
+        {
+            "nats": {"url": nats_url},
+            "pagerduty_accounts": [
+                {"id": "acme", "token": "pd-token-rules", "from_email": "bot@example.com"}
+            ],
+            "jira_instances": [
+                {
+                    "id": "dc1",
+                    "base_url": "jira.example.com",
+                    "auth": {"type": "token", "token": "jira-pat-rules"},
+                }
+            ],
+            "rules": [
+                {
+                    "name": "ops",
+                    "account": "acme",
+                    "instance": "dc1",
+                    "project": "OPS",
+                    "issue_type": "Task",
+                    "on_acknowledge": "In Progress",
+                    "on_resolve": "Done",
+                    "resolution": "Done",
+                    "resolve_when_status": ["Done"],
+                }
+            ],
+            # quick retries so tests that recover from a failure finish fast
+            "retry": {"base_delay": 0.1, "max_delay": 0.3, "max_attempts": 50},
+        }
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> None:
+    """Start from structlog's defaults: a test elsewhere may have left it writing to a
+    captured (now closed) stream, which would make every log call in a handler fail."""
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+async def mapping(nc: Client) -> AsyncIterator[FakeMapping]:
+    fake = FakeMapping(nc)
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+RunRules = Callable[[], Awaitable[None]]
+
+
+@pytest.fixture
+async def run_rules(nats_server: NatsServer, nc: Client) -> AsyncIterator[RunRules]:
+    """Call to start the rules app (its real wiring: broker, consumer, startup hooks)."""
+    _, app = build(rules_config(nats_server.url), topology=Topology(events_duplicate_window=120.0))
+    runner = TestApp(app)
+    started = False
+
+    async def start() -> None:
+        nonlocal started
+        await runner.__aenter__()
+        started = True
+
+    try:
+        yield start
+    finally:
+        if started:
+            await runner.__aexit__()
+
+
+async def stream_messages(nc: Client, stream: str) -> list[RawStreamMsg]:
+    js = nc.jetstream()
+    state = (await js.stream_info(stream)).state
+    if not state.messages:
+        return []
+    found = []
+    for seq in range(state.first_seq, state.last_seq + 1):
+        try:
+            found.append(await js.get_msg(stream, seq))
+        except Exception:  # noqa: S112 - deleted sequence (work queue): skip it
+            continue
+    return found
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Wait until ``check()`` holds; fail after ``within`` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(0.05)
+
+
+def incident_link(incident_id: str = "PGR0VU2") -> Link:
+    return Link(
+        incident=IncidentRef(account="acme", incident_id=incident_id),
+        issue=IssueRef(instance="dc1", issue_id="10100", key="OPS-4"),
+        created_at="2020-10-02T18:45:30Z",
+    )

@@ -1,0 +1,286 @@
+"""Rule decisions, table-driven: every branch, with the verdict each rule gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from pdjira_common.config import SyncRule
+from pdjira_common.contracts import (
+    Command,
+    CreateIssue,
+    Event,
+    IncidentRef,
+    IssueRef,
+    Link,
+    TransitionIssue,
+    UpdateIncident,
+)
+from pdjira_rules.decide import JIRA_SUMMARY_MAX, decide, needs_link
+
+from .builders import incident_event, issue_event, link, rule, status_change
+
+INCIDENT = IncidentRef(account="acme", incident_id="PGR0VU2")
+
+
+@dataclass(frozen=True)
+class Case:
+    event: Event
+    rules: tuple[SyncRule, ...]
+    link: Link | None
+    # (rule name, matched, a phrase its reason must contain), in rule order
+    verdicts: tuple[tuple[str, bool, str], ...]
+    commands: tuple[Command, ...] = field(default=())
+
+
+def create(**overrides: object) -> CreateIssue:
+    fields: dict[str, object] = {
+        "command_id": "create:acme:PGR0VU2",
+        "correlation_id": "ev-1",
+        "incident": INCIDENT,
+        "instance": "dc1",
+        "project": "OPS",
+        "issue_type": "Task",
+        "summary": "A little bump in the road",
+        "description": (
+            "PagerDuty incident #2: A little bump in the road\n"
+            "Service: API Service (PSVC9)\n"
+            "Urgency: high\n"
+            "Priority: P1\n"
+            "Incident: https://acme.pagerduty.com/incidents/PGR0VU2"
+        ),
+        "labels": ("pagerduty",),
+    }
+    return CreateIssue(**{**fields, **overrides})  # type: ignore[arg-type]
+
+
+def transition(target: str, resolution: str | None = None) -> TransitionIssue:
+    return TransitionIssue(
+        command_id="ev-1:transition",
+        correlation_id="ev-1",
+        incident=INCIDENT,
+        instance="dc1",
+        target_status=target,
+        resolution=resolution,
+    )
+
+
+RESOLVE = UpdateIncident(
+    command_id="jira:dc1:abc:resolve",
+    correlation_id="jira:dc1:abc",
+    incident=INCIDENT,
+    status="resolved",
+    cause=IssueRef(instance="dc1", issue_id="10100", key="OPS-4"),
+    actor_user_key="JIRAUSER10100",
+)
+
+ACK = "incident.acknowledged"
+RES = "incident.resolved"
+
+CASES = {
+    # ------------------------------------------------------------------ incident.triggered
+    "triggered-creates": Case(
+        incident_event(), (rule(),), None, (("ops", True, "create Task in dc1/OPS"),), (create(),)
+    ),
+    "triggered-other-account": Case(
+        incident_event(account="other"), (rule(),), None,
+        (("ops", False, "account 'other' is not the rule's account 'acme'"),),
+    ),
+    "triggered-service-not-in-rule": Case(
+        incident_event(), (rule(services=("PAPI", "PWEB")),), None,
+        (("ops", False, "service PSVC9 not in rule services ['PAPI', 'PWEB']"),),
+    ),
+    "triggered-service-in-rule": Case(
+        incident_event(), (rule(services=("PAPI", "PSVC9")),), None,
+        (("ops", True, "create"),), (create(),),
+    ),
+    "triggered-already-linked": Case(
+        incident_event(), (rule(),), link(), (("ops", False, "already linked to OPS-4"),)
+    ),
+    "triggered-create-off": Case(
+        incident_event(), (rule(create_on_trigger=False),), None,
+        (("ops", False, "create_on_trigger is off"),),
+    ),
+    "triggered-two-rules-one-issue": Case(
+        incident_event(), (rule(name="first"), rule(name="second", project="SEC")), None,
+        (("first", True, "create"), ("second", False, "rule 'first' already creates the issue")),
+        (create(),),
+    ),
+    "triggered-service-picks-second-rule": Case(
+        incident_event(),
+        (rule(name="web", services=("PWEB",)), rule(name="api", services=("PSVC9",), project="AP")),
+        None,
+        (("web", False, "service PSVC9 not in rule services"), ("api", True, "dc1/AP")),
+        (create(project="AP"),),
+    ),
+    "no-rules": Case(incident_event(), (), None, ()),
+    # ------------------------------------------------------------------ acknowledged / resolved
+    "ack-linked": Case(
+        incident_event(ACK), (rule(),), link(),
+        (("ops", True, "on_acknowledge: move OPS-4 to 'In Progress'"),),
+        (transition("In Progress"),),
+    ),
+    "ack-not-linked-create-in-flight": Case(
+        incident_event(ACK), (rule(),), None,
+        (("ops", True, "not linked yet; jira-writer waits"),), (transition("In Progress"),),
+    ),
+    "ack-not-linked-no-create": Case(
+        incident_event(ACK), (rule(create_on_trigger=False),), None,
+        (("ops", False, "incident not linked"),),
+    ),
+    "ack-not-configured": Case(
+        incident_event(ACK), (rule(on_acknowledge=None),), link(),
+        (("ops", False, "on_acknowledge is not configured"),),
+    ),
+    "ack-service-filtered": Case(
+        incident_event(ACK), (rule(services=("PWEB",)),), link(),
+        (("ops", False, "service PSVC9 not in rule services ['PWEB']"),),
+    ),
+    "resolve-linked-with-resolution": Case(
+        incident_event(RES), (rule(),), link(),
+        (("ops", True, "on_resolve: move OPS-4 to 'Done'"),), (transition("Done", "Fixed"),),
+    ),
+    "resolve-linked-to-other-instance": Case(
+        incident_event(RES), (rule(),), link(instance="dc2"),
+        (("ops", False, "linked to OPS-4 on instance 'dc2', not the rule's instance 'dc1'"),),
+    ),
+    "resolve-two-rules-one-transition": Case(
+        incident_event(RES), (rule(name="a"), rule(name="b", on_resolve="Closed")), link(),
+        (("a", True, "'Done'"), ("b", False, "rule 'a' already transitions")),
+        (transition("Done", "Fixed"),),
+    ),
+    "resolve-first-rule-unconfigured-second-acts": Case(
+        incident_event(RES), (rule(name="a", on_resolve=None), rule(name="b", on_resolve="Closed")),
+        link(),
+        (("a", False, "on_resolve is not configured"), ("b", True, "'Closed'")),
+        (transition("Closed", "Fixed"),),
+    ),
+    # ------------------------------------------------------------------ other incident events
+    "reopened-not-yet": Case(
+        incident_event("incident.reopened"), (rule(),), link(),
+        (("ops", False, "incident.reopened is not synced yet"),),
+    ),
+    "unacknowledged-not-yet": Case(
+        incident_event("incident.unacknowledged"), (rule(),), link(),
+        (("ops", False, "incident.unacknowledged is not synced yet"),),
+    ),
+    "annotated-not-synced": Case(
+        incident_event("incident.annotated", status=None, service_id=None, note_id="N1"),
+        (rule(),), None, (("ops", False, "incident.annotated is not synced by this rule set"),),
+    ),
+    # ------------------------------------------------------------------ Jira status changes
+    "jira-done-resolves": Case(
+        issue_event(status_change("Done")), (rule(),), link(),
+        (("ops", True, "status 'Done' resolves incident PGR0VU2"),), (RESOLVE,),
+    ),
+    "jira-status-name-case-insensitive": Case(
+        issue_event(status_change("DONE")), (rule(),), link(), (("ops", True, "resolves"),),
+        (RESOLVE,),
+    ),
+    "jira-one-of-several-statuses": Case(
+        issue_event(status_change("Closed")), (rule(resolve_when_status=("Done", "Closed")),),
+        link(), (("ops", True, "'Closed'"),), (RESOLVE,),
+    ),
+    "jira-status-not-resolving": Case(
+        issue_event(status_change("In Progress")), (rule(),), link(),
+        (("ops", False, "status 'In Progress' not in resolve_when_status ['Done']"),),
+    ),
+    "jira-not-linked": Case(
+        issue_event(status_change("Done")), (rule(),), None,
+        (("ops", False, "issue OPS-4 is not linked to an incident"),),
+    ),
+    "jira-no-status-change": Case(
+        issue_event(comment_id="10082", comment_body="hi"), (rule(),), link(),
+        (("ops", False, "no status change in this event"),),
+    ),
+    "jira-other-instance": Case(
+        issue_event(status_change("Done"), instance="dc2"), (rule(),), link(),
+        (("ops", False, "instance 'dc2' is not the rule's instance 'dc1'"),),
+    ),
+    "jira-other-project": Case(
+        issue_event(status_change("Done"), project_key="SEC"), (rule(),), link(),
+        (("ops", False, "project SEC is not the rule's project OPS"),),
+    ),
+    "jira-no-resolve-statuses": Case(
+        issue_event(status_change("Done")), (rule(resolve_when_status=()),), link(),
+        (("ops", False, "resolve_when_status is empty"),),
+    ),
+    "jira-linked-to-other-account": Case(
+        issue_event(status_change("Done")), (rule(),), link(account="other"),
+        (("ops", False, "incident of account 'other', not the rule's account 'acme'"),),
+    ),
+    "jira-two-rules-one-resolve": Case(
+        issue_event(status_change("Done")), (rule(name="a"), rule(name="b")), link(),
+        (("a", True, "resolves"), ("b", False, "rule 'a' already resolves")), (RESOLVE,),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_decision(case: Case) -> None:
+    decision = decide(case.event, case.rules, case.link)
+
+    assert decision.commands == case.commands
+    got = [(v.rule, v.matched) for v in decision.verdicts]
+    assert got == [(name, matched) for name, matched, _ in case.verdicts]
+    for verdict, (_, _, phrase) in zip(decision.verdicts, case.verdicts, strict=True):
+        assert phrase in verdict.reason, verdict.reason
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_redelivered_event_yields_the_same_command_ids(case: Case) -> None:
+    once = decide(case.event, case.rules, case.link)
+    again = decide(case.event, case.rules, case.link)
+    assert once == again
+
+
+def test_create_is_keyed_by_incident_not_event() -> None:
+    one = decide(incident_event(event_id="ev-1"), (rule(),), None)
+    two = decide(incident_event(event_id="ev-2"), (rule(),), None)
+    assert one.commands[0].command_id == two.commands[0].command_id == "create:acme:PGR0VU2"
+
+
+def test_summary_is_one_line_within_jira_limit() -> None:
+    title = "disk full\non   host-1 " + "x" * 400
+    [command] = decide(incident_event(title=title), (rule(),), None).commands
+    assert isinstance(command, CreateIssue)
+    assert len(command.summary) == JIRA_SUMMARY_MAX
+    assert command.summary.startswith("disk full on host-1 x")
+    assert command.summary.endswith("...")
+
+
+def test_empty_title_falls_back_to_incident_number() -> None:
+    [command] = decide(incident_event(title="  "), (rule(),), None).commands
+    assert isinstance(command, CreateIssue)
+    assert command.summary == "PagerDuty incident #2"
+
+
+@pytest.mark.parametrize(
+    ("event", "rules", "expected"),
+    [
+        pytest.param(incident_event(), (rule(),), True, id="triggered"),
+        pytest.param(incident_event(ACK), (rule(),), True, id="acknowledged"),
+        pytest.param(incident_event(account="x"), (rule(),), False, id="no-rule-for-account"),
+        pytest.param(incident_event("incident.annotated"), (rule(),), False, id="annotated"),
+        pytest.param(incident_event("incident.reopened"), (rule(),), False, id="reopened"),
+        pytest.param(issue_event(status_change("Done")), (rule(),), True, id="status-change"),
+        pytest.param(issue_event(), (rule(),), False, id="no-status-change"),
+        pytest.param(
+            issue_event(status_change("Done")), (rule(resolve_when_status=()),), False, id="no-rs"
+        ),
+        pytest.param(issue_event(status_change("Done"), instance="x"), (rule(),), False, id="inst"),
+    ],
+)
+def test_needs_link(event: Event, rules: tuple[SyncRule, ...], expected: bool) -> None:
+    assert needs_link(event, rules) is expected
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_a_skipped_lookup_never_shows_as_not_linked(case: Case) -> None:
+    # The handler only asks mapping when needs_link(); otherwise decide gets link=None, which
+    # must then never be the reason a rule was skipped.
+    if needs_link(case.event, case.rules):
+        return
+    decision = decide(case.event, case.rules, None)
+    assert not any("not linked" in v.reason for v in decision.verdicts)
+    assert decision.commands == ()
