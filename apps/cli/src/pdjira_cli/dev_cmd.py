@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import signal
 import sys
 import threading
@@ -44,6 +45,9 @@ def _print_where(stack: Stack) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir).resolve()
+    # The simulators keep their state in memory, so JetStream data (links) from an earlier run
+    # would point at issues that no longer exist: every run starts clean.
+    shutil.rmtree(workdir, ignore_errors=True)
     stack = Stack(workdir)
     print(f"starting nats-server, 2 simulators and 5 services under {workdir} ...")
     stack.start()

@@ -18,15 +18,15 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import nats
-import uvicorn
 from nats.js.api import StreamConfig
 
+from pdjira_devstack.loadgen import post_many
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
+from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.stack import ACCOUNT, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState
 
@@ -52,62 +52,35 @@ async def _raw_js_publish_rate(workdir: Path, count: int) -> float:
     return count / elapsed
 
 
-async def _bare_http_rate(count: int, concurrency: int) -> tuple[float, list[float]]:
-    """A bare ASGI app answering 202 under uvicorn: the HTTP ceiling of this machine."""
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 202, "headers": []})
-        await send({"type": "http.response.body", "body": b'{"status":"accepted"}'})
-
+async def _bare_http_rate(workdir: Path, count: int, concurrency: int) -> tuple[float, list[float]]:
+    """A bare ASGI app answering 202 under uvicorn, in its own process like ingest."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="error", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    server = ManagedProcess(
+        "bare-asgi",
+        "pdjira_devstack.bare_asgi",
+        [f"--port={port}"],
+        health_url=f"http://127.0.0.1:{port}/health",
+        log_file=workdir / "bare-asgi.log",
+    )
+    server.start().wait_healthy()
     try:
         body = b'{"event": {}}'
-        return await _post_many(
-            f"http://127.0.0.1:{port}/", lambda _: (body, {}), count, concurrency
-        )
+        return await _post(f"http://127.0.0.1:{port}/", lambda _: (body, {}), count, concurrency)
     finally:
-        server.should_exit = True
-        await task
+        server.stop()
 
 
-async def _post_many(
+async def _post(
     url: str,
     make: Callable[[int], tuple[bytes, dict[str, str]]],
     count: int,
     concurrency: int,
 ) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(count):
-        queue.put_nowait(i)
-    failures = 0
-
-    async with httpx.AsyncClient(timeout=30.0) as client:
-
-        async def worker() -> None:
-            nonlocal failures
-            while not queue.empty():
-                body, headers = make(queue.get_nowait())
-                t0 = time.perf_counter()
-                response = await client.post(url, content=body, headers=headers)
-                latencies.append(time.perf_counter() - t0)
-                if response.status_code != 202:
-                    failures += 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - start
-    if failures:
-        raise RuntimeError(f"{failures} of {count} POSTs were not accepted")
-    return count / elapsed, latencies
+    rate, latencies, statuses = await post_many(url, make, count, concurrency)
+    refused = count - statuses.get(202, 0)
+    if refused:
+        raise RuntimeError(f"{refused} of {count} POSTs were not accepted: {statuses}")
+    return rate, latencies
 
 
 def _signed_webhook(secret: str, index: int, run: str) -> tuple[bytes, dict[str, str]]:
@@ -192,7 +165,7 @@ async def run(workdir: Path, quick: bool) -> list[str]:
     lines = []
     raw_pub = await _raw_js_publish_rate(workdir, n_pub)
     lines.append(f"raw nats-py JetStream publish (sequential, PubAck): {raw_pub:,.0f} msg/s")
-    bare_rate, bare_lat = await _bare_http_rate(n_http, concurrency)
+    bare_rate, bare_lat = await _bare_http_rate(workdir, n_http, concurrency)
     lines.append(
         f"bare ASGI POST (uvicorn, c={concurrency}): {bare_rate:,.0f} req/s, "
         f"p99 {_percentile(bare_lat, 0.99) * 1000:.1f} ms"
@@ -201,7 +174,7 @@ async def run(workdir: Path, quick: bool) -> list[str]:
         run_id = uuid.uuid4().hex[:4].upper()
         secret = stack.env["PD_WEBHOOK_SECRET"]
         url = f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}"
-        rate, lat = await _post_many(
+        rate, lat = await _post(
             url, lambda i: _signed_webhook(secret, i, run_id), n_http, concurrency
         )
         lines.append(
