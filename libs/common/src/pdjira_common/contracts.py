@@ -11,9 +11,12 @@ from typing import Literal, cast
 import msgspec
 
 __all__ = [
+    "AddComment",
+    "AddNote",
     "AuditRecord",
     "Command",
     "CommandFailed",
+    "CommentAdded",
     "CreateIssue",
     "DeadLetter",
     "Event",
@@ -28,6 +31,7 @@ __all__ = [
     "Link",
     "LinkQuery",
     "LinkReply",
+    "NoteAdded",
     "Outcome",
     "RuleVerdict",
     "TransitionIssue",
@@ -176,7 +180,31 @@ class UpdateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.update_i
     actor_user_key: str | None = None
 
 
-Command = CreateIssue | TransitionIssue | UpdateIncident
+class AddComment(msgspec.Struct, frozen=True, kw_only=True, tag="jira.add_comment.v1"):
+    """Mirror PagerDuty note ``note_id`` as a comment on the linked issue (once per note)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    instance: str
+    note_id: str
+    body: str
+    author_pd_user_id: str | None = None  # attributed through the user mapping
+
+
+class AddNote(msgspec.Struct, frozen=True, kw_only=True, tag="pd.add_note.v1"):
+    """Mirror Jira comment ``comment_id`` as a note on the linked incident (once per comment)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    issue: IssueRef
+    comment_id: str
+    body: str
+    author_jira_user_key: str | None = None  # `From` = the mapped PagerDuty user, or fallback
+
+
+Command = CreateIssue | TransitionIssue | UpdateIncident | AddComment | AddNote
 
 # ---------------------------------------------------------------- outcomes (stream OUTCOMES)
 
@@ -229,7 +257,37 @@ class CommandFailed(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.comm
     status_code: int | None = None
 
 
-Outcome = IssueLinked | IssueTransitioned | IncidentUpdated | WriteSkipped | CommandFailed
+class CommentAdded(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.comment_added.v1"):
+    """Note ``note_id`` now has comment ``comment_id`` (mapping records the pair)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    issue: IssueRef
+    note_id: str
+    comment_id: str
+
+
+class NoteAdded(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.note_added.v1"):
+    """Comment ``comment_id`` now has note ``note_id`` (mapping records the pair)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    issue: IssueRef
+    comment_id: str
+    note_id: str
+
+
+Outcome = (
+    IssueLinked
+    | IssueTransitioned
+    | IncidentUpdated
+    | WriteSkipped
+    | CommandFailed
+    | CommentAdded
+    | NoteAdded
+)
 
 # ---------------------------------------------------------------- mapping (request/reply)
 

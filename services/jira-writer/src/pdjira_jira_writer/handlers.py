@@ -7,7 +7,13 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, Pu
 from pdjira_common import streams, subjects
 from pdjira_common.bus import Unprocessable, publish
 from pdjira_common.config import RetrySettings
-from pdjira_common.contracts import Command, UpdateIncident, decode_command
+from pdjira_common.contracts import (
+    AddComment,
+    Command,
+    CreateIssue,
+    TransitionIssue,
+    decode_command,
+)
 from pdjira_common.logging import bind_correlation_id, get_logger
 
 from pdjira_jira_writer.metrics import JiraWriterMetrics
@@ -33,7 +39,11 @@ def decode(message: NatsMessage) -> Command:
 
 def outcome_subject(command: Command) -> str:
     """``outcomes.jira.<instance>``; a misrouted PagerDuty command reports under "unknown"."""
-    instance = "unknown" if isinstance(command, UpdateIncident) else command.instance
+    instance = (
+        command.instance
+        if isinstance(command, CreateIssue | TransitionIssue | AddComment)
+        else "unknown"
+    )
     return subjects.outcome("jira", instance)
 
 
