@@ -87,7 +87,7 @@ class UserReply(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.user_rep
 
 
 class EchoMark(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.echo_mark.v1"):
-    """We are about to set ``field`` of ``entity`` to ``value``: the webhook that follows is ours."""
+    """We are about to set ``field`` of ``entity`` to ``value``: the webhook after it is ours."""
 
     system: System
     entity: str  # incident id (pd) or issue id (jira), prefixed by account/instance id
