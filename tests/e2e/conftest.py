@@ -11,7 +11,9 @@ from pdjira_devstack.stack import Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState
 
 # Quick recovery in tests: a killed writer's message comes back after 3 s, retries start at 0.2 s.
-FAST = StackSettings(ack_wait=3.0, base_delay=0.2, max_delay=2.0, webhook_retry_delay=0.5)
+FAST = StackSettings(
+    ack_wait=3.0, base_delay=0.2, max_delay=2.0, webhook_retry_delay=0.5, check_contract=True
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +21,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir: Path = tmp_path_factory.mktemp("stack")
     with Stack(workdir, FAST) as running:
         yield running
+        assert_no_contract_violations(running)
+
+
+def assert_no_contract_violations(running: Stack) -> None:
+    """Nothing our services sent (or the simulators answered) broke the vendors' OpenAPI specs."""
+    for base in (running.pd_url, running.jira_url):
+        body = httpx.get(f"{base}/_sim/contract-violations", timeout=10.0).json()
+        assert body["enabled"], f"contract mode is off on {base}"
+        assert body["violations"] == [], body["violations"]
 
 
 @pytest.fixture

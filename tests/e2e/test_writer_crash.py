@@ -12,7 +12,7 @@ from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
-from .conftest import FAST
+from .conftest import FAST, assert_no_contract_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 def own_stack(tmp_path: Path) -> Iterator[Stack]:
     with Stack(tmp_path / "stack", FAST) as running:
         yield running
+        assert_no_contract_violations(running)
 
 
 async def test_writer_killed_mid_create_leaves_one_issue(own_stack: Stack) -> None:

@@ -32,6 +32,8 @@ from pdjira_mapping.main import create_service as create_mapping
 from pdjira_simulators.jira import JiraSettings, create_app
 from pdjira_simulators.testing import running_server
 
+from .standin import MappingStandIn
+
 INSTANCE = "dc1"
 JIRA_USER = "pdjira"
 JIRA_PASSWORD = "jira-test-password-81c2"
@@ -188,7 +190,9 @@ async def mapping(nc: Client, nats_server: NatsServer) -> AsyncIterator[MappingS
 
 
 @pytest.fixture
-def start_writer(nc: Client, nats_server: NatsServer, jira_sim: JiraSim) -> Callable[..., Any]:
+def start_writer(
+    nc: Client, nats_server: NatsServer, standin: MappingStandIn, jira_sim: JiraSim
+) -> Callable[..., Any]:
     """``async with start_writer(retry=..., auth=...) as service``: the jira-writer running."""
 
     def start(**overrides: Any) -> _Running:
@@ -245,3 +249,13 @@ def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[JsonLogs]:
         # Back to structlog's defaults: later tests must not write to this buffer.
         structlog.reset_defaults()
         structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture
+async def standin(nc: Client) -> AsyncIterator[MappingStandIn]:
+    """Mapping's request/reply side (echo marks, users, pairs) for these tests."""
+    fake = await MappingStandIn().start(nc)
+    try:
+        yield fake
+    finally:
+        await fake.stop()

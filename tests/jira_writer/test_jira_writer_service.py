@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
@@ -158,7 +160,7 @@ async def test_killed_writer_message_is_redelivered_after_ack_wait(
     nc: Client,
     jira_sim: JiraSim,
     mapping: MappingService,
-    start_writer,
+    start_writer: Callable[..., Any],
     outcomes: OutcomeWatcher,
 ) -> None:
     js = nc.jetstream()
@@ -253,7 +255,7 @@ async def test_timeout_after_jira_stored_the_issue_makes_no_duplicate(
     nc: Client,
     jira_sim: JiraSim,
     mapping: MappingService,
-    start_writer,
+    start_writer: Callable[..., Any],
     outcomes: OutcomeWatcher,
 ) -> None:
     incident = new_incident()
@@ -276,7 +278,7 @@ async def test_personal_access_token_auth(
     nc: Client,
     jira_sim: JiraSim,
     mapping: MappingService,
-    start_writer,
+    start_writer: Callable[..., Any],
     outcomes: OutcomeWatcher,
 ) -> None:
     async with start_writer(auth={"type": "token", "token": JIRA_PAT}):
@@ -291,7 +293,7 @@ async def test_wrong_password_fails_with_a_hint_and_no_secret_anywhere(
     nc: Client,
     jira_sim: JiraSim,
     mapping: MappingService,
-    start_writer,
+    start_writer: Callable[..., Any],
     outcomes: OutcomeWatcher,
     json_logs: JsonLogs,
 ) -> None:
@@ -378,7 +380,7 @@ async def test_already_in_target_status_is_skipped_without_writes(
     assert await jira_sim.writes() == []
 
 
-async def test_no_direct_transition_fails_naming_the_reachable_statuses(
+async def test_no_direct_transition_takes_the_path_through_the_workflow(
     nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
 ) -> None:
     incident = new_incident()
@@ -388,15 +390,10 @@ async def test_no_direct_transition_fails_naming_the_reachable_statuses(
     await send(nc, command)
 
     outcome = await outcomes.wait_for(command.command_id)
-    assert isinstance(outcome, CommandFailed)
-    assert outcome.permanent
-    assert f"issue {link.issue.key} is in status 'Done'" in outcome.reason
-    assert "'In Progress'" in outcome.reason
-    assert "reachable from it: 'To Do'" in outcome.reason
-    assert (
-        await jira_sim.requests("POST", f"/rest/api/2/issue/{link.issue.issue_id}/transitions")
-        == []
-    )
+    assert isinstance(outcome, IssueTransitioned)
+    assert outcome.from_status == "Done"
+    assert outcome.path == ("To Do", "In Progress")
+    assert (await jira_sim.issue(link.issue.key))["fields"]["status"]["name"] == "In Progress"
 
 
 async def test_transition_waits_for_the_create_it_needs(

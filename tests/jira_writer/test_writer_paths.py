@@ -17,12 +17,16 @@ from pdjira_common.contracts import (
 )
 from pdjira_common.mapping_client import MappingUnavailable
 from pdjira_jira_writer.models import (
+    Comment,
     CreatedIssue,
+    FieldMeta,
     IssueFields,
     IssueSnapshot,
+    Named,
     SearchResults,
     StatusRef,
     Transition,
+    User,
 )
 from pdjira_jira_writer.writer import JiraWriter
 
@@ -57,6 +61,22 @@ class FakeJira:
         self, id_or_key: str, transition_id: str, fields: Mapping[str, Any]
     ) -> None:
         self.calls.append("transition")
+
+    async def add_comment(self, id_or_key: str, body: str) -> Comment:
+        self.calls.append("comment")
+        return Comment(id="1")
+
+    async def statuses(self) -> tuple[Named, ...]:
+        return ()
+
+    async def priorities(self) -> tuple[Named, ...]:
+        return ()
+
+    async def create_meta(self, project: str, issue_type: str) -> tuple[FieldMeta, ...]:
+        return ()
+
+    async def users(self, query: str) -> tuple[User, ...]:
+        return ()
 
     async def aclose(self) -> None:
         pass

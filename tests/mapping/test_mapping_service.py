@@ -195,7 +195,7 @@ async def test_concurrent_same_link_is_created_once(nc: Client) -> None:
     verdicts = [r.verdict for r in results]
     assert verdicts.count(Verdict.CREATED) == 1
     assert verdicts.count(Verdict.ALREADY) == 19
-    assert (await kv.status()).values == 2  # one key per side, each written once
+    assert (await kv.status()).values == 3  # one key per side, each written once, + key index
 
 
 async def test_interrupted_record_is_completed_by_the_redelivery(nc: Client) -> None:
@@ -216,3 +216,24 @@ async def test_interrupted_record_is_completed_by_the_redelivery(nc: Client) -> 
     result = await store.record(link)
     assert result.verdict is Verdict.ALREADY
     assert await store.by_issue("dc1", "10001") == link
+
+
+async def test_an_unlink_on_one_replica_reaches_the_others(
+    nc: Client, mapping_config, requester: NatsBroker
+) -> None:
+    from pdjira_mapping.main import create_service
+
+    one, two = create_service(mapping_config), create_service(mapping_config)
+    async with one.app, two.app:
+        await publish_outcome(nc, linked("10001", "OPS-1", command_id="c1"), "outcome:c1")
+        link = await wait_until(
+            lambda: two.store.by_incident(INCIDENT), timeout=10, what="the link on replica two"
+        )
+        assert await one.store.by_incident(INCIDENT) == link  # both hold it in memory now
+        await one.store.unlink(link)
+
+        async def gone_on_two() -> bool:
+            return await two.store.by_incident(INCIDENT) is None
+
+        await wait_until(gone_on_two, timeout=10, what="replica two forgetting the link")
+        assert await link_of_incident(requester, INCIDENT) is None

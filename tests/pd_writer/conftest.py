@@ -24,6 +24,8 @@ from pdjira_pd_writer.main import PdWriterService, create_service
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
 from pdjira_simulators.testing import running_server
 
+from .standin import MappingStandIn
+
 ACCOUNT = "acme"
 PD_TOKEN = "pd-test-token-5f3a9c"
 BOT_EMAIL = "pdjira-bot@example.com"
@@ -135,7 +137,9 @@ def make_config(
 
 
 @pytest.fixture
-def start_writer(nc: Client, nats_server: NatsServer, pd_sim: PdSim) -> Callable[..., Any]:
+def start_writer(
+    nc: Client, nats_server: NatsServer, standin: MappingStandIn, pd_sim: PdSim
+) -> Callable[..., Any]:
     """``async with start_writer(retry=..., **account_overrides) as service``: running."""
 
     def start(*, retry: dict[str, Any] | None = None, **account: Any) -> Any:
@@ -201,3 +205,13 @@ def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[JsonLogs]:
         # Back to structlog's defaults: later tests must not write to this buffer.
         structlog.reset_defaults()
         structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture
+async def standin(nc: Client) -> AsyncIterator[MappingStandIn]:
+    """Mapping's request/reply side (echo marks, users, pairs) for these tests."""
+    fake = await MappingStandIn().start(nc)
+    try:
+        yield fake
+    finally:
+        await fake.stop()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from nats.aio.client import Client
@@ -106,7 +108,7 @@ async def test_unknown_incident_fails_permanently_after_one_attempt(
 
 
 async def test_from_that_is_no_user_fails_with_a_hint(
-    nc: Client, pd_sim: PdSim, start_writer, outcomes: OutcomeWatcher
+    nc: Client, pd_sim: PdSim, start_writer: Callable[..., Any], outcomes: OutcomeWatcher
 ) -> None:
     incident_id = await pd_sim.trigger()
     async with start_writer(from_email="nobody@example.com"):
@@ -169,7 +171,11 @@ async def test_rate_limit_waits_for_ratelimit_reset(
 
 
 async def test_secrets_stay_out_of_outcomes_and_logs(
-    nc: Client, pd_sim: PdSim, start_writer, outcomes: OutcomeWatcher, json_logs: JsonLogs
+    nc: Client,
+    pd_sim: PdSim,
+    start_writer: Callable[..., Any],
+    outcomes: OutcomeWatcher,
+    json_logs: JsonLogs,
 ) -> None:
     wrong = "wrong-token-7c1d2e9a"
     incident_id = await pd_sim.trigger()
@@ -189,7 +195,7 @@ async def test_secrets_stay_out_of_outcomes_and_logs(
 
 
 async def test_configured_ack_wait_is_applied_to_an_existing_consumer(
-    nc: Client, start_writer
+    nc: Client, start_writer: Callable[..., Any]
 ) -> None:
     js = nc.jetstream()
     async with start_writer() as service:

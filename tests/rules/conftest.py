@@ -1,5 +1,6 @@
 """Rules service fixtures: the service's broker in-process on a real nats-server, and a fake
-mapping service (a core NATS responder on ``mapping.links.lookup``) standing in for the real one."""
+mapping service (core NATS responders on the link, echo and pair subjects) standing in for the
+real one."""
 
 from __future__ import annotations
 
@@ -18,33 +19,69 @@ from nats.js.api import RawStreamMsg
 from pdjira_common import subjects
 from pdjira_common.config import Config, parse_config
 from pdjira_common.contracts import IncidentRef, IssueRef, Link, LinkQuery, LinkReply, encode
+from pdjira_common.requests import (
+    ECHO_CONSUME,
+    PAIR_LOOKUP,
+    EchoConsume,
+    EchoReply,
+    PairLookup,
+    PairReply,
+)
 from pdjira_common.streams import Topology
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_rules.main import build
 
 _query = msgspec.json.Decoder(LinkQuery)
+_consume = msgspec.json.Decoder(EchoConsume)
+_pair = msgspec.json.Decoder(PairLookup)
 
 
 @dataclass
 class FakeMapping:
     """Answers link lookups from ``links``; ``queries`` records what was asked; the next
-    ``fail_next`` lookups get an empty reply (what a broken mapping looks like to the client)."""
+    ``fail_next`` lookups get an empty reply (what a broken mapping looks like to the client).
+    Echo consumes match (and remove) ``marks`` as (system, entity, field, value); pair lookups
+    answer from ``pairs`` (note id, comment id)."""
 
     nc: Client
     links: list[Link] = field(default_factory=list)
     queries: list[LinkQuery] = field(default_factory=list)
     fail_next: int = 0
-    _sub: Subscription | None = None
+    marks: list[tuple[str, str, str, str]] = field(default_factory=list)
+    consumed: list[EchoConsume] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+    _subs: list[Subscription] = field(default_factory=list)
 
     async def start(self) -> FakeMapping:
-        self._sub = await self.nc.subscribe(subjects.LINK_LOOKUP, cb=self._answer)
+        self._subs = [
+            await self.nc.subscribe(subjects.LINK_LOOKUP, cb=self._answer),
+            await self.nc.subscribe(ECHO_CONSUME, cb=self._echo),
+            await self.nc.subscribe(PAIR_LOOKUP, cb=self._pair),
+        ]
         await self.nc.flush()
         return self
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            await self._sub.unsubscribe()
-            self._sub = None
+        for sub in self._subs:
+            await sub.unsubscribe()
+        self._subs = []
+
+    async def _echo(self, msg: Msg) -> None:
+        query = _consume.decode(msg.data)
+        self.consumed.append(query)
+        mark = (query.system, query.entity, query.field, query.value)
+        matched = mark in self.marks
+        if matched:
+            self.marks.remove(mark)
+        await msg.respond(encode(EchoReply(matched=matched)))
+
+    async def _pair(self, msg: Msg) -> None:
+        query = _pair.decode(msg.data)
+        for note_id, comment_id in self.pairs:
+            if note_id == query.note_id or comment_id == query.comment_id:
+                await msg.respond(encode(PairReply(note_id=note_id, comment_id=comment_id)))
+                return
+        await msg.respond(encode(PairReply(note_id=query.note_id, comment_id=query.comment_id)))
 
     async def _answer(self, msg: Msg) -> None:
         query = _query.decode(msg.data)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
+from pdjira_simulators.jira.__main__ import parse_args as jira_args
+from pdjira_simulators.pagerduty.__main__ import parse_args as pd_args
 from pdjira_simulators.testing import WebhookReceiver, free_port, verify_pagerduty_signature
 
 
 @asynccontextmanager
-async def started(module: str, *args: str) -> AsyncIterator[str]:
+async def started(module: str, *args: str, env: dict[str, str] | None = None) -> AsyncIterator[str]:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -25,6 +29,7 @@ async def started(module: str, *args: str) -> AsyncIterator[str]:
         *args,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -63,17 +68,29 @@ async def test_pagerduty_cli() -> None:
             "0.1",
             "--seed",
             "3",
+            # Contract mode from the environment, as a stack would turn it on.
+            env={"PDJIRA_SIM_CHECK_CONTRACT": "strict"},
         ) as base,
         httpx.AsyncClient(base_url=base, trust_env=False) as client,
     ):
         assert (await client.get("/incidents")).status_code == 401
-        resp = await client.get("/incidents", headers={"Authorization": "Token token=cli-token"})
+        auth = {"Authorization": "Token token=cli-token"}
+        resp = await client.get("/incidents", headers=auth)
         assert resp.status_code == 200
-        await client.post("/_sim/incidents", json={"title": "via cli"})
+        created = await client.post("/_sim/incidents", json={"title": "via cli"})
         [hook] = await rx.wait_for(1)
         signature = hook.headers["x-pagerduty-signature"]
         assert verify_pagerduty_signature("s1", hook.body, signature)
         assert verify_pagerduty_signature("s2", hook.body, signature)
+        bad = await client.put(
+            f"/incidents/{created.json()['incident']['id']}",
+            headers={**auth, "From": "pat@example.com"},
+            json={"incident": {"status": "resolved"}},  # no `type`
+        )
+        assert bad.status_code == 500
+        state = (await client.get("/_sim/contract-violations")).json()
+        assert (state["enabled"], state["strict"], state["checked"]) == (True, True, 3)
+        assert [v["kind"] for v in state["violations"]] == ["request"]
 
 
 async def test_jira_cli() -> None:
@@ -128,3 +145,14 @@ async def test_jira_cli() -> None:
         assert incident.status_code == 400
         assert "customfield_10102" in incident.json()["errors"]
         assert hook.headers["x-hub-signature"].startswith("sha256=")
+
+
+def test_contract_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PDJIRA_SIM_CHECK_CONTRACT", raising=False)
+    assert jira_args([]).check_contract is False
+    assert jira_args(["--check-contract"]).check_contract is True
+    assert pd_args(["--contract-strict"]).contract_strict is True
+    monkeypatch.setenv("PDJIRA_SIM_CHECK_CONTRACT", "1")
+    args = jira_args([])
+    assert (args.check_contract, args.contract_strict) == (True, False)
+    assert pd_args([]).check_contract is True

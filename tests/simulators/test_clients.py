@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pagerduty
 from jira import JIRA
 from pdjira_simulators.jira import JiraSettings
@@ -40,18 +41,52 @@ def pagerduty_scenario(base_url: str) -> dict[str, Any]:
     priorities = list(client.iter_all("priorities"))
     fetched = client.rget(f"incidents/{created['id']}")
     assert isinstance(fetched, dict)
-    return {"bot": bot, "incidents": incidents, "priorities": priorities, "fetched": fetched}
+    # Pagination: 7 triggered incidents in pages of 3 (limit/offset/more).
+    paged = [i["title"] for i in client.iter_all("incidents", page_size=3)]
+    return {
+        "bot": bot,
+        "incidents": incidents,
+        "priorities": priorities,
+        "fetched": fetched,
+        "paged": paged,
+    }
+
+
+def pagerduty_throttled_scenario(base_url: str, admin: httpx.Client) -> dict[str, Any]:
+    """The client's own retry on 429 (`retry` / `sleep_timer`) against a burst of 429s."""
+    client = pagerduty.RestApiV2Client("t", default_from="pdjira-bot@example.com")
+    client._url = base_url
+    client.sleep_timer, client.sleep_timer_base = 0.05, 1  # keep the test fast
+    admin.put("/_sim/faults", json={"throttle_burst": 3}).raise_for_status()
+    priorities = client.rget("priorities")
+    return {"priorities": priorities, "log": admin.get("/_sim/requests").json()["requests"]}
 
 
 async def test_official_pagerduty_client() -> None:
     app = create_pd(PagerDutySettings(token="t", seed=5))
     async with running_server(app) as base:
+        for i in range(6):  # created in the PagerDuty UI, so to speak (no webhook target)
+            app.state.sim.state.create_incident(
+                agent_id="PUSER01", title=f"other {i}", service_id="PSVC001"
+            )
         result = await asyncio.to_thread(pagerduty_scenario, base)
     assert result["bot"]["id"] == "PUSER02"
     assert [i["title"] for i in result["incidents"]] == ["From the official client"]
     assert [p["name"] for p in result["priorities"]] == ["P1", "P2", "P3", "P4", "P5"]
     assert result["fetched"]["status"] == "acknowledged"
     assert result["fetched"]["acknowledgements"][0]["acknowledger"]["id"] == "PUSER02"
+    assert result["paged"] == [*(f"other {i}" for i in range(6)), "From the official client"]
+    pages = [r for r in app.state.sim.requests.entries() if "limit=3" in r.query]
+    assert [r.query.split("offset=")[1].split("&")[0] for r in pages] == ["0", "3", "6"]
+
+
+async def test_official_pagerduty_client_retries_a_429_burst() -> None:
+    app = create_pd(PagerDutySettings(token="t", seed=5))
+    async with running_server(app) as base:
+        with httpx.Client(base_url=base, trust_env=False) as admin:
+            result = await asyncio.to_thread(pagerduty_throttled_scenario, base, admin)
+    assert [p["name"] for p in result["priorities"]] == ["P1", "P2", "P3", "P4", "P5"]
+    assert [r["status"] for r in result["log"]] == [429, 429, 429, 200]
 
 
 def jira_scenario(base_url: str) -> dict[str, Any]:
@@ -106,3 +141,26 @@ async def test_official_jira_client() -> None:
     assert result["priorities"][0] == "Highest"
     assert result["me"] == "admin"
     assert len(result["properties"]) == 1
+
+
+def jira_throttled_scenario(base_url: str) -> dict[str, Any]:
+    """pycontribs' ResilientSession retries a 429 after `Retry-After` (capped here)."""
+    client = JIRA(server=base_url, basic_auth=("admin", "admin"))
+    client._session.max_retry_delay = 0.1  # keep the test fast
+    with httpx.Client(base_url=base_url, trust_env=False) as admin:
+        admin.delete("/_sim/requests").raise_for_status()
+        burst = {"throttle_burst": 2, "paths": ["/rest/api/2/search"]}
+        admin.put("/_sim/faults", json=burst).raise_for_status()
+        found = client.search_issues("project = OPS")
+        log = admin.get("/_sim/requests").json()["requests"]
+    return {"found": len(found), "log": log}
+
+
+async def test_official_jira_client_retries_a_429_burst() -> None:
+    app = create_jira(JiraSettings(seed=5))
+    async with running_server(app) as base, httpx.AsyncClient(base_url=base) as admin:
+        (await admin.post("/_sim/issues", json={"summary": "one"})).raise_for_status()
+        result = await asyncio.to_thread(jira_throttled_scenario, base)
+    assert result["found"] == 1
+    searches = [r["status"] for r in result["log"] if r["path"] == "/rest/api/2/search"]
+    assert searches == [429, 429, 200]

@@ -101,7 +101,7 @@ async def test_pagerduty_exchanges_match_the_spec(
         },
     )
     incident_id = created.json()["incident"]["id"]
-    await client.post(
+    other = await client.post(
         "/incidents",
         json={
             "incident": {
@@ -142,7 +142,28 @@ async def test_pagerduty_exchanges_match_the_spec(
     await client.get("/webhook_subscriptions")
     await client.delete(f"/webhook_subscriptions/{sub.json()['webhook_subscription']['id']}")
     await client.get("/incidents/NOPE")
-    assert [r.status_code for r in recorder.responses] == [
+    await client.get(
+        "/incidents",
+        params={"since": "2020-01-01T00:00:00Z", "until": "2020-02-01T00:00:00Z"},
+    )
+    await client.post(f"/incidents/{incident_id}/status_updates", json={"message": "fixing"})
+    open_id = other.json()["incident"]["id"]
+    await client.post(
+        f"/incidents/{open_id}/responder_requests",
+        json={
+            "requester_id": "PUSER02",
+            "message": "help",
+            "responder_request_targets": [
+                {"responder_request_target": {"id": "PUSER01", "type": "user_reference"}}
+            ],
+        },
+    )
+    entries = await client.get(f"/incidents/{incident_id}/log_entries")
+    await client.get(f"/log_entries/{entries.json()['log_entries'][0]['id']}")
+    await client.get("/log_entries", params={"is_overview": "true"})
+    await client.get(f"/incidents/{open_id}")  # now with incidents_responders
+    assert [r.status_code for r in recorder.responses][15:] == [200] * 7
+    assert [r.status_code for r in recorder.responses][:15] == [
         201,
         201,
         200,
@@ -196,6 +217,7 @@ async def test_jira_exchanges_match_the_spec(
         "/myself",
         "/resolution",
         "/issuetype",
+        "/mypermissions",
     ):
         await client.get(path)
     await client.get("/user/search", params={"username": "jdoe"})
@@ -203,6 +225,10 @@ async def test_jira_exchanges_match_the_spec(
     await client.get("/issue/createmeta/OPS/issuetypes/10005")
     await client.put(f"/issue/{key}/properties/pagerduty", json={"incident": "Q1"})
     await client.get(f"/issue/{key}/properties/pagerduty")
+    link = {"globalId": "pd:Q1", "object": {"url": "https://pd.example/Q1", "title": "Q1"}}
+    assert (await client.post(f"/issue/{key}/remotelink", json=link)).status_code == 201
+    assert (await client.post(f"/issue/{key}/remotelink", json=link)).status_code == 200
+    await client.get(f"/issue/{key}/remotelink")
     await client.get("/issue/OPS-999")
     statuses: list[Any] = [r.status_code for r in recorder.responses]
     assert statuses[:5] == [201, 200, 204, 200, 204]
@@ -235,3 +261,24 @@ def test_checker_rejects_a_wrong_shape() -> None:
     )
     with pytest.raises(ContractViolation):
         SpecChecker.jira(SPECS).check_response(jira_response)
+
+
+def test_tolerated_document_defects_do_not_hide_real_errors() -> None:
+    """The oneOf tolerance (undiscriminated Channel) still rejects a wrong log entry type."""
+    assert SPECS is not None
+    request = httpx.Request(
+        "GET",
+        "http://127.0.0.1/log_entries/R1",
+        headers={"Authorization": "Token token=t", "Content-Type": "application/json"},
+    )
+    entry: dict[str, Any] = {
+        "id": "R1",
+        "type": "acknowledge_log_entry",
+        "created_at": "2026-01-01T00:00:00Z",
+        "channel": {"type": "api"},
+    }
+    checker = SpecChecker.pagerduty(SPECS)
+    checker.check_response(httpx.Response(200, json={"log_entry": entry}, request=request))
+    for broken in ({**entry, "type": "bogus_log_entry"}, {**entry, "created_at": 5}):
+        with pytest.raises(ContractViolation):
+            checker.check_response(httpx.Response(200, json={"log_entry": broken}, request=request))

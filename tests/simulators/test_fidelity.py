@@ -40,6 +40,9 @@ async def test_events_api_v2_dedup_and_lifecycle(pd: Sim) -> None:
     assert len(incidents) == 1  # same dedup_key on an open incident: one incident
     assert incidents[0]["incident_key"] == "db-1/cpu"
     assert incidents[0]["urgency"] == "high"
+    # REST names the integration's service (AgentReference has no inbound integration type).
+    assert incidents[0]["last_status_change_by"]["type"] == "service_reference"
+    assert incidents[0]["last_status_change_by"]["id"] == "PSVC001"
     await pd.admin.post("/v2/enqueue", json=event("acknowledge", "db-1/cpu"))
     await pd.admin.post("/v2/enqueue", json=event("resolve", "db-1/cpu"))
     await pd.admin.post("/v2/enqueue", json=event("resolve", "db-1/cpu"))  # dropped

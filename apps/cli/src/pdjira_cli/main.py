@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pdjira_cli import config_cmd, dev_cmd
+from pdjira_cli import config_cmd, dev_cmd, dlq_cmd, links_cmd, users_cmd
 
 __all__ = ["main"]
 
@@ -18,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     dev_cmd.register(commands)
     config_cmd.register(commands)
+    dlq_cmd.register(commands)
+    users_cmd.register(commands)
+    links_cmd.register(commands)
     return parser
 
 

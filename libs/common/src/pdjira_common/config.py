@@ -22,10 +22,14 @@ __all__ = [
     "HttpListen",
     "JiraAuth",
     "JiraInstance",
+    "MappingSettings",
     "NatsSettings",
     "PagerDutyAccount",
+    "RateLimit",
     "RetrySettings",
     "SyncRule",
+    "UserFallback",
+    "WriterSettings",
     "load_config",
     "normalize_base_url",
     "parse_config",
@@ -52,12 +56,33 @@ class HttpListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     port: int = 0
 
 
+class RateLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Our own budget for one vendor target, before the server says anything (its headers can
+    only lower it). ``requests_per_second`` is for the whole target: each writer replica takes
+    ``1 / writers.replicas`` of it (the budget is split, not shared at run time)."""
+
+    requests_per_second: float
+    burst: int = 1
+
+
+class WriterSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """How the writers run: replicas (to split rate limits) and entities worked on at once."""
+
+    replicas: int = 1
+    concurrency: int = 32
+    # Test hook: exit the process (as kill -9 would) right after this vendor call succeeded,
+    # e.g. "create_issue". Never set it in production.
+    crash_after: str | None = None
+
+
 class PagerDutyAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     id: str
     token: Secret
     from_email: str  # the integration user: `From` for writes no person can be mapped to
     webhook_secrets: tuple[Secret, ...] = ()
     api_url: str = "https://api.pagerduty.com"
+    # PagerDuty's documented REST limit is 960 requests per minute per token.
+    rate_limit: RateLimit = RateLimit(requests_per_second=16.0)
 
 
 class JiraAuth(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -72,6 +97,8 @@ class JiraInstance(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     base_url: str
     auth: JiraAuth
     webhook_secret: Secret | None = None
+    # Jira DC's rate limiting is off by default; when on, its headers lower this budget.
+    rate_limit: RateLimit = RateLimit(requests_per_second=50.0, burst=5)
 
 
 class SyncRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -102,6 +129,38 @@ class RetrySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     prerequisite_max_attempts: int = 60
 
 
+class UserFallback(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Who acts for a person that is mapped neither by hand nor by e-mail, per account/instance.
+
+    ``jira_user`` (login name) stands in on the Jira side, ``pd_user_id`` on PagerDuty's.
+    """
+
+    account: str
+    instance: str
+    jira_user: str | None = None
+    jira_user_key: str | None = None  # defaults to ``jira_user`` (older Jira: key == name)
+    pd_user_id: str | None = None
+    pd_user_email: str | None = None  # `From` of writes made for the fallback user
+
+
+class MappingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The mapping service: its admin API, user mapping and echo marks."""
+
+    # Bearer token of the admin API (served under /admin/ on the mapping listener); unset:
+    # the admin API answers 503.
+    admin_token: Secret | None = None
+    email_cache_ttl: float = 3600.0  # how long an e-mail lookup (hit or miss) is trusted
+    echo_mark_ttl: float = 300.0  # ceiling for the TTL a writer asks for a mark
+    read_timeout: float = 5.0  # waiting for a writer's read (user by id / by e-mail)
+    fallbacks: tuple[UserFallback, ...] = ()
+
+    def fallback(self, account: str, instance: str) -> UserFallback | None:
+        for fallback in self.fallbacks:
+            if (fallback.account, fallback.instance) == (account, instance):
+                return fallback
+        return None
+
+
 class ServiceListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ingest: HttpListen = HttpListen(port=8080)
     rules: HttpListen = HttpListen(port=8091)
@@ -116,7 +175,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     jira_instances: tuple[JiraInstance, ...] = ()
     rules: tuple[SyncRule, ...] = ()
     retry: RetrySettings = RetrySettings()
+    writers: WriterSettings = WriterSettings()
     listen: ServiceListen = ServiceListen()
+    mapping: MappingSettings = MappingSettings()
     log_level: str = "info"
 
     def account(self, account_id: str) -> PagerDutyAccount:
@@ -198,6 +259,20 @@ def _check(config: Config) -> Config:
         if auth.type == "token" and auth.token is None:
             raise ConfigError(f"config error at {where}.auth: token auth needs token")
         instances.append(msgspec.structs.replace(j, base_url=normalize_base_url(j.base_url)))
+    for where, limit in [
+        *(
+            (f"$.pagerduty_accounts[{i}]", a.rate_limit)
+            for i, a in enumerate(config.pagerduty_accounts)
+        ),
+        *((f"$.jira_instances[{i}]", j.rate_limit) for i, j in enumerate(config.jira_instances)),
+    ]:
+        if limit.requests_per_second <= 0 or limit.burst < 1:
+            raise ConfigError(
+                f"config error at {where}.rate_limit: requests_per_second must be > 0 and "
+                "burst >= 1"
+            )
+    if config.writers.replicas < 1 or config.writers.concurrency < 1:
+        raise ConfigError("config error at $.writers: replicas and concurrency must be at least 1")
     accounts = {a.id for a in config.pagerduty_accounts}
     for i, rule in enumerate(config.rules):
         if rule.account not in accounts:
@@ -210,7 +285,42 @@ def _check(config: Config) -> Config:
                 f"config error at $.rules[{i}].instance: unknown Jira instance {rule.instance!r}; "
                 f"configured: {sorted(seen)}"
             )
+    _check_mapping(config.mapping, accounts, seen)
     return msgspec.structs.replace(config, jira_instances=tuple(instances))
+
+
+def _check_mapping(mapping: MappingSettings, accounts: set[str], instances: set[str]) -> None:
+    if not 0 < mapping.echo_mark_ttl <= 3600:
+        raise ConfigError(
+            "config error at $.mapping.echo_mark_ttl: must be more than 0 and at most 3600 "
+            f"seconds (the echo bucket keeps marks for an hour), got {mapping.echo_mark_ttl}"
+        )
+    if mapping.email_cache_ttl < 0:
+        raise ConfigError("config error at $.mapping.email_cache_ttl: must be 0 or more seconds")
+    pairs: set[tuple[str, str]] = set()
+    for i, fallback in enumerate(mapping.fallbacks):
+        where = f"$.mapping.fallbacks[{i}]"
+        if fallback.account not in accounts:
+            raise ConfigError(
+                f"config error at {where}.account: unknown account {fallback.account!r}; "
+                f"configured: {sorted(accounts)}"
+            )
+        if fallback.instance not in instances:
+            raise ConfigError(
+                f"config error at {where}.instance: unknown Jira instance "
+                f"{fallback.instance!r}; configured: {sorted(instances)}"
+            )
+        if (fallback.account, fallback.instance) in pairs:
+            raise ConfigError(
+                f"config error at {where}: a second fallback for account {fallback.account!r} "
+                f"and instance {fallback.instance!r}; keep one per pair"
+            )
+        pairs.add((fallback.account, fallback.instance))
+        if fallback.jira_user is None and fallback.pd_user_id is None:
+            raise ConfigError(
+                f"config error at {where}: give jira_user, pd_user_id or both "
+                "(the stand-in on each side)"
+            )
 
 
 def parse_config(data: Any) -> Config:

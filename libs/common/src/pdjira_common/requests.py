@@ -6,25 +6,44 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 import msgspec
 
+from pdjira_common.contracts import IncidentRef
+
 __all__ = [
     "ECHO_CONSUME",
     "ECHO_MARK",
+    "LINKS_CHANGED",
+    "PAIR_LOOKUP",
     "USER_LOOKUP",
     "EchoConsume",
     "EchoMark",
     "EchoReply",
+    "JiraCreateMetaRead",
+    "JiraCreateMetaReply",
+    "JiraFieldMeta",
+    "JiraIssueSummary",
+    "JiraNamed",
+    "JiraNamesReply",
+    "JiraPrioritiesRead",
+    "JiraSearchRead",
+    "JiraSearchReply",
+    "JiraStatusesRead",
     "JiraUser",
     "JiraUserSearch",
     "JiraUsersReply",
+    "PairLookup",
+    "PairReply",
     "PdUser",
     "PdUserRead",
     "PdUserReply",
+    "PdUserSearch",
     "UserLookup",
     "UserReply",
+    "body_digest",
     "jira_read_subject",
     "pd_read_subject",
 ]
@@ -32,6 +51,9 @@ __all__ = [
 USER_LOOKUP = "mapping.users.lookup"
 ECHO_MARK = "mapping.echo.mark"
 ECHO_CONSUME = "mapping.echo.consume"
+PAIR_LOOKUP = "mapping.pairs.lookup"
+# Broadcast among mapping replicas (no queue group): these KV keys changed, drop cached copies.
+LINKS_CHANGED = "mapping.links.changed"
 
 System = Literal["pd", "jira"]
 UserSource = Literal["manual", "email", "fallback"]
@@ -72,6 +94,9 @@ class UserLookup(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.user_lo
     instance: str
     pd_user_id: str | None = None
     jira_user_key: str | None = None
+    # The Jira login of ``jira_user_key`` when known (webhooks carry both): finding the user's
+    # e-mail needs it, since Jira Server searches users by name, not key.
+    jira_user_name: str | None = None
 
 
 class UserReply(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.user_reply.v1"):
@@ -81,6 +106,9 @@ class UserReply(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.user_rep
     jira_user: JiraUser | None = None
     source: UserSource | None = None
     reason: str = ""
+    # Set when mapping could not answer (a writer's read failed or timed out): not a miss,
+    # nothing was cached; ask again later.
+    error: str | None = None
 
 
 # ---------------------------------------------------------------- echo marks
@@ -97,12 +125,42 @@ class EchoMark(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.echo_mark
 
 
 class EchoConsume(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.echo_consume.v1"):
-    """Is this change the echo of our own write? Consumes the mark when it is."""
+    """Is this change the echo of our own write? Consumes the mark when it is.
+
+    With ``event_id``, asking again for the same event (a redelivery) matches again instead of
+    finding the mark gone.
+    """
 
     system: System
     entity: str
     field: str
     value: str
+    event_id: str | None = None
+
+
+def body_digest(text: str) -> str:
+    """Echo value of a comment or note body: sha256 of the text with whitespace normalized
+    (runs of spaces/newlines -> one space, ends stripped), so CRLF vs LF does not matter."""
+    normalized = " ".join(text.split())
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+# ---------------------------------------------------------------- note <-> comment pairs
+
+
+class PairLookup(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.pair_lookup.v1"):
+    """Has note ``note_id`` (or comment ``comment_id``) of this incident's link been synced?"""
+
+    incident: IncidentRef
+    note_id: str | None = None
+    comment_id: str | None = None
+
+
+class PairReply(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.pair_reply.v1"):
+    """Both ids when the pair exists; only the asked one (the other None) when it does not."""
+
+    note_id: str | None = None
+    comment_id: str | None = None
 
 
 class EchoReply(msgspec.Struct, frozen=True, kw_only=True, tag="mapping.echo_reply.v1"):
@@ -122,6 +180,14 @@ class PdUserReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.pd_user_
     error: str | None = None
 
 
+class PdUserSearch(msgspec.Struct, frozen=True, kw_only=True, tag="reads.pd_user_search.v1"):
+    """The PagerDuty user with this e-mail (``GET /users?query=``, exact e-mail match);
+    answered on ``reads.pd.<account>.users_by_email`` with a :class:`PdUserReply`."""
+
+    account: str
+    email: str
+
+
 class JiraUserSearch(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_user_search.v1"):
     """Jira users whose username, name or e-mail matches (``user/search?username=``)."""
 
@@ -131,4 +197,69 @@ class JiraUserSearch(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_
 
 class JiraUsersReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_users_reply.v1"):
     users: tuple[JiraUser, ...] = ()
+    error: str | None = None
+
+
+# ---------------------------------------------------------------- Jira reads (jira-writer)
+
+
+class JiraSearchRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_search.v1"):
+    """JQL fallback: issues matching ``jql`` (e.g. ``key = X AND (<rule jql>)``)."""
+
+    instance: str
+    jql: str
+    max_results: int = 50
+
+
+class JiraIssueSummary(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    key: str
+    status: str = ""
+
+
+class JiraSearchReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_search_reply.v1"):
+    total: int = 0
+    issues: tuple[JiraIssueSummary, ...] = ()
+    error: str | None = None
+
+
+class JiraCreateMetaRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_createmeta.v1"):
+    """The fields of the create screen of ``project`` / ``issue_type`` (name or id)."""
+
+    instance: str
+    project: str
+    issue_type: str
+
+
+class JiraFieldMeta(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    required: bool = False
+
+
+class JiraCreateMetaReply(
+    msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_createmeta_reply.v1"
+):
+    fields: tuple[JiraFieldMeta, ...] = ()
+    error: str | None = None
+
+
+class JiraStatusesRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_statuses.v1"):
+    instance: str
+
+
+class JiraPrioritiesRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_priorities.v1"):
+    instance: str
+
+
+class JiraNamed(msgspec.Struct, frozen=True, kw_only=True):
+    """A status, priority, ... by id and name (``category``: a status's category key)."""
+
+    id: str
+    name: str
+    category: str | None = None
+
+
+class JiraNamesReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_names_reply.v1"):
+    items: tuple[JiraNamed, ...] = ()
     error: str | None = None

@@ -23,8 +23,12 @@ __all__ = [
     "AUDIT",
     "COMMANDS",
     "DLQ",
+    "ECHO_MAX_TTL",
     "EVENTS",
+    "KV_ECHO",
     "KV_LINKS",
+    "KV_PAIRS",
+    "KV_USERS",
     "OUTCOMES",
     "STREAMS",
     "Topology",
@@ -39,6 +43,13 @@ OUTCOMES = "OUTCOMES"
 AUDIT = "AUDIT"
 DLQ = "DLQ"
 KV_LINKS = "pdjira_links"
+# Manual user links and the e-mail lookup cache (hits and misses, each with its time).
+KV_USERS = "pdjira_users"
+# Echo marks; each mark carries its own expiry, the bucket's max age is the ceiling for all.
+KV_ECHO = "pdjira_echo"
+ECHO_MAX_TTL = 3600.0
+# Per link: note id <-> comment id pairs, and the last state we wrote on each side.
+KV_PAIRS = "pdjira_pairs"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +116,13 @@ STREAMS = (EVENTS, COMMANDS, OUTCOMES, AUDIT, DLQ)
 
 
 def kv_configs(topology: Topology) -> list[KeyValueConfig]:
-    return [KeyValueConfig(bucket=KV_LINKS, history=1, replicas=topology.replicas)]
+    r = topology.replicas
+    return [
+        KeyValueConfig(bucket=KV_LINKS, history=1, replicas=r),
+        KeyValueConfig(bucket=KV_USERS, history=1, replicas=r),
+        KeyValueConfig(bucket=KV_ECHO, history=1, replicas=r, ttl=ECHO_MAX_TTL),
+        KeyValueConfig(bucket=KV_PAIRS, history=1, replicas=r),
+    ]
 
 
 async def ensure_topology(js: JetStreamContext, topology: Topology | None = None) -> None:

@@ -23,6 +23,8 @@ import httpx
 import nats
 from nats.js.api import StreamConfig
 
+from pdjira_devstack.bench_mapping import lookup_latency
+from pdjira_devstack.bench_storm import storm
 from pdjira_devstack.loadgen import post_many
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
@@ -198,6 +200,10 @@ async def run(workdir: Path, quick: bool) -> list[str]:
             f"  direct Jira create p50 {d50 * 1000:.1f} ms; "
             f"added latency ratio p50 {p50 / d50:.1f}x"
         )
+    lines.append("")
+    lines += await lookup_latency(workdir / "mapping", links=20_000 if quick else 100_000)
+    lines.append("")
+    lines += await storm(workdir / "storm")
     return lines
 
 

@@ -43,6 +43,7 @@ class StackSettings:
     max_attempts: int = 10
     http_timeout: float = 10.0
     webhook_retry_delay: float = 1.0
+    check_contract: bool = False
     rules: list[dict[str, Any]] = field(
         default_factory=lambda: [
             {
@@ -75,6 +76,7 @@ class Stack:
             "PD_WEBHOOK_SECRET": secrets.token_hex(24),
             "JIRA_PASSWORD": secrets.token_hex(12),
             "JIRA_WEBHOOK_SECRET": secrets.token_hex(24),
+            "MAPPING_ADMIN_TOKEN": secrets.token_hex(16),
         }
         self.config_path = workdir / "config.yaml"
         self.processes: dict[str, ManagedProcess] = {}
@@ -131,6 +133,7 @@ class Stack:
                 "http_timeout": s.http_timeout,
             },
             "listen": listen,
+            "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}"},
         }
 
     def write_config(self) -> Path:
@@ -153,6 +156,7 @@ class Stack:
             ],
             health_url=f"{self.pd_url}/health",
             log_file=self.logs / "pd-sim.log",
+            env=self._simulator_env(),
         )
         jira = ManagedProcess(
             "jira-sim",
@@ -166,8 +170,14 @@ class Stack:
             ],
             health_url=f"{self.jira_url}/health",
             log_file=self.logs / "jira-sim.log",
+            env=self._simulator_env(),
         )
         return [pd, jira]
+
+    def _simulator_env(self) -> dict[str, str]:
+        # Strict contract mode: every request our services send is checked against the vendor
+        # OpenAPI documents, and a violation fails the call (so it fails the test).
+        return {"PDJIRA_SIM_CHECK_CONTRACT": "strict"} if self.settings.check_contract else {}
 
     def _services(self) -> list[ManagedProcess]:
         return [

@@ -22,6 +22,7 @@ __all__ = [
     "jira_error_text",
     "pause_seconds",
     "retry_after_seconds",
+    "server_rate",
 ]
 
 _MAX_TEXT = 1000
@@ -87,6 +88,12 @@ def _one_token_seconds(headers: Mapping[str, str]) -> float | None:
     except ValueError:
         return None
     return interval / fill_rate if interval > 0 and fill_rate > 0 else None
+
+
+def server_rate(headers: Mapping[str, str]) -> float | None:
+    """Jira DC's own limit in requests per second (fill rate / interval), when it sends it."""
+    one = _one_token_seconds(headers)
+    return 1.0 / one if one else None
 
 
 def pause_seconds(status: int, headers: Mapping[str, str]) -> float | None:

@@ -1,12 +1,14 @@
-"""Thin NATS handler: decode the command, apply it, publish the outcome, then ack."""
+"""Thin handlers: commands through per-entity lanes; reads for others as request/reply."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import msgspec
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker, NatsMessage
+from nats.aio.msg import Msg
 from pdjira_common import streams, subjects
 from pdjira_common.bus import Unprocessable, publish
-from pdjira_common.config import RetrySettings
 from pdjira_common.contracts import (
     AddComment,
     Command,
@@ -15,26 +17,48 @@ from pdjira_common.contracts import (
     decode_command,
 )
 from pdjira_common.logging import bind_correlation_id, get_logger
+from pdjira_common.requests import (
+    JiraCreateMetaRead,
+    JiraPrioritiesRead,
+    JiraSearchRead,
+    JiraStatusesRead,
+    JiraUserSearch,
+)
 
 from pdjira_jira_writer.metrics import JiraWriterMetrics
+from pdjira_jira_writer.reads import JiraReads
 from pdjira_jira_writer.writer import JiraWriter
 
-__all__ = ["CONSUMER", "decode", "outcome_subject", "register"]
+__all__ = [
+    "CONSUMER",
+    "QUEUE_GROUP",
+    "decode",
+    "is_create",
+    "make_command_handler",
+    "outcome_subject",
+    "register_reads",
+]
 
 CONSUMER = "jira-writer"
+QUEUE_GROUP = "jira-writer"  # replicas share the reads
 _log = get_logger(__name__)
 
 
-def decode(message: NatsMessage) -> Command:
+def decode(data: bytes, subject: str) -> Command:
     try:
-        return decode_command(message.body)
+        return decode_command(data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         # Dead-lettered at once with this reason (retrying cannot help, and would hold up the
         # commands behind it): a newer publisher's command waits there to be replayed.
         raise Unprocessable(
-            f"cannot decode the command on {message.raw_message.subject}: {exc}; "
+            f"cannot decode the command on {subject}: {exc}; "
             "if it is a new kind of command, upgrade the jira-writer and replay it from the DLQ"
         ) from exc
+
+
+def is_create(msg: Msg) -> bool:
+    """Creates may overtake a command of their entity that waits for the issue to exist."""
+    return b'"jira.create_issue.v1"' in msg.data
 
 
 def outcome_subject(command: Command) -> str:
@@ -47,23 +71,13 @@ def outcome_subject(command: Command) -> str:
     return subjects.outcome("jira", instance)
 
 
-def register(
-    broker: NatsBroker, writer: JiraWriter, metrics: JiraWriterMetrics, retry: RetrySettings
-) -> None:
-    """Attach the command consumer to ``broker``."""
+def make_command_handler(
+    broker: NatsBroker, writer: JiraWriter, metrics: JiraWriterMetrics
+) -> Callable[[Msg], Awaitable[None]]:
+    """The lane handler: decode, apply, publish the outcome (the lane acks after it)."""
 
-    @broker.subscriber(
-        subjects.ALL_COMMANDS_JIRA,
-        stream=JStream(streams.COMMANDS, declare=False),
-        durable=CONSUMER,
-        # One message at a time keeps commands for one issue in order. Per-entity
-        # concurrency (parallel across issues, serial within one) comes later.
-        pull_sub=PullSub(batch_size=1, timeout=1.0),
-        # A writer killed mid-command gets its message redelivered after ack_wait.
-        config=ConsumerConfig(ack_wait=retry.ack_wait),
-    )
-    async def on_command(message: NatsMessage) -> None:
-        command = decode(message)
+    async def on_command(msg: Msg) -> None:
+        command = decode(msg.data, msg.subject)
         # The command's own correlation id is the trace id, whatever the headers said.
         bind_correlation_id(command.correlation_id)
         _log.info("command_received", command=type(command).__name__, id=command.command_id)
@@ -79,3 +93,29 @@ def register(
         )
         metrics.outcomes.labels(type(outcome).__name__).inc()
         _log.info("outcome_published", outcome=type(outcome).__name__, id=command.command_id)
+
+    return on_command
+
+
+def register_reads(broker: NatsBroker, reads: JiraReads) -> None:
+    """``reads.jira.<instance>.<what>``: answered with the instance's client (same budget)."""
+
+    def responder(
+        what: str, request_type: type[msgspec.Struct], answer: Callable[..., Awaitable[bytes]]
+    ) -> None:
+        decoder = msgspec.json.Decoder(request_type)
+
+        @broker.subscriber(f"reads.jira.*.{what}", queue=QUEUE_GROUP)
+        async def on_read(message: NatsMessage) -> bytes:
+            # Core request/reply: every failure becomes an answer with ``error``.
+            try:
+                request = decoder.decode(message.body)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                return reads.refused(what, f"not a {request_type.__name__}: {exc}")
+            return await answer(request)
+
+    responder("users_by_email", JiraUserSearch, reads.users)
+    responder("search", JiraSearchRead, reads.search)
+    responder("createmeta", JiraCreateMetaRead, reads.create_meta)
+    responder("statuses", JiraStatusesRead, reads.statuses)
+    responder("priorities", JiraPrioritiesRead, reads.priorities)

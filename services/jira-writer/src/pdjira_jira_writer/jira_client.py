@@ -9,25 +9,32 @@ import httpx
 import msgspec
 from pdjira_common.bus import Retryable
 from pdjira_common.config import JiraInstance
+from pdjira_common.ratelimit import Pacer
 
 from pdjira_jira_writer.errors import (
     classify_response,
     classify_transport_error,
     pause_seconds,
+    server_rate,
 )
 from pdjira_jira_writer.metrics import JiraWriterMetrics
 from pdjira_jira_writer.models import (
+    Comment,
     CreatedIssue,
+    FieldMeta,
+    FieldMetaPage,
     IssueSnapshot,
+    Named,
     SearchResults,
     Transition,
     TransitionList,
+    User,
 )
-from pdjira_jira_writer.throttle import Throttle
 
 __all__ = ["HttpJiraClient", "JiraApi"]
 
 T = TypeVar("T")
+_TRIES_ON_429 = 3
 # Only what the writer reads: smaller answers, and `labels` for the idempotency check.
 _ISSUE_FIELDS = "status,labels"
 
@@ -51,6 +58,16 @@ class JiraApi(Protocol):
         self, id_or_key: str, transition_id: str, fields: Mapping[str, Any]
     ) -> None: ...
 
+    async def add_comment(self, id_or_key: str, body: str) -> Comment: ...
+
+    async def statuses(self) -> tuple[Named, ...]: ...
+
+    async def priorities(self) -> tuple[Named, ...]: ...
+
+    async def create_meta(self, project: str, issue_type: str) -> tuple[FieldMeta, ...]: ...
+
+    async def users(self, query: str) -> tuple[User, ...]: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -64,11 +81,20 @@ class HttpJiraClient:
         timeout: float,
         metrics: JiraWriterMetrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        replicas: int = 1,
+        max_wait: float = 60.0,
     ) -> None:
         self.instance = instance.id
         self._metrics = metrics
-        # Waiting inline for the rate limit is fine as long as it stays well inside ack_wait.
-        self._throttle = Throttle(max_inline_wait=min(timeout, 5.0))
+        # Every call to this instance (commands and reads for others) goes through one pacer;
+        # the lanes keep the command's ack timer alive while it waits.
+        limit = instance.rate_limit
+        self.pacer = Pacer(
+            rate=limit.requests_per_second,
+            burst=limit.burst,
+            replicas=replicas,
+            max_wait=max_wait,
+        )
         headers = {
             "Accept": "application/json",
             # Jira's XSRF check rejects REST writes without it (as every Jira client sends it).
@@ -133,6 +159,37 @@ class HttpJiraClient:
             json=body,
         )
 
+    async def add_comment(self, id_or_key: str, body: str) -> Comment:
+        what = f"comment on {id_or_key}"
+        response = await self._call(
+            "POST", f"/rest/api/2/issue/{id_or_key}/comment", what=what, json={"body": body}
+        )
+        return self._decode(response, Comment, what=what)
+
+    async def statuses(self) -> tuple[Named, ...]:
+        response = await self._call("GET", "/rest/api/2/status", what="list statuses")
+        return self._decode(response, tuple[Named, ...], what="list statuses")
+
+    async def priorities(self) -> tuple[Named, ...]:
+        response = await self._call("GET", "/rest/api/2/priority", what="list priorities")
+        return self._decode(response, tuple[Named, ...], what="list priorities")
+
+    async def create_meta(self, project: str, issue_type: str) -> tuple[FieldMeta, ...]:
+        what = f"create metadata of {project}/{issue_type}"
+        response = await self._call(
+            "GET",
+            f"/rest/api/2/issue/createmeta/{project}/issuetypes/{issue_type}",
+            what=what,
+            params={"maxResults": "1000"},
+        )
+        return self._decode(response, FieldMetaPage, what=what).values
+
+    async def users(self, query: str) -> tuple[User, ...]:
+        response = await self._call(
+            "GET", "/rest/api/2/user/search", what="search users", params={"username": query}
+        )
+        return self._decode(response, tuple[User, ...], what="search users")
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -145,24 +202,31 @@ class HttpJiraClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> httpx.Response:
-        await self._throttle.before_request(what)
-        try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.HTTPError as exc:
-            self._count(method, "error")
-            raise classify_transport_error(exc, what=what, instance=self.instance) from exc
-        self._count(method, str(response.status_code))
-        self._throttle.pause(pause_seconds(response.status_code, response.headers))
-        problem = classify_response(
-            response.status_code,
-            response.headers,
-            response.content,
-            what=what,
-            instance=self.instance,
-        )
-        if problem is not None:
-            raise problem
-        return response
+        # A 429 pauses this instance (no request goes out until Retry-After has passed), then
+        # the same call is tried again here: the command keeps its other calls' work.
+        for attempt in range(1, _TRIES_ON_429 + 1):
+            await self.pacer.acquire(what)
+            try:
+                response = await self._http.request(method, path, params=params, json=json)
+            except httpx.HTTPError as exc:
+                self._count(method, "error")
+                raise classify_transport_error(exc, what=what, instance=self.instance) from exc
+            self._count(method, str(response.status_code))
+            self.pacer.observe_limit(server_rate(response.headers))
+            self.pacer.pause(pause_seconds(response.status_code, response.headers))
+            if response.status_code == httpx.codes.TOO_MANY_REQUESTS and attempt < _TRIES_ON_429:
+                continue
+            problem = classify_response(
+                response.status_code,
+                response.headers,
+                response.content,
+                what=what,
+                instance=self.instance,
+            )
+            if problem is not None:
+                raise problem
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _decode(self, response: httpx.Response, type_: type[T], *, what: str) -> T:
         try:

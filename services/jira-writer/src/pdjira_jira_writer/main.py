@@ -6,18 +6,26 @@ from dataclasses import dataclass
 
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
-from pdjira_common import streams
+from pdjira_common import streams, subjects
 from pdjira_common.bus import make_broker
 from pdjira_common.config import Config
 from pdjira_common.consumers import update_consumer
 from pdjira_common.contracts import IncidentRef, Link
+from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.mapping_client import link_of_incident
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
-from pdjira_jira_writer.handlers import CONSUMER, register
+from pdjira_jira_writer.asks import MappingAsks
+from pdjira_jira_writer.handlers import (
+    CONSUMER,
+    is_create,
+    make_command_handler,
+    register_reads,
+)
 from pdjira_jira_writer.jira_client import HttpJiraClient, JiraApi
 from pdjira_jira_writer.metrics import JiraWriterMetrics
+from pdjira_jira_writer.reads import JiraReads
 from pdjira_jira_writer.writer import JiraWriter
 
 __all__ = ["JiraWriterService", "create_service"]
@@ -43,7 +51,12 @@ def create_service(
     if clients is None:
         clients = {
             instance.id: HttpJiraClient(
-                instance, timeout=config.retry.http_timeout, metrics=metrics
+                instance,
+                timeout=config.retry.http_timeout,
+                metrics=metrics,
+                replicas=config.writers.replicas,
+                # Waits for the rate limit stay well inside the lane's bound on a command.
+                max_wait=max(config.retry.ack_wait, 5.0),
             )
             for instance in config.jira_instances
         }
@@ -51,19 +64,41 @@ def create_service(
     async def find_link(incident: IncidentRef) -> Link | None:
         return await link_of_incident(broker, incident)
 
-    writer = JiraWriter(clients=clients, find_link=find_link)
-    register(broker, writer, metrics, config.retry)
+    writer = JiraWriter(
+        clients=clients,
+        find_link=find_link,
+        mapping=MappingAsks(broker),
+        crash_after=config.writers.crash_after,
+    )
+    register_reads(broker, JiraReads(clients))
+    lanes: list[LaneDispatcher] = []
 
-    async def apply_consumer_settings() -> None:
-        # An existing durable keeps its old settings unless told: apply the configured ack_wait.
+    async def start_lanes() -> None:
         js = broker.config.connection_state.stream
+        dispatcher = LaneDispatcher(
+            js,
+            subject=subjects.ALL_COMMANDS_JIRA,
+            durable=CONSUMER,
+            handler=make_command_handler(broker, writer, metrics),
+            retry=config.retry,
+            concurrency=config.writers.concurrency,
+            may_overtake=is_create,
+        )
+        await dispatcher.start()
+        # An existing durable keeps its old settings unless told: apply the configured ack_wait.
         await update_consumer(js, streams.COMMANDS, CONSUMER, ack_wait=config.retry.ack_wait)
+        lanes.append(dispatcher)
+
+    async def stop_lanes() -> None:
+        for dispatcher in lanes:
+            await dispatcher.stop()
 
     app = service_app(
         broker,
         topology=topology or Topology(replicas=config.nats.replicas),
         registry=metrics.registry,
-        after_startup=(apply_consumer_settings,),
+        after_startup=(start_lanes,),
+        on_shutdown=(stop_lanes,),
     )
 
     @app.after_shutdown

@@ -5,20 +5,36 @@ from __future__ import annotations
 import msgspec
 
 __all__ = [
+    "Comment",
     "CreatedIssue",
+    "FieldMeta",
+    "FieldMetaPage",
     "IssueFields",
     "IssueSnapshot",
+    "Named",
     "SearchResults",
+    "StatusCategory",
     "StatusRef",
     "Transition",
     "TransitionField",
     "TransitionList",
+    "User",
 ]
+
+
+class StatusCategory(msgspec.Struct, frozen=True):
+    key: str = ""
 
 
 class StatusRef(msgspec.Struct, frozen=True):
     name: str
     id: str | None = None
+    statusCategory: StatusCategory | None = None
+
+    @property
+    def category(self) -> str:
+        """``new``, ``indeterminate`` or ``done`` (empty when Jira did not say)."""
+        return self.statusCategory.key if self.statusCategory else ""
 
 
 class IssueFields(msgspec.Struct, frozen=True):
@@ -66,3 +82,32 @@ class Transition(msgspec.Struct, frozen=True):
 
 class TransitionList(msgspec.Struct, frozen=True):
     transitions: tuple[Transition, ...] = ()
+
+
+class Comment(msgspec.Struct, frozen=True):
+    id: str
+
+
+class Named(msgspec.Struct, frozen=True):
+    """A status or priority of ``GET /status`` and ``GET /priority``."""
+
+    id: str
+    name: str
+    statusCategory: StatusCategory | None = None
+
+
+class FieldMeta(msgspec.Struct, frozen=True):
+    fieldId: str
+    name: str = ""
+    required: bool = False
+
+
+class FieldMetaPage(msgspec.Struct, frozen=True):
+    values: tuple[FieldMeta, ...] = ()
+
+
+class User(msgspec.Struct, frozen=True):
+    name: str
+    key: str
+    emailAddress: str | None = None
+    displayName: str | None = None

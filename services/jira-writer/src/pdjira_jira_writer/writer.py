@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from pdjira_common.bus import Retryable, WaitForPrerequisite
 from pdjira_common.contracts import (
+    AddComment,
     Command,
     CommandFailed,
+    CommentAdded,
     CreateIssue,
     IncidentRef,
     IssueLinked,
@@ -22,6 +26,7 @@ from pdjira_common.contracts import (
 )
 from pdjira_common.logging import get_logger
 from pdjira_common.mapping_client import MappingUnavailable
+from pdjira_common.requests import EchoMark, PairLookup, PairReply, UserLookup, body_digest
 
 from pdjira_jira_writer.errors import JiraError
 from pdjira_jira_writer.idempotency import (
@@ -31,12 +36,51 @@ from pdjira_jira_writer.idempotency import (
     label_jql,
 )
 from pdjira_jira_writer.jira_client import JiraApi
-from pdjira_jira_writer.models import IssueSnapshot
-from pdjira_jira_writer.transitions import NoTransition, choose_transition, same_status
+from pdjira_jira_writer.models import IssueSnapshot, Transition
+from pdjira_jira_writer.transitions import Arrived, NoPath, next_step, same_status
 
-__all__ = ["FindLink", "JiraWriter", "pick_existing"]
+__all__ = [
+    "AgreeingMapping",
+    "FindLink",
+    "JiraWriter",
+    "MappingPort",
+    "comment_text",
+    "pick_existing",
+]
 
 FindLink = Callable[[IncidentRef], Awaitable[Link | None]]
+MAX_HOPS = 12
+
+
+class MappingPort(Protocol):
+    """What the writer asks mapping besides links (the service passes ``MappingAsks``)."""
+
+    async def mark(self, mark: EchoMark) -> None: ...
+
+    async def pair(self, lookup: PairLookup) -> PairReply: ...
+
+    async def author(self, lookup: UserLookup) -> str | None: ...
+
+
+class AgreeingMapping:
+    """A mapping that records every mark and knows no pairs or users (decision-path tests)."""
+
+    async def mark(self, mark: EchoMark) -> None:
+        return None
+
+    async def pair(self, lookup: PairLookup) -> PairReply:
+        return PairReply(note_id=lookup.note_id, comment_id=lookup.comment_id)
+
+    async def author(self, lookup: UserLookup) -> str | None:
+        return None
+
+
+def comment_text(body: str, author: str | None) -> str:
+    """The comment as posted: the note's text under a line naming who wrote it in PagerDuty."""
+    who = author or "PagerDuty"
+    return f"[{who} in PagerDuty]\n{body.strip()}"
+
+
 _log = get_logger(__name__)
 
 
@@ -54,6 +98,9 @@ def pick_existing(issues: tuple[IssueSnapshot, ...], label: str) -> IssueSnapsho
 class JiraWriter:
     clients: Mapping[str, JiraApi]
     find_link: FindLink
+    mapping: MappingPort = field(default_factory=AgreeingMapping)
+    # Test hook (config writers.crash_after): die as kill -9 would right after that call.
+    crash_after: str | None = None
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable/WaitForPrerequisite to try again later."""
@@ -62,6 +109,8 @@ class JiraWriter:
                 return await self.create_issue(command)
             if isinstance(command, TransitionIssue):
                 return await self.transition_issue(command)
+            if isinstance(command, AddComment):
+                return await self.add_comment(command)
             return self._failed(
                 command.command_id,
                 command.correlation_id,
@@ -90,6 +139,7 @@ class JiraWriter:
         created = await jira.create_issue(
             create_fields(command), issue_properties(command.incident)
         )
+        self._crash_point("create_issue")
         _log.info("issue_created", issue=created.key, project=command.project)
         return self._linked(command, self._ref(jira, created.id, created.key), created=True)
 
@@ -118,32 +168,107 @@ class JiraWriter:
                 correlation_id=command.correlation_id,
                 reason=f"issue {issue.key} is already in status '{issue.status}'",
             )
-        plan = choose_transition(
-            issue_key=issue.key,
-            current=issue.status,
-            target=command.target_status,
-            transitions=await jira.get_transitions(issue.id),
-            resolution=command.resolution,
-        )
-        if isinstance(plan, NoTransition):
-            return self._failed(command.command_id, command.correlation_id, plan.reason)
-        await jira.transition(issue.id, plan.transition_id, plan.fields)
-        _log.info(
-            "issue_transitioned",
-            issue=issue.key,
-            from_status=issue.status,
-            to_status=plan.to_status,
-            transition=plan.transition_name,
-        )
+        start, current = issue.status, issue.status
+        seen: dict[str, tuple[Transition, ...]] = {}
+        path: list[str] = []
+        for _ in range(MAX_HOPS):
+            if same_status(current, command.target_status):
+                break  # arrived: no further read
+            seen[current] = await jira.get_transitions(issue.id)
+            step = next_step(
+                issue_key=issue.key,
+                current=current,
+                target=command.target_status,
+                seen=seen,
+                resolution=command.resolution,
+            )
+            if isinstance(step, Arrived):
+                break
+            if isinstance(step, NoPath):
+                moved = f" (moved from '{start}' on the way: {' -> '.join(path)})" if path else ""
+                return self._failed(command.command_id, command.correlation_id, step.reason + moved)
+            # Mark before writing: the webhook this transition causes is our echo.
+            await self._mark(jira, issue.id, "status", step.plan.to_status)
+            await jira.transition(issue.id, step.plan.transition_id, step.plan.fields)
+            _log.info(
+                "issue_transitioned",
+                issue=issue.key,
+                from_status=current,
+                to_status=step.plan.to_status,
+                transition=step.plan.transition_name,
+                exploring=step.exploring,
+            )
+            path.append(step.plan.to_status)
+            current = step.plan.to_status
+        else:
+            return self._failed(
+                command.command_id,
+                command.correlation_id,
+                f"issue {issue.key} did not reach '{command.target_status}' in {MAX_HOPS} "
+                f"transitions (now '{current}', path {' -> '.join(path)}); check the workflow",
+            )
         return IssueTransitioned(
             command_id=command.command_id,
             correlation_id=command.correlation_id,
             incident=command.incident,
             issue=ref,
-            from_status=issue.status,
-            to_status=plan.to_status,
-            path=(plan.to_status,),
+            from_status=start,
+            to_status=current,
+            path=tuple(path),
         )
+
+    async def add_comment(self, command: AddComment) -> Outcome:
+        """Post the note as a comment once: skipped when mapping knows the note's comment."""
+        jira = self._client(command.instance)
+        link = await self._link(command.incident)
+        if link is None:
+            raise WaitForPrerequisite(
+                f"no issue is linked to incident {command.incident.account}/"
+                f"{command.incident.incident_id} yet"
+            )
+        pair = await self.mapping.pair(
+            PairLookup(incident=command.incident, note_id=command.note_id)
+        )
+        if pair.comment_id is not None:
+            return WriteSkipped(
+                command_id=command.command_id,
+                correlation_id=command.correlation_id,
+                reason=f"note {command.note_id} already has comment {pair.comment_id} "
+                f"on {link.issue.key}",
+            )
+        author = None
+        if command.author_pd_user_id:
+            author = await self.mapping.author(
+                UserLookup(
+                    account=command.incident.account,
+                    instance=jira.instance,
+                    pd_user_id=command.author_pd_user_id,
+                )
+            )
+        text = comment_text(command.body, author)
+        await self._mark(jira, link.issue.issue_id, "comment", body_digest(text))
+        comment = await jira.add_comment(link.issue.issue_id, text)
+        _log.info("comment_added", issue=link.issue.key, comment=comment.id)
+        return CommentAdded(
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            incident=command.incident,
+            issue=link.issue,
+            note_id=command.note_id,
+            comment_id=comment.id,
+        )
+
+    async def _mark(self, jira: JiraApi, issue_id: str, what: str, value: str) -> None:
+        await self.mapping.mark(
+            EchoMark(
+                system="jira", entity=f"jira:{jira.instance}:{issue_id}", field=what, value=value
+            )
+        )
+
+    def _crash_point(self, name: str) -> None:
+        if self.crash_after == name:
+            _log.error("test_crash", after=name)
+            os._exit(137)  # as kill -9: no ack, no outcome, no cleanup
 
     def _client(self, instance: str) -> JiraApi:
         client = self.clients.get(instance)

@@ -17,7 +17,7 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m pdjira_mapping",
-        description="pdjira mapping: link registry (incident <-> issue) and link lookups",
+        description="pdjira mapping: links, users and echo marks; lookups and admin API",
     )
     parser.add_argument("--config", required=True, help="path of the pdjira YAML config file")
     args = parser.parse_args(argv)
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"pdjira-mapping: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging("mapping", config.log_level)
-    run_asgi(create_service(config).app, config.listen.mapping)
+    run_asgi(create_service(config).asgi, config.listen.mapping)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = ["MappingMetrics"]
 
@@ -14,6 +14,8 @@ class MappingMetrics:
     registry: CollectorRegistry
     links_recorded: Counter
     lookups: Counter
+    requests: Counter
+    links_in_memory: Gauge
 
     @classmethod
     def create(cls) -> MappingMetrics:
@@ -30,6 +32,17 @@ class MappingMetrics:
                 "pdjira_mapping_lookups",
                 "Link lookups answered, by result (found, missing, error)",
                 ["result"],
+                registry=registry,
+            ),
+            links_in_memory=Gauge(
+                "pdjira_mapping_links_in_memory",
+                "Link keys held in memory (two per link once the bucket has been read)",
+                registry=registry,
+            ),
+            requests=Counter(
+                "pdjira_mapping_requests",
+                "User, echo and pair requests answered, by request and result (ok, error)",
+                ["request", "result"],
                 registry=registry,
             ),
         )

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
-from pdjira_common import streams
+from pdjira_common import streams, subjects
 from pdjira_common.bus import make_broker
 from pdjira_common.config import Config
 from pdjira_common.consumers import update_consumer
+from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
-from pdjira_pd_writer.handlers import CONSUMER, register
+from pdjira_pd_writer.asks import MappingAsks
+from pdjira_pd_writer.handlers import CONSUMER, make_command_handler, register_reads
 from pdjira_pd_writer.metrics import PdWriterMetrics
 from pdjira_pd_writer.pd_client import HttpPagerDutyClient, PagerDutyApi
 from pdjira_pd_writer.writer import PdWriter
@@ -41,23 +43,43 @@ def create_service(
     if clients is None:
         clients = {
             account.id: HttpPagerDutyClient(
-                account, timeout=config.retry.http_timeout, metrics=metrics
+                account,
+                timeout=config.retry.http_timeout,
+                metrics=metrics,
+                replicas=config.writers.replicas,
+                max_wait=max(config.retry.ack_wait, 5.0),
             )
             for account in config.pagerduty_accounts
         }
-    writer = PdWriter(clients=clients)
-    register(broker, writer, metrics, config.retry)
+    writer = PdWriter(clients=clients, mapping=MappingAsks(broker))
+    register_reads(broker, clients)
+    lanes: list[LaneDispatcher] = []
 
-    async def apply_consumer_settings() -> None:
-        # An existing durable keeps its old settings unless told: apply the configured ack_wait.
+    async def start_lanes() -> None:
         js = broker.config.connection_state.stream
+        dispatcher = LaneDispatcher(
+            js,
+            subject=subjects.ALL_COMMANDS_PD,
+            durable=CONSUMER,
+            handler=make_command_handler(broker, writer, metrics),
+            retry=config.retry,
+            concurrency=config.writers.concurrency,
+        )
+        await dispatcher.start()
+        # An existing durable keeps its old settings unless told: apply the configured ack_wait.
         await update_consumer(js, streams.COMMANDS, CONSUMER, ack_wait=config.retry.ack_wait)
+        lanes.append(dispatcher)
+
+    async def stop_lanes() -> None:
+        for dispatcher in lanes:
+            await dispatcher.stop()
 
     app = service_app(
         broker,
         topology=topology or Topology(replicas=config.nats.replicas),
         registry=metrics.registry,
-        after_startup=(apply_consumer_settings,),
+        after_startup=(start_lanes,),
+        on_shutdown=(stop_lanes,),
     )
 
     @app.after_shutdown

@@ -6,7 +6,16 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["IncidentBody", "IncidentSnapshot", "IncidentStatus"]
+__all__ = [
+    "IncidentBody",
+    "IncidentSnapshot",
+    "IncidentStatus",
+    "Note",
+    "NoteBody",
+    "User",
+    "UserBody",
+    "UserList",
+]
 
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 
@@ -20,3 +29,27 @@ class IncidentBody(msgspec.Struct, frozen=True):
     """``{"incident": {...}}`` of ``GET`` and ``PUT /incidents/{id}``."""
 
     incident: IncidentSnapshot
+
+
+class Note(msgspec.Struct, frozen=True):
+    id: str
+
+
+class NoteBody(msgspec.Struct, frozen=True):
+    """``{"note": {...}}`` of ``POST /incidents/{id}/notes``."""
+
+    note: Note
+
+
+class User(msgspec.Struct, frozen=True):
+    id: str
+    email: str | None = None
+    name: str | None = None
+
+
+class UserBody(msgspec.Struct, frozen=True):
+    user: User
+
+
+class UserList(msgspec.Struct, frozen=True):
+    users: tuple[User, ...] = ()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import msgspec
 from pdjira_common.bus import Retryable
 from pdjira_common.config import PagerDutyAccount
+from pdjira_common.ratelimit import Pacer
 
 from pdjira_pd_writer.errors import (
     classify_response,
@@ -16,30 +17,49 @@ from pdjira_pd_writer.errors import (
     pause_seconds,
 )
 from pdjira_pd_writer.metrics import PdWriterMetrics
-from pdjira_pd_writer.models import IncidentBody, IncidentSnapshot, IncidentStatus
-from pdjira_pd_writer.throttle import Throttle
+from pdjira_pd_writer.models import (
+    IncidentBody,
+    IncidentSnapshot,
+    IncidentStatus,
+    Note,
+    NoteBody,
+    User,
+    UserBody,
+    UserList,
+)
 
 __all__ = ["HttpPagerDutyClient", "PagerDutyApi"]
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
+T = TypeVar("T")
+_TRIES_ON_429 = 3
 
 
 class PagerDutyApi(Protocol):
-    """What the writer needs from a PagerDuty account; raises Retryable or PagerDutyError."""
+    """What the writer needs from a PagerDuty account; raises Retryable or PagerDutyError.
+
+    Writes take ``from_email``: the user PagerDuty records as having acted."""
 
     account: str
+    from_email: str
 
     async def get_incident(self, incident_id: str) -> IncidentSnapshot: ...
 
     async def update_incident_status(
-        self, incident_id: str, status: IncidentStatus
+        self, incident_id: str, status: IncidentStatus, *, from_email: str
     ) -> IncidentSnapshot: ...
+
+    async def add_note(self, incident_id: str, content: str, *, from_email: str) -> Note: ...
+
+    async def get_user(self, user_id: str) -> User: ...
+
+    async def users_by_email(self, email: str) -> tuple[User, ...]: ...
 
     async def aclose(self) -> None: ...
 
 
 class HttpPagerDutyClient:
-    """``PagerDutyApi`` over HTTP with the account's API token; writes carry ``From``."""
+    """``PagerDutyApi`` over HTTP with the account's API token."""
 
     def __init__(
         self,
@@ -48,12 +68,17 @@ class HttpPagerDutyClient:
         timeout: float,
         metrics: PdWriterMetrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        replicas: int = 1,
+        max_wait: float = 60.0,
     ) -> None:
         self.account = account.id
-        self._from = account.from_email
+        self.from_email = account.from_email
         self._metrics = metrics
-        # Waiting inline for the rate limit is fine as long as it stays well inside ack_wait.
-        self._throttle = Throttle(max_inline_wait=min(timeout, 5.0))
+        # One pacer per token: commands and reads for others share PagerDuty's budget.
+        limit = account.rate_limit
+        self.pacer = Pacer(
+            rate=limit.requests_per_second, burst=limit.burst, replicas=replicas, max_wait=max_wait
+        )
         self._http = httpx.AsyncClient(
             base_url=account.api_url.rstrip("/"),
             headers={
@@ -67,10 +92,10 @@ class HttpPagerDutyClient:
     async def get_incident(self, incident_id: str) -> IncidentSnapshot:
         what = f"get incident {incident_id}"
         response = await self._call("GET", f"/incidents/{incident_id}", what=what)
-        return self._decode(response, what=what)
+        return self._decode(response, IncidentBody, what=what).incident
 
     async def update_incident_status(
-        self, incident_id: str, status: IncidentStatus
+        self, incident_id: str, status: IncidentStatus, *, from_email: str
     ) -> IncidentSnapshot:
         what = f"set incident {incident_id} to {status}"
         response = await self._call(
@@ -79,9 +104,32 @@ class HttpPagerDutyClient:
             what=what,
             json={"incident": {"type": "incident_reference", "status": status}},
             # Required on incident writes: the user PagerDuty records as having acted.
-            headers={"From": self._from},
+            headers={"From": from_email},
         )
-        return self._decode(response, what=what)
+        return self._decode(response, IncidentBody, what=what).incident
+
+    async def add_note(self, incident_id: str, content: str, *, from_email: str) -> Note:
+        what = f"add a note to incident {incident_id}"
+        response = await self._call(
+            "POST",
+            f"/incidents/{incident_id}/notes",
+            what=what,
+            json={"note": {"content": content}},
+            headers={"From": from_email},
+        )
+        return self._decode(response, NoteBody, what=what).note
+
+    async def get_user(self, user_id: str) -> User:
+        what = f"get user {user_id}"
+        response = await self._call("GET", f"/users/{user_id}", what=what)
+        return self._decode(response, UserBody, what=what).user
+
+    async def users_by_email(self, email: str) -> tuple[User, ...]:
+        response = await self._call(
+            "GET", "/users", what="search users", params={"query": email, "limit": "100"}
+        )
+        found = self._decode(response, UserList, what="search users").users
+        return tuple(u for u in found if (u.email or "").casefold() == email.casefold())
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -93,30 +141,39 @@ class HttpPagerDutyClient:
         *,
         what: str,
         json: Any = None,
+        params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        await self._throttle.before_request(what)
-        try:
-            response = await self._http.request(method, path, json=json, headers=headers)
-        except httpx.HTTPError as exc:
-            self._count(method, "error")
-            raise classify_transport_error(exc, what=what, account=self.account) from exc
-        self._count(method, str(response.status_code))
-        self._throttle.pause(pause_seconds(response.status_code, response.headers))
-        problem = classify_response(
-            response.status_code,
-            response.headers,
-            response.content,
-            what=what,
-            account=self.account,
-        )
-        if problem is not None:
-            raise problem
-        return response
+        # A 429 pauses this token until ratelimit-reset (nothing is sent meanwhile), then the
+        # same call is tried again here.
+        for attempt in range(1, _TRIES_ON_429 + 1):
+            await self.pacer.acquire(what)
+            try:
+                response = await self._http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+            except httpx.HTTPError as exc:
+                self._count(method, "error")
+                raise classify_transport_error(exc, what=what, account=self.account) from exc
+            self._count(method, str(response.status_code))
+            self.pacer.pause(pause_seconds(response.status_code, response.headers))
+            if response.status_code == httpx.codes.TOO_MANY_REQUESTS and attempt < _TRIES_ON_429:
+                continue
+            problem = classify_response(
+                response.status_code,
+                response.headers,
+                response.content,
+                what=what,
+                account=self.account,
+            )
+            if problem is not None:
+                raise problem
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _decode(self, response: httpx.Response, *, what: str) -> IncidentSnapshot:
+    def _decode(self, response: httpx.Response, type_: type[T], *, what: str) -> T:
         try:
-            return msgspec.json.decode(response.content, type=IncidentBody).incident
+            return msgspec.json.decode(response.content, type=type_)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise Retryable(
                 f"PagerDuty account '{self.account}' answered {what} with an unexpected body: {exc}"

@@ -7,7 +7,7 @@ import hashlib
 import msgspec
 from pdjira_common.contracts import AuditRecord, Event, IncidentEvent, encode
 
-from pdjira_rules.decide import Decision
+from pdjira_rules.decide import ECHO, Decision
 
 __all__ = ["SERVICE", "audit_msg_id", "audit_record"]
 
@@ -24,6 +24,8 @@ def _summary(decision: Decision) -> str:
     if not decision.verdicts:
         return "no rules configured"
     if not decision.commands:
+        if any(v.reason.startswith(ECHO) for v in decision.verdicts):
+            return f"{ECHO}: no command"
         return "no rule matched"
     kinds = ", ".join(type(c).__name__ for c in decision.commands)
     return f"{len(decision.commands)} command(s): {kinds}"

@@ -1,5 +1,6 @@
-"""The rule decisions (pure): an event, the configured rules and the incident<->issue link in,
-the commands to send and one verdict per rule (matched, or skipped and why) out.
+"""The rule decisions (pure): an event, the configured rules, the incident<->issue link and what
+mapping said about echoes and note/comment pairs in; the commands to send and one verdict per
+rule (matched, or skipped and why) out.
 
 Command ids are deterministic, so a redelivered event yields the same ids and JetStream's
 ``Nats-Msg-Id`` dedup on stream COMMANDS drops the repeat.
@@ -13,6 +14,8 @@ from typing import Final
 
 from pdjira_common.config import SyncRule
 from pdjira_common.contracts import (
+    AddComment,
+    AddNote,
     Command,
     CreateIssue,
     Event,
@@ -25,13 +28,18 @@ from pdjira_common.contracts import (
 )
 
 __all__ = [
+    "ECHO",
     "JIRA_SUMMARY_MAX",
     "Decision",
+    "comment_command_id",
     "create_command_id",
     "decide",
     "decide_incident_event",
     "decide_issue_event",
+    "is_comment",
+    "is_note",
     "needs_link",
+    "note_command_id",
 ]
 
 JIRA_SUMMARY_MAX: Final = 255  # Jira refuses longer summaries
@@ -40,6 +48,9 @@ LABELS: Final = ("pagerduty",)
 TRIGGERED: Final = "incident.triggered"
 ACKNOWLEDGED: Final = "incident.acknowledged"
 RESOLVED: Final = "incident.resolved"
+ANNOTATED: Final = "incident.annotated"
+COMMENTED: Final = "issue_commented"
+ECHO: Final = "echo of our own write"
 # Known and deliberately not acted on yet; audited as such rather than as "unknown".
 NOT_YET_SYNCED: Final = frozenset({"incident.reopened", "incident.unacknowledged"})
 _LINK_DEPENDENT: Final = frozenset({TRIGGERED, ACKNOWLEDGED, RESOLVED})
@@ -58,21 +69,73 @@ def create_command_id(account: str, incident_id: str) -> str:
     return f"create:{account}:{incident_id}"
 
 
+def note_command_id(account: str, note_id: str) -> str:
+    """Keyed by the note: a note is mirrored once, whatever event or redelivery brings it."""
+    return f"note:{account}:{note_id}"
+
+
+def comment_command_id(instance: str, comment_id: str) -> str:
+    """Keyed by the comment: a comment is mirrored once."""
+    return f"comment:{instance}:{comment_id}"
+
+
+def is_note(event: Event) -> bool:
+    """A new PagerDuty note (``incident.annotated`` with the note in it)."""
+    return (
+        isinstance(event, IncidentEvent)
+        and event.event_type == ANNOTATED
+        and event.note_id is not None
+        and event.note_content is not None
+    )
+
+
+def is_comment(event: Event) -> bool:
+    """A new Jira comment (``issue_commented``; edits and deletions are not synced)."""
+    return (
+        isinstance(event, IssueEvent)
+        and event.issue_event_type == COMMENTED
+        and event.comment_id is not None
+        and event.comment_body is not None
+    )
+
+
 def needs_link(event: Event, rules: Sequence[SyncRule]) -> bool:
     """Whether any rule could get as far as asking about the link (saves a lookup otherwise)."""
     if isinstance(event, IncidentEvent):
-        return event.event_type in _LINK_DEPENDENT and any(
+        return (event.event_type in _LINK_DEPENDENT or is_note(event)) and any(
             rule.account == event.account for rule in rules
         )
+    if is_comment(event) and any(rule.instance == event.instance for rule in rules):
+        return True
     return event.changed("status") is not None and any(
         rule.instance == event.instance and rule.resolve_when_status for rule in rules
     )
 
 
-def decide(event: Event, rules: Sequence[SyncRule], link: Link | None) -> Decision:
+def decide(
+    event: Event,
+    rules: Sequence[SyncRule],
+    link: Link | None,
+    *,
+    echoes: frozenset[str] = frozenset(),
+    synced_as: str | None = None,
+) -> Decision:
+    """``echoes``: the fields whose change mapping recognised as our own write (its echo mark
+    was consumed); ``synced_as``: the comment (note) the event's note (comment) already has."""
     if isinstance(event, IncidentEvent):
-        return decide_incident_event(event, rules, link)
-    return decide_issue_event(event, rules, link)
+        if is_note(event):
+            return decide_note(event, rules, link, echoes=echoes, synced_as=synced_as)
+        return decide_incident_event(event, rules, link, echoes=echoes)
+    if is_comment(event) and event.changed("status") is None:
+        return decide_comment(event, rules, link, echoes=echoes, synced_as=synced_as)
+    decision = decide_issue_event(event, rules, link, echoes=echoes)
+    if is_comment(event):  # a transition with a comment: both are synced
+        comment = decide_comment(event, rules, link, echoes=echoes, synced_as=synced_as)
+        return Decision(
+            commands=decision.commands + comment.commands,
+            verdicts=decision.verdicts + comment.verdicts,
+        )
+    return decision
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -135,7 +198,11 @@ def _description(event: IncidentEvent) -> str:
 
 
 def decide_incident_event(
-    event: IncidentEvent, rules: Sequence[SyncRule], link: Link | None
+    event: IncidentEvent,
+    rules: Sequence[SyncRule],
+    link: Link | None,
+    *,
+    echoes: frozenset[str] = frozenset(),
 ) -> Decision:
     """incident.triggered -> CreateIssue; acknowledged/resolved -> TransitionIssue."""
 
@@ -146,6 +213,8 @@ def decide_incident_event(
             raise _Skip(f"{event.event_type} is not synced yet (no action)")
         if event.event_type not in _LINK_DEPENDENT:
             raise _Skip(f"{event.event_type} is not synced by this rule set")
+        if "status" in echoes and event.event_type != TRIGGERED:
+            raise _Skip(f"{ECHO}: pdjira set the incident to {event.status!r}")
         if rule.services and event.service_id not in rule.services:
             raise _Skip(f"service {event.service_id} not in rule services {list(rule.services)}")
         if event.event_type == TRIGGERED:
@@ -217,7 +286,13 @@ def _transition(
 # ------------------------------------------------------------------------------ Jira
 
 
-def decide_issue_event(event: IssueEvent, rules: Sequence[SyncRule], link: Link | None) -> Decision:
+def decide_issue_event(
+    event: IssueEvent,
+    rules: Sequence[SyncRule],
+    link: Link | None,
+    *,
+    echoes: frozenset[str] = frozenset(),
+) -> Decision:
     """A status change to one of a rule's resolve_when_status -> UpdateIncident(resolved)."""
     change = event.changed("status")
 
@@ -226,6 +301,8 @@ def decide_issue_event(event: IssueEvent, rules: Sequence[SyncRule], link: Link 
             raise _Skip(f"instance {event.instance!r} is not the rule's instance {rule.instance!r}")
         if change is None:
             raise _Skip("no status change in this event")
+        if "status" in echoes:
+            raise _Skip(f"{ECHO}: pdjira moved the issue to {change.to_string or event.status!r}")
         if event.project_key.casefold() != rule.project.casefold():
             raise _Skip(f"project {event.project_key} is not the rule's project {rule.project}")
         if not rule.resolve_when_status:
@@ -254,5 +331,93 @@ def decide_issue_event(event: IssueEvent, rules: Sequence[SyncRule], link: Link 
             actor_user_key=event.user_key,
         )
         return command, f"status {status!r} resolves incident {link.incident.incident_id}"
+
+    return _fold(rules, consider)
+
+
+# ------------------------------------------------------------------------------ notes, comments
+
+
+def decide_note(
+    event: IncidentEvent,
+    rules: Sequence[SyncRule],
+    link: Link | None,
+    *,
+    echoes: frozenset[str] = frozenset(),
+    synced_as: str | None = None,
+) -> Decision:
+    """A new note on a linked incident -> AddComment on its issue (once per note)."""
+    note_id = event.note_id or ""
+
+    def consider(rule: SyncRule, owner: str | None) -> tuple[Command, str]:
+        if rule.account != event.account:
+            raise _Skip(f"account {event.account!r} is not the rule's account {rule.account!r}")
+        if "note" in echoes:
+            raise _Skip(f"{ECHO}: pdjira added this note (mirroring a Jira comment)")
+        if link is None:
+            raise _Skip(f"incident {event.incident_id} is not linked to an issue; note not synced")
+        if link.issue.instance != rule.instance:
+            raise _Skip(
+                f"incident is linked to {link.issue.key} on instance {link.issue.instance!r}, "
+                f"not the rule's instance {rule.instance!r}"
+            )
+        if synced_as is not None:
+            raise _Skip(f"note {note_id} is already synced (comment {synced_as})")
+        if owner is not None:
+            raise _Skip(f"rule {owner!r} already syncs this note (one comment per note)")
+        author = event.agent_id if event.agent_type == "user_reference" else None
+        command = AddComment(
+            command_id=note_command_id(event.account, note_id),
+            correlation_id=event.correlation_id,
+            incident=event.incident,
+            instance=link.issue.instance,
+            note_id=note_id,
+            body=event.note_content or "",
+            author_pd_user_id=author,
+        )
+        return command, f"note {note_id} -> comment on {link.issue.key}"
+
+    return _fold(rules, consider)
+
+
+def decide_comment(
+    event: IssueEvent,
+    rules: Sequence[SyncRule],
+    link: Link | None,
+    *,
+    echoes: frozenset[str] = frozenset(),
+    synced_as: str | None = None,
+) -> Decision:
+    """A new comment on a linked issue -> AddNote on its incident (once per comment)."""
+    comment_id = event.comment_id or ""
+
+    def consider(rule: SyncRule, owner: str | None) -> tuple[Command, str]:
+        if rule.instance != event.instance:
+            raise _Skip(f"instance {event.instance!r} is not the rule's instance {rule.instance!r}")
+        if event.project_key.casefold() != rule.project.casefold():
+            raise _Skip(f"project {event.project_key} is not the rule's project {rule.project}")
+        if "comment" in echoes:
+            raise _Skip(f"{ECHO}: pdjira added this comment (mirroring a PagerDuty note)")
+        if link is None:
+            raise _Skip(f"issue {event.key} is not linked to an incident; comment not synced")
+        if link.incident.account != rule.account:
+            raise _Skip(
+                f"issue is linked to an incident of account {link.incident.account!r}, "
+                f"not the rule's account {rule.account!r}"
+            )
+        if synced_as is not None:
+            raise _Skip(f"comment {comment_id} is already synced (note {synced_as})")
+        if owner is not None:
+            raise _Skip(f"rule {owner!r} already syncs this comment (one note per comment)")
+        command = AddNote(
+            command_id=comment_command_id(event.instance, comment_id),
+            correlation_id=event.correlation_id,
+            incident=link.incident,
+            issue=event.issue,
+            comment_id=comment_id,
+            body=event.comment_body or "",
+            author_jira_user_key=event.user_key,
+        )
+        return command, f"comment {comment_id} -> note on incident {link.incident.incident_id}"
 
     return _fold(rules, consider)

@@ -4,12 +4,12 @@ every command about one incident shares a subject and keeps its order."""
 from __future__ import annotations
 
 from pdjira_common import subjects
-from pdjira_common.contracts import Command, CreateIssue, TransitionIssue
+from pdjira_common.contracts import AddComment, Command, CreateIssue, TransitionIssue
 
 __all__ = ["command_subject"]
 
 
 def command_subject(command: Command) -> str:
-    if isinstance(command, (CreateIssue, TransitionIssue)):
+    if isinstance(command, (CreateIssue, TransitionIssue, AddComment)):
         return subjects.command_jira(command.instance, command.incident.incident_id)
     return subjects.command_pd(command.incident.account, command.incident.incident_id)

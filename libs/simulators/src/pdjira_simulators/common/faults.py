@@ -1,9 +1,11 @@
-"""Injected HTTP faults: latency before handling, delay after the write, random 503s."""
+"""Injected HTTP faults: latency before handling, delay after the write, random 503s, and
+bursts of 429s shaped like the vendor's own rate-limit answer."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ class FaultConfig:
     response_delay_ms: int = 0
     error_rate: float = 0.0
     paths: tuple[str, ...] = ()
+    throttle_burst: int = 0  # the next N REST requests get the vendor's 429
 
     def applies_to(self, path: str) -> bool:
         return not self.paths or any(path.startswith(p) for p in self.paths)
@@ -39,6 +42,7 @@ class FaultConfig:
         delay = body.get("response_delay_ms", 0)
         rate = body.get("error_rate", 0.0)
         paths = body.get("paths") or []
+        burst = body.get("throttle_burst", 0)
         if not isinstance(latency, int) or latency < 0:
             raise ValueError("latency_ms must be a non-negative integer")
         if not isinstance(delay, int) or delay < 0:
@@ -47,7 +51,9 @@ class FaultConfig:
             raise ValueError("error_rate must be a number between 0 and 1")
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ValueError("paths must be a list of path prefixes")
-        return cls(latency, delay, float(rate), tuple(paths))
+        if not isinstance(burst, int) or isinstance(burst, bool) or burst < 0:
+            raise ValueError("throttle_burst must be a non-negative integer")
+        return cls(latency, delay, float(rate), tuple(paths), burst)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -55,6 +61,7 @@ class FaultConfig:
             "response_delay_ms": self.response_delay_ms,
             "error_rate": self.error_rate,
             "paths": list(self.paths),
+            "throttle_burst": self.throttle_burst,
         }
 
 
@@ -65,14 +72,22 @@ class FaultInjector:
         self.config = FaultConfig()
         self._seed = seed
         self._rng = random.Random(seed)
+        self.throttle_left = 0
 
     def set(self, config: FaultConfig) -> None:
         self.config = config
+        self.throttle_left = config.throttle_burst
         # Re-seed so "PUT faults, run scenario" is reproducible whatever ran before.
         self._rng = random.Random(self._seed)
 
     def clear(self) -> None:
         self.set(FaultConfig())
+
+    def should_throttle(self) -> bool:
+        if self.throttle_left <= 0:
+            return False
+        self.throttle_left -= 1
+        return True
 
     def should_fail(self) -> bool:
         rate = self.config.error_rate
@@ -82,10 +97,19 @@ class FaultInjector:
 class FaultMiddleware:
     """Applies the injector's faults to REST paths (never to /_sim or /health)."""
 
-    def __init__(self, app: ASGIApp, *, injector: FaultInjector, error_body: bytes) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        injector: FaultInjector,
+        error_body: bytes,
+        throttled: Callable[[], tuple[bytes, list[tuple[bytes, bytes]]]],
+    ) -> None:
         self.app = app
         self.injector = injector
         self.error_body = error_body
+        # The vendor's 429: body and headers (PagerDuty `ratelimit-*`, Jira `Retry-After` ...).
+        self.throttled = throttled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         config = self.injector.config
@@ -98,6 +122,17 @@ class FaultMiddleware:
             return
         if config.latency_ms:
             await asyncio.sleep(config.latency_ms / 1000)
+        if self.injector.should_throttle():
+            body, headers = self.throttled()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 429,
+                    "headers": [(b"content-type", b"application/json"), *headers],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
         if self.injector.should_fail():
             await send(
                 {
@@ -134,6 +169,8 @@ def fault_routes(injector: FaultInjector) -> list[Route]:
                 return JsonResponse({"error": str(exc)}, status_code=400)
         elif request.method == "DELETE":
             injector.clear()
-        return JsonResponse({"faults": injector.config.as_json()})
+        return JsonResponse(
+            {"faults": injector.config.as_json(), "throttle_left": injector.throttle_left}
+        )
 
     return [Route("/_sim/faults", faults, methods=["GET", "PUT", "DELETE"])]

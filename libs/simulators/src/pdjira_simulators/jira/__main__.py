@@ -6,6 +6,7 @@ import argparse
 
 import uvicorn
 
+from pdjira_simulators.common.contract_mode import ENV_VAR, contract_mode_from_env
 from pdjira_simulators.jira.app import create_app
 from pdjira_simulators.jira.settings import JiraSettings
 
@@ -41,6 +42,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=_type_and_field,
         help="field required at create, e.g. Incident:customfield_10102",
     )
+    check, strict = contract_mode_from_env()
+    parser.add_argument(
+        "--check-contract",
+        action="store_true",
+        default=check,
+        help="validate every REST request and answer against the vendor OpenAPI document; "
+        f"see GET /_sim/contract-violations (env {ENV_VAR}=1)",
+    )
+    parser.add_argument(
+        "--contract-strict",
+        action="store_true",
+        default=strict,
+        help=f"like --check-contract, and answer a violation with 500 (env {ENV_VAR}=strict)",
+    )
+    parser.add_argument(
+        "--captcha-after",
+        type=int,
+        default=3,
+        help="failed basic logins of a user before REST answers 403 CAPTCHA_CHALLENGE (0 = never)",
+    )
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
 
@@ -56,7 +77,10 @@ def main(argv: list[str] | None = None) -> None:
         webhook_timeout=args.webhook_timeout,
         seed=args.seed,
         base_url=args.base_url,
+        check_contract=args.check_contract or args.contract_strict,
+        contract_strict=args.contract_strict,
         required_on_create=tuple(args.require_field),
+        captcha_after=args.captcha_after,
     )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
 

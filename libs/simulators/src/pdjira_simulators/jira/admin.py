@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pdjira_simulators.common.contract_mode import contract_routes
 from pdjira_simulators.common.faults import fault_routes
 from pdjira_simulators.common.jsonresp import JsonResponse
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
@@ -16,7 +17,7 @@ from pdjira_simulators.common.webhook_faults import webhook_fault_routes
 from pdjira_simulators.jira.catalog import JiraUser
 from pdjira_simulators.jira.errors import JiraError
 from pdjira_simulators.jira.rest import json_body
-from pdjira_simulators.jira.runtime import SIM_WEBHOOK_NAME, JiraSimulator
+from pdjira_simulators.jira.runtime import PERMISSIONS, SIM_WEBHOOK_NAME, JiraSimulator
 from pdjira_simulators.jira.views import comment_json, issue_json
 from pdjira_simulators.jira.workflow import parse_workflow
 
@@ -35,6 +36,15 @@ def _as_user(sim: JiraSimulator, body: dict[str, Any]) -> JiraUser:
 
 def _bad(message: str) -> JiraError:
     return JiraError(400, [message])
+
+
+def _permission_set(raw: object) -> frozenset[str]:
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise _bad("permissions must be a list of permission keys")
+    unknown = sorted(set(raw) - set(PERMISSIONS))
+    if unknown:
+        raise _bad(f"unknown permissions: {', '.join(unknown)}")
+    return frozenset(raw)
 
 
 def admin_routes(sim: JiraSimulator) -> list[Route]:
@@ -239,7 +249,33 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         )
         if isinstance(body.get("token"), str):
             sim.tokens[body["token"]] = name
+        if "permissions" in body:
+            sim.permissions[name] = _permission_set(body["permissions"])
         return JsonResponse({"name": user.name, "key": user.key}, status_code=201)
+
+    async def permissions(request: Request) -> Response:
+        """`PUT {"user", "permissions": [keys] | null}` (null = all); GET lists restrictions."""
+        if request.method == "PUT":
+            body = await json_body(request)
+            name = body.get("user")
+            if not isinstance(name, str) or cat.users.get(name) is None:
+                raise _bad("user must name an existing user")
+            if body.get("permissions") is None:
+                sim.permissions.pop(name, None)
+            else:
+                sim.permissions[name] = _permission_set(body["permissions"])
+        return JsonResponse(
+            {
+                "known": list(PERMISSIONS),
+                "restricted": {n: sorted(p) for n, p in sim.permissions.items()},
+            }
+        )
+
+    async def login_failures(request: Request) -> Response:
+        """The failed-login counters behind the CAPTCHA; DELETE = the CAPTCHA was solved."""
+        if request.method == "DELETE":
+            sim.login_failures.clear()
+        return JsonResponse({"failures": dict(sim.login_failures)})
 
     async def health(request: Request) -> Response:
         return JsonResponse({"status": "ok"})
@@ -258,6 +294,9 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         Route("/_sim/create-requirements", create_requirements, methods=["PUT"]),
         Route("/_sim/ratelimit", ratelimit, methods=["GET", "PUT", "DELETE"]),
         Route("/_sim/users", users, methods=["POST"]),
+        Route("/_sim/permissions", permissions, methods=["GET", "PUT"]),
+        Route("/_sim/login-failures", login_failures, methods=["GET", "DELETE"]),
         *fault_routes(sim.faults),
+        *contract_routes(sim.contract),
         *webhook_fault_routes(sim.webhook_faults, sim.release_held),
     ]

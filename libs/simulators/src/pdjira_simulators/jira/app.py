@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
+from pdjira_simulators.common.contract_mode import ContractMiddleware
 from pdjira_simulators.common.faults import FaultMiddleware
 from pdjira_simulators.common.jsonresp import JsonResponse
 from pdjira_simulators.common.requestlog import RequestLogMiddleware
@@ -39,6 +40,22 @@ def _acting_user(scope: Scope) -> str | None:
     return str(value) if value else None
 
 
+def _throttled() -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """Jira DC's 429 (as the gateway's token bucket answers): Retry-After and X-RateLimit-*."""
+    headers = [
+        (b"x-ratelimit-limit", b"10"),
+        (b"x-ratelimit-remaining", b"0"),
+        (b"x-ratelimit-fillrate", b"1"),
+        (b"x-ratelimit-interval-seconds", b"1"),
+        (b"retry-after", b"1"),
+    ]
+    return msgspec.json.encode(error_body(["Rate limit exceeded."])), headers
+
+
+def _contract_error(message: str) -> bytes:
+    return msgspec.json.encode(error_body(["Simulator contract check failed: " + message]))
+
+
 def create_app(settings: JiraSettings | None = None) -> Starlette:
     """A fresh simulated Jira instance; `app.state.sim` is the JiraSimulator."""
     sim = JiraSimulator(settings or JiraSettings())
@@ -61,6 +78,14 @@ def create_app(settings: JiraSettings | None = None) -> Starlette:
                 error_body=msgspec.json.encode(
                     error_body(["Service Unavailable (simulated fault)"])
                 ),
+                throttled=_throttled,
+            ),
+            Middleware(
+                ContractMiddleware,
+                monitor=sim.contract,
+                error_body=_contract_error,
+                # Webhook registration belongs to separate REST modules the document omits.
+                exempt=("/rest/webhooks/", "/rest/jira-webhook/"),
             ),
             Middleware(JiraGatewayMiddleware, sim=sim),
         ],

@@ -32,7 +32,23 @@ class JiraGatewayMiddleware:
         if scope["type"] != "http" or not scope["path"].startswith("/rest/"):
             await self.app(scope, receive, send)
             return
-        user, failed = self._identify(header(scope, b"authorization"))
+        user, failed, captcha = self._identify(header(scope, b"authorization"))
+        if captcha:
+            # Too many failed logins: Jira wants a CAPTCHA solved in the browser first.
+            await _reply(
+                send,
+                403,
+                error_body(["CAPTCHA_CHALLENGE"]),
+                [
+                    (b"x-seraph-loginreason", b"AUTHENTICATION_DENIED"),
+                    (
+                        b"x-authentication-denied-reason",
+                        b"CAPTCHA_CHALLENGE; login-url=/login.jsp",
+                    ),
+                    (b"x-ausername", b"anonymous"),
+                ],
+            )
+            return
         if failed or (user is None and scope["path"] not in _ANONYMOUS):
             await _reply(
                 send,
@@ -79,24 +95,32 @@ class JiraGatewayMiddleware:
 
         await self.app(scope, receive, with_headers)
 
-    def _identify(self, authorization: str | None) -> tuple[JiraUser | None, bool]:
-        """(user, failed): no header -> anonymous; a bad header -> failed."""
+    def _identify(self, authorization: str | None) -> tuple[JiraUser | None, bool, bool]:
+        """(user, failed, captcha): no header -> anonymous; a bad header -> failed; a user
+        with too many failed basic logins -> captcha (even with the right password)."""
         if not authorization:
-            return None, False
+            return None, False, False
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer":
             name = self.sim.tokens.get(value.strip())
             user = self.sim.state.catalog.users.get(name) if name else None
-            return user, user is None
+            return user, user is None, False
         if scheme.lower() == "basic":
             try:
                 decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
-                return None, True
+                return None, True, False
             username, _, password = decoded.partition(":")
+            if self.sim.captcha_required(username):
+                return None, True, True
             user = self.sim.authenticate(username, password)
-            return user, user is None
-        return None, True
+            if user is None:
+                failures = self.sim.login_failures
+                failures[username] = failures.get(username, 0) + 1
+            else:
+                self.sim.login_failures.pop(username, None)
+            return user, user is None, False
+        return None, True, False
 
 
 async def _reply(

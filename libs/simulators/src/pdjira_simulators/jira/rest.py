@@ -14,7 +14,7 @@ from pdjira_simulators.jira import jql
 from pdjira_simulators.jira.catalog import JiraUser, Project
 from pdjira_simulators.jira.errors import JiraError, not_found
 from pdjira_simulators.jira.gateway import USER_STATE_KEY
-from pdjira_simulators.jira.runtime import JiraSimulator
+from pdjira_simulators.jira.runtime import PERMISSIONS, JiraSimulator
 from pdjira_simulators.jira.search import search
 from pdjira_simulators.jira.state import Issue
 from pdjira_simulators.jira.views import (
@@ -152,7 +152,46 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         )
 
     def _issue(request: Request) -> Issue:
-        return state.issue(request.path_params["key"])
+        issue = state.issue(request.path_params["key"])
+        name = request.scope.get("state", {}).get(USER_STATE_KEY)
+        user = cat.users.get(name) if name else None
+        if user is not None and not sim.has_permission(user, "BROWSE_PROJECTS"):
+            raise not_found()  # Jira hides issues the caller may not browse
+        return issue
+
+    def _require(request: Request, permission: str, message: str) -> JiraUser:
+        """The documented 403s (delete, properties, remote links)."""
+        user = acting_user(sim, request)
+        if not sim.has_permission(user, permission):
+            raise JiraError(403, [message])
+        return user
+
+    async def my_permissions(request: Request) -> Response:
+        user = acting_user(sim, request)
+        q = request.query_params
+        if q.get("issueKey") or q.get("issueId"):
+            _issue_by_ref(str(q.get("issueKey") or q.get("issueId")))
+        project_ref = q.get("projectKey") or q.get("projectId")
+        if project_ref and cat.project(project_ref) is None:
+            raise not_found(f"No project could be found with key '{project_ref}'.")
+        return JsonResponse(
+            {
+                "permissions": {
+                    key: {
+                        "id": str(i),
+                        "key": key,
+                        "name": name,
+                        "type": "PROJECT",
+                        "description": f"Ability to {name.lower()}.",
+                        "havePermission": sim.has_permission(user, key),
+                    }
+                    for i, (key, name) in enumerate(PERMISSIONS.items(), start=10)
+                }
+            }
+        )
+
+    def _issue_by_ref(ref: str) -> Issue:
+        return state.issue(ref)
 
     async def get_issue(request: Request) -> Response:
         issue = _issue(request)
@@ -175,13 +214,26 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         update = body.get("update") or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
             raise JiraError(400, ["fields and update must be objects"])
+        if not sim.has_permission(actor, "EDIT_ISSUES"):
+            # Without Edit Issues no field is on the caller's edit screen.
+            raise JiraError(
+                400,
+                [],
+                {
+                    f: f"Field '{f}' cannot be set. "
+                    "It is not on the appropriate screen, or unknown."
+                    for f in [*fields, *update]
+                },
+            )
         events = state.edit_issue(actor, issue, fields, update)
         sim.emit(events, sim.base(request))
         return Response(status_code=204)
 
     async def delete_issue(request: Request) -> Response:
-        actor = acting_user(sim, request)
         issue = _issue(request)
+        actor = _require(
+            request, "DELETE_ISSUES", "You do not have permission to delete issues in this project."
+        )
         events = state.delete_issue(actor, issue)
         sim.emit(events, sim.base(request), issue=issue)
         return Response(status_code=204)
@@ -220,6 +272,9 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         update = body.get("update") or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
             raise JiraError(400, ["fields and update must be objects"])
+        if not sim.has_permission(actor, "TRANSITION_ISSUES"):
+            # The document: 400 "if ... the user does not have permission to transition".
+            raise JiraError(400, ["You do not have permission to transition this issue."])
         events = state.transition(actor, issue, str(int(str(raw_id))), fields, update)
         sim.emit(events, sim.base(request))
         return Response(status_code=204)
@@ -263,27 +318,25 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         issue = _issue(request)
         comment = state.comment(issue, request.path_params["cid"])
         body = await json_body(request)
-        if not isinstance(body.get("body"), str) or not body["body"].strip():
+        if not isinstance(body.get("body"), str):
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
-        comment.body = body["body"]
-        comment.updated = state.now()
-        comment.update_author_key = actor.key
-        issue.updated = comment.updated
-        return JsonResponse(comment_json(cat, issue, comment, sim.base(request)))
+        base = sim.base(request)
+        sim.emit(state.edit_comment(actor, issue, comment, body["body"]), base)
+        return JsonResponse(comment_json(cat, issue, comment, base))
 
     async def delete_comment(request: Request) -> Response:
-        acting_user(sim, request)
+        actor = acting_user(sim, request)
         issue = _issue(request)
         comment = state.comment(issue, request.path_params["cid"])
-        issue.comments.remove(comment)
-        issue.updated = state.now()
+        sim.emit(state.delete_comment(actor, issue, comment), sim.base(request))
         return Response(status_code=204)
 
     async def remote_links(request: Request) -> Response:
         issue = _issue(request)
         base = sim.base(request)
+        if request.method in ("POST", "DELETE"):
+            _require(request, "LINK_ISSUES", "You do not have permission to link issues.")
         if request.method == "POST":
-            acting_user(sim, request)
             link, created = state.upsert_remote_link(issue, await json_body(request))
             return JsonResponse(
                 {
@@ -331,8 +384,9 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
     async def issue_property(request: Request) -> Response:
         issue = _issue(request)
         prop = request.path_params["prop"]
+        if request.method in ("PUT", "DELETE"):
+            _require(request, "EDIT_ISSUES", "You do not have permission to edit this issue.")
         if request.method == "PUT":
-            acting_user(sim, request)
             if len(prop) > 255:
                 raise JiraError(400, ["The property key can not be longer than 255 characters."])
             try:
@@ -370,6 +424,8 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             found = search(str(text), state)
         except jql.JqlError as exc:
             raise JiraError(400, [str(exc)]) from None
+        if not sim.has_permission(acting_user(sim, request), "BROWSE_PROJECTS"):
+            found = []  # only issues the caller may browse are found
         base = sim.base(request)
         page = found[start : start + max_results]
         return JsonResponse(
@@ -531,6 +587,7 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         ("/issue/{key}/properties", property_keys, ["GET"]),
         ("/issue/{key}/properties/{prop}", issue_property, ["GET", "PUT", "DELETE"]),
         ("/search", do_search, ["GET", "POST"]),
+        ("/mypermissions", my_permissions, ["GET"]),
         ("/priority", priorities, ["GET"]),
         ("/status", statuses, ["GET"]),
         ("/status/{ref}", status, ["GET"]),

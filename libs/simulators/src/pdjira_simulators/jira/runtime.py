@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
+from pdjira_simulators.common.contract_mode import ContractMonitor, load_checker
 from pdjira_simulators.common.deliveries import DeliveryLog
 from pdjira_simulators.common.faults import FaultInjector
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
@@ -50,6 +51,20 @@ class RateLimitConfig:
         }
 
 
+# Project permissions the simulator knows (key -> name), as `GET mypermissions` lists them.
+PERMISSIONS = {
+    "BROWSE_PROJECTS": "Browse Projects",
+    "CREATE_ISSUES": "Create Issues",
+    "EDIT_ISSUES": "Edit Issues",
+    "TRANSITION_ISSUES": "Transition Issues",
+    "RESOLVE_ISSUES": "Resolve Issues",
+    "ASSIGN_ISSUES": "Assign Issues",
+    "ADD_COMMENTS": "Add Comments",
+    "DELETE_ISSUES": "Delete Issues",
+    "LINK_ISSUES": "Link Issues",
+}
+
+
 class JiraSimulator:
     """Everything one simulated instance needs; handlers close over one instance."""
 
@@ -57,6 +72,10 @@ class JiraSimulator:
         self.settings = settings
         self.state = JiraState(seed=settings.seed)
         self.requests = RequestLog()
+        check = settings.check_contract or settings.contract_strict
+        self.contract = ContractMonitor(
+            load_checker("jira") if check else None, strict=settings.contract_strict
+        )
         self.deliveries = DeliveryLog()
         self.faults = FaultInjector(settings.seed)
         self.webhook_faults: WebhookFaultInjector[OutgoingJiraWebhook] = WebhookFaultInjector(
@@ -66,6 +85,9 @@ class JiraSimulator:
         self.registrations: dict[int, Registration] = {}
         self._next_registration = 1
         self.tokens: dict[str, str] = {}  # PAT -> username
+        # Project permissions per user name; a user not listed has them all.
+        self.permissions: dict[str, frozenset[str]] = {}
+        self.login_failures: dict[str, int] = {}
         self.dispatcher = JiraWebhookDispatcher(
             log=self.deliveries, faults=self.webhook_faults, timeout=settings.webhook_timeout
         )
@@ -95,6 +117,14 @@ class JiraSimulator:
             )
         if settings.token:
             self.tokens[settings.token] = settings.username
+
+    def has_permission(self, user: JiraUser, permission: str) -> bool:
+        granted = self.permissions.get(user.name)
+        return granted is None or permission in granted
+
+    def captcha_required(self, username: str) -> bool:
+        limit = self.settings.captcha_after
+        return limit > 0 and self.login_failures.get(username, 0) >= limit
 
     def add_user(self, name: str, email: str, display_name: str, password: str) -> JiraUser:
         users = self.state.catalog.users
@@ -222,7 +252,9 @@ class JiraSimulator:
         cat = self.state.catalog
         stamp = int(event.timestamp.timestamp() * 1000)
         comment = (
-            comment_json(cat, issue, self.state.comment(issue, event.comment_id), base)
+            comment_json(
+                cat, issue, event.comment or self.state.comment(issue, event.comment_id), base
+            )
             if event.comment_id
             else None
         )

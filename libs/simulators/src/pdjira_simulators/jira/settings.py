@@ -22,3 +22,8 @@ class JiraSettings:
     # (issue type name or id, field id) pairs required when creating OPS issues, e.g.
     # ("Incident", "customfield_10102"); off by default so plain creates keep working.
     required_on_create: tuple[tuple[str, str], ...] = ()
+    # Failed basic logins of one user before Jira demands a CAPTCHA (403 on REST); 0 = never.
+    captcha_after: int = 3
+    # Validate every REST request and answer against the OpenAPI document (common/contract_mode).
+    check_contract: bool = False
+    contract_strict: bool = False  # also answer a violation with 500 (implies check_contract)

@@ -105,6 +105,8 @@ class IssueEvent:
     timestamp: datetime
     changelog: ChangeGroup | None = None
     comment_id: str | None = None
+    # The comment as it was, for events about a comment that is gone (deleted).
+    comment: Comment | None = None
 
 
 def _utc_now() -> datetime:
@@ -577,6 +579,55 @@ class JiraState:
                 comment_id=comment.id,
             ),
             IssueEvent("comment_created", None, issue.id, actor.key, now, comment_id=comment.id),
+        ]
+
+    def edit_comment(
+        self, actor: JiraUser, issue: Issue, comment: Comment, body: str
+    ) -> list[IssueEvent]:
+        if not body.strip():
+            raise field_errors({"comment": "Comment body can not be empty!"})
+        if body == comment.body:
+            return []
+        now = self.now()
+        comment.body = body
+        comment.updated = now
+        comment.update_author_key = actor.key
+        issue.updated = now
+        return [
+            IssueEvent(
+                "jira:issue_updated",
+                "issue_comment_edited",
+                issue.id,
+                actor.key,
+                now,
+                comment_id=comment.id,
+            ),
+            IssueEvent("comment_updated", None, issue.id, actor.key, now, comment_id=comment.id),
+        ]
+
+    def delete_comment(self, actor: JiraUser, issue: Issue, comment: Comment) -> list[IssueEvent]:
+        issue.comments.remove(comment)
+        now = self.now()
+        issue.updated = now
+        return [
+            IssueEvent(
+                "jira:issue_updated",
+                "issue_comment_deleted",
+                issue.id,
+                actor.key,
+                now,
+                comment_id=comment.id,
+                comment=comment,
+            ),
+            IssueEvent(
+                "comment_deleted",
+                None,
+                issue.id,
+                actor.key,
+                now,
+                comment_id=comment.id,
+                comment=comment,
+            ),
         ]
 
     def comment(self, issue: Issue, comment_id: str) -> Comment:

@@ -6,6 +6,7 @@ import argparse
 
 import uvicorn
 
+from pdjira_simulators.common.contract_mode import ENV_VAR, contract_mode_from_env
 from pdjira_simulators.pagerduty.app import create_app
 from pdjira_simulators.pagerduty.settings import PagerDutySettings
 
@@ -46,6 +47,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="400 without Accept: application/vnd.pagerduty+json;version=2",
     )
+    check, strict = contract_mode_from_env()
+    parser.add_argument(
+        "--check-contract",
+        action="store_true",
+        default=check,
+        help="validate every REST request and answer against the vendor OpenAPI document; "
+        f"see GET /_sim/contract-violations (env {ENV_VAR}=1)",
+    )
+    parser.add_argument(
+        "--contract-strict",
+        action="store_true",
+        default=strict,
+        help=f"like --check-contract, and answer a violation with 500 (env {ENV_VAR}=strict)",
+    )
+    parser.add_argument(
+        "--no-priorities",
+        action="store_true",
+        help="an account without priorities (GET /priorities answers 404)",
+    )
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
 
@@ -62,8 +82,11 @@ def main(argv: list[str] | None = None) -> None:
         webhook_disable_after=args.webhook_disable_after,
         seed=args.seed,
         base_url=args.base_url,
+        check_contract=args.check_contract or args.contract_strict,
+        contract_strict=args.contract_strict,
         rate_limit_per_minute=args.rate_limit,
         require_accept_header=args.require_accept,
+        priorities_enabled=not args.no_priorities,
     )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
 

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pdjira_simulators.common.contract_mode import contract_routes
 from pdjira_simulators.common.faults import fault_routes
 from pdjira_simulators.common.jsonresp import JsonResponse
 from pdjira_simulators.common.webhook_faults import webhook_fault_routes
@@ -158,6 +159,32 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
             sim.limiter.configure(limit, float(window))
         return JsonResponse({"limit": sim.limiter.limit, "window_seconds": sim.limiter.window})
 
+    async def escalate(request: Request) -> Response:
+        """PagerDuty escalating on its own (no `as_user`: agent null) or a person doing it."""
+        body = await json_object(request)
+        as_user = str_field(body, "as_user")
+        agent = _as_user(sim, body) if as_user else None
+        to_user = str_field(body, "to_user") or "PUSER02"
+        incident, events = state.escalate(
+            request.path_params["id"], agent_id=agent.id if agent else None, to_user_id=to_user
+        )
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        return JsonResponse({"incident": incident_json(state, incident, urls)})
+
+    async def responder_reply(request: Request) -> Response:
+        body = await json_object(request)
+        accept = body.get("accept", True)
+        if not isinstance(accept, bool):
+            raise invalid_input("accept must be a boolean")
+        _, events = state.reply_as_responder(
+            request.path_params["id"], request.path_params["user_id"], accept=accept
+        )
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        incident = state.incident(request.path_params["id"])
+        return JsonResponse({"incident": incident_json(state, incident, urls)})
+
     async def health(request: Request) -> Response:
         return JsonResponse({"status": "ok"})
 
@@ -167,11 +194,14 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         Route("/_sim/incidents/{id}/status", set_status, methods=["POST"]),
         Route("/_sim/incidents/{id}/update", update, methods=["POST"]),
         Route("/_sim/incidents/{id}/notes", add_note, methods=["POST"]),
+        Route("/_sim/incidents/{id}/escalate", escalate, methods=["POST"]),
+        Route("/_sim/incidents/{id}/responders/{user_id}/reply", responder_reply, methods=["POST"]),
         Route("/_sim/state", dump_state, methods=["GET"]),
         Route("/_sim/requests", requests, methods=["GET", "DELETE"]),
         Route("/_sim/deliveries", deliveries, methods=["GET", "DELETE"]),
         Route("/_sim/webhook-target", webhook_target, methods=["GET", "PUT", "DELETE"]),
         Route("/_sim/ratelimit", ratelimit, methods=["GET", "PUT"]),
         *fault_routes(sim.faults),
+        *contract_routes(sim.contract),
         *webhook_fault_routes(sim.webhook_faults, sim.release_held),
     ]

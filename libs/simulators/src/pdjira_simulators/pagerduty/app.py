@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from pdjira_simulators.common.asgi import header
+from pdjira_simulators.common.contract_mode import ContractMiddleware
 from pdjira_simulators.common.faults import FaultMiddleware
 from pdjira_simulators.common.jsonresp import JsonResponse
 from pdjira_simulators.common.requestlog import RequestLogMiddleware
@@ -32,6 +33,21 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     message = "Not Found" if exc.status_code == 404 else str(exc.detail)
     code = 2100 if exc.status_code == 404 else 2001
     return JsonResponse(error_body(message, code), status_code=exc.status_code)
+
+
+def _throttled(sim: PagerDutySimulator) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """PagerDuty's 429 (rate-limits doc): code 2020 and the `ratelimit-*` headers."""
+    limiter = sim.limiter
+    headers = [
+        (b"ratelimit-limit", str(limiter.limit).encode()),
+        (b"ratelimit-remaining", b"0"),
+        (b"ratelimit-reset", str(max(1, round(limiter.window))).encode()),
+    ]
+    return msgspec.json.encode(error_body("Rate Limit Exceeded", 2020)), headers
+
+
+def _contract_error(message: str) -> bytes:
+    return msgspec.json.encode(error_body("Simulator contract check failed", 2000, [message]))
 
 
 def create_app(settings: PagerDutySettings | None = None) -> Starlette:
@@ -54,6 +70,13 @@ def create_app(settings: PagerDutySettings | None = None) -> Starlette:
                 FaultMiddleware,
                 injector=sim.faults,
                 error_body=msgspec.json.encode(error_body("Service Unavailable", 2000)),
+                throttled=lambda: _throttled(sim),
+            ),
+            Middleware(
+                ContractMiddleware,
+                monitor=sim.contract,
+                error_body=_contract_error,
+                exempt=("/v2/",),  # Events API v2: not part of the REST document
             ),
             Middleware(
                 PdGatewayMiddleware,

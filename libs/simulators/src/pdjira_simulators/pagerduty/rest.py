@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -19,9 +20,12 @@ from pdjira_simulators.pagerduty.runtime import PagerDutySimulator
 from pdjira_simulators.pagerduty.state import UNSET, IncidentEvent, User
 from pdjira_simulators.pagerduty.views import (
     incident_json,
+    log_entry_json,
     note_json,
     priority_json,
+    responder_request_json,
     service_json,
+    status_update_json,
     subscription_json,
     user_json,
 )
@@ -30,6 +34,33 @@ __all__ = ["json_object", "paginate", "rest_routes", "str_field"]
 
 MAX_BULK = 250  # PUT /incidents: "Max 250 incidents per request", 413 beyond
 MAX_OFFSET_PLUS_LIMIT = 10000
+MAX_RANGE = timedelta(days=183)  # since/until: "Maximum range is 6 months"
+DEFAULT_RANGE = timedelta(days=30)  # "default is 1 month"
+
+
+def _time_param(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace(" ", "+"))
+    except ValueError:
+        raise invalid_input(f"{name} is not a valid ISO 8601 date") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def time_range(request: Request, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """`since`/`until` (default: the last month; `date_range=all` ignores both)."""
+    if request.query_params.get("date_range") == "all":
+        return None, None
+    since, until = _time_param(request, "since"), _time_param(request, "until")
+    if since is None:
+        since = (until or now) - DEFAULT_RANGE
+    if until is not None and until < since:
+        raise invalid_input("until must be after since")
+    if (until or now) - since > MAX_RANGE:
+        raise invalid_input("The maximum range of since and until is 6 months")
+    return since, until
 
 
 async def json_object(request: Request, key: str | None = None) -> dict[str, Any]:
@@ -149,7 +180,10 @@ def rest_routes(sim: PagerDutySimulator) -> list[Route]:
 
     async def list_incidents(request: Request) -> Response:
         q = request.query_params
+        since, until = time_range(request, state.now())
         items = state.list_incidents(
+            since=since,
+            until=until,
             statuses=q.getlist("statuses[]"),
             service_ids=q.getlist("service_ids[]"),
             urgencies=q.getlist("urgencies[]"),
@@ -258,6 +292,80 @@ def rest_routes(sim: PagerDutySimulator) -> list[Route]:
         note.updated_at = state.now()
         return JsonResponse({"note": note_json(state, note, sim.urls(request))})
 
+    def _log_entries(request: Request, incident_id: str | None) -> Response:
+        since, until = time_range(request, state.now())
+        entries = [
+            e
+            for e in state.log_entries
+            if (incident_id is None or e.incident_id == incident_id)
+            and (since is None or e.created_at >= since)
+            and (until is None or e.created_at < until)
+        ]
+        if request.query_params.get("is_overview", "false").lower() == "true":
+            entries = [e for e in entries if e.type != "annotate_log_entry"]
+        entries.reverse()  # newest first, as PagerDuty lists them
+        page, meta = paginate(request, entries)
+        urls = sim.urls(request)
+        return JsonResponse({"log_entries": [log_entry_json(state, e, urls) for e in page], **meta})
+
+    async def incident_log_entries(request: Request) -> Response:
+        return _log_entries(request, state.incident(request.path_params["id"]).id)
+
+    async def account_log_entries(request: Request) -> Response:
+        return _log_entries(request, None)
+
+    async def get_log_entry(request: Request) -> Response:
+        entry = next((e for e in state.log_entries if e.id == request.path_params["id"]), None)
+        if entry is None:
+            raise not_found()
+        return JsonResponse({"log_entry": log_entry_json(state, entry, sim.urls(request))})
+
+    async def create_status_update(request: Request) -> Response:
+        agent = _from_user(sim, request)
+        body = await json_object(request)
+        message = body.get("message")
+        if not isinstance(message, str):
+            raise invalid_input("message is required")
+        update, events = state.add_status_update(
+            request.path_params["id"],
+            sender_id=agent.id,
+            message=message,
+            subject=str_field(body, "subject"),
+            html_message=str_field(body, "html_message"),
+        )
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        return JsonResponse({"status_update": status_update_json(state, update, urls)})
+
+    async def create_responder_request(request: Request) -> Response:
+        body = await json_object(request)
+        requester = str_field(body, "requester_id")
+        if requester is None:
+            raise PdError(400, "Invalid Input Provided", 2011, ["requester_id is required"])
+        targets = body.get("responder_request_targets")
+        if not isinstance(targets, list) or not targets:
+            raise invalid_input("responder_request_targets is required")
+        user_ids = []
+        for item in targets:
+            target = item.get("responder_request_target", item) if isinstance(item, dict) else None
+            if not isinstance(target, dict) or not isinstance(target.get("id"), str):
+                raise invalid_input("responder_request_targets[].id is required")
+            if target.get("type") not in ("user_reference", "user"):
+                raise invalid_input("only user targets are simulated")
+            user_ids.append(target["id"])
+        incident = state.incident(request.path_params["id"])
+        responders, events = state.request_responders(
+            incident.id,
+            requester_id=requester,
+            message=str_field(body, "message") or "",
+            user_ids=user_ids,
+        )
+        urls = sim.urls(request)
+        sim.emit(events, urls)
+        return JsonResponse(
+            {"responder_request": responder_request_json(state, incident, responders, urls)}
+        )
+
     async def list_users(request: Request) -> Response:
         query = (request.query_params.get("query") or "").lower()
         users = [
@@ -287,6 +395,8 @@ def rest_routes(sim: PagerDutySimulator) -> list[Route]:
         return JsonResponse({"service": service_json(state, service, sim.urls(request))})
 
     async def list_priorities(request: Request) -> Response:
+        if not state.priorities:
+            raise not_found()  # an account without the priorities feature
         ordered = sorted(state.priorities.values(), key=lambda p: p.order)
         page, meta = paginate(request, ordered)
         urls = sim.urls(request)
@@ -402,6 +512,11 @@ def rest_routes(sim: PagerDutySimulator) -> list[Route]:
         Route("/incidents/{id}/notes", list_notes, methods=["GET"]),
         Route("/incidents/{id}/notes", create_note, methods=["POST"]),
         Route("/incidents/{id}/notes/{note_id}", update_note, methods=["PUT"]),
+        Route("/incidents/{id}/log_entries", incident_log_entries, methods=["GET"]),
+        Route("/incidents/{id}/status_updates", create_status_update, methods=["POST"]),
+        Route("/incidents/{id}/responder_requests", create_responder_request, methods=["POST"]),
+        Route("/log_entries", account_log_entries, methods=["GET"]),
+        Route("/log_entries/{id}", get_log_entry, methods=["GET"]),
         Route("/users", list_users, methods=["GET"]),
         Route("/users/{id}", get_user, methods=["GET"]),
         Route("/services", list_services, methods=["GET"]),

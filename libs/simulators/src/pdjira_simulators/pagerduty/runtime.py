@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import msgspec
 from starlette.requests import Request
 
+from pdjira_simulators.common.contract_mode import ContractMonitor, load_checker
 from pdjira_simulators.common.deliveries import DeliveryLog
 from pdjira_simulators.common.faults import FaultInjector
 from pdjira_simulators.common.ratelimit import FixedWindowLimiter
@@ -34,8 +35,12 @@ class PagerDutySimulator:
 
     def __init__(self, settings: PagerDutySettings) -> None:
         self.settings = settings
-        self.state = PagerDutyState(seed=settings.seed)
+        self.state = PagerDutyState(seed=settings.seed, with_priorities=settings.priorities_enabled)
         self.requests = RequestLog()
+        check = settings.check_contract or settings.contract_strict
+        self.contract = ContractMonitor(
+            load_checker("pagerduty") if check else None, strict=settings.contract_strict
+        )
         self.deliveries = DeliveryLog()
         self.faults = FaultInjector(settings.seed)
         self.webhook_faults: WebhookFaultInjector[OutgoingWebhook] = WebhookFaultInjector(

@@ -25,3 +25,8 @@ class PagerDutySettings:
     rate_limit_per_minute: int = 960
     require_accept_header: bool = False
     extra_tokens: tuple[str, ...] = field(default_factory=tuple)
+    # False: an account without the priorities feature (GET /priorities answers 404).
+    priorities_enabled: bool = True
+    # Validate every REST request and answer against the OpenAPI document (common/contract_mode).
+    check_contract: bool = False
+    contract_strict: bool = False  # also answer a violation with 500 (implies check_contract)

@@ -27,10 +27,13 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "Integration",
+    "LogEntry",
     "Note",
     "PagerDutyState",
     "Priority",
+    "Responder",
     "Service",
+    "StatusUpdate",
     "Subscription",
     "Unset",
     "User",
@@ -176,15 +179,69 @@ class Subscription:
     consecutive_drops: int = 0
 
 
+@dataclass(slots=True)
+class Responder:
+    """A responder request to one user; `state` pending -> joined | declined (REST names)."""
+
+    incident_id: str
+    user_id: str
+    requester_id: str
+    message: str
+    state: str
+    requested_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class StatusUpdate:
+    id: str
+    incident_id: str
+    sender_id: str
+    message: str
+    created_at: datetime
+    subject: str | None = None
+    html_message: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class IncidentEvent:
-    """A webhook-worthy change; `note_id` is set for incident.annotated."""
+    """A webhook-worthy change; `note_id` is set for incident.annotated, `responder_id` (a
+    user id) for incident.responder.*, `status_update_id` for status_update_published."""
 
     event_type: str
     incident_id: str
     agent_id: str | None
     occurred_at: datetime
     note_id: str | None = None
+    responder_id: str | None = None
+    status_update_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One line of an incident's timeline (`GET /incidents/{id}/log_entries`)."""
+
+    id: str
+    type: str
+    incident_id: str
+    agent_id: str | None
+    created_at: datetime
+    summary: str
+    assignee_ids: tuple[str, ...] = ()
+
+
+# Webhook event -> log entry type (the document's LogEntry `type` enum) and summary verb.
+_LOG_ENTRY_TYPES = {
+    "incident.triggered": ("trigger_log_entry", "Triggered through the API"),
+    "incident.reopened": ("trigger_log_entry", "Reopened"),
+    "incident.acknowledged": ("acknowledge_log_entry", "Acknowledged"),
+    "incident.unacknowledged": ("unacknowledge_log_entry", "Unacknowledged"),
+    "incident.resolved": ("resolve_log_entry", "Resolved"),
+    "incident.annotated": ("annotate_log_entry", "Note added"),
+    "incident.reassigned": ("assign_log_entry", "Reassigned"),
+    "incident.delegated": ("delegate_log_entry", "Delegated"),
+    "incident.escalated": ("escalate_log_entry", "Escalated"),
+}
 
 
 def _utc_now() -> datetime:
@@ -195,7 +252,11 @@ class PagerDutyState:
     """The whole simulated account. Deterministic ids when seeded."""
 
     def __init__(
-        self, *, seed: int | None = None, clock: Callable[[], datetime] = _utc_now
+        self,
+        *,
+        seed: int | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+        with_priorities: bool = True,
     ) -> None:
         self._rng = random.Random(seed)
         self._clock = clock
@@ -207,12 +268,15 @@ class PagerDutyState:
         self.incidents: dict[str, Incident] = {}
         self.notes: dict[str, list[Note]] = {}
         self.subscriptions: dict[str, Subscription] = {}
+        self.responders: dict[str, list[Responder]] = {}
+        self.status_updates: dict[str, list[StatusUpdate]] = {}
+        self.log_entries: list[LogEntry] = []
         self._next_number = 1
-        self._seed_account()
+        self._seed_account(with_priorities=with_priorities)
 
     # ----- seed and ids -------------------------------------------------------------------
 
-    def _seed_account(self) -> None:
+    def _seed_account(self, *, with_priorities: bool) -> None:
         for user in (
             User("PUSER01", "Pat Oncall", "pat@example.com", role="admin"),
             User("PUSER02", "Integration Bot", "pdjira-bot@example.com"),
@@ -220,6 +284,10 @@ class PagerDutyState:
             self.users[user.id] = user
         self.escalation_policies["PEP0001"] = EscalationPolicy(
             "PEP0001", "Checkout On-Call", on_call_user_id="PUSER01"
+        )
+        # A second policy to delegate to (incident.delegated).
+        self.escalation_policies["PEP0002"] = EscalationPolicy(
+            "PEP0002", "Platform On-Call", on_call_user_id="PUSER02"
         )
         self.services["PSVC001"] = Service(
             "PSVC001", "Checkout API", "PEP0001", description="Checkout and payments API"
@@ -234,7 +302,7 @@ class PagerDutyState:
             "Minor issues requiring action, but not affecting customers' use of the product",
             "Cosmetic issues or bugs, not affecting customers' ability to use the product",
         )
-        for i, text in enumerate(descriptions, start=1):
+        for i, text in enumerate(descriptions if with_priorities else (), start=1):
             self.priorities[f"PPRI00{i}"] = Priority(f"PPRI00{i}", f"P{i}", text, order=i)
 
     def new_id(self, prefix: str = "P", length: int = 6) -> str:
@@ -302,9 +370,15 @@ class PagerDutyState:
         urgencies: Sequence[str] = (),
         incident_key: str | None = None,
         user_ids: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Incident]:
         result = []
         for inc in self.incidents.values():
+            if since is not None and inc.created_at < since:
+                continue
+            if until is not None and inc.created_at >= until:
+                continue
             if statuses and inc.status not in statuses:
                 continue
             if service_ids and inc.service_id not in service_ids:
@@ -392,6 +466,7 @@ class PagerDutyState:
             incident.status = "acknowledged"
             incident.acknowledgements = [Acknowledgement(agent_id, now)]
             events.append(IncidentEvent("incident.acknowledged", incident.id, agent_id, now))
+        self._log(events)
         return incident, events
 
     def update_incident(
@@ -466,6 +541,7 @@ class PagerDutyState:
                 changed = True
         if changed:
             incident.updated_at = now
+        self._log(events)
         return incident, events
 
     def _change_status(
@@ -515,7 +591,115 @@ class PagerDutyState:
         note = Note(self.new_id(), incident.id, agent_id, content, now, now)
         notes.append(note)
         event = IncidentEvent("incident.annotated", incident.id, agent_id, now, note_id=note.id)
+        self._log([event])
         return note, [event]
+
+    def escalate(
+        self, incident_id: str, *, agent_id: str | None, to_user_id: str
+    ) -> tuple[Incident, list[IncidentEvent]]:
+        """ "escalated to another user in the same escalation level" (by timeout when
+        `agent_id` is None, as PagerDuty does on its own)."""
+        incident = self.incident(incident_id)
+        if incident.status == "resolved":
+            raise PdError(400, "Cannot Escalate", 1006, ["Incident is resolved"])
+        if to_user_id not in self.users:
+            raise PdError(400, "Assigned To User Not Found", 1007)
+        now = self.now()
+        incident.assignments = [Assignment(to_user_id, now)]
+        incident.assigned_via = "escalation_policy"
+        incident.updated_at = now
+        events = [IncidentEvent("incident.escalated", incident.id, agent_id, now)]
+        self._log(events)
+        return incident, events
+
+    def request_responders(
+        self, incident_id: str, *, requester_id: str, message: str, user_ids: Sequence[str]
+    ) -> tuple[list[Responder], list[IncidentEvent]]:
+        incident = self.incident(incident_id)
+        if incident.status == "resolved":
+            raise invalid_input("Cannot add responders to a resolved incident")
+        if requester_id not in self.users:
+            raise PdError(400, "Requester User Not Found", 1008)
+        if not user_ids or any(uid not in self.users for uid in user_ids):
+            raise invalid_input("responder_request_targets must name existing users")
+        now = self.now()
+        added, events = [], []
+        current = self.responders.setdefault(incident.id, [])
+        for uid in dict.fromkeys(user_ids):
+            responder = Responder(incident.id, uid, requester_id, message, "pending", now, now)
+            current[:] = [r for r in current if r.user_id != uid] + [responder]
+            added.append(responder)
+            events.append(
+                IncidentEvent(
+                    "incident.responder.added", incident.id, requester_id, now, responder_id=uid
+                )
+            )
+        return added, events
+
+    def reply_as_responder(
+        self, incident_id: str, user_id: str, *, accept: bool
+    ) -> tuple[Responder, list[IncidentEvent]]:
+        incident = self.incident(incident_id)
+        responder = next(
+            (r for r in self.responders.get(incident.id, []) if r.user_id == user_id), None
+        )
+        if responder is None:
+            raise not_found()
+        now = self.now()
+        responder.state = "joined" if accept else "declined"
+        responder.updated_at = now
+        event = IncidentEvent(
+            "incident.responder.replied", incident.id, user_id, now, responder_id=user_id
+        )
+        return responder, [event]
+
+    def add_status_update(
+        self,
+        incident_id: str,
+        *,
+        sender_id: str,
+        message: str,
+        subject: str | None = None,
+        html_message: str | None = None,
+    ) -> tuple[StatusUpdate, list[IncidentEvent]]:
+        incident = self.incident(incident_id)
+        if not message.strip():
+            raise invalid_input("message cannot be empty")
+        now = self.now()
+        update = StatusUpdate(
+            self.new_id(), incident.id, sender_id, message, now, subject, html_message
+        )
+        self.status_updates.setdefault(incident.id, []).append(update)
+        event = IncidentEvent(
+            "incident.status_update_published",
+            incident.id,
+            sender_id,
+            now,
+            status_update_id=update.id,
+        )
+        return update, [event]
+
+    def _log(self, events: Sequence[IncidentEvent]) -> None:
+        for event in events:
+            known = _LOG_ENTRY_TYPES.get(event.event_type)
+            if known is None:
+                continue  # e.g. priority changes have no log entry type in the document
+            kind, summary = known
+            agent = self.users.get(event.agent_id or "")
+            if agent is not None:
+                summary += f" by {agent.name}"
+            incident = self.incidents[event.incident_id]
+            self.log_entries.append(
+                LogEntry(
+                    id=self.new_id("R", 13),
+                    type=kind,
+                    incident_id=incident.id,
+                    agent_id=event.agent_id,
+                    created_at=event.occurred_at,
+                    summary=summary,
+                    assignee_ids=tuple(a.user_id for a in incident.assignments),
+                )
+            )
 
     def note(self, incident_id: str, note_id: str) -> Note:
         for note in self.notes.get(incident_id, []):

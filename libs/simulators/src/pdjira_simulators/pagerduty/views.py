@@ -8,10 +8,13 @@ from datetime import datetime
 from pdjira_simulators.pagerduty.state import (
     Incident,
     IncidentEvent,
+    LogEntry,
     Note,
     PagerDutyState,
     Priority,
+    Responder,
     Service,
+    StatusUpdate,
     Subscription,
     User,
 )
@@ -19,9 +22,13 @@ from pdjira_simulators.pagerduty.state import (
 __all__ = [
     "Urls",
     "incident_json",
+    "log_entry_json",
     "note_json",
     "priority_json",
+    "responder_json",
+    "responder_request_json",
     "service_json",
+    "status_update_json",
     "subscription_json",
     "user_json",
     "webhook_envelope",
@@ -65,8 +72,12 @@ def user_ref(user: User, urls: Urls) -> Json:
     return _ref("user", "users", user.id, user.name, urls, "users")
 
 
-def agent_ref(state: PagerDutyState, agent_id: str | None, urls: Urls) -> Json | None:
-    """Who did it: a user, or an integration (Events API) as `inbound_integration_reference`."""
+def agent_ref(
+    state: PagerDutyState, agent_id: str | None, urls: Urls, *, webhook: bool = False
+) -> Json | None:
+    """Who did it: a user, or an integration (Events API). Webhooks name the integration as
+    `inbound_integration_reference` (captures); REST's `AgentReference` only knows user,
+    service and integration references, and names the integration's service."""
     if agent_id is None:
         return None
     user = state.users.get(agent_id)
@@ -75,6 +86,8 @@ def agent_ref(state: PagerDutyState, agent_id: str | None, urls: Urls) -> Json |
     integration = state.integrations.get(agent_id)
     if integration is None:
         return None
+    if not webhook:
+        return service_ref(state.services[integration.service_id], urls)
     path = f"services/{integration.service_id}/integrations"
     return _ref("inbound_integration", path, integration.id, integration.name, urls, path)
 
@@ -208,7 +221,9 @@ def incident_json(
         "priority": priority_json(priority, urls) if priority else None,
         "resolve_reason": None,
         "urgency": incident.urgency,
-        "incidents_responders": [],
+        "incidents_responders": [
+            responder_json(state, r, urls) for r in state.responders.get(incident.id, [])
+        ],
         "responder_requests": [],
     }
     # Both are only returned when asked for with include[].
@@ -259,6 +274,77 @@ def note_json(state: PagerDutyState, note: Note, urls: Urls) -> Json:
     }
 
 
+def responder_json(state: PagerDutyState, responder: Responder, urls: Urls) -> Json:
+    """`IncidentsRespondersReference` (REST)."""
+    return {
+        "state": responder.state,
+        "user": user_ref(state.users[responder.user_id], urls),
+        "incident": incident_ref(state.incidents[responder.incident_id], urls),
+        "updated_at": ts(responder.updated_at),
+        "message": responder.message,
+        "requester": user_ref(state.users[responder.requester_id], urls),
+        "requested_at": ts(responder.requested_at),
+    }
+
+
+def responder_request_json(
+    state: PagerDutyState, incident: Incident, responders: list[Responder], urls: Urls
+) -> Json:
+    first = responders[0]
+    return {
+        "incident": incident_ref(incident, urls),
+        "requester": user_ref(state.users[first.requester_id], urls),
+        "requested_at": ts(first.requested_at),
+        "message": first.message,
+        "responder_request_targets": [
+            {
+                "responder_request_target": {
+                    "type": "user",
+                    "id": r.user_id,
+                    "summary": state.users[r.user_id].name,
+                    "incidents_responders": [responder_json(state, r, urls)],
+                }
+            }
+            for r in responders
+        ],
+    }
+
+
+def status_update_json(state: PagerDutyState, update: StatusUpdate, urls: Urls) -> Json:
+    body: Json = {
+        "id": update.id,
+        "message": update.message,
+        "created_at": ts(update.created_at),
+        "sender": user_ref(state.users[update.sender_id], urls),
+    }
+    if update.subject is not None:
+        body["subject"] = update.subject
+    if update.html_message is not None:
+        body["html_message"] = update.html_message
+    return body
+
+
+def log_entry_json(state: PagerDutyState, entry: LogEntry, urls: Urls) -> Json:
+    incident = state.incidents[entry.incident_id]
+    body: Json = {
+        "id": entry.id,
+        "type": entry.type,
+        "summary": entry.summary,
+        "self": f"{urls.api}/log_entries/{entry.id}?incident_id={incident.id}",
+        "html_url": f"{urls.html}/incidents/{incident.id}/log_entries/{entry.id}",
+        "created_at": ts(entry.created_at),
+        "agent": agent_ref(state, entry.agent_id, urls),
+        "channel": {"type": "api"},
+        "service": service_ref(state.services[incident.service_id], urls),
+        "incident": incident_ref(incident, urls),
+        "teams": [],
+        "contexts": [],
+    }
+    if entry.type in ("assign_log_entry", "escalate_log_entry", "trigger_log_entry"):
+        body["assignees"] = [user_ref(state.users[u], urls) for u in entry.assignee_ids]
+    return body
+
+
 def webhook_envelope(
     state: PagerDutyState, event: IncidentEvent, event_id: str, urls: Urls
 ) -> Json:
@@ -274,6 +360,31 @@ def webhook_envelope(
             "trimmed": False,
             "type": "incident_note",
         }
+    elif event.event_type.startswith("incident.responder.") and event.responder_id:
+        responder = next(
+            r for r in state.responders[incident.id] if r.user_id == event.responder_id
+        )
+        # Webhook states: "pending" on add, "accepted"/"declined" on reply (captures).
+        hook_state = {"joined": "accepted"}.get(responder.state, responder.state)
+        data = {
+            "incident": incident_ref(incident, urls),
+            "user": user_ref(state.users[responder.user_id], urls),
+            "escalation_policy": None,
+            "message": responder.message,
+            "state": hook_state,
+            "type": "incident_responder",
+        }
+    elif event.event_type == "incident.status_update_published" and event.status_update_id:
+        update = next(
+            u for u in state.status_updates[incident.id] if u.id == event.status_update_id
+        )
+        data = {
+            "incident": incident_ref(incident, urls),
+            "id": update.id,
+            "message": update.message,
+            "trimmed": False,
+            "type": "incident_status_update",
+        }
     else:
         data = webhook_incident_json(state, incident, urls)
     return {
@@ -282,7 +393,7 @@ def webhook_envelope(
             "event_type": event.event_type,
             "resource_type": "incident",
             "occurred_at": ts_ms(event.occurred_at),
-            "agent": agent_ref(state, event.agent_id, urls),
+            "agent": agent_ref(state, event.agent_id, urls, webhook=True),
             "client": {"name": "PagerDuty"},
             "data": data,
         }

@@ -1,0 +1,142 @@
+"""``pdjira dlq list`` and ``pdjira dlq replay ID|--all``: inspect and replay dead letters.
+
+A dead letter is a message that ran out of retries (or could never be handled), stored in the
+DLQ stream with the reason, the attempts and the original message. Replaying publishes the
+original back to its subject (a new ``Nats-Msg-Id``, so the stream's dedup window does not drop
+it), then removes the letter: fix the cause first, or it comes back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any
+
+import msgspec
+import nats
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from pdjira_common import streams
+from pdjira_common.bus import MSG_ID_HEADER
+from pdjira_common.config import ConfigError, load_config
+from pdjira_common.contracts import DeadLetter
+
+__all__ = ["list_letters", "register", "replay_letters"]
+
+_decoder = msgspec.json.Decoder(DeadLetter)
+DEFAULT_URL = "nats://127.0.0.1:4222"
+
+
+def register(commands: Any) -> None:
+    dlq = commands.add_parser("dlq", help="list and replay dead-lettered messages")
+    sub = dlq.add_subparsers(dest="dlq_command", required=True, metavar="ACTION")
+    for name, help_text in [
+        ("list", "list the dead letters (id, when, subject, attempts, reason)"),
+        ("replay", "publish dead letters back to their subjects, then remove them"),
+    ]:
+        action = sub.add_parser(name, help=help_text)
+        where = action.add_mutually_exclusive_group()
+        where.add_argument("--config", help="pdjira config file (its nats.url is used)")
+        where.add_argument("--nats", help=f"NATS URL (default $PDJIRA_NATS_URL or {DEFAULT_URL})")
+        if name == "replay":
+            which = action.add_mutually_exclusive_group(required=True)
+            which.add_argument("id", nargs="?", type=int, help="the letter's id (from list)")
+            which.add_argument("--all", action="store_true", help="replay every letter")
+            action.set_defaults(handler=_replay)
+        else:
+            action.set_defaults(handler=_list)
+
+
+def _url(args: argparse.Namespace) -> str:
+    if args.config:
+        return load_config(args.config).nats.url
+    return str(args.nats or os.environ.get("PDJIRA_NATS_URL") or DEFAULT_URL)
+
+
+async def list_letters(js: JetStreamContext) -> list[tuple[int, DeadLetter]]:
+    """Every letter in the DLQ stream with its id (stream sequence), oldest first."""
+    info = await js.stream_info(streams.DLQ)
+    letters = []
+    if info.state.messages == 0:
+        return []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            raw = await js.get_msg(streams.DLQ, seq)
+        except NotFoundError:
+            continue  # removed (replayed)
+        if raw.data:
+            letters.append((seq, _decoder.decode(raw.data)))
+    return letters
+
+
+async def replay_letters(js: JetStreamContext, ids: list[int] | None) -> list[str]:
+    """Replay the letters ``ids`` (None: all); lines saying what happened to each."""
+    letters = dict(await list_letters(js))
+    wanted = sorted(letters) if ids is None else ids
+    lines = []
+    for seq in wanted:
+        letter = letters.get(seq)
+        if letter is None:
+            lines.append(f"{seq}: no such dead letter (see `pdjira dlq list`)")
+            continue
+        headers = dict(letter.headers)
+        original = headers.get(MSG_ID_HEADER, "")
+        headers[MSG_ID_HEADER] = f"replay:{streams.DLQ}:{seq}:{original}"
+        await js.publish(letter.subject, letter.data, headers=headers)
+        await js.delete_msg(streams.DLQ, seq)
+        lines.append(f"{seq}: replayed to {letter.subject}")
+    return lines
+
+
+async def _with_js(url: str, work: Any) -> Any:
+    try:
+        nc = await asyncio.wait_for(
+            nats.connect(url, connect_timeout=3, allow_reconnect=False), timeout=5
+        )
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot connect to NATS at {url}: {type(exc).__name__}; is nats-server running "
+            "and is the URL right (--nats or --config)?"
+        ) from None
+    try:
+        return await work(nc.jetstream())
+    finally:
+        await nc.close()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _list(args: argparse.Namespace) -> int:
+    try:
+        letters = asyncio.run(_with_js(_url(args), list_letters))
+    except (ConfigError, NotFoundError) as exc:
+        print(
+            f"pdjira dlq list: {exc or 'no DLQ stream: start a pdjira service once'}",
+            file=sys.stderr,
+        )
+        return 2
+    if not letters:
+        print("no dead letters")
+        return 0
+    for seq, letter in letters:
+        print(
+            f"{seq}\t{letter.failed_at}\t{letter.subject}\tattempts={letter.attempts}\t"
+            f"correlation={letter.correlation_id or '-'}\t{_one_line(letter.reason)}"
+        )
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    ids = None if args.all else [args.id]
+    try:
+        lines = asyncio.run(_with_js(_url(args), lambda js: replay_letters(js, ids)))
+    except (ConfigError, NotFoundError) as exc:
+        print(f"pdjira dlq replay: {exc or 'no DLQ stream'}", file=sys.stderr)
+        return 2
+    for line in lines or ["no dead letters"]:
+        print(line)
+    return 1 if any("no such dead letter" in line for line in lines) else 0

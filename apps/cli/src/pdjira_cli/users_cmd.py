@@ -1,0 +1,156 @@
+"""``pdjira users list|link|unlink|automap|import``: the user mapping, via the admin API."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from pdjira_cli.admin_client import AdminError, add_common, admin_client, check, pick, run
+
+__all__ = ["parse_users_csv", "register"]
+
+# PagerDuty's user CSV (Users > export) names; other columns are ignored.
+_ID = {"id", "user id", "pagerduty user id", "pd user id"}
+_EMAIL = {"email", "email address", "login email", "e-mail"}
+_NAME = {"name", "full name"}
+_JIRA = {"jira user", "jira username", "jira login", "jira name", "jira user name"}
+
+
+def register(commands: Any) -> None:
+    users = commands.add_parser("users", help="PagerDuty <-> Jira user mapping")
+    sub = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+
+    def action(name: str, help_: str, handler: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=help_)
+        add_common(parser)
+        parser.add_argument("--account", help="PagerDuty account id (default: the only one)")
+        parser.add_argument("--instance", help="Jira instance id (default: the only one)")
+        parser.set_defaults(handler=lambda args: run(handler, args))
+        return parser
+
+    action("list", "list manual links", _list)
+    link = action("link", "link a PagerDuty user to a Jira user by hand", _link)
+    link.add_argument("pd_user", help="PagerDuty user id, e.g. PXXXXXX")
+    link.add_argument("jira_user", help="Jira user name (login)")
+    unlink = action("unlink", "remove a manual link", _unlink)
+    unlink.add_argument("pd_user")
+    automap = action("automap", "map PagerDuty users by e-mail now", _automap)
+    automap.add_argument("pd_users", nargs="+", metavar="PD_USER")
+    automap.add_argument("--save", action="store_true", help="keep each match as a manual link")
+    importer = action("import", "link users from a PagerDuty user CSV", _import)
+    importer.add_argument("file", help="CSV with id and/or email columns, optional 'Jira user'")
+
+
+def _pair(args: argparse.Namespace, config: Any) -> str:
+    account = pick("account", args.account, [a.id for a in config.pagerduty_accounts])
+    instance = pick("instance", args.instance, [j.id for j in config.jira_instances])
+    return f"{account}/{instance}"
+
+
+def _show(user: dict[str, Any]) -> str:
+    pd, jira = user["pd_user"], user["jira_user"]
+    email = f" <{pd['email']}>" if pd.get("email") else ""
+    where = f"{user['account']}/{user['instance']}"
+    return f"{where}  {pd['id']}{email}  ->  {jira['name']} ({jira['key']})"
+
+
+def _list(args: argparse.Namespace) -> int:
+    _, client = admin_client(args)
+    with client:
+        params = {k: v for k, v in (("account", args.account), ("instance", args.instance)) if v}
+        users = check(client.get("/admin/v1/users", params=params))["users"]
+    for user in users:
+        print(_show(user))
+    if not users:
+        print("no manual links")
+    return 0
+
+
+def _link(args: argparse.Namespace) -> int:
+    config, client = admin_client(args)
+    with client:
+        path = f"/admin/v1/users/{_pair(args, config)}/{args.pd_user}"
+        user = check(client.put(path, json={"jira_user": args.jira_user}))["user"]
+    print(f"linked: {_show(user)}")
+    return 0
+
+
+def _unlink(args: argparse.Namespace) -> int:
+    config, client = admin_client(args)
+    with client:
+        user = check(client.delete(f"/admin/v1/users/{_pair(args, config)}/{args.pd_user}"))
+    print(f"unlinked: {_show(user['user'])}")
+    return 0
+
+
+def _automap(args: argparse.Namespace) -> int:
+    config, client = admin_client(args)
+    with client:
+        body = {"pd_user_ids": args.pd_users, "save": args.save}
+        results = check(client.post(f"/admin/v1/users/{_pair(args, config)}/automap", json=body))
+    missed = 0
+    for item in results["results"]:
+        reply = item["result"]
+        if reply.get("source") == "email":
+            print(f"{item['pd_user_id']}  ->  {reply['jira_user']['name']} ({reply['reason']})")
+        else:
+            missed += 1
+            print(f"{item['pd_user_id']}  not mapped: {reply['reason']}")
+    return 1 if missed else 0
+
+
+def parse_users_csv(path: Path) -> list[dict[str, str | None]]:
+    """Rows of ``path`` as {pd_user_id, email, name, jira_user}; AdminError if unusable."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise AdminError(f"cannot read {path}: {exc.strerror}") from None
+    reader = csv.DictReader(text.splitlines())
+    columns = {(c or "").strip().casefold().replace("_", " "): c for c in reader.fieldnames or []}
+
+    def column(names: set[str]) -> str | None:
+        return next((columns[n] for n in names if n in columns), None)
+
+    id_col, email_col = column(_ID), column(_EMAIL)
+    name_col, jira_col = column(_NAME), column(_JIRA)
+    if id_col is None and email_col is None:
+        found = ", ".join(reader.fieldnames or []) or "none"
+        raise AdminError(
+            f"{path} has neither an 'id' nor an 'email' column (found: {found}); export the "
+            "users from PagerDuty or add those columns, and optionally a 'Jira user' column"
+        )
+
+    def cell(row: dict[str, str], col: str | None) -> str | None:
+        value = (row.get(col) or "").strip() if col else ""
+        return value or None
+
+    return [
+        {
+            "pd_user_id": cell(row, id_col),
+            "email": cell(row, email_col),
+            "name": cell(row, name_col),
+            "jira_user": cell(row, jira_col),
+        }
+        for row in reader
+    ]
+
+
+def _import(args: argparse.Namespace) -> int:
+    rows = parse_users_csv(Path(args.file))
+    config, client = admin_client(args)
+    with client:
+        path = f"/admin/v1/users/{_pair(args, config)}/import"
+        results = check(client.post(path, json={"rows": rows}))["results"]
+    failed = 0
+    for item in results:
+        line = item["row"] + 2  # header is line 1
+        if item["ok"]:
+            print(f"line {line}: linked {_show(item['user'])}")
+        else:
+            failed += 1
+            print(f"line {line}: {item['error']}")
+    print(json.dumps({"linked": len(results) - failed, "failed": failed}))
+    return 1 if failed else 0

@@ -1,0 +1,61 @@
+"""JQL date operands and Jira's date strings.
+
+Jira accepts ``yyyy/MM/dd HH:mm``, ``yyyy-MM-dd HH:mm``, ``yyyy/MM/dd``, ``yyyy-MM-dd`` and
+periods such as ``-5d``, ``-1w 2d``, ``4h`` (units w, d, h, m = minutes) relative to now.
+Jira reads absolute dates in the searching user's time zone; we read them in ``tz``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, tzinfo
+from typing import Final
+
+__all__ = ["parse_issue_date", "parse_jql_date"]
+
+_ABSOLUTE: Final = re.compile(
+    r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$",
+)
+_PERIOD_PART: Final = re.compile(r"(\d+)\s*([wdhm])")
+_PERIOD: Final = re.compile(r"^([+-]?)\s*((?:\d+\s*[wdhm]\s*)+)$")
+_UNIT: Final = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1)}
+
+
+def parse_jql_date(text: str, *, now: datetime, tz: tzinfo) -> datetime | None:
+    """An aware datetime for a JQL date operand, or None if it is not one."""
+    text = text.strip()
+    period = _PERIOD.match(text)
+    if period is not None:
+        try:
+            delta = timedelta()
+            for amount, unit in _PERIOD_PART.findall(period.group(2)):
+                delta += int(amount) * _UNIT.get(unit, timedelta(minutes=1))
+            base = _aware(now, tz)
+            return base - delta if period.group(1) == "-" else base + delta
+        except OverflowError:  # "-99999999999w" is a period, just not a usable one
+            return None
+    m = _ABSOLUTE.match(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute = m.groups()
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=tz
+        )
+    except ValueError:
+        return None
+
+
+def parse_issue_date(value: object, *, tz: tzinfo) -> datetime | None:
+    """A Jira date/datetime field value ("2026-11-20T10:00:00.000+0000", "2026-11-20")."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return _aware(parsed, tz)
+
+
+def _aware(value: datetime, tz: tzinfo) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)

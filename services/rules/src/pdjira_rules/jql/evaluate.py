@@ -1,0 +1,385 @@
+"""Evaluate parsed JQL against one issue, in three-valued (Kleene) logic.
+
+``evaluate`` answers True, False or UNKNOWN. UNKNOWN means "only Jira can say" (a function,
+a history operator, a field we cannot resolve or the payload does not carry, an operator Jira
+would refuse for that field); AND/OR/NOT still decide when the known part is enough
+(``False AND UNKNOWN`` is False). On UNKNOWN the caller asks Jira with
+:func:`pdjira_rules.jql.fallback.jira_fallback_query`.
+
+Jira semantics kept: names compare case-insensitively and ids match too; ``!=`` and ``NOT IN``
+never match an empty field; ``resolution = Unresolved`` means no resolution.
+
+Simplification: ``~`` is Lucene full-text search in Jira (stemming, stop words, word
+boundaries). Here each term must occur in the field as a case-insensitive substring (``*`` and
+``?`` are wildcards, ``"a b"`` inside the value is a phrase); any other Lucene syntax (+, -,
+AND/OR inside the text, fuzzy ~, boosts) gives UNKNOWN. So ``~`` may say True where Jira's
+stemmer would not (e.g. "port" in "report"): rules should not depend on that edge.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, tzinfo
+from enum import Enum
+from functools import partial
+from typing import Final, Literal, TypeAlias
+
+from pdjira_rules.jql.dates import parse_issue_date, parse_jql_date
+from pdjira_rules.jql.fields import (
+    MISSING,
+    FieldKind,
+    FieldSpec,
+    Item,
+    field_items,
+    number_key,
+    resolve_field,
+)
+from pdjira_rules.jql.parser import (
+    And,
+    Clause,
+    Empty,
+    FunctionCall,
+    HistoryClause,
+    ListOperand,
+    Node,
+    Not,
+    Operand,
+    Or,
+    Query,
+    Value,
+)
+
+__all__ = ["UNKNOWN", "Truth", "Unknown", "evaluate", "local_gaps"]
+
+
+class Unknown(Enum):
+    UNKNOWN = "unknown"
+
+    def __bool__(self) -> bool:
+        # `if evaluate(...)` on UNKNOWN is almost always a bug: make it loud.
+        raise TypeError("UNKNOWN has no truth value; compare with `is True` / `is UNKNOWN`")
+
+
+UNKNOWN: Final = Unknown.UNKNOWN
+Truth: TypeAlias = bool | Literal[Unknown.UNKNOWN]
+
+_NO_FIELDS: Final[Mapping[str, str]] = {}
+_ORDERING: Final = frozenset({"<", "<=", ">", ">="})
+_LUCENE_WORDS: Final = frozenset({"AND", "OR", "NOT", "&&", "||"})
+_LUCENE_START: Final = frozenset("+-!")  # required / prohibited term markers
+_LUCENE_CHARS: Final = frozenset("(){}[]^~:")
+_KEY: Final = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)-(\d+)$")
+
+
+def evaluate(
+    query: Query,
+    issue: Mapping[str, object],
+    *,
+    now: datetime,
+    field_ids: Mapping[str, str] = _NO_FIELDS,
+    tz: tzinfo = UTC,
+) -> Truth:
+    """Does ``issue`` (Jira REST/webhook JSON: ``{"key", "id", "fields": {...}}``) match?
+
+    ``field_ids`` maps custom field names to ids ("Customer Tier" -> "customfield_10010");
+    ``now`` anchors relative dates; ``tz`` is the zone absolute dates are read in.
+    Never raises on odd payloads: what it cannot read is UNKNOWN.
+    """
+    if query.where is None:
+        return True
+    ctx = _Context(issue if isinstance(issue, Mapping) else {}, now, field_ids, tz)
+    return ctx.node(query.where)
+
+
+def local_gaps(query: Query, field_ids: Mapping[str, str] = _NO_FIELDS) -> tuple[str, ...]:
+    """Why parts of the query can never be decided locally (empty: fully local, as long as
+    the payload carries the fields). For rule validation and the audit trail."""
+    gaps: list[str] = []
+
+    def walk(node: Node) -> None:
+        if isinstance(node, And | Or):
+            for child in node.children:
+                walk(child)
+        elif isinstance(node, Not):
+            walk(node.child)
+        elif isinstance(node, HistoryClause):
+            gaps.append(f"history operator {node.op.upper()} on '{_field_name(node)}'")
+        else:
+            if resolve_field(node.field, field_ids) is None:
+                gaps.append(f"unknown field '{_field_name(node)}'")
+            gaps.extend(f"function {f.name}()" for f in _functions(node.operand))
+
+    if query.where is not None:
+        walk(query.where)
+    return tuple(dict.fromkeys(gaps))
+
+
+def _field_name(node: Clause | HistoryClause) -> str:
+    f = node.field
+    if f.custom_id is not None:
+        return f"cf[{f.custom_id}]"
+    return f.name + (f.suffix or "")
+
+
+def _functions(operand: Operand) -> Iterable[FunctionCall]:
+    if isinstance(operand, FunctionCall):
+        yield operand
+    elif isinstance(operand, ListOperand):
+        for item in operand.items:
+            yield from _functions(item)
+
+
+def _and(values: Iterable[Callable[[], Truth]]) -> Truth:
+    result: Truth = True
+    for value in values:
+        v = value()
+        if v is False:
+            return False
+        if v is UNKNOWN:
+            result = UNKNOWN
+    return result
+
+
+def _or(values: Iterable[Callable[[], Truth]]) -> Truth:
+    result: Truth = False
+    for value in values:
+        v = value()
+        if v is True:
+            return True
+        if v is UNKNOWN:
+            result = UNKNOWN
+    return result
+
+
+def _not(value: Truth) -> Truth:
+    return UNKNOWN if value is UNKNOWN else not value
+
+
+def _any(values: Iterable[bool | None]) -> Truth:
+    """True if any is True; else UNKNOWN if any could not be decided (None); else False."""
+    result: Truth = False
+    for v in values:
+        if v is True:
+            return True
+        if v is None:
+            result = UNKNOWN
+    return result
+
+
+class _Context:
+    def __init__(
+        self,
+        issue: Mapping[str, object],
+        now: datetime,
+        field_ids: Mapping[str, str],
+        tz: tzinfo,
+    ) -> None:
+        self.issue = issue
+        self.now = now
+        self.field_ids = {name.casefold(): fid for name, fid in field_ids.items()}
+        self.tz = tz
+
+    def node(self, node: Node) -> Truth:
+        if isinstance(node, And):
+            return _and(partial(self.node, c) for c in node.children)
+        if isinstance(node, Or):
+            return _or(partial(self.node, c) for c in node.children)
+        if isinstance(node, Not):
+            return _not(self.node(node.child))
+        if isinstance(node, HistoryClause):
+            return UNKNOWN
+        return self.clause(node)
+
+    def clause(self, clause: Clause) -> Truth:
+        spec = resolve_field(clause.field, self.field_ids)
+        if spec is None:
+            return UNKNOWN
+        if spec.kind is FieldKind.ANY_TEXT:
+            return self.any_text(clause)
+        items = field_items(spec, self.issue)
+        if items is MISSING:
+            return UNKNOWN
+        return self.compare(spec, items, clause.op, clause.operand)
+
+    def compare(self, spec: FieldSpec, items: list[Item], op: str, operand: Operand) -> Truth:
+        if op == "is":
+            return not items
+        if op == "is not":
+            return bool(items)
+        if isinstance(operand, FunctionCall):
+            return UNKNOWN
+        if op in ("~", "!~"):
+            return self.contains(spec, items, op, operand)
+        if spec.kind is FieldKind.TEXT:
+            return UNKNOWN  # Jira refuses =, IN, < on text fields: let it say so
+        if op in _ORDERING:
+            if not isinstance(operand, Value):
+                return UNKNOWN
+            return self.ordering(spec, items, op, operand.text)
+        if op in ("=", "!="):
+            if isinstance(operand, ListOperand):
+                return UNKNOWN  # Jira refuses a list with '='
+            hit = self.equals(spec, items, operand)
+            if op == "=":
+                return hit
+            if items or isinstance(operand, Empty):
+                return _not(hit)
+            return False  # != never matches an empty field: "assignee != x" skips unassigned
+        if not isinstance(operand, ListOperand):
+            return UNKNOWN
+        hit = _or(partial(self.member, spec, items, o) for o in operand.items)
+        if op == "in":
+            return hit
+        # NOT IN: never matches an empty field (as != in Jira).
+        if not items:
+            return False
+        return _not(hit)
+
+    def member(self, spec: FieldSpec, items: list[Item], operand: Operand) -> Truth:
+        if isinstance(operand, Value | Empty):
+            return self.equals(spec, items, operand)
+        return UNKNOWN  # functions and nested lists
+
+    def equals(self, spec: FieldSpec, items: list[Item], operand: Value | Empty) -> Truth:
+        if isinstance(operand, Empty):
+            return not items
+        text = operand.text
+        if spec.kind is FieldKind.DATE:
+            when = parse_jql_date(text, now=self.now, tz=self.tz)
+            if when is None:
+                return UNKNOWN
+            return _any(_same_instant(self.date_of(item), when) for item in items)
+        if spec.path == ("resolution",) and text.strip().casefold() == "unresolved":
+            return not items
+        wanted = {text.strip().casefold()}
+        num = number_key(text)
+        if num is not None:
+            wanted.add(num)
+        return any(not item.keys.isdisjoint(wanted) for item in items)
+
+    def date_of(self, item: Item) -> datetime | None:
+        return parse_issue_date(item.raw, tz=self.tz)
+
+    def ordering(self, spec: FieldSpec, items: list[Item], op: str, text: str) -> Truth:
+        if spec.kind is FieldKind.DATE:
+            when = parse_jql_date(text, now=self.now, tz=self.tz)
+            if when is None:
+                return UNKNOWN
+            return _any(_cmp(self.date_of(item), op, when) for item in items)
+        if spec.kind is FieldKind.KEY:
+            return _any(_key_cmp(item.raw, op, text) for item in items)
+        if spec.kind is FieldKind.CUSTOM:
+            return _any(self.custom_cmp(item.raw, op, text) for item in items)
+        return UNKNOWN  # e.g. priority > Major needs Jira's priority order
+
+    def custom_cmp(self, raw: object, op: str, text: str) -> bool | None:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            try:
+                return _cmp(float(raw), op, float(text))
+            except ValueError:
+                return None
+        when = parse_jql_date(text, now=self.now, tz=self.tz)
+        if when is not None:
+            return _cmp(parse_issue_date(raw, tz=self.tz), op, when)
+        return None
+
+    def contains(self, spec: FieldSpec, items: list[Item], op: str, operand: Operand) -> Truth:
+        if spec.kind not in (FieldKind.TEXT, FieldKind.CUSTOM) or not isinstance(operand, Value):
+            return UNKNOWN
+        if not items:
+            return False  # neither ~ nor !~ matches an empty field
+        hit = _any(_text_match(operand.text, item.raw) for item in items)
+        return hit if op == "~" else _not(hit)
+
+    def any_text(self, clause: Clause) -> Truth:
+        """``text ~ x`` also searches comments, which the payload does not carry: a hit in
+        summary/description/environment/custom text is True, anything else is for Jira."""
+        if clause.op != "~" or not isinstance(clause.operand, Value):
+            return UNKNOWN
+        fields = self.issue.get("fields")
+        if not isinstance(fields, Mapping):
+            return UNKNOWN
+        for name, value in fields.items():
+            searchable = name in ("summary", "description", "environment") or (
+                isinstance(name, str) and name.startswith("customfield_")
+            )
+            if searchable and _text_match(clause.operand.text, value) is True:
+                return True
+        return UNKNOWN
+
+
+def _same_instant(left: datetime | None, right: datetime) -> bool | None:
+    return None if left is None else left == right
+
+
+def _cmp(left: object, op: str, right: object) -> bool | None:
+    if left is None:
+        return None
+    try:
+        if op == "<":
+            return bool(left < right)  # type: ignore[operator]
+        if op == "<=":
+            return bool(left <= right)  # type: ignore[operator]
+        if op == ">":
+            return bool(left > right)  # type: ignore[operator]
+        return bool(left >= right)  # type: ignore[operator]
+    except TypeError:
+        return None
+
+
+def _key_cmp(raw: object, op: str, text: str) -> bool | None:
+    """``key > PD-10``: Jira orders keys by number within one project."""
+    mine = _KEY.match(raw) if isinstance(raw, str) else None
+    theirs = _KEY.match(text.strip())
+    if mine is None or theirs is None:
+        return None
+    if mine.group(1).upper() != theirs.group(1).upper():
+        return False
+    return _cmp(int(mine.group(2)), op, int(theirs.group(2)))
+
+
+def _text_match(pattern: str, value: object) -> bool | None:
+    """Case-insensitive substring per term (see the module docstring); None: needs Jira."""
+    if not isinstance(value, str):
+        return False
+    haystack = value.casefold()
+    text = pattern.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        phrase = text[1:-1].strip().casefold()
+        return phrase in haystack if phrase else None
+    terms = text.split()
+    if not terms:
+        return None
+    for term in terms:
+        regex = _term_regex(term)
+        if regex is None:
+            return None
+        if re.search(regex, haystack, re.DOTALL) is None:
+            return False
+    return True
+
+
+def _term_regex(term: str) -> str | None:
+    """A search regex for one Lucene term, or None for syntax we do not imitate."""
+    if term in _LUCENE_WORDS or term[0] in _LUCENE_START:
+        return None
+    parts: list[str] = []
+    literal = False
+    for c in term.casefold():
+        if literal:  # a backslash-escaped Lucene special character is just text
+            parts.append(re.escape(c))
+            literal = False
+        elif c == "\\":
+            literal = True
+        elif c in _LUCENE_CHARS:
+            return None
+        elif c == "*":
+            parts.append(".*")
+        elif c == "?":
+            parts.append(".")
+        else:
+            parts.append(re.escape(c))
+    if not any(p not in (".*", ".") for p in parts):
+        return None  # a bare wildcard: Jira refuses it
+    return "".join(parts)
