@@ -62,6 +62,7 @@ def transition(target: str, resolution: str | None = None) -> TransitionIssue:
         instance="dc1",
         target_status=target,
         resolution=resolution,
+        caused_at="2020-10-02T18:45:22.169Z",  # the event's occurred_at
     )
 
 
@@ -72,6 +73,7 @@ RESOLVE = UpdateIncident(
     status="resolved",
     cause=IssueRef(instance="dc1", issue_id="10100", key="OPS-4"),
     actor_user_key="JIRAUSER10100",
+    caused_at="2019-08-14T03:02:33.680000+00:00",  # the webhook's timestamp (ms) as ISO
 )
 
 ACK = "incident.acknowledged"

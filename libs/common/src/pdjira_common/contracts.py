@@ -17,6 +17,7 @@ __all__ = [
     "Command",
     "CommandFailed",
     "CommentAdded",
+    "CreateIncident",
     "CreateIssue",
     "DeadLetter",
     "Event",
@@ -167,6 +168,9 @@ class TransitionIssue(msgspec.Struct, frozen=True, kw_only=True, tag="jira.trans
     instance: str
     target_status: str
     resolution: str | None = None
+    # ISO time of the source event: a status write caused earlier than the last one the writer
+    # applied to this entity is skipped (None, from older publishers: always applied).
+    caused_at: str | None = None
 
 
 class UpdateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.update_incident.v1"):
@@ -178,6 +182,7 @@ class UpdateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.update_i
     status: IncidentStatus
     cause: IssueRef | None = None
     actor_user_key: str | None = None
+    caused_at: str | None = None  # ISO time of the source event, as in TransitionIssue
 
 
 class AddComment(msgspec.Struct, frozen=True, kw_only=True, tag="jira.add_comment.v1"):
@@ -204,13 +209,27 @@ class AddNote(msgspec.Struct, frozen=True, kw_only=True, tag="pd.add_note.v1"):
     author_jira_user_key: str | None = None  # `From` = the mapped PagerDuty user, or fallback
 
 
-Command = CreateIssue | TransitionIssue | UpdateIncident | AddComment | AddNote
+class CreateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.create_incident.v1"):
+    """Create the one PagerDuty incident for ``issue`` (idempotent: incident_key = issue key)."""
+
+    command_id: str
+    correlation_id: str
+    account: str
+    service_id: str
+    title: str
+    body: str
+    issue: IssueRef
+    urgency: str | None = None  # None: the service's default
+
+
+Command = CreateIssue | TransitionIssue | UpdateIncident | AddComment | AddNote | CreateIncident
 
 # ---------------------------------------------------------------- outcomes (stream OUTCOMES)
 
 
 class IssueLinked(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.issue_linked.v1"):
-    """The issue for ``incident`` exists (just created, or found by the idempotency search)."""
+    """``incident`` and ``issue`` belong together: the issue for an incident, or the incident for
+    an issue, exists (just created, or found by the idempotency search)."""
 
     command_id: str
     correlation_id: str

@@ -29,6 +29,7 @@ __all__ = [
     "KV_LINKS",
     "KV_PAIRS",
     "KV_USERS",
+    "KV_WRITES",
     "OUTCOMES",
     "STREAMS",
     "Topology",
@@ -50,6 +51,8 @@ KV_ECHO = "pdjira_echo"
 ECHO_MAX_TTL = 3600.0
 # Per link: note id <-> comment id pairs, and the last state we wrote on each side.
 KV_PAIRS = "pdjira_pairs"
+# The writers' own record of the last status write per entity (the cause time it applied).
+KV_WRITES = "pdjira_writes"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,6 +125,7 @@ def kv_configs(topology: Topology) -> list[KeyValueConfig]:
         KeyValueConfig(bucket=KV_USERS, history=1, replicas=r),
         KeyValueConfig(bucket=KV_ECHO, history=1, replicas=r, ttl=ECHO_MAX_TTL),
         KeyValueConfig(bucket=KV_PAIRS, history=1, replicas=r),
+        KeyValueConfig(bucket=KV_WRITES, history=1, replicas=r),
     ]
 
 

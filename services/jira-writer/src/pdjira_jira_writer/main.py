@@ -15,6 +15,7 @@ from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.mapping_client import link_of_incident
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
+from pdjira_common.write_order import kv_last_writes
 
 from pdjira_jira_writer.asks import MappingAsks
 from pdjira_jira_writer.handlers import (
@@ -68,6 +69,7 @@ def create_service(
         clients=clients,
         find_link=find_link,
         mapping=MappingAsks(broker),
+        last_writes=kv_last_writes(broker),
         crash_after=config.writers.crash_after,
     )
     register_reads(broker, JiraReads(clients))

@@ -27,6 +27,13 @@ from pdjira_common.contracts import (
 from pdjira_common.logging import get_logger
 from pdjira_common.mapping_client import MappingUnavailable
 from pdjira_common.requests import EchoMark, PairLookup, PairReply, UserLookup, body_digest
+from pdjira_common.write_order import (
+    LastWrite,
+    LastWrites,
+    MemoryLastWrites,
+    older_than_last,
+    write_key,
+)
 
 from pdjira_jira_writer.errors import JiraError
 from pdjira_jira_writer.idempotency import (
@@ -99,6 +106,8 @@ class JiraWriter:
     clients: Mapping[str, JiraApi]
     find_link: FindLink
     mapping: MappingPort = field(default_factory=AgreeingMapping)
+    # Cause time of the last status write per incident (write_order.py says why it is ours).
+    last_writes: LastWrites = field(default_factory=MemoryLastWrites)
     # Test hook (config writers.crash_after): die as kill -9 would right after that call.
     crash_after: str | None = None
 
@@ -160,9 +169,20 @@ class JiraWriter:
                 f"'{jira.instance}'; fix the instance of the rule that sent this command",
                 status_code=None,
             )
+        order_key = write_key("jira", command.incident.account, command.incident.incident_id)
+        stale = older_than_last(command.caused_at, await self.last_writes.get(order_key))
+        if stale is not None:
+            _log.info("write_skipped", issue=link.issue.key, reason=stale)
+            return WriteSkipped(
+                command_id=command.command_id,
+                correlation_id=command.correlation_id,
+                reason=f"not moving {link.issue.key} to '{command.target_status}': {stale}",
+            )
         issue = await jira.get_issue(link.issue.issue_id)
         ref = self._ref(jira, issue.id, issue.key)
         if same_status(issue.status, command.target_status):
+            # The wanted state holds as of this cause: an older cause must not undo it either.
+            await self._record(order_key, command, issue.status)
             return WriteSkipped(
                 command_id=command.command_id,
                 correlation_id=command.correlation_id,
@@ -207,6 +227,8 @@ class JiraWriter:
                 f"issue {issue.key} did not reach '{command.target_status}' in {MAX_HOPS} "
                 f"transitions (now '{current}', path {' -> '.join(path)}); check the workflow",
             )
+        # Before the outcome: the next command of this incident is decided against it.
+        await self._record(order_key, command, current)
         return IssueTransitioned(
             command_id=command.command_id,
             correlation_id=command.correlation_id,
@@ -256,6 +278,14 @@ class JiraWriter:
             issue=link.issue,
             note_id=command.note_id,
             comment_id=comment.id,
+        )
+
+    async def _record(self, key: str, command: TransitionIssue, status: str) -> None:
+        if command.caused_at is None:
+            return  # nothing to order by (an older publisher's command)
+        await self.last_writes.put(
+            key,
+            LastWrite(caused_at=command.caused_at, status=status, command_id=command.command_id),
         )
 
     async def _mark(self, jira: JiraApi, issue_id: str, what: str, value: str) -> None:

@@ -9,7 +9,8 @@ import msgspec
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 from pdjira_common.bus import Retryable
-from pdjira_common.contracts import encode
+from pdjira_common.contracts import Link, encode
+from pdjira_common.mapping_client import MappingUnavailable, link_of_issue
 from pdjira_common.requests import (
     ECHO_MARK,
     PAIR_LOOKUP,
@@ -59,6 +60,13 @@ class MappingAsks:
     async def user(self, lookup: UserLookup) -> UserReply:
         """The PagerDuty counterpart of a Jira user (manual, e-mail or fallback), if any."""
         return await ask(self._broker, USER_LOOKUP, lookup, UserReply, self._timeout)
+
+    async def link_of_issue(self, instance: str, issue_id: str) -> Link | None:
+        """The incident linked to the issue, if any (no answer: Retryable)."""
+        try:
+            return await link_of_issue(self._broker, instance, issue_id)
+        except MappingUnavailable as exc:
+            raise Retryable(f"link lookup failed: {exc}") from exc
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"MappingAsks(timeout={self._timeout})"

@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pdjira_common.bus import Retryable
+from pdjira_common.contracts import IssueRef
 from pdjira_common.requests import UserReply
 
-from pdjira_pd_writer.models import IncidentStatus
+from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus
 
 __all__ = [
     "ALREADY_THERE_CODES",
     "Actor",
     "already_there",
     "choose_from",
+    "incident_key",
     "needs_write",
     "note_text",
+    "pick_incident",
 ]
 
 # PagerDuty's codes for "the incident is already in that state" (a race between our GET and
@@ -70,3 +73,17 @@ def note_text(body: str, actor: Actor, jira_user_key: str | None) -> str:
     if actor.source in ("manual", "email", "mapped") or not jira_user_key:
         return text
     return f"[{jira_user_key} in Jira]\n{text}"
+
+
+def incident_key(issue: IssueRef) -> str:
+    """The ``incident_key`` of the incident created for ``issue``: its key (as people see it)."""
+    return issue.key
+
+
+def pick_incident(found: tuple[IncidentSnapshot, ...]) -> IncidentSnapshot | None:
+    """The issue's incident among those with its key: an open one first, else the oldest
+    (PagerDuty allows one open incident per key and service; resolved ones are still ours)."""
+    if not found:
+        return None
+    open_ = [i for i in found if i.status != "resolved"]
+    return (open_ or list(found))[0]

@@ -9,7 +9,7 @@ from faststream.nats import NatsBroker, NatsMessage
 from nats.aio.msg import Msg
 from pdjira_common import streams, subjects
 from pdjira_common.bus import Retryable, Unprocessable, publish
-from pdjira_common.contracts import Command, decode_command, encode
+from pdjira_common.contracts import Command, CreateIncident, decode_command, encode
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.requests import PdUser, PdUserRead, PdUserReply, PdUserSearch
 
@@ -47,6 +47,8 @@ def decode(data: bytes, subject: str) -> Command:
 
 def outcome_subject(command: Command) -> str:
     """``outcomes.pd.<account>``."""
+    if isinstance(command, CreateIncident):
+        return subjects.outcome("pd", command.account)
     return subjects.outcome("pd", command.incident.account)
 
 

@@ -13,6 +13,7 @@ from pdjira_common.consumers import update_consumer
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
+from pdjira_common.write_order import kv_last_writes
 
 from pdjira_pd_writer.asks import MappingAsks
 from pdjira_pd_writer.handlers import CONSUMER, make_command_handler, register_reads
@@ -51,7 +52,9 @@ def create_service(
             )
             for account in config.pagerduty_accounts
         }
-    writer = PdWriter(clients=clients, mapping=MappingAsks(broker))
+    writer = PdWriter(
+        clients=clients, mapping=MappingAsks(broker), last_writes=kv_last_writes(broker)
+    )
     register_reads(broker, clients)
     lanes: list[LaneDispatcher] = []
 

@@ -8,6 +8,7 @@ import msgspec
 
 __all__ = [
     "IncidentBody",
+    "IncidentList",
     "IncidentSnapshot",
     "IncidentStatus",
     "Note",
@@ -23,12 +24,19 @@ IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 class IncidentSnapshot(msgspec.Struct, frozen=True):
     id: str
     status: IncidentStatus
+    incident_key: str | None = None
 
 
 class IncidentBody(msgspec.Struct, frozen=True):
     """``{"incident": {...}}`` of ``GET`` and ``PUT /incidents/{id}``."""
 
     incident: IncidentSnapshot
+
+
+class IncidentList(msgspec.Struct, frozen=True):
+    """``{"incidents": [...]}`` of ``GET /incidents``."""
+
+    incidents: tuple[IncidentSnapshot, ...] = ()
 
 
 class Note(msgspec.Struct, frozen=True):

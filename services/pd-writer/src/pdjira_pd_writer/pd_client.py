@@ -19,6 +19,7 @@ from pdjira_pd_writer.errors import (
 from pdjira_pd_writer.metrics import PdWriterMetrics
 from pdjira_pd_writer.models import (
     IncidentBody,
+    IncidentList,
     IncidentSnapshot,
     IncidentStatus,
     Note,
@@ -50,6 +51,19 @@ class PagerDutyApi(Protocol):
     ) -> IncidentSnapshot: ...
 
     async def add_note(self, incident_id: str, content: str, *, from_email: str) -> Note: ...
+
+    async def incidents_by_key(self, incident_key: str) -> tuple[IncidentSnapshot, ...]: ...
+
+    async def create_incident(
+        self,
+        *,
+        service_id: str,
+        title: str,
+        details: str,
+        incident_key: str,
+        urgency: str | None,
+        from_email: str,
+    ) -> IncidentSnapshot: ...
 
     async def get_user(self, user_id: str) -> User: ...
 
@@ -118,6 +132,42 @@ class HttpPagerDutyClient:
             headers={"From": from_email},
         )
         return self._decode(response, NoteBody, what=what).note
+
+    async def incidents_by_key(self, incident_key: str) -> tuple[IncidentSnapshot, ...]:
+        what = f"find incidents with incident_key {incident_key}"
+        # Every status, over PagerDuty's widest window: an old resolved one is still ours.
+        params = {"incident_key": incident_key, "date_range": "all", "limit": "100"}
+        response = await self._call("GET", "/incidents", what=what, params=params)
+        return self._decode(response, IncidentList, what=what).incidents
+
+    async def create_incident(
+        self,
+        *,
+        service_id: str,
+        title: str,
+        details: str,
+        incident_key: str,
+        urgency: str | None,
+        from_email: str,
+    ) -> IncidentSnapshot:
+        what = f"create an incident with incident_key {incident_key}"
+        incident: dict[str, Any] = {
+            "type": "incident",
+            "title": title,
+            "service": {"id": service_id, "type": "service_reference"},
+            "incident_key": incident_key,
+            "body": {"type": "incident_body", "details": details},
+        }
+        if urgency:
+            incident["urgency"] = urgency
+        response = await self._call(
+            "POST",
+            "/incidents",
+            what=what,
+            json={"incident": incident},
+            headers={"From": from_email},
+        )
+        return self._decode(response, IncidentBody, what=what).incident
 
     async def get_user(self, user_id: str) -> User:
         what = f"get user {user_id}"

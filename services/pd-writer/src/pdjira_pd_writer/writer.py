@@ -11,8 +11,12 @@ from pdjira_common.contracts import (
     AddNote,
     Command,
     CommandFailed,
+    CreateIncident,
+    IncidentRef,
     IncidentUpdated,
+    IssueLinked,
     IssueRef,
+    Link,
     NoteAdded,
     Outcome,
     UpdateIncident,
@@ -27,8 +31,23 @@ from pdjira_common.requests import (
     UserReply,
     body_digest,
 )
+from pdjira_common.write_order import (
+    LastWrite,
+    LastWrites,
+    MemoryLastWrites,
+    older_than_last,
+    write_key,
+)
 
-from pdjira_pd_writer.decisions import Actor, already_there, choose_from, needs_write, note_text
+from pdjira_pd_writer.decisions import (
+    Actor,
+    already_there,
+    choose_from,
+    incident_key,
+    needs_write,
+    note_text,
+    pick_incident,
+)
 from pdjira_pd_writer.errors import PagerDutyError
 from pdjira_pd_writer.pd_client import PagerDutyApi
 
@@ -46,6 +65,8 @@ class MappingPort(Protocol):
 
     async def user(self, lookup: UserLookup) -> UserReply: ...
 
+    async def link_of_issue(self, instance: str, issue_id: str) -> Link | None: ...
+
 
 class AgreeingMapping:
     """A mapping that records every mark and knows no pairs or users (decision-path tests)."""
@@ -59,11 +80,16 @@ class AgreeingMapping:
     async def user(self, lookup: UserLookup) -> UserReply:
         return UserReply(reason="no mapping in this test")
 
+    async def link_of_issue(self, instance: str, issue_id: str) -> Link | None:
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class PdWriter:
     clients: Mapping[str, PagerDutyApi]
     mapping: MappingPort = field(default_factory=AgreeingMapping)
+    # Cause time of the last status write per incident (write_order.py says why it is ours).
+    last_writes: LastWrites = field(default_factory=MemoryLastWrites)
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable to try again later."""
@@ -72,6 +98,8 @@ class PdWriter:
                 return await self.update_incident(command)
             if isinstance(command, AddNote):
                 return await self.add_note(command)
+            if isinstance(command, CreateIncident):
+                return await self.create_incident(command)
             raise PagerDutyError(
                 f"{type(command).__name__} is not a PagerDuty command; the pd-writer received "
                 "it on a commands.pd subject: fix the publisher's subject",
@@ -91,8 +119,16 @@ class PdWriter:
         """Set the incident's status unless it already has it (then no write, so no echo)."""
         pd = self._client(command.incident.account)
         incident_id = command.incident.incident_id
+        order_key = write_key("pd", command.incident.account, incident_id)
+        stale = older_than_last(command.caused_at, await self.last_writes.get(order_key))
+        if stale is not None:
+            return self._skipped(
+                command, f"not setting incident {incident_id} {command.status}: {stale}"
+            )
         incident = await pd.get_incident(incident_id)
         if not needs_write(incident.status, command.status):
+            # The wanted state holds as of this cause: an older cause must not undo it either.
+            await self._record(order_key, command, incident.status)
             return self._skipped(command, f"incident {incident_id} is already {incident.status}")
         actor = await self._actor(
             pd, command.incident.account, command.cause, command.actor_user_key
@@ -106,10 +142,13 @@ class PdWriter:
             )
         except PagerDutyError as exc:
             if already_there(exc.code, command.status):
+                await self._record(order_key, command, command.status)
                 return self._skipped(
                     command, f"incident {incident_id} became {command.status} meanwhile"
                 )
             raise
+        # Before the outcome: the next command of this incident is decided against it.
+        await self._record(order_key, command, updated.status)
         _log.info(
             "incident_updated",
             incident=incident_id,
@@ -123,6 +162,57 @@ class PdWriter:
             incident=command.incident,
             from_status=incident.status,
             to_status=updated.status,
+        )
+
+    async def create_incident(self, command: CreateIncident) -> Outcome:
+        """One incident per issue: mapping's link, else the incident with the issue's key as
+        ``incident_key``, else a new one carrying that key (PagerDuty then refuses a second
+        open one, so a race or a lost answer cannot make two)."""
+        pd = self._client(command.account)
+        issue = command.issue
+        link = await self.mapping.link_of_issue(issue.instance, issue.issue_id)
+        if link is not None:
+            return self._incident_linked(command, link.incident.incident_id, created=False)
+        key = incident_key(issue)
+        existing = pick_incident(await pd.incidents_by_key(key))
+        if existing is not None:
+            _log.info("incident_found_by_key", incident=existing.id, incident_key=key)
+            return self._incident_linked(command, existing.id, created=False)
+        actor = await self._actor(pd, command.account, None, None)
+        if actor.email is None:
+            return self._skipped(command, actor.why)
+        try:
+            created = await pd.create_incident(
+                service_id=command.service_id,
+                title=command.title,
+                details=command.body,
+                incident_key=key,
+                urgency=command.urgency,
+                from_email=actor.email,
+            )
+        except PagerDutyError as exc:
+            if exc.status_code != 400:
+                raise
+            # "Open incident with matching dedup key already exists": made meanwhile (or by a
+            # create whose answer we lost); find it. Any other 400 stays the failure it is.
+            found = pick_incident(await pd.incidents_by_key(key))
+            if found is None:
+                raise
+            _log.info("incident_found_after_refusal", incident=found.id, incident_key=key)
+            return self._incident_linked(command, found.id, created=False)
+        _log.info("incident_created", incident=created.id, incident_key=key)
+        return self._incident_linked(command, created.id, created=True)
+
+    @staticmethod
+    def _incident_linked(
+        command: CreateIncident, incident_id: str, *, created: bool
+    ) -> IssueLinked:
+        return IssueLinked(
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            incident=IncidentRef(account=command.account, incident_id=incident_id),
+            issue=command.issue,
+            created=created,
         )
 
     async def add_note(self, command: AddNote) -> Outcome:
@@ -164,6 +254,14 @@ class PdWriter:
             )
         return choose_from(reply, pd.from_email)
 
+    async def _record(self, key: str, command: UpdateIncident, status: str) -> None:
+        if command.caused_at is None:
+            return  # nothing to order by (an older publisher's command)
+        await self.last_writes.put(
+            key,
+            LastWrite(caused_at=command.caused_at, status=status, command_id=command.command_id),
+        )
+
     async def _mark(self, pd: PagerDutyApi, incident_id: str, what: str, value: str) -> None:
         # Before the write: the webhook it causes is recognised as our own echo.
         await self.mapping.mark(
@@ -182,7 +280,7 @@ class PdWriter:
         return client
 
     @staticmethod
-    def _skipped(command: UpdateIncident | AddNote, reason: str) -> WriteSkipped:
+    def _skipped(command: UpdateIncident | AddNote | CreateIncident, reason: str) -> WriteSkipped:
         _log.info("write_skipped", reason=reason)
         return WriteSkipped(
             command_id=command.command_id, correlation_id=command.correlation_id, reason=reason

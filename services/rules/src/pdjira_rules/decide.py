@@ -26,6 +26,7 @@ from pdjira_common.contracts import (
     TransitionIssue,
     UpdateIncident,
 )
+from pdjira_common.write_order import iso_from_ms
 
 __all__ = [
     "ECHO",
@@ -274,6 +275,7 @@ def _transition(
         instance=rule.instance,
         target_status=target,
         resolution=None if acknowledged else rule.resolution,
+        caused_at=event.occurred_at or None,
     )
     where = (
         link.issue.key
@@ -329,6 +331,7 @@ def decide_issue_event(
             status="resolved",
             cause=event.issue,
             actor_user_key=event.user_key,
+            caused_at=iso_from_ms(event.timestamp_ms) if event.timestamp_ms else None,
         )
         return command, f"status {status!r} resolves incident {link.incident.incident_id}"
 

@@ -1,0 +1,143 @@
+"""Per-entity write order: the cause time of the last status write a writer applied, and the
+pure rule that refuses an older cause ("never move backwards because an older event arrived late").
+
+Why the writer's own KV record and not mapping's ``written`` state: mapping learns of a write
+only when it consumes the outcome, after the writer acked, so the next command of the same
+entity can be decided before mapping knows; and mapping keeps the time of the *write*, while
+the order that matters is the time of the *source event* that caused it. The writer records
+``caused_at`` itself, synchronously, before it publishes the outcome; per-entity lanes make it
+the only writer of that key at a time. Each writer compares causes from one clock only (Jira
+writes are caused by PagerDuty events, PagerDuty writes by Jira events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+import msgspec
+from faststream.nats import NatsBroker
+from nats.errors import Error as NatsError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from pdjira_common.bus import Retryable
+from pdjira_common.streams import KV_WRITES
+from pdjira_common.subjects import token
+
+__all__ = [
+    "KvLastWrites",
+    "LastWrite",
+    "LastWrites",
+    "MemoryLastWrites",
+    "iso_from_ms",
+    "kv_last_writes",
+    "older_than_last",
+    "write_key",
+]
+
+
+class LastWrite(msgspec.Struct, frozen=True, kw_only=True):
+    """The last status written (or found already there) for one entity, and its cause time."""
+
+    caused_at: str
+    status: str
+    command_id: str
+
+
+def write_key(system: str, scope: str, entity: str) -> str:
+    """``<system>.<scope>.<entity>``, e.g. ``pd.acme.PGR0VU2``."""
+    return f"{token(system)}.{token(scope)}.{token(entity)}"
+
+
+def iso_from_ms(timestamp_ms: int) -> str:
+    """Jira's webhook ``timestamp`` (ms since the epoch) as an ISO time in UTC."""
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat()
+
+
+def _parse(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def older_than_last(caused_at: str | None, last: LastWrite | None) -> str | None:
+    """Why the write must be skipped (its cause is older than the last applied one), or None.
+
+    No cause time (older publishers), no record, or a time that cannot be read: apply.
+    An equal time applies (a redelivered command is then skipped by convergence instead)."""
+    if caused_at is None or last is None:
+        return None
+    cause, previous = _parse(caused_at), _parse(last.caused_at)
+    if cause is None or previous is None or cause >= previous:
+        return None
+    return (
+        f"older than the last change we wrote ({caused_at} < {last.caused_at}, "
+        f"which set '{last.status}' by command {last.command_id})"
+    )
+
+
+class LastWrites(Protocol):
+    async def get(self, key: str) -> LastWrite | None: ...
+
+    async def put(self, key: str, value: LastWrite) -> None: ...
+
+
+class MemoryLastWrites:
+    """In-process record (unit tests)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, LastWrite] = {}
+
+    async def get(self, key: str) -> LastWrite | None:
+        return self.records.get(key)
+
+    async def put(self, key: str, value: LastWrite) -> None:
+        self.records[key] = value
+
+
+_decoder = msgspec.json.Decoder(LastWrite)
+_encoder = msgspec.json.Encoder()
+
+
+class KvLastWrites:
+    """The record in KV bucket ``pdjira_writes`` (declared in streams.py), opened on first use."""
+
+    def __init__(self, open_bucket: Callable[[], Awaitable[KeyValue]]) -> None:
+        self._open_bucket = open_bucket
+        self._kv: KeyValue | None = None
+
+    async def _bucket(self) -> KeyValue:
+        if self._kv is None:
+            self._kv = await self._open_bucket()
+        return self._kv
+
+    async def get(self, key: str) -> LastWrite | None:
+        try:
+            kv = await self._bucket()
+            entry = await kv.get(key)
+        except (KeyNotFoundError, KeyDeletedError):
+            return None
+        except (NatsError, TimeoutError) as exc:  # the command retries later
+            raise Retryable(f"reading the write order of {key} failed: {exc}") from exc
+        return _decoder.decode(entry.value) if entry.value else None
+
+    async def put(self, key: str, value: LastWrite) -> None:
+        try:
+            await (await self._bucket()).put(key, _encoder.encode(value))
+        except (NatsError, TimeoutError) as exc:
+            raise Retryable(f"recording the write order of {key} failed: {exc}") from exc
+
+
+def kv_last_writes(broker: NatsBroker) -> KvLastWrites:
+    """The record in bucket ``pdjira_writes`` through ``broker``'s connection."""
+
+    async def open_bucket() -> KeyValue:
+        # Declared once, in streams.py (ensure_topology), never here.
+        kv: KeyValue = await broker.key_value(KV_WRITES, declare=False)
+        return kv
+
+    return KvLastWrites(open_bucket)

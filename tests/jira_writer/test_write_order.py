@@ -1,0 +1,133 @@
+"""Never move an issue backwards because an older event arrived late: the pure rule, and the
+jira-writer on a real nats-server against the Jira simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from nats.aio.client import Client
+from pdjira_common.contracts import IssueTransitioned, TransitionIssue, WriteSkipped, decode_command
+from pdjira_common.write_order import LastWrite, iso_from_ms, older_than_last
+from pdjira_jira_writer.main import JiraWriterService
+from pdjira_mapping.main import MappingService
+
+from .conftest import JiraSim, OutcomeWatcher, send
+from .test_jira_writer_service import linked_issue, new_incident, transition
+
+T1 = "2026-11-26T08:00:01.000Z"
+T2 = "2026-11-26T08:00:02.000Z"
+T3 = "2026-11-26T08:00:03.000Z"
+LAST = LastWrite(caused_at=T2, status="Done", command_id="resolve-1")
+
+
+def at(command: TransitionIssue, caused_at: str | None) -> TransitionIssue:
+    return msgspec.structs.replace(command, caused_at=caused_at)
+
+
+# ---------------------------------------------------------------- the pure rule
+
+
+def test_an_older_cause_is_refused_with_the_reason() -> None:
+    reason = older_than_last(T1, LAST)
+    assert reason is not None
+    assert reason.startswith("older than the last change we wrote (")
+    assert T1 in reason
+    assert T2 in reason
+    assert "'Done'" in reason
+
+
+def test_a_newer_or_equal_cause_applies() -> None:
+    assert older_than_last(T3, LAST) is None
+    assert older_than_last(T2, LAST) is None  # a redelivery: convergence decides instead
+
+
+def test_no_cause_no_record_or_unreadable_time_applies() -> None:
+    assert older_than_last(None, LAST) is None
+    assert older_than_last(T1, None) is None
+    assert older_than_last("yesterday", LAST) is None
+
+
+def test_times_compare_across_offsets_and_precisions() -> None:
+    assert older_than_last("2026-11-26T09:00:01+02:00", LAST) is not None  # 07:00:01Z
+    assert older_than_last("2026-11-26T08:00:02.001+00:00", LAST) is None
+    assert older_than_last("2026-11-26T08:00:01", LAST) is not None  # naive means UTC
+
+
+def test_jira_timestamp_as_iso() -> None:
+    assert iso_from_ms(1565751753680) == "2019-08-14T03:02:33.680000+00:00"
+
+
+def test_contracts_without_caused_at_still_decode() -> None:
+    old = b'{"type":"jira.transition_issue.v1","command_id":"c","correlation_id":"e",'
+    old += b'"incident":{"account":"a","incident_id":"P"},"instance":"dc1","target_status":"Done"}'
+    command = decode_command(old)
+    assert isinstance(command, TransitionIssue)
+    assert command.caused_at is None
+
+
+# ---------------------------------------------------------------- the writer
+
+
+async def test_late_acknowledge_does_not_reopen_a_resolved_issue(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    link = await linked_issue(nc, outcomes, incident)
+    resolve = at(transition(incident, "Done"), T2)
+    await send(nc, resolve)
+    assert isinstance(await outcomes.wait_for(resolve.command_id), IssueTransitioned)
+    await jira_sim.clear_requests()
+
+    late_ack = at(transition(incident, "In Progress"), T1)
+    await send(nc, late_ack)
+
+    outcome = await outcomes.wait_for(late_ack.command_id)
+    assert isinstance(outcome, WriteSkipped)
+    assert outcome.reason == (
+        f"not moving {link.issue.key} to 'In Progress': older than the last change we wrote "
+        f"({T1} < {T2}, which set 'Done' by command {resolve.command_id})"
+    )
+    assert (await jira_sim.issue(link.issue.key))["fields"]["status"]["name"] == "Done"
+    assert await jira_sim.writes() == []
+
+
+async def test_a_newer_acknowledge_moves_the_resolved_issue(
+    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+) -> None:
+    incident = new_incident()
+    link = await linked_issue(nc, outcomes, incident)
+    resolve = at(transition(incident, "Done"), T2)
+    await send(nc, resolve)
+    assert isinstance(await outcomes.wait_for(resolve.command_id), IssueTransitioned)
+
+    ack = at(transition(incident, "In Progress"), T3)
+    await send(nc, ack)
+
+    outcome = await outcomes.wait_for(ack.command_id)
+    assert isinstance(outcome, IssueTransitioned)
+    assert outcome.path == ("To Do", "In Progress")
+    assert (await jira_sim.issue(link.issue.key))["fields"]["status"]["name"] == "In Progress"
+
+
+async def test_the_order_survives_a_writer_restart(
+    nc: Client,
+    jira_sim: JiraSim,
+    mapping: MappingService,
+    start_writer: Callable[..., Any],
+    outcomes: OutcomeWatcher,
+) -> None:
+    incident = new_incident()
+    async with start_writer():
+        link = await linked_issue(nc, outcomes, incident)
+        resolve = at(transition(incident, "Done"), T2)
+        await send(nc, resolve)
+        assert isinstance(await outcomes.wait_for(resolve.command_id), IssueTransitioned)
+    async with start_writer():  # a new process: the record is in KV, not in memory
+        late_ack = at(transition(incident, "In Progress"), T1)
+        await send(nc, late_ack)
+        outcome = await outcomes.wait_for(late_ack.command_id)
+    assert isinstance(outcome, WriteSkipped)
+    assert "older than the last change we wrote" in outcome.reason
+    assert (await jira_sim.issue(link.issue.key))["fields"]["status"]["name"] == "Done"
