@@ -25,14 +25,13 @@ from pdjira_common.contracts import (
     encode,
 )
 from pdjira_common.logging import configure_logging
+from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_jira_writer.main import JiraWriterService, create_service
 from pdjira_mapping.main import MappingService
 from pdjira_mapping.main import create_service as create_mapping
 from pdjira_simulators.jira import JiraSettings, create_app
 from pdjira_simulators.testing import running_server
-
-from .standin import MappingStandIn
 
 INSTANCE = "dc1"
 JIRA_USER = "pdjira"

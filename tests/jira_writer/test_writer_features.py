@@ -32,10 +32,10 @@ from pdjira_common.requests import (
     body_digest,
     jira_read_subject,
 )
+from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_jira_writer.main import JiraWriterService
 
 from .conftest import INSTANCE, JiraSim, OutcomeWatcher, send
-from .standin import MappingStandIn
 from .test_jira_writer_service import linked_issue, new_incident, transition
 
 CHAIN_WORKFLOW: dict[str, Any] = {

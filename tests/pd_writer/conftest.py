@@ -19,12 +19,11 @@ from pdjira_common import subjects
 from pdjira_common.config import Config, parse_config
 from pdjira_common.contracts import Outcome, UpdateIncident, decode_outcome, encode
 from pdjira_common.logging import configure_logging
+from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_pd_writer.main import PdWriterService, create_service
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
 from pdjira_simulators.testing import running_server
-
-from .standin import MappingStandIn
 
 ACCOUNT = "acme"
 PD_TOKEN = "pd-test-token-5f3a9c"

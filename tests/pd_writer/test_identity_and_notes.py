@@ -31,6 +31,7 @@ from pdjira_common.requests import (
     body_digest,
     pd_read_subject,
 )
+from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_pd_writer.decisions import Actor, choose_from, note_text
 from pdjira_pd_writer.main import PdWriterService, create_service
@@ -38,7 +39,6 @@ from pdjira_simulators.pagerduty import PagerDutySettings, create_app
 from pdjira_simulators.testing import running_server
 
 from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, OutcomeWatcher, PdSim, make_config, send
-from .standin import MappingStandIn
 
 ISSUE = IssueRef(instance="dc1", issue_id="10100", key="OPS-1")
 PAT = PdUser(id="PUSER01", email="pat@example.com", name="Pat Oncall")

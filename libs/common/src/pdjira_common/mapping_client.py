@@ -4,12 +4,15 @@ never read that as "no link", "no user" or "not an echo"."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import msgspec
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 
+from pdjira_common.bus import Retryable
 from pdjira_common.contracts import IncidentRef, Link, LinkQuery, LinkReply, encode
 from pdjira_common.requests import (
     ECHO_CONSUME,
@@ -27,6 +30,7 @@ from pdjira_common.requests import (
 from pdjira_common.subjects import LINK_LOOKUP
 
 __all__ = [
+    "MappingAsks",
     "MappingUnavailable",
     "consume_echo",
     "link_of_incident",
@@ -107,3 +111,38 @@ async def consume_echo(broker: NatsBroker, query: EchoConsume, *, timeout: float
 async def lookup_pair(broker: NatsBroker, query: PairLookup, *, timeout: float = 2.0) -> PairReply:
     """The note <-> comment pair of ``query``'s note or comment (the other id None: not synced)."""
     return await request(broker, query, PAIR_LOOKUP, PairReply, timeout=timeout)
+
+
+@contextmanager
+def _retry_when_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except MappingUnavailable as exc:
+        raise Retryable(f"mapping: {exc}") from exc
+
+
+class MappingAsks:
+    """What a writer asks mapping before it writes. No answer raises :class:`Retryable`: the
+    command is tried again later, never treated as "nothing there" nor written unmarked."""
+
+    def __init__(self, broker: NatsBroker, *, timeout: float = 2.0, user_timeout: float = 10.0):
+        self._broker = broker
+        self._timeout = timeout
+        self._user_timeout = user_timeout
+
+    async def mark(self, mark: EchoMark) -> None:
+        with _retry_when_unavailable():
+            await mark_echo(self._broker, mark, timeout=self._timeout)
+
+    async def pair(self, lookup: PairLookup) -> PairReply:
+        with _retry_when_unavailable():
+            return await lookup_pair(self._broker, lookup, timeout=self._timeout)
+
+    async def user(self, lookup: UserLookup) -> UserReply:
+        """The counterpart of a user (manual, e-mail or fallback), if any."""
+        with _retry_when_unavailable():
+            return await lookup_user(self._broker, lookup, timeout=self._user_timeout)
+
+    async def link_of_issue(self, instance: str, issue_id: str) -> Link | None:
+        with _retry_when_unavailable():
+            return await link_of_issue(self._broker, instance, issue_id)

@@ -1,69 +1,19 @@
-"""Requests to the mapping service (echo marks, note/comment pairs, users): no answer means
-"try the command again later", never "nothing there" and never "write unmarked"."""
+"""The jira-writer's questions to mapping: the shared ones, plus how to name a note's author."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from pdjira_common.mapping_client import MappingAsks as _SharedAsks
+from pdjira_common.requests import UserLookup
 
-import msgspec
-from faststream.nats import NatsBroker
-from nats.errors import NoRespondersError
-from pdjira_common.bus import Retryable
-from pdjira_common.contracts import encode
-from pdjira_common.requests import (
-    ECHO_MARK,
-    PAIR_LOOKUP,
-    USER_LOOKUP,
-    EchoMark,
-    PairLookup,
-    PairReply,
-    UserLookup,
-    UserReply,
-)
-
-__all__ = ["MappingAsks", "ask"]
-
-T = TypeVar("T")
+__all__ = ["MappingAsks"]
 
 
-async def ask(
-    broker: NatsBroker, subject: str, message: msgspec.Struct, reply: type[T], timeout: float
-) -> T:
-    """One request/reply; Retryable when nobody answers in time or the answer is empty."""
-    try:
-        response = await broker.request(encode(message), subject, timeout=timeout)
-    except (TimeoutError, NoRespondersError) as exc:
-        raise Retryable(f"mapping did not answer {subject}: {type(exc).__name__}") from exc
-    if not response.body:
-        raise Retryable(f"mapping answered {subject} with an empty reply")
-    try:
-        return msgspec.json.decode(response.body, type=reply)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise Retryable(f"mapping answered {subject} with an unexpected reply: {exc}") from exc
-
-
-class MappingAsks:
-    """The three questions the jira-writer asks mapping, over ``broker``."""
-
-    def __init__(self, broker: NatsBroker, *, timeout: float = 2.0) -> None:
-        self._broker = broker
-        self._timeout = timeout
-
-    async def mark(self, mark: EchoMark) -> None:
-        # Any JSON answer means "recorded"; no answer means the write must wait.
-        await ask(self._broker, ECHO_MARK, mark, msgspec.Raw, self._timeout)
-
-    async def pair(self, lookup: PairLookup) -> PairReply:
-        return await ask(self._broker, PAIR_LOOKUP, lookup, PairReply, self._timeout)
-
+class MappingAsks(_SharedAsks):
     async def author(self, lookup: UserLookup) -> str | None:
         """How to name a PagerDuty user in a comment: their mapped Jira name, else PD name."""
-        reply = await ask(self._broker, USER_LOOKUP, lookup, UserReply, self._timeout)
+        reply = await self.user(lookup)
         if reply.jira_user is not None and reply.source != "fallback":
             return reply.jira_user.display_name or reply.jira_user.name
         if reply.pd_user is not None:
             return reply.pd_user.name or reply.pd_user.email
         return lookup.pd_user_id
-
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"MappingAsks(timeout={self._timeout})"

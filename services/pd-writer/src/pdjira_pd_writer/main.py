@@ -11,11 +11,11 @@ from pdjira_common.bus import make_broker
 from pdjira_common.config import Config
 from pdjira_common.consumers import update_consumer
 from pdjira_common.lanes import LaneDispatcher
+from pdjira_common.mapping_client import MappingAsks
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 from pdjira_common.write_order import kv_last_writes
 
-from pdjira_pd_writer.asks import MappingAsks
 from pdjira_pd_writer.handlers import CONSUMER, make_command_handler, register_reads
 from pdjira_pd_writer.metrics import PdWriterMetrics
 from pdjira_pd_writer.pd_client import HttpPagerDutyClient, PagerDutyApi
