@@ -227,7 +227,7 @@ def _dec_hook(type_: type, obj: Any) -> Any:
         if not isinstance(obj, str):
             raise msgspec.ValidationError("Expected `str` (a secret, e.g. ${env:NAME})")
         return Secret(obj)
-    raise NotImplementedError(type_)
+    raise TypeError(f"no decoder for {type_.__name__}")  # msgspec reports it with the path
 
 
 def _check(config: Config) -> Config:
