@@ -161,6 +161,17 @@ class MappingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         return None
 
 
+class RulesSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The rules service: its admin API (PagerDuty's ``/rules`` shape) and the Jira fallback."""
+
+    # Bearer token of the rules admin API (served under /rules on the rules listener); unset:
+    # the API answers 503.
+    admin_token: Secret | None = None
+    read_timeout: float = 5.0  # waiting for a writer's read (catalogs, JQL fallback search)
+    jql_cache_ttl: float = 10.0  # how long Jira's answer to a fallback JQL query is reused
+    max_rules: int = 2000  # PagerDuty's own limit per account
+
+
 class ServiceListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ingest: HttpListen = HttpListen(port=8080)
     rules: HttpListen = HttpListen(port=8091)
@@ -174,6 +185,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     pagerduty_accounts: tuple[PagerDutyAccount, ...] = ()
     jira_instances: tuple[JiraInstance, ...] = ()
     rules: tuple[SyncRule, ...] = ()
+    # PagerDuty-style rules, ``{account, instance, rule: {...}, priority_map...}`` each; the
+    # rules service decodes and validates them at start (and stores them in KV pdjira_rules).
+    pagerduty_rules: tuple[dict[str, Any], ...] = ()
+    rules_service: RulesSettings = RulesSettings()
     retry: RetrySettings = RetrySettings()
     writers: WriterSettings = WriterSettings()
     listen: ServiceListen = ServiceListen()
@@ -285,6 +300,14 @@ def _check(config: Config) -> Config:
                 f"config error at $.rules[{i}].instance: unknown Jira instance {rule.instance!r}; "
                 f"configured: {sorted(seen)}"
             )
+    for i, raw in enumerate(config.pagerduty_rules):
+        for key, known in (("account", accounts), ("instance", seen)):
+            value = raw.get(key)
+            if value is not None and value not in known:
+                raise ConfigError(
+                    f"config error at $.pagerduty_rules[{i}].{key}: unknown {key} {value!r}; "
+                    f"configured: {sorted(known)}"
+                )
     _check_mapping(config.mapping, accounts, seen)
     return msgspec.structs.replace(config, jira_instances=tuple(instances))
 

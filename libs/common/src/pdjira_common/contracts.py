@@ -6,7 +6,7 @@ so one id finds the whole trace across streams.
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import msgspec
 
@@ -21,6 +21,7 @@ __all__ = [
     "CreateIssue",
     "DeadLetter",
     "Event",
+    "FieldsUpdated",
     "FieldChange",
     "IncidentEvent",
     "IncidentRef",
@@ -37,6 +38,8 @@ __all__ = [
     "RuleVerdict",
     "TransitionIssue",
     "UpdateIncident",
+    "UpdateIncidentFields",
+    "UpdateIssueFields",
     "WriteSkipped",
     "decode_audit",
     "decode_command",
@@ -90,6 +93,11 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.
     agent_type: str | None = None
     note_id: str | None = None
     note_content: str | None = None
+    agent_summary: str | None = None  # the agent's display name (who acted)
+    # The webhook's incident object as PagerDuty sent it (``event.data`` of incident events:
+    # assignees, escalation_policy, priority, teams, created_at...): rule conditions and field
+    # templates read it. None on note events and from older publishers.
+    data: dict[str, Any] | None = None
 
     @property
     def incident(self) -> IncidentRef:
@@ -129,6 +137,9 @@ class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v1")
     changes: tuple[FieldChange, ...] = ()
     comment_id: str | None = None
     comment_body: str | None = None
+    # The webhook's ``issue.fields`` as Jira sent it (custom fields, components, reporter,
+    # description...): JQL is evaluated against it. None from older publishers.
+    fields: dict[str, Any] | None = None
 
     @property
     def issue(self) -> IssueRef:
@@ -156,7 +167,27 @@ class CreateIssue(msgspec.Struct, frozen=True, kw_only=True, tag="jira.create_is
     summary: str
     description: str
     labels: tuple[str, ...] = ()
-    priority: str | None = None
+    priority: str | None = None  # Jira priority name
+    # PagerDuty user to assign; jira-writer maps them to a Jira user (unmapped: left unassigned).
+    assignee_pd_user_id: str | None = None
+    # Any other field, as Jira's REST body wants it ("customfield_10001": "text" or {"value": ..}).
+    fields: dict[str, Any] = {}
+
+
+class UpdateIssueFields(msgspec.Struct, frozen=True, kw_only=True, tag="jira.update_issue.v1"):
+    """Set fields of the issue linked to ``incident`` (convergent: unchanged fields are not
+    written). ``None`` / empty: leave that field alone."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    instance: str
+    priority: str | None = None  # Jira priority name
+    assignee_pd_user_id: str | None = None  # mapped to a Jira user by jira-writer
+    labels: tuple[str, ...] | None = None  # the labels to set (replaces the issue's labels)
+    append_description: str | None = None  # appended once (not again if already at the end)
+    fields: dict[str, Any] = {}
+    caused_at: str | None = None  # ISO time of the source event, as in TransitionIssue
 
 
 class TransitionIssue(msgspec.Struct, frozen=True, kw_only=True, tag="jira.transition_issue.v1"):
@@ -220,9 +251,35 @@ class CreateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.create_i
     body: str
     issue: IssueRef
     urgency: str | None = None  # None: the service's default
+    priority: str | None = None  # PagerDuty priority id or name, set after the create
+    add_responders: tuple[str, ...] = ()  # PagerDuty user ids, requested after the create
 
 
-Command = CreateIssue | TransitionIssue | UpdateIncident | AddComment | AddNote | CreateIncident
+class UpdateIncidentFields(
+    msgspec.Struct, frozen=True, kw_only=True, tag="pd.update_incident_fields.v1"
+):
+    """Set the priority of / add responders to a PagerDuty incident (convergent)."""
+
+    command_id: str
+    correlation_id: str
+    incident: IncidentRef
+    priority: str | None = None  # PagerDuty priority id or name (e.g. "P1")
+    add_responders: tuple[str, ...] = ()  # PagerDuty user ids
+    cause: IssueRef | None = None
+    actor_user_key: str | None = None  # Jira user whose change caused it (`From`)
+    caused_at: str | None = None
+
+
+Command = (
+    CreateIssue
+    | TransitionIssue
+    | UpdateIssueFields
+    | UpdateIncident
+    | UpdateIncidentFields
+    | AddComment
+    | AddNote
+    | CreateIncident
+)
 
 # ---------------------------------------------------------------- outcomes (stream OUTCOMES)
 
@@ -298,6 +355,16 @@ class NoteAdded(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.note_add
     note_id: str
 
 
+class FieldsUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.fields_updated.v1"):
+    """Fields written by UpdateIssueFields / UpdateIncidentFields (``target``: "jira:<inst>:<id>"
+    or "pd:<account>:<id>"); ``fields`` names what changed."""
+
+    command_id: str
+    correlation_id: str
+    target: str
+    fields: tuple[str, ...]
+
+
 Outcome = (
     IssueLinked
     | IssueTransitioned
@@ -306,6 +373,7 @@ Outcome = (
     | CommandFailed
     | CommentAdded
     | NoteAdded
+    | FieldsUpdated
 )
 
 # ---------------------------------------------------------------- mapping (request/reply)

@@ -28,6 +28,7 @@ __all__ = [
     "KV_ECHO",
     "KV_LINKS",
     "KV_PAIRS",
+    "KV_RULES",
     "KV_USERS",
     "KV_WRITES",
     "OUTCOMES",
@@ -53,6 +54,8 @@ ECHO_MAX_TTL = 3600.0
 KV_PAIRS = "pdjira_pairs"
 # The writers' own record of the last status write per entity (the cause time it applied).
 KV_WRITES = "pdjira_writes"
+# PagerDuty-style rules (key: rule id; value: the rule JSON); the rules service watches it.
+KV_RULES = "pdjira_rules"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +129,7 @@ def kv_configs(topology: Topology) -> list[KeyValueConfig]:
         KeyValueConfig(bucket=KV_ECHO, history=1, replicas=r, ttl=ECHO_MAX_TTL),
         KeyValueConfig(bucket=KV_PAIRS, history=1, replicas=r),
         KeyValueConfig(bucket=KV_WRITES, history=1, replicas=r),
+        KeyValueConfig(bucket=KV_RULES, history=5, replicas=r),
     ]
 
 
