@@ -264,6 +264,7 @@ class UpdateIncidentFields(
     correlation_id: str
     incident: IncidentRef
     priority: str | None = None  # PagerDuty priority id or name (e.g. "P1")
+    urgency: str | None = None  # "high" / "low"
     add_responders: tuple[str, ...] = ()  # PagerDuty user ids
     cause: IssueRef | None = None
     actor_user_key: str | None = None  # Jira user whose change caused it (`From`)
@@ -408,6 +409,9 @@ class RuleVerdict(msgspec.Struct, frozen=True, kw_only=True):
     rule: str
     matched: bool
     reason: str
+    # The configuration item of a PagerDuty-style rule, e.g. "autocreate_issues_config[0]"
+    # (None: the rule as a whole); ``reason`` then spells out each condition checked.
+    item: str | None = None
 
 
 class AuditRecord(msgspec.Struct, frozen=True, kw_only=True, tag="audit.record.v1"):

@@ -22,6 +22,7 @@ __all__ = [
     "EchoConsume",
     "EchoMark",
     "EchoReply",
+    "JiraCatalogRead",
     "JiraCreateMetaRead",
     "JiraCreateMetaReply",
     "JiraFieldMeta",
@@ -37,6 +38,9 @@ __all__ = [
     "JiraUsersReply",
     "PairLookup",
     "PairReply",
+    "PdCatalogRead",
+    "PdNamed",
+    "PdNamesReply",
     "PdUser",
     "PdUserRead",
     "PdUserReply",
@@ -258,8 +262,40 @@ class JiraNamed(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     category: str | None = None
+    key: str | None = None  # projects: the project key
 
 
 class JiraNamesReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_names_reply.v1"):
     items: tuple[JiraNamed, ...] = ()
+    error: str | None = None
+
+
+class JiraCatalogRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_catalog.v1"):
+    """One list of what exists on a Jira instance, answered with :class:`JiraNamesReply` on
+    ``reads.jira.<instance>.<what>``: ``projects`` (``key`` set), ``issue_types``,
+    ``resolutions`` or ``fields`` (custom fields too)."""
+
+    instance: str
+    what: Literal["projects", "issue_types", "resolutions", "fields"]
+
+
+# ---------------------------------------------------------------- PagerDuty reads (pd-writer)
+
+
+class PdCatalogRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.pd_catalog.v1"):
+    """One list of what exists in a PagerDuty account, answered with :class:`PdNamesReply` on
+    ``reads.pd.<account>.<what>``: ``services`` or ``priorities`` (``GET /services``,
+    ``GET /priorities``; an account without priorities answers an empty list)."""
+
+    account: str
+    what: Literal["services", "priorities"]
+
+
+class PdNamed(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+
+
+class PdNamesReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.pd_names_reply.v1"):
+    items: tuple[PdNamed, ...] = ()
     error: str | None = None

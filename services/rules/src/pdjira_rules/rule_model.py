@@ -39,6 +39,8 @@ __all__ = [
     "RuleConfig",
     "RuleDecodeError",
     "RuleItem",
+    "RuleSource",
+    "StoredRule",
     "ServiceReference",
     "UpdateIssueCondition",
     "UpdateIssueEvent",
@@ -215,6 +217,30 @@ class PdjiraRule(msgspec.Struct, frozen=True, kw_only=True):
     priority_map: dict[str, str] = msgspec.field(default_factory=dict)  # PD name -> Jira name
     field_templates: dict[str, Template] = msgspec.field(default_factory=dict)  # field id ->
     resolution: str | None = None
+    # Beyond PagerDuty's app: a priority-only change on either side follows through the map
+    # (PagerDuty -> Jira by priority_map, Jira -> PagerDuty by its inverse).
+    sync_priority: bool = True
+    urgency_map: dict[str, Urgency] = msgspec.field(default_factory=dict)  # Jira prio -> urgency
+
+
+RuleSource: TypeAlias = Literal["config", "api"]
+
+
+class StoredRule(msgspec.Struct, frozen=True, kw_only=True):
+    """One rule as kept in KV ``pdjira_rules`` (key: ``id``) and as the decision code sees it.
+
+    ``source`` "config": seeded from the YAML file at start (the file wins again on the next
+    start); "api": created over the admin API or ``pdjira rules import``.
+    """
+
+    id: str
+    source: RuleSource
+    wrapped: PdjiraRule
+    updated_at: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.wrapped.rule.name
 
 
 class RuleDecodeError(ValueError):
