@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from pdjira_common.contracts import FieldChange, IncidentEvent, IssueEvent
+from pdjira_common.contracts import FieldChange, IncidentEvent, IssueEvent, decode_event, encode
 from pdjira_ingest.normalize import (
     Ignored,
     WebhookRejected,
@@ -37,7 +37,8 @@ Json = dict[str, Any]
 )
 def test_incident_event_carries_status_service_and_agent(event_type: str) -> None:
     status = event_type.removeprefix("incident.")
-    payload = pd_envelope(event_type, pd_incident(status=status))
+    data = pd_incident(status=status)
+    payload = pd_envelope(event_type, data)
 
     event = normalize_pagerduty("acme", payload)
 
@@ -58,6 +59,8 @@ def test_incident_event_carries_status_service_and_agent(event_type: str) -> Non
         priority="P1",
         agent_id="PLH1HKV",
         agent_type="user_reference",
+        agent_summary="Tenex Engineer",
+        data=data,
     )
 
 
@@ -71,10 +74,83 @@ def test_priority_null_and_agent_null_are_fine() -> None:
     assert (event.priority, event.agent_id, event.agent_type) == (None, None, None)
 
 
-def test_other_incident_events_with_incident_data_are_normalized() -> None:
-    event = normalize_pagerduty("acme", pd_envelope("incident.priority_updated", pd_incident()))
+@pytest.mark.parametrize(
+    ("event_type", "status", "priority"),
+    [
+        ("incident.priority_updated", "triggered", "P1"),
+        ("incident.priority_updated", "acknowledged", None),  # priority removed
+        ("incident.reassigned", "triggered", "P2"),
+        ("incident.escalated", "triggered", "P3"),
+        ("incident.delegated", "triggered", None),
+        ("incident.unacknowledged", "triggered", "P4"),
+        ("incident.reopened", "triggered", "P5"),
+        ("incident.status_update_published", "acknowledged", "P1"),
+    ],
+)
+def test_other_incident_events_with_incident_data_are_normalized(
+    event_type: str, status: str, priority: str | None
+) -> None:
+    data = pd_incident(status=status, priority=priority)
+    data["assignees"] = [
+        {"id": "PAM4FGS", "type": "user_reference", "summary": "Kim", "self": "x", "html_url": "y"}
+    ]
+
+    event = normalize_pagerduty("acme", pd_envelope(event_type, data))
+
     assert isinstance(event, IncidentEvent)
-    assert event.event_type == "incident.priority_updated"
+    assert (event.event_type, event.status, event.priority) == (event_type, status, priority)
+    assert (event.incident_id, event.number, event.service_id) == ("PGR0VU2", 2, "PF9KMXH")
+    # The incident object is kept whole for rule conditions and templates.
+    assert event.data == data
+    assert event.data is not None
+    assert event.data["assignees"][0]["id"] == "PAM4FGS"
+    assert event.data["escalation_policy"]["id"] == "PUS0KTE"
+    assert event.data["priority"] == (
+        {
+            "html_url": "https://acme.pagerduty.com/priorities/PSO75BM",
+            "id": "PSO75BM",
+            "self": "https://api.pagerduty.com/priorities/PSO75BM",
+            "summary": priority,
+            "type": "priority_reference",
+        }
+        if priority
+        else None
+    )
+    assert event.agent_summary == "Tenex Engineer"
+
+
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        pytest.param(
+            {"id": "PLH1HKV", "type": "user_reference", "summary": "Tenex Engineer"},
+            ("PLH1HKV", "user_reference", "Tenex Engineer"),
+            id="user",
+        ),
+        pytest.param(
+            {"id": "PQ0BZ7Q", "type": "service_reference", "summary": "API Service"},
+            ("PQ0BZ7Q", "service_reference", "API Service"),
+            id="service",
+        ),
+        pytest.param(
+            {"id": "PLH1HKV", "type": "user_reference"},
+            ("PLH1HKV", "user_reference", None),
+            id="no-summary",
+        ),
+    ],
+)
+def test_agent_summary_is_who_acted(agent: Json, expected: tuple[Any, ...]) -> None:
+    event = normalize_pagerduty(
+        "acme", pd_envelope("incident.acknowledged", pd_incident(), agent=agent)
+    )
+    assert isinstance(event, IncidentEvent)
+    assert (event.agent_id, event.agent_type, event.agent_summary) == expected
+
+
+def test_event_data_round_trips_through_the_contract_codec() -> None:
+    event = normalize_pagerduty("acme", pd_envelope("incident.triggered", pd_incident()))
+    assert isinstance(event, IncidentEvent)
+    assert decode_event(encode(event)) == event
 
 
 def test_annotated_carries_the_note_and_leaves_unknowns_none() -> None:
@@ -89,6 +165,8 @@ def test_annotated_carries_the_note_and_leaves_unknowns_none() -> None:
     # An incident_note says nothing about status/number/service: not guessed.
     assert (event.status, event.number, event.service_id, event.urgency) == (None,) * 4
     assert event.title == "A little bump in the road"
+    assert event.data is None  # the data is a note, not the incident
+    assert event.agent_summary == "Tenex Engineer"
 
 
 @pytest.mark.parametrize(
@@ -213,7 +291,8 @@ EID = "jira:dc1:abc"
 
 
 def test_issue_created() -> None:
-    event = normalize_jira("dc1", jira_issue_created(), event_id=EID)
+    payload = jira_issue_created()
+    event = normalize_jira("dc1", payload, event_id=EID)
 
     assert event == IssueEvent(
         event_id=EID,
@@ -233,6 +312,7 @@ def test_issue_created() -> None:
         labels=("pagerduty",),
         user_name="admin",
         user_key="JIRAUSER10100",
+        fields=payload["issue"]["fields"],
     )
 
 
@@ -261,6 +341,66 @@ def test_issue_updated_status_change_becomes_field_change() -> None:
     assert event.changed("numfield") == FieldChange(
         field="numfield", from_string="445455561", to_string="44545556"
     )
+
+
+@pytest.mark.parametrize(
+    ("items", "changed", "expected"),
+    [
+        pytest.param(
+            [{"field": "priority", "fieldtype": "jira", "from": "3", "fromString": "Major",
+              "to": "1", "toString": "Blocker"}],
+            "priority",
+            FieldChange(field="priority", from_value="3", from_string="Major", to_value="1",
+                        to_string="Blocker"),
+            id="priority-only",
+        ),
+        pytest.param(
+            [{"field": "labels", "fieldtype": "jira", "from": None, "fromString": "pagerduty",
+              "to": None, "toString": "pagerduty sev1"}],
+            "labels",
+            FieldChange(field="labels", from_string="pagerduty", to_string="pagerduty sev1"),
+            id="labels",
+        ),
+        pytest.param(
+            [{"field": "assignee", "fieldtype": "jira", "from": None, "fromString": None,
+              "to": "JIRAUSER10101", "toString": "Kim Doe"}],
+            "assignee",
+            FieldChange(field="assignee", to_value="JIRAUSER10101", to_string="Kim Doe"),
+            id="assignee",
+        ),
+    ],
+)  # fmt: skip
+def test_field_only_update_keeps_its_changelog_item(
+    items: list[Json], changed: str, expected: FieldChange
+) -> None:
+    payload = jira_issue_updated(items, event_type_name="issue_updated", status="Open")
+
+    event = normalize_jira("dc1", payload, event_id=EID)
+
+    assert isinstance(event, IssueEvent)
+    assert event.webhook_event == "jira:issue_updated"
+    assert event.issue_event_type == "issue_updated"
+    assert event.changes == (expected,)
+    assert event.changed(changed) == expected
+    assert event.changed("status") is None
+
+
+@pytest.mark.parametrize("webhook_event", ["jira:issue_created", "jira:issue_updated"])
+def test_issue_fields_are_kept_whole(webhook_event: str) -> None:
+    payload = jira_issue_created() if webhook_event.endswith("created") else jira_issue_updated()
+    payload["issue"]["fields"]["customfield_10010"] = {"value": "sev1", "id": "10020"}
+    payload["issue"]["fields"]["components"] = [{"id": "10000", "name": "API"}]
+    payload["issue"]["fields"]["reporter"] = {"name": "kim", "key": "JIRAUSER10101"}
+
+    event = normalize_jira("dc1", payload, event_id=EID)
+
+    assert isinstance(event, IssueEvent)
+    assert event.webhook_event == webhook_event
+    assert event.fields == payload["issue"]["fields"]
+    assert event.fields is not None
+    assert event.fields["customfield_10010"] == {"value": "sev1", "id": "10020"}
+    assert event.fields["reporter"]["name"] == "kim"
+    assert event.fields["description"] == "PagerDuty incident #2"
 
 
 def test_issue_commented_carries_the_comment() -> None:

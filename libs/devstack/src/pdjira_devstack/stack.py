@@ -59,6 +59,8 @@ class StackSettings:
             }
         ]
     )
+    # PagerDuty-style rules ({account, instance, rule: {...}, priority_map...}) for the config.
+    pagerduty_rules: list[dict[str, Any]] = field(default_factory=list)
 
 
 class Stack:
@@ -77,6 +79,7 @@ class Stack:
             "JIRA_PASSWORD": secrets.token_hex(12),
             "JIRA_WEBHOOK_SECRET": secrets.token_hex(24),
             "MAPPING_ADMIN_TOKEN": secrets.token_hex(16),
+            "RULES_ADMIN_TOKEN": secrets.token_hex(16),
         }
         self.config_path = workdir / "config.yaml"
         self.processes: dict[str, ManagedProcess] = {}
@@ -92,6 +95,11 @@ class Stack:
     @property
     def jira_url(self) -> str:
         return self.url("jira-sim")
+
+    @property
+    def rules_url(self) -> str:
+        """The rules service (its /rules admin API; bearer ``env["RULES_ADMIN_TOKEN"]``)."""
+        return self.url("rules")
 
     # ------------------------------------------------------------------ config
     def config(self) -> dict[str, Any]:
@@ -125,6 +133,8 @@ class Stack:
                 }
             ],
             "rules": s.rules,
+            "pagerduty_rules": s.pagerduty_rules,
+            "rules_service": {"admin_token": "${env:RULES_ADMIN_TOKEN}"},
             "retry": {
                 "ack_wait": s.ack_wait,
                 "base_delay": s.base_delay,

@@ -64,6 +64,10 @@ class Fields:
             400, "invalid_payload", f"field `{self._where(key)}` {problem}. {self._hint}"
         )
 
+    def raw(self) -> dict[str, Any]:
+        """A plain-dict copy of this object as the sender wrote it (nested values shared)."""
+        return dict(self._data)
+
     def has(self, key: str) -> bool:
         return self._data.get(key) is not None
 

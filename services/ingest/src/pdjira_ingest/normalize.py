@@ -90,6 +90,7 @@ def normalize_pagerduty(account: str, payload: Any) -> IncidentEvent | Ignored:
         "occurred_at": occurred_at,
         "agent_id": agent.opt_text("id") if agent else None,
         "agent_type": agent.opt_text("type") if agent else None,
+        "agent_summary": agent.opt_text("summary") if agent else None,
     }
     if data_type == "incident":
         return _incident_event(data, common)
@@ -121,6 +122,7 @@ def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
         service_name=service.opt_text("summary"),
         html_url=data.opt_text("html_url") or "",
         priority=priority.opt_text("summary") if priority else None,
+        data=data.raw(),
         **common,
     )
 
@@ -181,6 +183,7 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
         changes=_changes(changelog) if changelog else (),
         comment_id=comment.opt_ident("id") if comment else None,
         comment_body=comment.opt_text("body") if comment else None,
+        fields=fields.raw(),
     )
 
 

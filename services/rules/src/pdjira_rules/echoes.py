@@ -7,12 +7,16 @@ the same the writers record in their marks before they write.
 
 from __future__ import annotations
 
+from typing import Final
+
 from pdjira_common.contracts import Event, IncidentEvent, Link
 from pdjira_common.requests import EchoConsume, PairLookup, body_digest
 
 from pdjira_rules.decide import ACKNOWLEDGED, RESOLVED, is_comment, is_note
 
-__all__ = ["echo_probes", "entity_of", "pair_probe"]
+__all__ = ["PRIORITY_UPDATED", "echo_probes", "entity_of", "pair_probe"]
+
+PRIORITY_UPDATED: Final = "incident.priority_updated"
 
 
 def entity_of(event: Event) -> str:
@@ -31,6 +35,8 @@ def echo_probes(event: Event, link: Link | None) -> tuple[EchoConsume, ...]:
             probes.append(("status", event.status))
         if is_note(event):
             probes.append(("note", body_digest(event.note_content or "")))
+        if event.event_type == PRIORITY_UPDATED and event.priority:
+            probes.append(("priority", event.priority))
         system = "pd"
     else:
         change = event.changed("status")
@@ -38,6 +44,9 @@ def echo_probes(event: Event, link: Link | None) -> tuple[EchoConsume, ...]:
             probes.append(("status", change.to_string or event.status))
         if is_comment(event):
             probes.append(("comment", body_digest(event.comment_body or "")))
+        priority = event.changed("priority")
+        if priority is not None and (priority.to_string or event.priority):
+            probes.append(("priority", priority.to_string or event.priority or ""))
         system = "jira"
     return tuple(
         EchoConsume(

@@ -1,10 +1,11 @@
-"""The one handler: decode, ask mapping (link, echoes, pairs), decide, send commands, then the
-audit record."""
+"""The one handler: decode, ask mapping (link, echoes, pairs) and Jira (JQL the local evaluator
+cannot answer), decide with both rule sets, send commands, then the audit record."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import msgspec
 from faststream.nats import NatsBroker
@@ -24,10 +25,24 @@ from pdjira_common.mapping_client import (
 from pdjira_rules.audit import audit_msg_id, audit_record
 from pdjira_rules.decide import Decision, decide, needs_link
 from pdjira_rules.echoes import echo_probes, pair_probe
+from pdjira_rules.engine import decide_rules, jql_questions
 from pdjira_rules.metrics import RulesMetrics
 from pdjira_rules.routing import command_subject
+from pdjira_rules.rule_model import StoredRule
 
-__all__ = ["handle_event"]
+__all__ = ["JqlAsker", "RuleSource", "handle_event"]
+
+
+class RuleSource(Protocol):
+    """Where the PagerDuty-style rules in effect come from (the KV-backed store)."""
+
+    def current(self) -> tuple[StoredRule, ...]: ...
+
+
+class JqlAsker(Protocol):
+    """Asks Jira whether ``issue_key`` matches ``jql`` (raises Retryable when it cannot tell)."""
+
+    async def ask(self, instance: str, issue_key: str, jql: str) -> bool: ...
 
 _log = get_logger("pdjira_rules")
 
@@ -67,18 +82,53 @@ async def _synced_as(broker: NatsBroker, event: Event, link: Link | None) -> str
     return reply.comment_id if probe.note_id is not None else reply.note_id
 
 
+async def _jira_answers(
+    jql: JqlAsker | None, event: Event, questions: Sequence[str]
+) -> Mapping[str, bool]:
+    if jql is None or isinstance(event, IncidentEvent):
+        return {}
+    return {q: await jql.ask(event.instance, event.key, q) for q in questions}
+
+
+def _merge(first: Decision, second: Decision) -> Decision:
+    return Decision(
+        commands=first.commands + second.commands, verdicts=first.verdicts + second.verdicts
+    )
+
+
 async def handle_event(
-    broker: NatsBroker, rules: Sequence[SyncRule], body: bytes, metrics: RulesMetrics
+    broker: NatsBroker,
+    rules: Sequence[SyncRule],
+    body: bytes,
+    metrics: RulesMetrics,
+    *,
+    store: RuleSource | None = None,
+    jql: JqlAsker | None = None,
 ) -> Decision:
     try:
         event = decode_event(body)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise Unprocessable(f"not an event this rules service understands: {exc}") from exc
     bind_correlation_id(event.correlation_id)
-    link = await _link(broker, event) if needs_link(event, rules) else None
+    stored = store.current() if store is not None else ()
+    wanted = bool(stored) or needs_link(event, rules)
+    link = await _link(broker, event) if wanted else None
     echoes = await _echoes(broker, event, link)
     synced_as = None if echoes & {"note", "comment"} else await _synced_as(broker, event, link)
     decision = decide(event, rules, link, echoes=echoes, synced_as=synced_as)
+    if stored:
+        answers = await _jira_answers(jql, event, jql_questions(event, stored, link))
+        taken = frozenset(c.command_id for c in decision.commands)
+        more = decide_rules(
+            event,
+            stored,
+            link,
+            echoes=echoes,
+            synced_as=synced_as,
+            jira_answers=answers,
+            taken=taken,
+        )
+        decision = _merge(decision, more)
     # Commands before the audit record: an audit record means its commands are stored.
     for command in decision.commands:
         await publish(

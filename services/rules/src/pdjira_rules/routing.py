@@ -10,6 +10,7 @@ from pdjira_common.contracts import (
     CreateIncident,
     CreateIssue,
     TransitionIssue,
+    UpdateIssueFields,
 )
 
 __all__ = ["command_subject", "issue_entity"]
@@ -20,7 +21,7 @@ def issue_entity(command: CreateIncident) -> str:
 
 
 def command_subject(command: Command) -> str:
-    if isinstance(command, (CreateIssue, TransitionIssue, AddComment)):
+    if isinstance(command, (CreateIssue, TransitionIssue, UpdateIssueFields, AddComment)):
         return subjects.command_jira(command.instance, command.incident.incident_id)
     if isinstance(command, CreateIncident):
         # No incident yet: keyed by the issue, so creates for one issue keep their order.

@@ -1,0 +1,482 @@
+"""PagerDuty-style rules end to end: real NATS, every service its own process, both simulators
+(strict contract mode) sending webhooks back to ingest. One rule per section, configured in the
+YAML file the way a platform team would (names instead of ids), plus priority sync both ways and
+the Jira fallback for JQL the local evaluator cannot answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import nats
+import pytest
+from pdjira_common.contracts import AuditRecord
+from pdjira_common.streams import AUDIT
+from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
+from pdjira_devstack.waiting import SimulatorState, wait_until
+
+from .conftest import FAST, assert_no_contract_violations
+from .test_loops import add_comment, add_note, comments_of, notes_of
+from .test_walking_skeleton import stored_link, wait_issue_status
+
+pytestmark = pytest.mark.e2e
+
+SETTLE = 3.0  # time for an echo or a duplicate to show up, if the system would make one
+
+PRIORITY_MAP = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low", "P5": "Lowest"}
+
+
+def action(key: str) -> dict[str, Any]:
+    return {"key": key, "isDisabled": False}
+
+
+# One rule as it would sit in the YAML file: names instead of ids everywhere.
+RULE: dict[str, Any] = {
+    "account": ACCOUNT,
+    "instance": INSTANCE,
+    "priority_map": PRIORITY_MAP,
+    "resolution": "Done",
+    "rule": {
+        "name": "checkout incidents <-> OPS",
+        "enabled": True,
+        "config": {
+            "sync_comments": True,
+            "services": [{"summary": "Checkout API"}],
+            "projects": [{"key": "OPS"}],
+            "issue_types": [{"label": "Task"}, {"label": "Bug"}],
+            "autocreate_issues": True,
+            "autocreate_issues_config": [
+                {
+                    "condition": {
+                        "pd_events": ["incident.trigger"],
+                        "pd_priorities": [{"label": "P1"}, {"label": "P2"}],
+                        "pd_urgency": "high",
+                    },
+                    "actions": [
+                        action("jira_field_set_priority"),
+                        action("jira_field_set_labels"),
+                        action("jira_append_description"),
+                    ],
+                    "actions_params": {
+                        "jira_field_set_priority": {"name": "Highest"},
+                        "jira_field_set_labels": [
+                            {"key": "pagerduty", "icon": "text"},
+                            {"key": "incident.urgency", "icon": "pd"},
+                        ],
+                        "jira_append_description": [
+                            {"key": "incident.html_url", "label": "Incident", "icon": "pd"},
+                            {"key": "incident.service.summary", "label": "Service", "icon": "pd"},
+                        ],
+                    },
+                    "target_project": {"key": "OPS"},
+                    "target_issue_type": {"label": "Task"},
+                },
+                {
+                    "condition": {"pd_events": ["incident.trigger"], "pd_urgency": "low"},
+                    "actions": [action("jira_field_set_priority")],
+                    "actions_params": {"jira_field_set_priority": {"name": "Low"}},
+                    "target_issue_type": {"label": "Task"},
+                },
+            ],
+            "react_on_incident_event": True,
+            "react_on_incident_event_config": [
+                {
+                    "condition": {"pd_events": ["incident.acknowledge"]},
+                    "actions": [action("jira_change_status")],
+                    "actions_params": {"jira_change_status": {"label": "In Progress"}},
+                },
+                {
+                    "condition": {"pd_events": ["incident.resolve"]},
+                    "actions": [action("jira_change_status")],
+                    "actions_params": {"jira_change_status": {"label": "Done"}},
+                },
+            ],
+            "react_on_issue_status_change": True,
+            "react_on_issue_status_change_config": [
+                {
+                    "jira_statuses": [{"label": "Review"}],
+                    "actions": [action("pd_acknowledge"), action("pd_add_responders")],
+                    "actions_params": {
+                        "pd_add_responders": [{"id": "PUSER02", "type": "user_reference"}]
+                    },
+                },
+                {"jira_statuses": [{"label": "Done"}], "actions": [action("pd_resolve")]},
+            ],
+            "autocreate_incidents": True,
+            "autocreate_incidents_config": [
+                {
+                    "jql": 'project = OPS AND issuetype = Bug AND labels = "page-me"',
+                    "on_create": True,
+                    "on_update": True,
+                    "target_service": {"summary": "Checkout API"},
+                    "actions": [action("pd_set_priority")],
+                    "actions_params": {"pd_set_priority": {"label": "P2"}},
+                },
+            ],
+        },
+    },
+}
+
+# A second rule whose JQL needs a function the local evaluator does not have: Jira answers.
+FALLBACK_RULE: dict[str, Any] = {
+    "account": ACCOUNT,
+    "instance": INSTANCE,
+    "rule": {
+        "name": "assigned to the integration user",
+        "enabled": True,
+        "config": {
+            "services": [{"summary": "Checkout API"}],
+            "projects": [{"key": "OPS"}],
+            "issue_types": [{"label": "Task"}, {"label": "Bug"}],
+            "autocreate_incidents": True,
+            "autocreate_incidents_config": [
+                {
+                    "jql": "project = OPS AND assignee = currentUser()",
+                    "on_create": True,
+                    "on_update": True,
+                    "target_service": {"summary": "Checkout API"},
+                }
+            ],
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    workdir: Path = tmp_path_factory.mktemp("pdrules")
+    settings = StackSettings(
+        **{**FAST.__dict__, "rules": [], "pagerduty_rules": [RULE, FALLBACK_RULE]}
+    )
+    with Stack(workdir, settings) as running:
+        yield running
+        assert_no_contract_violations(running)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+async def trigger(
+    http: httpx.AsyncClient, stack: Stack, title: str, *, priority: str | None, urgency: str
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"title": title, "urgency": urgency, "as_user": "PUSER01"}
+    if priority is not None:
+        body["priority"] = priority
+    response = await http.post(f"{stack.pd_url}/_sim/incidents", json=body)
+    response.raise_for_status()
+    incident: dict[str, Any] = response.json()["incident"]
+    return incident
+
+
+async def issue_for(sims: SimulatorState, incident_id: str) -> dict[str, Any]:
+    async def probe() -> list[dict[str, Any]] | None:
+        return await sims.issues_for_incident(ACCOUNT, incident_id) or None
+
+    await wait_until(probe, timeout=30, what=f"an issue for {incident_id}")
+    await asyncio.sleep(SETTLE)
+    issues = await sims.issues_for_incident(ACCOUNT, incident_id)
+    assert len(issues) == 1, [i["key"] for i in issues]
+    return issues[0]
+
+
+async def audit_records(stack: Stack, incident_or_issue: str) -> list[AuditRecord]:
+    """The rules service's audit records about one entity (e.g. "pd:main:Q...")."""
+    nc = await nats.connect(stack.nats.url)
+    try:
+        js = nc.jetstream()
+        sub = await js.subscribe("audit.>", stream=AUDIT, ordered_consumer=True)
+        records: list[AuditRecord] = []
+        try:
+            while True:
+                msg = await sub.next_msg(timeout=1.0)
+                record = msgspec.json.decode(msg.data, type=AuditRecord)
+                if record.entity == incident_or_issue and record.service == "rules":
+                    records.append(record)
+        except nats.errors.TimeoutError:
+            pass
+        return records
+    finally:
+        await nc.close()
+
+
+async def incidents_for_issue(http: httpx.AsyncClient, stack: Stack, key: str) -> list[dict]:
+    response = await http.get(f"{stack.pd_url}/_sim/state")
+    response.raise_for_status()
+    incidents = response.json()["incidents"]
+    return [i for i in incidents if i.get("incident_key") == key]
+
+
+async def jira_create(http: httpx.AsyncClient, stack: Stack, **fields: Any) -> dict[str, Any]:
+    response = await http.post(f"{stack.jira_url}/_sim/issues", json={"as_user": "jdoe", **fields})
+    response.raise_for_status()
+    issue: dict[str, Any] = response.json()
+    return issue
+
+
+async def jira_edit(http: httpx.AsyncClient, stack: Stack, key: str, fields: dict) -> None:
+    response = await http.post(
+        f"{stack.jira_url}/_sim/issues/{key}/edit", json={"as_user": "jdoe", "fields": fields}
+    )
+    response.raise_for_status()
+
+
+async def pd_update(http: httpx.AsyncClient, stack: Stack, incident_id: str, **body: Any) -> None:
+    response = await http.post(
+        f"{stack.pd_url}/_sim/incidents/{incident_id}/update", json={"as_user": "PUSER01", **body}
+    )
+    response.raise_for_status()
+
+
+async def pd_status(http: httpx.AsyncClient, stack: Stack, incident_id: str, status: str) -> None:
+    response = await http.post(
+        f"{stack.pd_url}/_sim/incidents/{incident_id}/status",
+        json={"status": status, "as_user": "PUSER01"},
+    )
+    response.raise_for_status()
+
+
+async def jira_transition(http: httpx.AsyncClient, stack: Stack, key: str, status: str) -> None:
+    response = await http.post(
+        f"{stack.jira_url}/_sim/issues/{key}/transition", json={"status": status, "as_user": "jdoe"}
+    )
+    response.raise_for_status()
+
+
+async def wait_incident(
+    sims: SimulatorState, incident_id: str, check: Any, what: str
+) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        incident = await sims.incident(incident_id)
+        return incident if check(incident) else None
+
+    found: dict[str, Any] = await wait_until(probe, timeout=30, what=what)
+    return found
+
+
+def priority_name(incident: dict[str, Any]) -> str | None:
+    priority = incident.get("priority")
+    return None if priority is None else str(priority.get("summary") or priority.get("name"))
+
+
+# ------------------------------------------------------------------------------ autocreate issues
+
+
+async def test_autocreate_issue_with_priority_labels_and_description(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger(http, stack, "Payments failing", priority="P1", urgency="high")
+    issue = await issue_for(sims, incident["id"])
+    fields = issue["fields"]
+    assert fields["summary"] == "Payments failing"
+    assert fields["project"]["key"] == "OPS"
+    assert fields["issuetype"]["name"] == "Task"
+    assert fields["priority"]["name"] == "Highest"
+    assert {"pagerduty", "high"} <= set(fields["labels"])
+    assert f"Incident: {incident['html_url']}" in fields["description"]
+    assert "Service: Checkout API" in fields["description"]
+
+
+async def test_second_item_by_urgency_and_audit_explains_the_first(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger(http, stack, "Slow search", priority="P3", urgency="low")
+    issue = await issue_for(sims, incident["id"])
+    assert issue["fields"]["priority"]["name"] == "Low"
+
+    records = await audit_records(stack, f"pd:{ACCOUNT}:{incident['id']}")
+    triggered = [r for r in records if r.event_type == "incident.triggered"]
+    assert triggered, records
+    verdicts = {(v.rule, v.item): v for v in triggered[0].verdicts}
+    first = verdicts[("checkout incidents <-> OPS", "autocreate_issues_config[0]")]
+    assert not first.matched
+    assert "P3" in first.reason, first.reason
+    assert "low" in first.reason, first.reason
+    assert verdicts[("checkout incidents <-> OPS", "autocreate_issues_config[1]")].matched
+
+
+async def test_no_item_matches_no_issue(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger(http, stack, "Minor blip", priority="P3", urgency="high")
+    await asyncio.sleep(SETTLE + 2)
+    assert await sims.issues_for_incident(ACCOUNT, incident["id"]) == []
+    records = await audit_records(stack, f"pd:{ACCOUNT}:{incident['id']}")
+    assert records
+    assert not records[0].command_ids
+    reasons = " | ".join(v.reason for v in records[0].verdicts)
+    assert "P3" in reasons
+
+
+# ------------------------------------------------------------------------------ reactions
+
+
+async def test_incident_events_move_the_issue_and_issue_status_acts_on_the_incident(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger(http, stack, "Cart errors", priority="P2", urgency="high")
+    issue = await issue_for(sims, incident["id"])
+    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+
+    # react_on_incident_event: acknowledge -> In Progress
+    await pd_status(http, stack, incident["id"], "acknowledged")
+    await wait_issue_status(sims, issue["key"], "In Progress")
+
+    # react_on_issue_status_change: Review -> pd_acknowledge + pd_add_responders
+    await jira_transition(http, stack, issue["key"], "Review")
+
+    def has_responder(inc: dict[str, Any]) -> bool:
+        requests = inc.get("responder_requests") or []
+        targets = [
+            t.get("responder_request_target", t).get("id")
+            for r in requests
+            for t in r.get("responder_request_targets", [])
+        ]
+        return "PUSER02" in targets
+
+    await wait_incident(sims, incident["id"], has_responder, "PUSER02 requested as responder")
+
+    # react_on_issue_status_change: Done -> pd_resolve
+    await jira_transition(http, stack, issue["key"], "Done")
+    await wait_incident(
+        sims, incident["id"], lambda i: i["status"] == "resolved", "incident resolved"
+    )
+    # The resolve echo must not move the issue again (it is already Done).
+    await asyncio.sleep(SETTLE)
+    assert (await sims.issue(issue["key"]))["fields"]["status"]["name"] == "Done"
+
+
+async def test_resolving_in_pagerduty_closes_the_issue(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger(http, stack, "Checkout down", priority="P1", urgency="high")
+    issue = await issue_for(sims, incident["id"])
+    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+    await pd_status(http, stack, incident["id"], "resolved")
+    await wait_issue_status(sims, issue["key"], "Done")
+
+
+# -------------------------------------------------------------------------- comments, priority
+
+
+async def test_notes_and_comments_sync_once_each_with_no_echo(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger(http, stack, "Refunds stuck", priority="P2", urgency="high")
+    issue = await issue_for(sims, incident["id"])
+    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+
+    await add_note(http, stack, incident["id"], "Looking at the refund queue")
+
+    async def comment_bodies() -> list[str]:
+        return [c["body"] for c in await comments_of(sims, issue["key"])]
+
+    await wait_until(
+        lambda: _contains(comment_bodies, "Looking at the refund queue"), timeout=30, what="comment"
+    )
+    await add_comment(http, stack, issue["key"], "Queue drained on our side")
+
+    async def note_contents() -> list[str]:
+        return [n["content"] for n in await notes_of(http, stack, incident["id"])]
+
+    await wait_until(
+        lambda: _contains(note_contents, "Queue drained on our side"), timeout=30, what="note"
+    )
+    await asyncio.sleep(SETTLE)
+    comments = await comment_bodies()
+    notes = await note_contents()
+    assert sum("Looking at the refund queue" in c for c in comments) == 1, comments
+    assert sum("Queue drained on our side" in n for n in notes) == 1, notes
+    assert len(comments) == 2, comments
+    assert len(notes) == 2, notes
+
+
+async def _contains(probe: Any, text: str) -> bool:
+    return any(text in value for value in await probe())
+
+
+async def test_priority_only_changes_sync_both_ways(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    incident = await trigger(http, stack, "Latency up", priority="P2", urgency="high")
+    issue = await issue_for(sims, incident["id"])
+    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+
+    # PagerDuty -> Jira: P4 maps to Low.
+    await pd_update(http, stack, incident["id"], priority="P4")
+
+    async def jira_priority() -> str:
+        return str((await sims.issue(issue["key"]))["fields"]["priority"]["name"])
+
+    async def jira_is(name: str) -> bool:
+        return await jira_priority() == name
+
+    await wait_until(lambda: jira_is("Low"), timeout=30, what="Jira priority Low")
+
+    # Jira -> PagerDuty: Lowest maps back to P5.
+    await jira_edit(http, stack, issue["key"], {"priority": {"name": "Lowest"}})
+    await wait_incident(
+        sims, incident["id"], lambda i: priority_name(i) == "P5", "PagerDuty priority P5"
+    )
+    # No ping-pong: both sides stay where the people put them.
+    await asyncio.sleep(SETTLE)
+    assert await jira_priority() == "Lowest"
+    assert priority_name(await sims.incident(incident["id"])) == "P5"
+
+
+# ------------------------------------------------------------------------ autocreate incidents
+
+
+async def test_jql_match_creates_one_incident_even_when_updates_match_again(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    issue = await jira_create(
+        http, stack, issuetype="Bug", summary="Card declined for everyone", labels=["page-me"]
+    )
+    key = issue["key"]
+
+    async def one() -> list[dict] | None:
+        return await incidents_for_issue(http, stack, key) or None
+
+    incidents = await wait_until(one, timeout=30, what=f"an incident for {key}")
+    incident = incidents[0]
+    assert incident["service"]["id"] == "PSVC001"
+    assert key in incident["title"]
+    await wait_incident(sims, incident["id"], lambda i: priority_name(i) == "P2", "priority P2")
+
+    # An update that still matches the JQL must not create a second incident.
+    await jira_edit(http, stack, key, {"summary": "Card declined for everyone (EU too)"})
+    await asyncio.sleep(SETTLE + 2)
+    assert len(await incidents_for_issue(http, stack, key)) == 1
+
+
+async def test_unsupported_jql_function_is_answered_by_jira(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    await http.delete(f"{stack.jira_url}/_sim/requests")
+    issue = await jira_create(http, stack, issuetype="Task", summary="Rotate the TLS certificate")
+    key = issue["key"]
+    await asyncio.sleep(SETTLE)
+    assert await incidents_for_issue(http, stack, key) == []  # not assigned to pdjira yet
+
+    await jira_edit(http, stack, key, {"assignee": {"name": "pdjira"}})
+
+    async def one() -> list[dict] | None:
+        return await incidents_for_issue(http, stack, key) or None
+
+    await wait_until(one, timeout=30, what=f"an incident for {key} via the Jira fallback")
+    searches = [r for r in await sims.jira_requests() if r["path"] == "/rest/api/2/search"]
+    assert searches, "the rules service never asked Jira's search"
+    issue_id = str(issue["id"])
+    records = await audit_records(stack, f"jira:{INSTANCE}:{issue_id}")
+    matched = [
+        v
+        for r in records
+        for v in r.verdicts
+        if v.matched and v.rule == "assigned to the integration user"
+    ]
+    assert matched, [v for r in records for v in r.verdicts]
+    assert "Jira" in matched[0].reason, matched[0].reason
