@@ -150,7 +150,7 @@ def test_an_id_naming_something_else_here_is_a_problem() -> None:
             ),
             "$.config.react_on_issue_status_change_config[0].actions[1]: action "
             "'jira_change_status' does not apply here; actions: pd_acknowledge, "
-            "pd_add_responders, pd_resolve, pd_set_priority",
+            "pd_add_responders, pd_reopen, pd_resolve, pd_set_priority",
         ),
         (
             lambda r: r["config"]["react_on_incident_event_config"][0]["actions_params"].pop(

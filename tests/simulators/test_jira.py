@@ -431,8 +431,8 @@ async def test_search_jql_subset(jira: Sim) -> None:
         "status = Nope",
         "foo = bar",
         "project = OPS AND",
-        "assignee = currentUser()",
-        "status WAS Done",
+        "assignee = noSuchFunction()",
+        "labels WAS sev1",
         "key = OPS-999",
     ):
         resp = await jira.client.get("/search", params={"jql": bad})

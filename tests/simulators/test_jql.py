@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pdjira_simulators.jira.jql import And, Clause, JqlError, Not, Or, evaluate, parse
+from pdjira_simulators.jira.jql import (
+    And,
+    Change,
+    Clause,
+    Env,
+    Func,
+    JqlError,
+    Not,
+    Or,
+    date_function,
+    evaluate,
+    parse,
+)
 
 NOW = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -60,8 +72,9 @@ def test_quoted_values_lists_and_order_by() -> None:
         "(project = OPS",
         "project = OPS AND",
         "nosuchfield = 1",
-        "assignee = currentUser()",
-        "status WAS Done",
+        "assignee = currentUser(",
+        "status WAS",
+        "status CHANGED FROM",
         "summary = x",
         "labels > a",
         "project = OPS ORDER key",
@@ -105,3 +118,253 @@ def test_text_and_dates() -> None:
     assert run('updated >= "2025/01/10"')
     with pytest.raises(JqlError):
         run('updated > "yesterday"')
+
+
+# ----------------------------------------------------------------------------- functions
+
+WEDNESDAY = datetime(2025, 1, 15, 10, 30, 45, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("assignee = foo()", "Unable to find JQL function 'foo()'."),
+        ("key in bogusFunctionName()", "Unable to find JQL function 'bogusFunctionName()'."),
+        ("created > now(1)", "Function 'now' expected '0' arguments but received '1'."),
+        (
+            "assignee = currentUser(x)",
+            "Function 'currentUser' expected '0' arguments but received '1'.",
+        ),
+        (
+            "assignee in membersOf()",
+            "Function 'membersOf' expected '1' arguments but received '0'.",
+        ),
+        (
+            "created > startOfDay(-1d, x)",
+            "Function 'startOfDay' expected between '0' and '1' arguments but received '2'.",
+        ),
+        (
+            "created > startOfDay(yesterday)",
+            "Duration for function 'startOfDay' should have the format (+/-)n(yMwdhm), "
+            "e.g -1M for 1 month earlier.",
+        ),
+        (
+            "assignee WAS currentUser()",
+            "A value provided by the function 'currentUser' is invalid for the field 'assignee'.",
+        ),
+        (
+            "status = currentUser()",
+            "A value provided by the function 'currentUser' is invalid for the field 'status'.",
+        ),
+        (
+            "assignee = now()",
+            "A value provided by the function 'now' is invalid for the field 'assignee'.",
+        ),
+        (
+            'assignee = membersOf("jira-administrators")',
+            "The operator '=' does not support the list value "
+            "'membersOf(jira-administrators)' for field 'assignee'.",
+        ),
+        (
+            "key in issueHistory()",
+            "The JQL function 'issueHistory()' exists in Jira but is not supported by the "
+            "simulator.",
+        ),
+        ("labels WAS a", "History searches do not support the 'labels' field."),
+        ("summary CHANGED", "History searches do not support the 'summary' field."),
+        (
+            "status CHANGED BY now()",
+            "A value provided by the function 'now' is invalid for the field 'status'.",
+        ),
+    ],
+)  # fmt: skip
+def test_function_and_history_errors_read_like_jira(text: str, message: str) -> None:
+    with pytest.raises(JqlError) as caught:
+        parse(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("function", "instant"),
+    [
+        ("now()", WEDNESDAY),
+        ("startOfDay()", datetime(2025, 1, 15, tzinfo=UTC)),
+        ('startOfDay("-1d")', datetime(2025, 1, 14, tzinfo=UTC)),
+        ("startOfDay(-1)", datetime(2025, 1, 14, tzinfo=UTC)),  # bare number: the period
+        ("startOfDay(+2h)", datetime(2025, 1, 15, 2, tzinfo=UTC)),
+        ("STARTOFDAY()", datetime(2025, 1, 15, tzinfo=UTC)),  # names are case-insensitive
+        ("endOfDay()", datetime(2025, 1, 15, 23, 59, 59, 999000, tzinfo=UTC)),
+        ('endOfDay("+1d")', datetime(2025, 1, 16, 23, 59, 59, 999000, tzinfo=UTC)),
+        ("startOfWeek()", datetime(2025, 1, 12, tzinfo=UTC)),  # Sunday, Jira's default
+        ("endOfWeek()", datetime(2025, 1, 18, 23, 59, 59, 999000, tzinfo=UTC)),
+        ("startOfMonth()", datetime(2025, 1, 1, tzinfo=UTC)),
+        ('startOfMonth("-1M")', datetime(2024, 12, 1, tzinfo=UTC)),
+        ('endOfMonth("-1M")', datetime(2024, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+        ('endOfMonth("+1")', datetime(2025, 2, 28, 23, 59, 59, 999000, tzinfo=UTC)),
+        ("startOfYear()", datetime(2025, 1, 1, tzinfo=UTC)),
+        ("endOfYear(-1y)", datetime(2024, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)),
+    ],
+)
+def test_date_functions(function: str, instant: datetime) -> None:
+    clause = parse(f"created > {function}").where
+    assert isinstance(clause, Clause)
+    func = clause.values[0]
+    assert isinstance(func, Func)
+    assert date_function(func, WEDNESDAY) == instant
+
+
+class Person:
+    def __init__(self, name: str) -> None:
+        self.ids = frozenset({name, f"key-{name}"})
+
+
+ADMIN, JDOE, KIM = Person("admin"), Person("jdoe"), Person("kim")
+T0 = datetime(2025, 1, 10, 9, 0, tzinfo=UTC)
+
+
+class HistorySubject:
+    """Created by admin at T0 in "to do", unassigned; then the given changes."""
+
+    def __init__(self, **history: Sequence[tuple[str | None, str | None, int, Person]]) -> None:
+        self._changes = {
+            field: [
+                Change(
+                    frozenset({old}) if old else frozenset(),
+                    frozenset({new}) if new else frozenset(),
+                    T0 + timedelta(hours=hours),
+                    by.ids,
+                )
+                for old, new, hours, by in items
+            ]
+            for field, items in history.items()
+        }
+        self._current = {"status": "to do", "assignee": None, "priority": "medium"}
+        for field, items in history.items():
+            self._current[field] = items[-1][1]
+
+    def values(self, field: str) -> Sequence[frozenset[str]]:
+        value = self._current.get(field)
+        if value is None:
+            return []
+        return [Person(value).ids] if field == "assignee" else [frozenset({value})]
+
+    def text(self, field: str) -> str:
+        return ""
+
+    def timestamp(self, field: str) -> datetime | None:
+        return T0 if field == "created" else None
+
+    def changes(self, field: str) -> Sequence[Change]:
+        return self._changes.get(field, [])
+
+    def creator(self) -> frozenset[str]:
+        return ADMIN.ids
+
+
+# To Do -(jdoe, +1h)-> In Progress -(kim, +25h)-> Done; assigned to jdoe by admin at +2h.
+WORKED = HistorySubject(
+    status=[("to do", "in progress", 1, JDOE), ("in progress", "done", 25, KIM)],
+    assignee=[(None, "jdoe", 2, ADMIN)],
+)
+UNTOUCHED = HistorySubject()
+ENV = Env(current_user="jdoe", groups={"oncall": ["jdoe"], "admins": ["admin"]})
+
+
+@pytest.mark.parametrize(
+    ("text", "worked", "untouched"),
+    [
+        # WAS: the current or any earlier value
+        ('status WAS "In Progress"', True, False),
+        ('status WAS "To Do"', True, True),
+        ("status WAS Done", True, False),
+        ('status WAS IN ("Review", "In Progress")', True, False),
+        ('status WAS NOT "In Progress"', False, True),
+        ('status WAS NOT IN ("Review", "Done")', False, True),
+        ("assignee WAS EMPTY", True, True),
+        ("assignee WAS jdoe", True, False),
+        # WAS predicates
+        ('status WAS "In Progress" BY jdoe', True, False),
+        ('status WAS "In Progress" BY kim', False, False),
+        ('status WAS "In Progress" BY currentUser()', True, False),
+        ('status WAS "To Do" BY admin', True, True),  # the creator set the initial value
+        ('status WAS "In Progress" BY (kim, jdoe)', True, False),
+        ('status WAS "In Progress" BEFORE "2025-01-10 09:30"', False, False),
+        ('status WAS "In Progress" BEFORE "2025-01-10 10:30"', True, False),
+        ('status WAS "In Progress" AFTER "2025-01-11 09:30"', True, False),
+        ('status WAS "In Progress" AFTER "2025-01-11 10:30"', False, False),
+        ('status WAS "To Do" AFTER "2025-01-11"', False, True),
+        ('status WAS "In Progress" ON "2025-01-11"', True, False),
+        ('status WAS "In Progress" ON "2025-01-12"', False, False),
+        ('status WAS "In Progress" DURING ("2025-01-11 10:30", "2025-01-12")', False, False),
+        ('status WAS "In Progress" DURING ("2025-01-10 12:00", "2025-01-10 13:00")', True, False),
+        ('status WAS Done AFTER startOfDay("-3d")', True, False),
+        # CHANGED: any change, optionally FROM / TO / BY / dates
+        ("status CHANGED", True, False),
+        ("priority CHANGED", False, False),
+        ('status CHANGED FROM "To Do"', True, False),
+        ('status CHANGED FROM "To Do" TO "Done"', False, False),
+        ('status CHANGED FROM "In Progress" TO "Done"', True, False),
+        ("status CHANGED TO Done BY kim", True, False),
+        ("status CHANGED TO Done BY jdoe", False, False),
+        ("status CHANGED BY currentUser()", True, False),
+        ('status CHANGED BY membersOf("admins")', False, False),
+        ('status CHANGED AFTER "2025-01-11"', True, False),
+        ('status CHANGED BEFORE "2025-01-10 09:30"', False, False),
+        ('status CHANGED ON "2025-01-10"', True, False),
+        ('status CHANGED DURING ("2025-01-10 09:30", "2025-01-10 10:30")', True, False),
+        ("assignee CHANGED FROM EMPTY TO jdoe", True, False),
+        ("NOT status CHANGED", False, True),
+        # user functions on current values
+        ("assignee = currentUser()", True, False),
+        ("assignee != currentUser()", False, False),  # != never matches EMPTY
+        ('assignee in membersOf("oncall")', True, False),
+        ('assignee in membersOf("ONCALL")', True, False),  # group names ignore case
+        ('assignee not in membersOf("admins")', True, False),
+        ("assignee in (currentUser(), kim)", True, False),
+    ],
+)
+def test_history_and_user_functions(text: str, worked: bool, untouched: bool) -> None:
+    now = T0 + timedelta(days=3)
+
+    def run(subject: HistorySubject) -> bool:
+        return evaluate(parse(text).where, subject, lambda: now, ENV)
+
+    assert (run(WORKED), run(UNTOUCHED)) == (worked, untouched)
+
+
+def test_current_user_of_an_anonymous_search_matches_nobody() -> None:
+    where = parse("assignee = currentUser()").where
+    assert not evaluate(where, WORKED, lambda: T0, Env())
+
+
+def test_members_of_an_unknown_group_is_jira_s_error() -> None:
+    with pytest.raises(JqlError) as caught:
+        evaluate(parse('assignee in membersOf("nope")').where, WORKED, lambda: T0, ENV)
+    assert str(caught.value) == (
+        "Function 'membersOf' can not generate a list of usernames for group 'nope'; "
+        "the group does not exist."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "created_hours_ago", "expected"),
+    [
+        ("created > startOfDay()", 1, True),
+        ("created > startOfDay()", 11, False),
+        ('created > startOfDay("-1d")', 11, True),
+        ("created < now()", 0.0001, True),  # exact, not minute precision
+        ("created <= endOfDay()", 0, True),
+        ("created > endOfDay(-1)", 10, True),
+        ("created > startOfWeek()", 24 * 4, False),
+        ("created >= startOfMonth()", 24 * 14, True),
+        ("created < startOfYear()", 24 * 15, True),
+    ],
+)
+def test_date_functions_compare_against_issue_dates(
+    text: str, created_hours_ago: float, expected: bool
+) -> None:
+    class Created(HistorySubject):
+        def timestamp(self, field: str) -> datetime | None:
+            return WEDNESDAY - timedelta(hours=created_hours_ago) if field == "created" else None
+
+    assert evaluate(parse(text).where, Created(), lambda: WEDNESDAY, ENV) is expected

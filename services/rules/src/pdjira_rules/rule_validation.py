@@ -92,9 +92,10 @@ _FILLED_BY_ACTION: Final = {
     "jira_field_set_assignee": "assignee",
     "jira_field_set_labels": "labels",
 }
-_NO_PARAM: Final = frozenset({"pd_acknowledge", "pd_resolve"})
+_NO_PARAM: Final = frozenset({"pd_acknowledge", "pd_resolve", "pd_reopen"})
+# pd_reopen is ours (PagerDuty's app has no such action): reopen a resolved incident.
 _PD_ACTIONS: Final = frozenset(
-    {"pd_acknowledge", "pd_resolve", "pd_set_priority", "pd_add_responders"}
+    {"pd_acknowledge", "pd_resolve", "pd_reopen", "pd_set_priority", "pd_add_responders"}
 )
 _JIRA_ACTIONS: Final = frozenset(
     {"jira_change_status", "jira_append_description", *_FILLED_BY_ACTION}

@@ -24,6 +24,7 @@ __all__ = [
     "render",
     "render_description",
     "render_labels",
+    "template_keys",
     "template_problems",
 ]
 
@@ -79,6 +80,15 @@ def _is_placeholder(item: TemplateItem) -> bool:
     if item.icon == "text":
         return False
     return item.icon == "pd" or item.key in PLACEHOLDERS
+
+
+def template_keys(template: Template) -> tuple[str, ...]:
+    """The placeholder keys a template refers to (known or not), in order, without repeats."""
+    if isinstance(template, str):
+        names = [m.group(1) for m in _PLACEHOLDER.finditer(template)]
+    else:
+        names = [item.key for item in _items(template) if _is_placeholder(item)]
+    return tuple(dict.fromkeys(names))
 
 
 def template_problems(template: Template) -> list[str]:

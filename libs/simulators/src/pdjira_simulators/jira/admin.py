@@ -251,7 +251,39 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             sim.tokens[body["token"]] = name
         if "permissions" in body:
             sim.permissions[name] = _permission_set(body["permissions"])
-        return JsonResponse({"name": user.name, "key": user.key}, status_code=201)
+        groups = body.get("groups") or []
+        if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+            raise _bad("groups must be a list of group names")
+        for group in groups:
+            cat.add_to_group(group, user)
+        return JsonResponse(
+            {"name": user.name, "key": user.key, "groups": cat.groups_of(user)}, status_code=201
+        )
+
+    def _groups_json() -> dict[str, Any]:
+        return {"groups": {name: list(members) for name, members in cat.groups.items()}}
+
+    async def groups(request: Request) -> Response:
+        """`GET`: every group and its members (login names), for membersOf()."""
+        return JsonResponse(_groups_json())
+
+    async def group_members(request: Request) -> Response:
+        """`POST {"name": user}` adds a user to the group (created if new); `DELETE
+        .../users/{name}` removes one. Answers all groups."""
+        group = request.path_params["group"]
+        if request.method == "POST":
+            body = await json_body(request)
+            user = cat.user(str(body.get("name") or ""))
+            if user is None:
+                raise _bad("name must name an existing user")
+            cat.add_to_group(group, user)
+            return JsonResponse(_groups_json(), status_code=201)
+        existing = cat.group(group)
+        name = request.path_params["name"]
+        if existing is None or name not in cat.groups[existing]:
+            raise JiraError(404, [f"User '{name}' is not a member of group '{group}'."])
+        cat.groups[existing].remove(name)
+        return JsonResponse(_groups_json())
 
     async def permissions(request: Request) -> Response:
         """`PUT {"user", "permissions": [keys] | null}` (null = all); GET lists restrictions."""
@@ -294,6 +326,9 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         Route("/_sim/create-requirements", create_requirements, methods=["PUT"]),
         Route("/_sim/ratelimit", ratelimit, methods=["GET", "PUT", "DELETE"]),
         Route("/_sim/users", users, methods=["POST"]),
+        Route("/_sim/groups", groups, methods=["GET"]),
+        Route("/_sim/groups/{group}/users", group_members, methods=["POST"]),
+        Route("/_sim/groups/{group}/users/{name}", group_members, methods=["DELETE"]),
         Route("/_sim/permissions", permissions, methods=["GET", "PUT"]),
         Route("/_sim/login-failures", login_failures, methods=["GET", "DELETE"]),
         *fault_routes(sim.faults),

@@ -231,6 +231,12 @@ class Catalog:
             JiraUser("JIRAUSER10100", "jdoe", "jdoe@example.com", "John Doe", "jdoe"),
         ):
             self.users[user.name] = user
+        # Group name -> member login names, as a fresh DC instance has them: every user in
+        # the application-access group, the administrators in jira-administrators.
+        self.groups: dict[str, list[str]] = {
+            "jira-administrators": ["admin"],
+            "jira-software-users": list(self.users),
+        }
         self.projects: dict[str, Project] = {
             "10000": Project(
                 "10000", "OPS", "Operations", "JIRAUSER10000", ("10002", "10004", "10005")
@@ -258,6 +264,20 @@ class Catalog:
             ),
             None,
         )
+
+    def group(self, name: str) -> str | None:
+        """The group's name as created (group names are case-insensitive)."""
+        wanted = name.lower()
+        return next((g for g in self.groups if g.lower() == wanted), None)
+
+    def groups_of(self, user: JiraUser) -> list[str]:
+        return sorted(g for g, members in self.groups.items() if user.name in members)
+
+    def add_to_group(self, group: str, user: JiraUser) -> None:
+        """Add ``user`` to ``group``, creating the group if needed (idempotent)."""
+        members = self.groups.setdefault(self.group(group) or group, [])
+        if user.name not in members:
+            members.append(user.name)
 
     def user_by_key(self, key: str) -> JiraUser:
         return next(u for u in self.users.values() if u.key == key)

@@ -127,8 +127,13 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
 
     async def myself(request: Request) -> Response:
         user = acting_user(sim, request)
-        body = user_json(user, sim.base(request))
-        body["groups"] = {"size": 1, "items": []}
+        base = sim.base(request)
+        body = user_json(user, base)
+        names = cat.groups_of(user)
+        # Listed only with `expand=groups`, like Jira; the size is always there.
+        expanded = "groups" in request.query_params.get("expand", "").split(",")
+        items = [{"name": g, "self": f"{base}/rest/api/2/group?groupname={g}"} for g in names]
+        body["groups"] = {"size": len(names), "items": items if expanded else []}
         body["applicationRoles"] = {"size": 1, "items": []}
         return JsonResponse(body)
 
@@ -420,11 +425,12 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         if isinstance(expand, str):
             expand = [expand]
         max_results = max(0, min(max_results, MAX_RESULTS_CAP))
+        searcher = acting_user(sim, request)
         try:
-            found = search(str(text), state)
+            found = search(str(text), state, searcher)
         except jql.JqlError as exc:
             raise JiraError(400, [str(exc)]) from None
-        if not sim.has_permission(acting_user(sim, request), "BROWSE_PROJECTS"):
+        if not sim.has_permission(searcher, "BROWSE_PROJECTS"):
             found = []  # only issues the caller may browse are found
         base = sim.base(request)
         page = found[start : start + max_results]

@@ -131,6 +131,8 @@ class JiraSimulator:
         key = f"JIRAUSER{10000 + 100 * len(users)}"
         user = JiraUser(key, name, email, display_name, password)
         users[name] = user
+        # New users get application access through the default group, as in Jira.
+        self.state.catalog.add_to_group("jira-software-users", user)
         return user
 
     def require_on_create(

@@ -6,10 +6,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pdjira_simulators.jira import jql
-from pdjira_simulators.jira.catalog import CATEGORIES, Catalog
+from pdjira_simulators.jira.catalog import (
+    CATEGORIES,
+    Catalog,
+    JiraUser,
+    Priority,
+    Resolution,
+    Status,
+)
 from pdjira_simulators.jira.state import Issue, JiraState
 
-__all__ = ["IssueSubject", "matches", "search", "validate"]
+__all__ = ["IssueSubject", "env_for", "matches", "search", "validate"]
 
 
 class IssueSubject:
@@ -48,12 +55,13 @@ class IssueSubject:
                 return []
             r = cat.resolutions.items[issue.resolution_id]
             return [frozenset({r.name.lower(), r.id})]
-        if field in ("assignee", "reporter"):
-            key = issue.assignee_key if field == "assignee" else issue.reporter_key
-            if key is None:
-                return []
-            u = cat.user_by_key(key)
-            return [frozenset({u.name.lower(), u.key.lower(), u.email.lower()})]
+        if field in ("assignee", "reporter", "creator"):
+            key = {
+                "assignee": issue.assignee_key,
+                "reporter": issue.reporter_key,
+                "creator": issue.creator_key,
+            }[field]
+            return [] if key is None else [self._user(key)]
         if field.startswith("customfield_"):
             value = issue.custom.get(field)
             if value is None:
@@ -61,6 +69,43 @@ class IssueSubject:
             items = value if isinstance(value, list) else [value]
             return [frozenset({str(v).lower()}) for v in items]
         return []
+
+    def _user(self, key: str) -> frozenset[str]:
+        u = self.catalog.user_by_key(key)
+        return frozenset({u.name.lower(), u.key.lower(), u.email.lower()})
+
+    def _identities(self, field: str, raw: str | None) -> frozenset[str]:
+        """A changelog `from`/`to` (an id, or a user key) as the identities JQL matches on."""
+        if raw is None:
+            return frozenset()
+        cat = self.catalog
+        if field in ("assignee", "reporter"):
+            return self._user(raw)
+        item: Status | Priority | Resolution | None = None
+        if field == "status":
+            item = cat.statuses.get(raw)
+        elif field == "priority":
+            item = cat.priorities.get(raw)
+        elif field == "resolution":
+            item = cat.resolutions.get(raw)
+        return frozenset({item.name.lower(), item.id}) if item else frozenset({raw.lower()})
+
+    def changes(self, field: str) -> Sequence[jql.Change]:
+        """From the issue's changelog (the simulator keeps every change group)."""
+        return [
+            jql.Change(
+                self._identities(field, item.from_),
+                self._identities(field, item.to),
+                group.created,
+                self._user(group.author_key),
+            )
+            for group in self.issue.changelog
+            for item in group.items
+            if item.field == field
+        ]
+
+    def creator(self) -> frozenset[str]:
+        return self._user(self.issue.creator_key)
 
     def text(self, field: str) -> str:
         issue = self.issue
@@ -93,29 +138,58 @@ def validate(query: jql.Query, state: JiraState) -> None:
         "resolution": cat.resolutions.get,
         "assignee": cat.user,
         "reporter": cat.user,
+        "creator": cat.user,
     }
+    env = env_for(state, None)
     for clause in jql.clauses(query.where):
         if clause.field.startswith("customfield_") and clause.field not in cat.fields:
             raise jql.JqlError(
                 f"Field '{clause.field}' does not exist or you do not have permission to view it."
             )
-        for value in clause.values:
-            if value is None:
+        for func in jql.functions(clause):
+            if func.name == "membersOf":
+                env.members(func.args[0])  # raises Jira's error for an unknown group
+        checks: list[tuple[str, str | None]] = [
+            (clause.field, v) for v in clause.values if isinstance(v, str)
+        ]
+        for predicate in clause.predicates:
+            for value in predicate.values:
+                if not isinstance(value, str):
+                    continue
+                if predicate.kind in ("from", "to"):
+                    checks.append((clause.field, value))
+                elif predicate.kind == "by":
+                    checks.append(("by", value))
+                else:
+                    checks.append(("date", value))
+        for field, value in checks:
+            assert value is not None
+            if field == "date":
+                jql.parse_date(value, state.now())
+                continue
+            if field == "by":
+                if cat.user(value) is None:
+                    raise jql.JqlError(f"The user '{value}' does not exist.")
                 continue
             missing_key = state.issue_by_key(value) is None and value not in state.issues
-            if clause.field == "key" and missing_key:
+            if field == "key" and missing_key:
                 raise jql.JqlError(f"An issue with key '{value}' does not exist for field 'key'.")
-            lookup = lookups.get(clause.field)
+            lookup = lookups.get(field)
             if lookup is not None and lookup(value) is None:
-                raise jql.JqlError(
-                    f"The value '{value}' does not exist for the field '{clause.field}'."
-                )
-            if clause.field in jql.DATE_FIELDS and clause.op not in ("is", "is not"):
+                raise jql.JqlError(f"The value '{value}' does not exist for the field '{field}'.")
+            if field in jql.DATE_FIELDS and clause.op not in ("is", "is not"):
                 jql.parse_date(value, state.now())
 
 
-def matches(query: jql.Query, issue: Issue, state: JiraState) -> bool:
-    return jql.evaluate(query.where, IssueSubject(issue, state.catalog), state.now)
+def env_for(state: JiraState, user: JiraUser | None) -> jql.Env:
+    """What JQL functions see: the searching user (currentUser()) and the groups."""
+    return jql.Env(current_user=user.name if user else None, groups=state.catalog.groups)
+
+
+def matches(query: jql.Query, issue: Issue, state: JiraState, user: JiraUser | None = None) -> bool:
+    return jql.evaluate(
+        query.where, IssueSubject(issue, state.catalog), state.now, env_for(state, user)
+    )
 
 
 def _sort_key(issue: Issue, field: str, state: JiraState) -> tuple[int, float, str]:
@@ -132,11 +206,12 @@ def _sort_key(issue: Issue, field: str, state: JiraState) -> tuple[int, float, s
     return (0, 0.0, min(min(v) for v in values)) if values else (1, 0.0, "")
 
 
-def search(text: str, state: JiraState) -> list[Issue]:
-    """Parse, validate, filter, order. Raises JqlError for anything Jira would reject."""
+def search(text: str, state: JiraState, user: JiraUser | None = None) -> list[Issue]:
+    """Parse, validate, filter, order as ``user`` (currentUser()). Raises JqlError for
+    anything Jira would reject."""
     query = jql.parse(text)
     validate(query, state)
-    found = [i for i in state.issues.values() if matches(query, i, state)]
+    found = [i for i in state.issues.values() if matches(query, i, state, user)]
     # Without ORDER BY the simulator keeps creation order: stable and easy to assert on.
     found.sort(key=lambda i: int(i.id))
     for sort in reversed(query.order_by):  # stable sorts, last key first

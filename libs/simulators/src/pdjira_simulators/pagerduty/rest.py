@@ -17,7 +17,7 @@ from pdjira_simulators.pagerduty.errors import (
     not_found,
 )
 from pdjira_simulators.pagerduty.runtime import PagerDutySimulator
-from pdjira_simulators.pagerduty.state import UNSET, IncidentEvent, User
+from pdjira_simulators.pagerduty.state import UNSET, IncidentEvent, ResponderTarget, User
 from pdjira_simulators.pagerduty.views import (
     incident_json,
     log_entry_json,
@@ -36,6 +36,13 @@ MAX_BULK = 250  # PUT /incidents: "Max 250 incidents per request", 413 beyond
 MAX_OFFSET_PLUS_LIMIT = 10000
 MAX_RANGE = timedelta(days=183)  # since/until: "Maximum range is 6 months"
 DEFAULT_RANGE = timedelta(days=30)  # "default is 1 month"
+# Responder request target types accepted (reference and plain names) -> kept as.
+_TARGET_TYPES = {
+    "user_reference": "user",
+    "user": "user",
+    "escalation_policy_reference": "escalation_policy",
+    "escalation_policy": "escalation_policy",
+}
 
 
 def _time_param(request: Request, name: str) -> datetime | None:
@@ -338,32 +345,39 @@ def rest_routes(sim: PagerDutySimulator) -> list[Route]:
         return JsonResponse({"status_update": status_update_json(state, update, urls)})
 
     async def create_responder_request(request: Request) -> Response:
+        # No `From` here: the requester is `requester_id` in the body (as documented).
         body = await json_object(request)
         requester = str_field(body, "requester_id")
         if requester is None:
             raise PdError(400, "Invalid Input Provided", 2011, ["requester_id is required"])
-        targets = body.get("responder_request_targets")
-        if not isinstance(targets, list) or not targets:
+        message = str_field(body, "message")
+        if message is None:  # required by the document
+            raise PdError(400, "Missing Arguments", 2003, ["message is required"])
+        raw_targets = body.get("responder_request_targets")
+        if not isinstance(raw_targets, list) or not raw_targets:
             raise invalid_input("responder_request_targets is required")
-        user_ids = []
-        for item in targets:
+        targets = []
+        for item in raw_targets:
             target = item.get("responder_request_target", item) if isinstance(item, dict) else None
             if not isinstance(target, dict) or not isinstance(target.get("id"), str):
-                raise invalid_input("responder_request_targets[].id is required")
-            if target.get("type") not in ("user_reference", "user"):
-                raise invalid_input("only user targets are simulated")
-            user_ids.append(target["id"])
+                raise invalid_input(
+                    "responder_request_targets[].responder_request_target.id is required"
+                )
+            kind = _TARGET_TYPES.get(str(target.get("type")))
+            if kind is None:
+                raise invalid_input(
+                    "responder_request_target.type must be user_reference or "
+                    "escalation_policy_reference"
+                )
+            targets.append(ResponderTarget(kind, target["id"]))
         incident = state.incident(request.path_params["id"])
-        responders, events = state.request_responders(
-            incident.id,
-            requester_id=requester,
-            message=str_field(body, "message") or "",
-            user_ids=user_ids,
+        responder_request, events = state.request_responders(
+            incident.id, requester_id=requester, message=message, targets=targets
         )
         urls = sim.urls(request)
         sim.emit(events, urls)
         return JsonResponse(
-            {"responder_request": responder_request_json(state, incident, responders, urls)}
+            {"responder_request": responder_request_json(state, responder_request, urls)}
         )
 
     async def list_users(request: Request) -> Response:

@@ -32,6 +32,8 @@ __all__ = [
     "PagerDutyState",
     "Priority",
     "Responder",
+    "ResponderRequest",
+    "ResponderTarget",
     "Service",
     "StatusUpdate",
     "Subscription",
@@ -181,7 +183,8 @@ class Subscription:
 
 @dataclass(slots=True)
 class Responder:
-    """A responder request to one user; `state` pending -> joined | declined (REST names)."""
+    """A responder request to one user; `state` pending -> joined | declined (REST names).
+    `escalation_policy_id` is set when the user was requested through a policy target."""
 
     incident_id: str
     user_id: str
@@ -190,6 +193,29 @@ class Responder:
     state: str
     requested_at: datetime
     updated_at: datetime
+    request_id: str = ""
+    escalation_policy_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponderTarget:
+    """One target of a responder request: a user, or an escalation policy (whose on-call user
+    is the one asked)."""
+
+    type: str  # "user" | "escalation_policy"
+    id: str
+
+
+@dataclass(slots=True)
+class ResponderRequest:
+    """`POST /incidents/{id}/responder_requests`, kept for the incident's `responder_requests`."""
+
+    id: str
+    incident_id: str
+    requester_id: str
+    message: str
+    requested_at: datetime
+    targets: tuple[ResponderTarget, ...]
 
 
 @dataclass(slots=True)
@@ -269,6 +295,7 @@ class PagerDutyState:
         self.notes: dict[str, list[Note]] = {}
         self.subscriptions: dict[str, Subscription] = {}
         self.responders: dict[str, list[Responder]] = {}
+        self.responder_requests: dict[str, list[ResponderRequest]] = {}
         self.status_updates: dict[str, list[StatusUpdate]] = {}
         self.log_entries: list[LogEntry] = []
         self._next_number = 1
@@ -504,6 +531,7 @@ class PagerDutyState:
         now = self.now()
         events: list[IncidentEvent] = []
         changed = False
+        urgency_change = ""
 
         if status is not None and status != incident.status:
             events.extend(self._change_status(incident, status, agent_id, now))
@@ -513,7 +541,9 @@ class PagerDutyState:
             events.append(IncidentEvent("incident.priority_updated", incident.id, agent_id, now))
             changed = True
         if urgency is not None and urgency != incident.urgency:
-            incident.urgency = urgency  # no documented v3 event for urgency changes
+            # No v3 webhook event for urgency changes; the timeline gets an UrgencyChangeLogEntry.
+            urgency_change = f"Urgency changed from {incident.urgency} to {urgency}"
+            incident.urgency = urgency
             changed = True
         if title is not None and title != incident.title:
             incident.title = title  # no documented v3 event for title changes
@@ -542,6 +572,8 @@ class PagerDutyState:
         if changed:
             incident.updated_at = now
         self._log(events)
+        if urgency_change:
+            self._append_log("urgency_change_log_entry", incident, agent_id, now, urgency_change)
         return incident, events
 
     def _change_status(
@@ -613,28 +645,70 @@ class PagerDutyState:
         return incident, events
 
     def request_responders(
-        self, incident_id: str, *, requester_id: str, message: str, user_ids: Sequence[str]
-    ) -> tuple[list[Responder], list[IncidentEvent]]:
+        self,
+        incident_id: str,
+        *,
+        requester_id: str,
+        message: str,
+        user_ids: Sequence[str] = (),
+        targets: Sequence[ResponderTarget] = (),
+    ) -> tuple[ResponderRequest, list[IncidentEvent]]:
+        """Ask users (or the on-call user of escalation policies) to join the incident: one
+        `incident.responder.added` per user asked, the request kept on the incident."""
         incident = self.incident(incident_id)
+        all_targets = [ResponderTarget("user", uid) for uid in user_ids] + list(targets)
         if incident.status == "resolved":
             raise invalid_input("Cannot add responders to a resolved incident")
         if requester_id not in self.users:
             raise PdError(400, "Requester User Not Found", 1008)
-        if not user_ids or any(uid not in self.users for uid in user_ids):
-            raise invalid_input("responder_request_targets must name existing users")
+        if not all_targets:
+            raise invalid_input("responder_request_targets must not be empty")
+        for target in all_targets:
+            if target.type == "user" and target.id not in self.users:
+                raise PdError(400, "User Not Found", 2013, [f"User {target.id} not found"])
+            if target.type == "escalation_policy" and target.id not in self.escalation_policies:
+                raise PdError(400, "Escalation Policy Not Found", 1014)
         now = self.now()
-        added, events = [], []
+        request = ResponderRequest(
+            self.new_id(),
+            incident.id,
+            requester_id,
+            message,
+            now,
+            tuple(dict.fromkeys(all_targets)),
+        )
+        events = []
         current = self.responders.setdefault(incident.id, [])
-        for uid in dict.fromkeys(user_ids):
-            responder = Responder(incident.id, uid, requester_id, message, "pending", now, now)
+        for target in request.targets:
+            if target.type == "user":
+                uid, ep_id = target.id, None
+            else:
+                uid, ep_id = self.escalation_policies[target.id].on_call_user_id, target.id
+            responder = Responder(
+                incident.id, uid, requester_id, message, "pending", now, now, request.id, ep_id
+            )
             current[:] = [r for r in current if r.user_id != uid] + [responder]
-            added.append(responder)
             events.append(
                 IncidentEvent(
                     "incident.responder.added", incident.id, requester_id, now, responder_id=uid
                 )
             )
-        return added, events
+        self.responder_requests.setdefault(incident.id, []).append(request)
+        incident.updated_at = now
+        return request, events
+
+    def responders_of(self, request: ResponderRequest, target: ResponderTarget) -> list[Responder]:
+        """The responder entries a request's target produced (current state)."""
+        return [
+            r
+            for r in self.responders.get(request.incident_id, [])
+            if r.request_id == request.id
+            and (
+                r.escalation_policy_id == target.id
+                if target.type == "escalation_policy"
+                else r.user_id == target.id and r.escalation_policy_id is None
+            )
+        ]
 
     def reply_as_responder(
         self, incident_id: str, user_id: str, *, accept: bool
@@ -685,21 +759,26 @@ class PagerDutyState:
             if known is None:
                 continue  # e.g. priority changes have no log entry type in the document
             kind, summary = known
-            agent = self.users.get(event.agent_id or "")
-            if agent is not None:
-                summary += f" by {agent.name}"
             incident = self.incidents[event.incident_id]
-            self.log_entries.append(
-                LogEntry(
-                    id=self.new_id("R", 13),
-                    type=kind,
-                    incident_id=incident.id,
-                    agent_id=event.agent_id,
-                    created_at=event.occurred_at,
-                    summary=summary,
-                    assignee_ids=tuple(a.user_id for a in incident.assignments),
-                )
+            self._append_log(kind, incident, event.agent_id, event.occurred_at, summary)
+
+    def _append_log(
+        self, kind: str, incident: Incident, agent_id: str | None, at: datetime, summary: str
+    ) -> None:
+        agent = self.users.get(agent_id or "")
+        if agent is not None:
+            summary += f" by {agent.name}"
+        self.log_entries.append(
+            LogEntry(
+                id=self.new_id("R", 13),
+                type=kind,
+                incident_id=incident.id,
+                agent_id=agent_id,
+                created_at=at,
+                summary=summary,
+                assignee_ids=tuple(a.user_id for a in incident.assignments),
             )
+        )
 
     def note(self, incident_id: str, note_id: str) -> Note:
         for note in self.notes.get(incident_id, []):

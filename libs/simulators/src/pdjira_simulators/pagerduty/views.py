@@ -13,6 +13,7 @@ from pdjira_simulators.pagerduty.state import (
     PagerDutyState,
     Priority,
     Responder,
+    ResponderRequest,
     Service,
     StatusUpdate,
     Subscription,
@@ -224,7 +225,10 @@ def incident_json(
         "incidents_responders": [
             responder_json(state, r, urls) for r in state.responders.get(incident.id, [])
         ],
-        "responder_requests": [],
+        "responder_requests": [
+            responder_request_json(state, r, urls)
+            for r in state.responder_requests.get(incident.id, [])
+        ],
     }
     # Both are only returned when asked for with include[].
     if "conference_bridge" in include:
@@ -287,26 +291,33 @@ def responder_json(state: PagerDutyState, responder: Responder, urls: Urls) -> J
     }
 
 
-def responder_request_json(
-    state: PagerDutyState, incident: Incident, responders: list[Responder], urls: Urls
-) -> Json:
-    first = responders[0]
-    return {
-        "incident": incident_ref(incident, urls),
-        "requester": user_ref(state.users[first.requester_id], urls),
-        "requested_at": ts(first.requested_at),
-        "message": first.message,
-        "responder_request_targets": [
+def responder_request_json(state: PagerDutyState, request: ResponderRequest, urls: Urls) -> Json:
+    """`ResponderRequest`: the targets with the responders each produced (current states)."""
+    targets = []
+    for target in request.targets:
+        if target.type == "user":
+            summary = state.users[target.id].name
+        else:
+            summary = state.escalation_policies[target.id].name
+        targets.append(
             {
                 "responder_request_target": {
-                    "type": "user",
-                    "id": r.user_id,
-                    "summary": state.users[r.user_id].name,
-                    "incidents_responders": [responder_json(state, r, urls)],
+                    "type": target.type,
+                    "id": target.id,
+                    "summary": summary,
+                    "incidents_responders": [
+                        responder_json(state, r, urls) for r in state.responders_of(request, target)
+                    ],
                 }
             }
-            for r in responders
-        ],
+        )
+    return {
+        "id": request.id,
+        "incident": incident_ref(state.incidents[request.incident_id], urls),
+        "requester": user_ref(state.users[request.requester_id], urls),
+        "requested_at": ts(request.requested_at),
+        "message": request.message,
+        "responder_request_targets": targets,
     }
 
 
@@ -369,7 +380,11 @@ def webhook_envelope(
         data = {
             "incident": incident_ref(incident, urls),
             "user": user_ref(state.users[responder.user_id], urls),
-            "escalation_policy": None,
+            "escalation_policy": (
+                _ep_ref(state, responder.escalation_policy_id, urls)
+                if responder.escalation_policy_id
+                else None
+            ),
             "message": responder.message,
             "state": hook_state,
             "type": "incident_responder",

@@ -1,0 +1,105 @@
+"""sync_comments: a note on a linked incident becomes a comment on its issue, a comment on a
+linked issue a note on its incident; once per note/comment across all rules, with the simple
+rule set's command ids so both sets deduplicate."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pdjira_common.contracts import AddComment, AddNote, Command, IncidentEvent, IssueEvent
+
+from pdjira_rules.decide import comment_command_id, note_command_id
+from pdjira_rules.engine.context import Context, Outcome, Subject
+from pdjira_rules.engine.sections import run_item, skipped
+from pdjira_rules.engine.trail import Trail
+from pdjira_rules.rule_model import StoredRule
+
+__all__ = ["ITEM", "sync_comment", "sync_note"]
+
+ITEM: Final = "sync_comments"
+
+
+def sync_note(ctx: Context[IncidentEvent], stored: StoredRule) -> list[Outcome]:
+    if not stored.wrapped.rule.config.sync_comments:
+        return [skipped(stored, ITEM, "sync_comments is off")]
+    return [run_item(Subject(stored=stored, item=ITEM), lambda s, t: _note(ctx, s, t))]
+
+
+def sync_comment(ctx: Context[IssueEvent], stored: StoredRule) -> list[Outcome]:
+    if not stored.wrapped.rule.config.sync_comments:
+        return [skipped(stored, ITEM, "sync_comments is off")]
+    return [run_item(Subject(stored=stored, item=ITEM), lambda s, t: _comment(ctx, s, t))]
+
+
+def _once(ctx: Context[IncidentEvent] | Context[IssueEvent], trail: Trail, command_id: str) -> None:
+    owner = ctx.owner(ITEM)
+    if owner is not None:
+        trail.fail(f"{owner} already syncs it (once per note/comment)")
+    if command_id in ctx.taken:
+        trail.fail(f"already synced by the simple rule set (command {command_id})")
+
+
+def _note(
+    ctx: Context[IncidentEvent], subject: Subject, trail: Trail
+) -> tuple[tuple[Command, ...], str]:
+    event, link, wrapped = ctx.event, ctx.link, subject.stored.wrapped
+    note_id = event.note_id or ""
+    trail.note("sync_comments is on: yes")
+    if "note" in ctx.echoes:
+        trail.echo("pdjira added this note (mirroring a Jira comment)")
+    if link is None:
+        trail.fail(f"incident {event.incident_id} is not linked to an issue; note not synced")
+    trail.gate(
+        link.issue.instance == wrapped.instance,
+        f"incident linked to {link.issue.key}",
+        f"incident is linked to {link.issue.key} on instance {link.issue.instance!r}, "
+        f"not the rule's instance {wrapped.instance!r}",
+    )
+    if ctx.synced_as is not None:
+        trail.fail(f"note {note_id} is already synced (comment {ctx.synced_as})")
+    command_id = note_command_id(event.account, note_id)
+    _once(ctx, trail, command_id)
+    command = AddComment(
+        command_id=command_id,
+        correlation_id=event.correlation_id,
+        incident=event.incident,
+        instance=link.issue.instance,
+        note_id=note_id,
+        body=event.note_content or "",
+        author_pd_user_id=event.agent_id if event.agent_type == "user_reference" else None,
+    )
+    ctx.claim(ITEM, subject.who)
+    return (command,), f"note {note_id} -> comment on {link.issue.key}"
+
+
+def _comment(
+    ctx: Context[IssueEvent], subject: Subject, trail: Trail
+) -> tuple[tuple[Command, ...], str]:
+    event, link, wrapped = ctx.event, ctx.link, subject.stored.wrapped
+    comment_id = event.comment_id or ""
+    trail.note("sync_comments is on: yes")
+    if "comment" in ctx.echoes:
+        trail.echo("pdjira added this comment (mirroring a PagerDuty note)")
+    if link is None:
+        trail.fail(f"issue {event.key} is not linked to an incident; comment not synced")
+    trail.gate(
+        link.incident.account == wrapped.account,
+        f"issue linked to incident {link.incident.incident_id}",
+        f"issue is linked to an incident of account {link.incident.account!r}, "
+        f"not the rule's account {wrapped.account!r}",
+    )
+    if ctx.synced_as is not None:
+        trail.fail(f"comment {comment_id} is already synced (note {ctx.synced_as})")
+    command_id = comment_command_id(event.instance, comment_id)
+    _once(ctx, trail, command_id)
+    command = AddNote(
+        command_id=command_id,
+        correlation_id=event.correlation_id,
+        incident=link.incident,
+        issue=event.issue,
+        comment_id=comment_id,
+        body=event.comment_body or "",
+        author_jira_user_key=event.user_key,
+    )
+    ctx.claim(ITEM, subject.who)
+    return (command,), f"comment {comment_id} -> note on incident {link.incident.incident_id}"

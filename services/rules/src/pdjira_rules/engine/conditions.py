@@ -1,0 +1,65 @@
+"""The ``condition`` of autocreate_issues / react_on_incident_event items: pd_events,
+pd_priorities (empty: any), pd_urgency (None: any). Every part is checked and recorded."""
+
+from __future__ import annotations
+
+from pdjira_common.contracts import IncidentEvent
+
+from pdjira_rules.engine.incident_facts import data_of, priority_of, rule_events
+from pdjira_rules.engine.refs import listing, matches, shown
+from pdjira_rules.engine.trail import Trail
+from pdjira_rules.rule_model import CreateIssueCondition, UpdateIssueCondition
+
+__all__ = ["check_condition"]
+
+
+def check_condition(
+    trail: Trail, condition: CreateIssueCondition | UpdateIssueCondition, event: IncidentEvent
+) -> bool:
+    """Record each part of ``condition`` on ``trail``; whether all of them hold."""
+    results = [
+        _events(trail, condition, event),
+        _priorities(trail, condition, event),
+        _urgency(trail, condition, event),
+    ]
+    return all(results)
+
+
+def _events(
+    trail: Trail, condition: CreateIssueCondition | UpdateIssueCondition, event: IncidentEvent
+) -> bool:
+    mine = rule_events(event)
+    wanted = listing(condition.pd_events)
+    hit = next((e for e in mine if e in condition.pd_events), None)
+    shown_as = " / ".join(mine) or event.event_type
+    return trail.check(
+        hit is not None, f"event {hit} in {wanted}", f"event {shown_as} not in {wanted}"
+    )
+
+
+def _priorities(
+    trail: Trail, condition: CreateIssueCondition | UpdateIssueCondition, event: IncidentEvent
+) -> bool:
+    if not condition.pd_priorities:
+        return trail.check(True, "pd_priorities empty (any priority)")
+    wanted = listing(shown(p.id, p.label, p.summary) for p in condition.pd_priorities)
+    the_id, the_name = priority_of(event)
+    if the_id is None and the_name is None:
+        return trail.check(False, f"incident has no priority; pd_priorities {wanted}")
+    hit = any(
+        matches(p.id, (p.summary, p.label), the_id, (the_name,)) for p in condition.pd_priorities
+    )
+    name = shown(the_id, the_name)
+    return trail.check(hit, f"priority {name} in {wanted}", f"priority {name} not in {wanted}")
+
+
+def _urgency(
+    trail: Trail, condition: CreateIssueCondition | UpdateIssueCondition, event: IncidentEvent
+) -> bool:
+    wanted = condition.pd_urgency
+    if wanted is None:
+        return trail.check(True, "pd_urgency not set (any urgency)")
+    have = event.urgency or data_of(event).get("urgency")
+    have_text = have if isinstance(have, str) and have else "unknown"
+    ok = have_text == wanted
+    return trail.check(ok, f"urgency {have_text} == {wanted}", f"urgency {have_text} != {wanted}")
