@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pdjira_cli import config_cmd, dev_cmd, dlq_cmd, links_cmd, users_cmd
+from pdjira_cli import config_cmd, dev_cmd, dlq_cmd, links_cmd, rules_cmd, users_cmd
 
 __all__ = ["main"]
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_cmd.register(commands)
     users_cmd.register(commands)
     links_cmd.register(commands)
+    rules_cmd.register(commands)
     return parser
 
 

@@ -9,7 +9,8 @@ from pdjira_common.config import ConfigError, load_config
 from pdjira_common.logging import configure_logging
 from pdjira_common.service import run_asgi
 
-from pdjira_rules.main import build
+from pdjira_rules.main import create_service
+from pdjira_rules.rule_loading import RuleLoadError
 
 __all__ = ["main"]
 
@@ -25,9 +26,19 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"pdjira_rules: {exc}", file=sys.stderr)
         return 2
+    try:
+        service = create_service(config)
+    except RuleLoadError as exc:
+        print(
+            f"pdjira_rules: cannot start: {len(exc.problems)} problem(s) in pagerduty_rules of "
+            f"{args.config}:",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
     configure_logging("rules", config.log_level)
-    _, app = build(config)
-    run_asgi(app, config.listen.rules)
+    run_asgi(service.asgi, config.listen.rules)
     return 0
 
 

@@ -1,13 +1,17 @@
-"""Wiring: the broker, the EVENTS consumer, the ASGI app with /health and /metrics."""
+"""Wiring: the broker, the EVENTS consumer, the rule store (KV ``pdjira_rules``, watched), the
+JQL fallback, and the ASGI app: /health, /metrics and the rules admin API under /rules."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsMessage
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.aio.client import Client
+from nats.js.kv import KeyValue
 from pdjira_common import streams, subjects
 from pdjira_common.bus import make_broker
 from pdjira_common.config import Config
@@ -15,10 +19,15 @@ from pdjira_common.consumers import update_consumer
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
+from pdjira_rules.admin_api import RulesApi
+from pdjira_rules.catalog import Catalogs
 from pdjira_rules.handlers import handle_event
 from pdjira_rules.metrics import RulesMetrics
+from pdjira_rules.reads import JqlFallback, NatsReads
+from pdjira_rules.rule_loading import load_config_rules
+from pdjira_rules.store import RuleStore
 
-__all__ = ["CONSUMER", "build", "consumer_settings", "subscribe"]
+__all__ = ["CONSUMER", "RulesService", "build", "consumer_settings", "create_service", "subscribe"]
 
 CONSUMER = "rules"
 
@@ -38,9 +47,15 @@ async def _raw_body(msg: NatsMessage) -> bytes:
     return body
 
 
-def subscribe(broker: NatsBroker, config: Config, metrics: RulesMetrics) -> None:
+def subscribe(
+    broker: NatsBroker,
+    config: Config,
+    metrics: RulesMetrics,
+    *,
+    store: RuleStore | None = None,
+    jql: JqlFallback | None = None,
+) -> None:
     """Register the durable pull consumer "rules" on stream EVENTS."""
-    rules = config.rules
 
     @broker.subscriber(
         subjects.ALL_EVENTS,
@@ -51,11 +66,28 @@ def subscribe(broker: NatsBroker, config: Config, metrics: RulesMetrics) -> None
         decoder=_raw_body,
     )
     async def on_event(body: bytes) -> None:
-        await handle_event(broker, rules, body, metrics)
+        await handle_event(broker, config.rules, body, metrics, store=store, jql=jql)
 
 
-def build(config: Config, *, topology: Topology | None = None) -> tuple[NatsBroker, AsgiFastStream]:
-    """The broker (with the subscriber) and the app that runs it."""
+@dataclass(frozen=True, slots=True)
+class RulesService:
+    app: AsgiFastStream  # the broker's lifecycle (store included), /health and /metrics
+    asgi: Any  # what uvicorn serves: ``app`` plus the admin API under /rules
+    broker: NatsBroker
+    store: RuleStore
+    api: RulesApi
+    jql: JqlFallback
+
+
+def create_service(config: Config, *, topology: Topology | None = None) -> RulesService:
+    """Everything the rules service runs, not started; ``app`` starts it.
+
+    Raises :class:`pdjira_rules.rule_loading.RuleLoadError` when a configured rule cannot be
+    used (the service must not start with a rule silently missing).
+    """
+    accounts = [a.id for a in config.pagerduty_accounts]
+    instances = [j.id for j in config.jira_instances]
+    config_rules = load_config_rules(config.pagerduty_rules, accounts, instances)
     metrics = RulesMetrics()
     broker = make_broker(
         config.nats.url,
@@ -63,7 +95,21 @@ def build(config: Config, *, topology: Topology | None = None) -> tuple[NatsBrok
         retry=config.retry,
         middlewares=(NatsPrometheusMiddleware(registry=metrics.registry, app_name="rules"),),
     )
-    subscribe(broker, config, metrics)
+
+    def connection() -> Client:
+        client: Client = broker.config.connection_state.connection
+        return client
+
+    async def open_bucket() -> KeyValue:
+        # Declared once, in libs/common (ensure_topology), never here.
+        kv: KeyValue = await broker.key_value(streams.KV_RULES, declare=False)
+        return kv
+
+    settings = config.rules_service
+    reads = NatsReads(connection, timeout=settings.read_timeout)
+    store = RuleStore(open_bucket, config_rules)
+    jql = JqlFallback(reads, ttl=settings.jql_cache_ttl)
+    subscribe(broker, config, metrics, store=store, jql=jql)
 
     async def align_consumer() -> None:
         # An existing durable keeps its old config unless updated explicitly.
@@ -75,5 +121,29 @@ def build(config: Config, *, topology: Topology | None = None) -> tuple[NatsBrok
         topology=topology or Topology(replicas=config.nats.replicas),
         registry=metrics.registry,
         after_startup=(align_consumer,),
+        on_shutdown=(store.stop,),
     )
-    return broker, app
+
+    # After the topology is declared (the first startup hook), before the consumer starts:
+    # no event is decided before the stored rules are loaded.
+    @app.on_startup
+    async def start_store() -> None:
+        await store.start()
+
+    api = RulesApi(
+        settings, accounts=accounts, instances=instances, store=store, catalogs=Catalogs(reads)
+    )
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and RulesApi.serves(str(scope.get("path", ""))):
+            await api(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return RulesService(app=app, asgi=asgi, broker=broker, store=store, api=api, jql=jql)
+
+
+def build(config: Config, *, topology: Topology | None = None) -> tuple[NatsBroker, AsgiFastStream]:
+    """The broker (with the subscriber) and the app that runs it (see :func:`create_service`)."""
+    service = create_service(config, topology=topology)
+    return service.broker, service.app

@@ -1,0 +1,258 @@
+"""``pdjira rules list|validate|import|delete``: PagerDuty-style rules via the rules admin API
+(``/rules`` on the rules listener, bearer ``rules_service.admin_token``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from pdjira_common.config import ConfigError, load_config
+
+from pdjira_cli.admin_client import AdminError
+
+__all__ = ["RuleInFile", "read_rules_file", "register"]
+
+
+def register(commands: Any) -> None:
+    rules = commands.add_parser("rules", help="PagerDuty-style rules (list, validate, import)")
+    sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+
+    def action(name: str, help_: str, handler: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=help_)
+        parser.add_argument("--config", required=True, help="the pdjira YAML config file")
+        parser.add_argument(
+            "--url", help="rules service URL (default: from listen.rules in the config)"
+        )
+        parser.set_defaults(handler=lambda args: _run(handler, args))
+        return parser
+
+    action("list", "list the rules in effect", _list)
+    validate = action("validate", "check rules against Jira and PagerDuty", _validate)
+    validate.add_argument(
+        "file", help="a pdjira config (its pagerduty_rules), or a JSON/YAML file of rules"
+    )
+    importer = action("import", "add rules exported from PagerDuty's API", _import)
+    importer.add_argument(
+        "file", help='JSON/YAML: {"rule": {...}}, a bare rule or {"rules": [...]}'
+    )
+    importer.add_argument("--account", help="PagerDuty account id (default: the only one)")
+    importer.add_argument("--instance", help="Jira instance id (default: the only one)")
+    delete = action("delete", "delete a rule", _delete)
+    delete.add_argument("rule_id", metavar="ID")
+
+
+# ---------------------------------------------------------------------- the API
+
+
+def _client(args: argparse.Namespace) -> httpx.Client:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise AdminError(str(exc)) from None
+    token = config.rules_service.admin_token
+    if token is None:
+        raise AdminError(
+            "rules_service.admin_token is not set in the config: set it (e.g. "
+            "${env:PDJIRA_RULES_TOKEN}) for the rules service and this command"
+        )
+    listen = config.listen.rules
+    host = "127.0.0.1" if listen.host in ("0.0.0.0", "::", "") else listen.host
+    url = args.url or f"http://{host}:{listen.port}"
+    return httpx.Client(
+        base_url=url, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=60.0
+    )
+
+
+class ApiRefused(AdminError):
+    """The API answered with PagerDuty's error envelope; ``errors`` is its list."""
+
+    def __init__(self, status: int, message: str, errors: list[str]) -> None:
+        self.status = status
+        self.message = message
+        self.errors = errors
+        lines = [f"rules API answered {status}: {message}", *(f"  {e}" for e in errors)]
+        super().__init__("\n".join(lines))
+
+
+def _check(response: httpx.Response) -> Any:
+    if response.is_success:
+        return response.json() if response.content else None
+    message, errors = response.text, []
+    try:
+        error = response.json().get("error") or {}
+        message = error.get("message") or message
+        errors = [str(e) for e in error.get("errors") or []]
+    except (ValueError, AttributeError):
+        pass
+    raise ApiRefused(response.status_code, message, errors)
+
+
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return handler(args)
+    except AdminError as exc:
+        print(f"pdjira: {exc}", file=sys.stderr)
+        return 2
+    except httpx.TransportError as exc:
+        print(
+            f"pdjira: cannot reach the rules service ({exc}); is it running, and is "
+            "listen.rules (or --url) right?",
+            file=sys.stderr,
+        )
+        return 3
+
+
+# ---------------------------------------------------------------------- files
+
+
+@dataclass(frozen=True)
+class RuleInFile:
+    """One rule of a file: the wrapper to send and where it sits in the file."""
+
+    where: str  # "$.pagerduty_rules[0]", "$.rules[2]", "$"
+    wrapper: dict[str, Any]
+    bare: bool  # the file holds the bare rule: "$.rule.x" in the API is "<where>.x" here
+
+    def path(self, api_path: str) -> str:
+        """The path of an API problem (``$.rule.config...``) in the file."""
+        if self.bare and api_path.startswith("$.rule"):
+            rest = api_path[len("$.rule") :]
+        else:
+            rest = api_path[1:]
+        return self.where + rest
+
+    @property
+    def name(self) -> str:
+        rule = self.wrapper.get("rule")
+        return str(rule.get("name")) if isinstance(rule, dict) else "?"
+
+
+def _item(where: str, data: Any) -> RuleInFile:
+    if isinstance(data, dict) and "rule" in data:
+        return RuleInFile(where, dict(data), bare=False)
+    return RuleInFile(where, {"rule": data}, bare=True)
+
+
+def read_rules_file(path: Path) -> list[RuleInFile]:
+    """The rules of a pdjira config (``pagerduty_rules``), ``{"rules": [...]}``, ``{"rule":
+    ...}`` or a bare rule (JSON or YAML); AdminError if it holds none."""
+    try:
+        data = yaml.safe_load(path.read_text())  # JSON is YAML too
+    except OSError as exc:
+        raise AdminError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise AdminError(f"{path} is neither JSON nor YAML: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("pagerduty_rules"), list):
+        return [_item(f"$.pagerduty_rules[{i}]", r) for i, r in enumerate(data["pagerduty_rules"])]
+    if isinstance(data, dict) and isinstance(data.get("rules"), list):
+        return [_item(f"$.rules[{i}]", r) for i, r in enumerate(data["rules"])]
+    if isinstance(data, dict) and ("rule" in data or "config" in data):
+        return [_item("$", data)]
+    raise AdminError(
+        f'{path} holds no rules: expected pagerduty_rules: [...], {{"rules": [...]}}, '
+        '{"rule": {...}} or a rule {"name": ..., "config": {...}}'
+    )
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _list(args: argparse.Namespace) -> int:
+    rules: list[dict[str, Any]] = []
+    with _client(args) as client:
+        offset = 0
+        while True:
+            page = _check(client.get("/rules", params={"limit": 100, "offset": offset}))
+            rules.extend(page["rules"])
+            if not page["more"]:
+                break
+            offset += page["limit"]
+    for rule in rules:
+        ext = rule.get("pdjira") or {}
+        state = "enabled " if rule.get("enabled") else "disabled"
+        where = f"{ext.get('account')}/{ext.get('instance')}"
+        print(f"{rule['id']}  {where}  {state}  {ext.get('source', '?'):6}  {rule['name']}")
+    if not rules:
+        print("no rules")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    items = read_rules_file(Path(args.file))
+    with _client(args) as client:
+        body = {"rules": [item.wrapper for item in items]}
+        problems = _check(client.post("/rules/validate", json=body))["problems"]
+    for problem in problems:
+        print(f"{items[problem['index']].path(problem['path'])}: {problem['message']}")
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
+        return 1
+    print(f"{len(items)} rules OK")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    items = read_rules_file(Path(args.file))
+    failed = 0
+    with _client(args) as client:
+        for item in items:
+            wrapper = _import_body(item, args)
+            try:
+                created = _check(client.post("/rules", json=wrapper))
+            except ApiRefused as exc:
+                failed += 1
+                print(f"{item.where} ({item.name}): {exc.message} ({exc.status})")
+                for error in exc.errors:
+                    print(f"  {_in_file(item, error)}")
+                continue
+            rule = created["rule"]
+            print(f"{rule['id']}  {rule['name']}")
+    if failed:
+        print(f"{failed} of {len(items)} rules not imported", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _in_file(item: RuleInFile, error: str) -> str:
+    """``$.rule.config.x: problem`` from the API as the path in the file."""
+    path, sep, message = error.partition(": ")
+    return f"{item.path(path)}: {message}" if sep and path.startswith("$") else error
+
+
+def _import_body(item: RuleInFile, args: argparse.Namespace) -> dict[str, Any]:
+    """The wrapper to POST: the export's rule as is (our ``pdjira`` extension, when the rule was
+    listed by our API, fills account/instance/...); --account/--instance win."""
+    wrapper = dict(item.wrapper)
+    rule = wrapper.get("rule")
+    if isinstance(rule, dict):
+        ext = rule.get("pdjira")
+        if isinstance(ext, dict):
+            for key in (
+                "account",
+                "instance",
+                "priority_map",
+                "field_templates",
+                "resolution",
+                "sync_priority",
+                "urgency_map",
+            ):
+                if key in ext and key not in wrapper:
+                    wrapper[key] = ext[key]
+    for key in ("account", "instance"):
+        given = getattr(args, key, None)
+        if given is not None:
+            wrapper[key] = given
+    return wrapper
+
+
+def _delete(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        _check(client.delete(f"/rules/{args.rule_id}"))
+    print(f"deleted {args.rule_id}")
+    return 0

@@ -1,0 +1,123 @@
+"""Reads the writers answer for the rules service (core NATS request/reply), and the JQL
+fallback: "does issue X match this JQL?" asked of Jira when the local evaluator cannot tell.
+
+A writer that does not answer is an error that says which writer and subject, never an empty
+answer: a catalog read that fails refuses the rule, a fallback search that fails retries the
+event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+import msgspec
+from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from pdjira_common.bus import Retryable
+from pdjira_common.contracts import encode
+from pdjira_common.requests import JiraSearchRead, JiraSearchReply, jira_read_subject
+
+from pdjira_rules.jql import JqlSyntaxError, jira_fallback_query
+
+__all__ = ["JqlFallback", "NatsReads", "ReadFailed", "WriterUnavailable"]
+
+T = TypeVar("T")
+_decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+_CACHE_MAX: Final = 10_000
+
+
+class ReadFailed(Exception):
+    """A read could not be answered; the message says which writer, what and why."""
+
+
+class WriterUnavailable(ReadFailed):
+    """The writer did not answer at all (not running, or too slow)."""
+
+
+def writer_name(subject: str) -> str:
+    """``reads.jira.dc1.statuses`` -> ``jira-writer for instance dc1``."""
+    parts = subject.split(".")
+    if len(parts) >= 3 and parts[1] == "jira":
+        return f"jira-writer for instance {parts[2]}"
+    if len(parts) >= 3 and parts[1] == "pd":
+        return f"pd-writer for account {parts[2]}"
+    return f"the service answering {subject}"
+
+
+class NatsReads:
+    """One request to a writer, its reply decoded; errors as :class:`ReadFailed`."""
+
+    def __init__(self, connection: Callable[[], Client], *, timeout: float) -> None:
+        self._connection = connection
+        self.timeout = timeout
+
+    async def ask(self, subject: str, message: msgspec.Struct, reply: type[T]) -> T:
+        who = writer_name(subject)
+        try:
+            response = await self._connection().request(
+                subject, encode(message), timeout=self.timeout
+            )
+        except (NoRespondersError, TimeoutError):
+            # No responders comes at once, a slow writer after the timeout: the same to us.
+            raise WriterUnavailable(
+                f"{who} did not answer {subject} within {self.timeout:g} s; is it running?"
+            ) from None
+        decoder = _decoders.get(reply)
+        if decoder is None:
+            decoder = _decoders[reply] = msgspec.json.Decoder(reply)
+        try:
+            result: T = decoder.decode(response.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise ReadFailed(f"{who} answered {subject} with a bad reply: {exc}") from None
+        error = getattr(result, "error", None)
+        if error:
+            raise ReadFailed(f"{who} could not answer {subject}: {error}")
+        return result
+
+
+class JqlFallback:
+    """``ask(instance, issue_key, jql)``: does the issue match? Jira's answer is reused for
+    ``ttl`` seconds per (instance, key, jql). No answer raises Retryable: retried, not guessed."""
+
+    def __init__(
+        self,
+        reads: NatsReads,
+        *,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._reads = reads
+        self._ttl = ttl
+        self._clock = clock
+        self._cache: dict[tuple[str, str, str], tuple[float, bool]] = {}
+        self.asked = 0  # searches sent to Jira (cache misses)
+
+    async def ask(self, instance: str, issue_key: str, jql: str) -> bool:
+        key = (instance, issue_key, jql)
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            query = jira_fallback_query(issue_key, jql)
+        except JqlSyntaxError as exc:
+            raise Retryable(f"rule JQL does not parse ({exc}); fix the rule") from exc
+        self.asked += 1
+        try:
+            reply = await self._reads.ask(
+                jira_read_subject(instance, "search"),
+                JiraSearchRead(instance=instance, jql=query, max_results=1),
+                JiraSearchReply,
+            )
+        except ReadFailed as exc:
+            raise Retryable(f"JQL fallback search failed: {exc}") from exc
+        matched = reply.total > 0 or any(i.key == issue_key for i in reply.issues)
+        if self._ttl > 0:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+                if len(self._cache) >= _CACHE_MAX:
+                    self._cache.clear()
+            self._cache[key] = (now + self._ttl, matched)
+        return matched

@@ -1,0 +1,195 @@
+"""Turning raw rule data (the config's ``pagerduty_rules``, an API body, a PagerDuty export)
+into :class:`PdjiraRule` / :class:`StoredRule`, every problem named by its path.
+
+Pure: no I/O. Checks that need Jira or PagerDuty (does status 'Doen' exist?) are left to
+:func:`pdjira_rules.rule_validation.validate_pdjira_rule` with live catalogs; here only what the
+rule says about itself is checked (shape, JQL syntax, templates, actions in the right place).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pdjira_rules.rule_model import PdjiraRule, RuleDecodeError, StoredRule, decode_rule
+from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
+
+__all__ = [
+    "CONFIG_ID_PREFIX",
+    "WRAPPER_KEYS",
+    "RuleLoadError",
+    "config_rule_id",
+    "decode_wrapper",
+    "load_config_rules",
+    "offline_problems",
+    "wrapper_of",
+]
+
+CONFIG_ID_PREFIX: Final = "cfg-"
+# Our wrapper's keys beside PagerDuty's ``rule``; ``pdjira`` (our list/export extension) is
+# accepted and ignored, so a rule listed by our API imports unchanged.
+WRAPPER_KEYS: Final = (
+    "account",
+    "instance",
+    "rule",
+    "priority_map",
+    "field_templates",
+    "resolution",
+    "sync_priority",
+    "urgency_map",
+)
+_IGNORED_KEYS: Final = frozenset({"pdjira"})
+# Problems that only a catalog can settle: with empty catalogs every reference "does not exist".
+_NEEDS_CATALOG: Final = re.compile(r" does not exist; | id '.*' is '.*' here, not ")
+
+
+class RuleLoadError(ValueError):
+    """One or more rules cannot be used; ``problems`` name each path and what is wrong."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _prefixed(prefix: str, path: str) -> str:
+    """``$.rule.x`` under prefix ``$.pagerduty_rules[0]`` -> ``$.pagerduty_rules[0].rule.x``."""
+    return prefix + path[1:] if path.startswith("$") else f"{prefix}.{path}"
+
+
+def _choose(kind: str, given: object, configured: Sequence[str], path: str) -> list[Problem]:
+    plural = "PagerDuty accounts" if kind == "account" else "Jira instances"
+    if given is None:
+        if len(configured) == 1:
+            return []
+        if not configured:
+            return [Problem(path=path, message=f"no {plural} are configured")]
+        return [
+            Problem(
+                path=path,
+                message=f"missing, and several {plural} are configured; choose one of: "
+                + ", ".join(configured),
+            )
+        ]
+    if given not in configured:
+        return [
+            Problem(
+                path=path,
+                message=f"unknown {kind} {given!r}; configured: {', '.join(configured) or 'none'}",
+            )
+        ]
+    return []
+
+
+def decode_wrapper(
+    raw: object,
+    accounts: Sequence[str],
+    instances: Sequence[str],
+    prefix: str = "$",
+) -> PdjiraRule:
+    """Our wrapper from raw data; account/instance default to the only one configured.
+
+    Raises :class:`RuleLoadError` with paths under ``prefix``.
+    """
+    if not isinstance(raw, Mapping):
+        raise RuleLoadError(
+            [Problem(path=prefix, message='expected an object {"rule": {...}, ...}')]
+        )
+    problems: list[Problem] = []
+    for key in raw:
+        if key not in WRAPPER_KEYS and key not in _IGNORED_KEYS:
+            problems.append(
+                Problem(
+                    path=_prefixed(prefix, f"$.{key}"),
+                    message=f"unknown key {key!r}; known: {', '.join(WRAPPER_KEYS)}",
+                )
+            )
+    if "rule" not in raw:
+        problems.append(
+            Problem(path=_prefixed(prefix, "$.rule"), message="missing: the PagerDuty rule")
+        )
+    data: dict[str, Any] = {k: v for k, v in raw.items() if k in WRAPPER_KEYS}
+    for kind, configured in (("account", accounts), ("instance", instances)):
+        found = _choose(kind, data.get(kind), configured, _prefixed(prefix, f"$.{kind}"))
+        problems.extend(found)
+        if data.get(kind) is None and not found:
+            data[kind] = configured[0]
+    if problems:
+        raise RuleLoadError(problems)
+    try:
+        return decode_rule(data)
+    except RuleDecodeError as exc:
+        raise RuleLoadError(
+            [Problem(path=_prefixed(prefix, exc.path), message=exc.detail)]
+        ) from None
+
+
+def offline_problems(wrapped: PdjiraRule, prefix: str = "$") -> list[Problem]:
+    """What is wrong with the rule whatever Jira and PagerDuty hold (JQL syntax, templates,
+    actions, items that never fire); references are checked later, against live catalogs."""
+    return [
+        Problem(path=_prefixed(prefix, p.path), message=p.message)
+        for p in validate_pdjira_rule(wrapped, JiraCatalog(), PdCatalog())
+        if not _NEEDS_CATALOG.search(p.message)
+    ]
+
+
+def wrapper_of(data: object) -> dict[str, Any]:
+    """A rule as PagerDuty's API exports it, ``{"rule": {...}}`` (plus our optional siblings)
+    or the bare rule, as our wrapper (account/instance still optional)."""
+    if isinstance(data, Mapping) and "rule" in data:
+        return dict(data)
+    return {"rule": data}
+
+
+def config_rule_id(name: str) -> str:
+    """``cfg-<slug of name>``; a name without letters or digits gets a digest instead."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:60].strip("-")
+    if not slug:
+        slug = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return CONFIG_ID_PREFIX + slug
+
+
+def load_config_rules(
+    raw_rules: Sequence[Mapping[str, Any]],
+    accounts: Sequence[str],
+    instances: Sequence[str],
+    *,
+    now: datetime | None = None,
+) -> tuple[StoredRule, ...]:
+    """The config's ``pagerduty_rules`` as stored rules (source "config"), or RuleLoadError
+    listing every problem of every rule (paths ``$.pagerduty_rules[i]...``)."""
+    stamp = (now or datetime.now(UTC)).isoformat()
+    problems: list[Problem] = []
+    loaded: list[StoredRule] = []
+    ids: dict[str, tuple[int, str]] = {}
+    for i, raw in enumerate(raw_rules):
+        prefix = f"$.pagerduty_rules[{i}]"
+        try:
+            wrapped = decode_wrapper(raw, accounts, instances, prefix)
+        except RuleLoadError as exc:
+            problems.extend(exc.problems)
+            continue
+        found = offline_problems(wrapped, prefix)
+        if found:
+            problems.extend(found)
+            continue
+        rule_id = config_rule_id(wrapped.rule.name)
+        if rule_id in ids:
+            first, first_name = ids[rule_id]
+            same = "the same name" if first_name == wrapped.rule.name else "a name with that id"
+            problems.append(
+                Problem(
+                    path=f"{prefix}.rule.name",
+                    message=f"$.pagerduty_rules[{first}] has {same} ({first_name!r}, id "
+                    f"{rule_id}); give every rule its own name",
+                )
+            )
+            continue
+        ids[rule_id] = (i, wrapped.rule.name)
+        loaded.append(StoredRule(id=rule_id, source="config", wrapped=wrapped, updated_at=stamp))
+    if problems:
+        raise RuleLoadError(problems)
+    return tuple(loaded)
