@@ -98,13 +98,14 @@ RULE: dict[str, Any] = {
             "react_on_issue_status_change": True,
             "react_on_issue_status_change_config": [
                 {
-                    "jira_statuses": [{"label": "Review"}],
+                    "jira_statuses": [{"label": "In Progress"}],
                     "actions": [action("pd_acknowledge"), action("pd_add_responders")],
                     "actions_params": {
                         "pd_add_responders": [{"id": "PUSER02", "type": "user_reference"}]
                     },
                 },
                 {"jira_statuses": [{"label": "Done"}], "actions": [action("pd_resolve")]},
+                {"jira_statuses": [{"label": "To Do"}], "actions": [action("pd_reopen")]},
             ],
             "autocreate_incidents": True,
             "autocreate_incidents_config": [
@@ -314,39 +315,42 @@ async def test_no_item_matches_no_issue(
 # ------------------------------------------------------------------------------ reactions
 
 
-async def test_incident_events_move_the_issue_and_issue_status_acts_on_the_incident(
+async def test_issue_status_acts_on_the_incident_and_incident_events_move_the_issue(
     stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
 ) -> None:
     incident = await trigger(http, stack, "Cart errors", priority="P2", urgency="high")
     issue = await issue_for(sims, incident["id"])
+    key = issue["key"]
     await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
 
-    # react_on_incident_event: acknowledge -> In Progress
-    await pd_status(http, stack, incident["id"], "acknowledged")
-    await wait_issue_status(sims, issue["key"], "In Progress")
-
-    # react_on_issue_status_change: Review -> pd_acknowledge + pd_add_responders
-    await jira_transition(http, stack, issue["key"], "Review")
+    # react_on_issue_status_change: In Progress -> pd_acknowledge + pd_add_responders
+    await jira_transition(http, stack, key, "In Progress")
 
     def has_responder(inc: dict[str, Any]) -> bool:
-        requests = inc.get("responder_requests") or []
         targets = [
             t.get("responder_request_target", t).get("id")
-            for r in requests
+            for r in inc.get("responder_requests") or []
             for t in r.get("responder_request_targets", [])
         ]
         return "PUSER02" in targets
 
-    await wait_incident(sims, incident["id"], has_responder, "PUSER02 requested as responder")
-
-    # react_on_issue_status_change: Done -> pd_resolve
-    await jira_transition(http, stack, issue["key"], "Done")
     await wait_incident(
-        sims, incident["id"], lambda i: i["status"] == "resolved", "incident resolved"
+        sims,
+        incident["id"],
+        lambda i: i["status"] == "acknowledged" and has_responder(i),
+        "incident acknowledged with PUSER02 requested as responder",
     )
-    # The resolve echo must not move the issue again (it is already Done).
-    await asyncio.sleep(SETTLE)
-    assert (await sims.issue(issue["key"]))["fields"]["status"]["name"] == "Done"
+    # Done -> pd_resolve; To Do (Jira's Reopen) -> pd_reopen
+    await jira_transition(http, stack, key, "Done")
+    await wait_incident(sims, incident["id"], lambda i: i["status"] == "resolved", "resolved")
+    await jira_transition(http, stack, key, "To Do")
+    await wait_incident(sims, incident["id"], lambda i: i["status"] == "triggered", "reopened")
+    await asyncio.sleep(SETTLE)  # the echoes must not move the issue
+    assert (await sims.issue(key))["fields"]["status"]["name"] == "To Do"
+
+    # react_on_incident_event: a person acknowledges in PagerDuty -> In Progress
+    await pd_status(http, stack, incident["id"], "acknowledged")
+    await wait_issue_status(sims, key, "In Progress")
 
 
 async def test_resolving_in_pagerduty_closes_the_issue(

@@ -17,6 +17,7 @@ from pdjira_rules.decide import ACKNOWLEDGED, RESOLVED, is_comment, is_note
 __all__ = ["PRIORITY_UPDATED", "echo_probes", "entity_of", "pair_probe"]
 
 PRIORITY_UPDATED: Final = "incident.priority_updated"
+REOPENED: Final = "incident.reopened"  # pd-writer reopens for the pd_reopen action
 
 
 def entity_of(event: Event) -> str:
@@ -31,7 +32,7 @@ def echo_probes(event: Event, link: Link | None) -> tuple[EchoConsume, ...]:
         return ()
     probes: list[tuple[str, str]] = []
     if isinstance(event, IncidentEvent):
-        if event.event_type in (ACKNOWLEDGED, RESOLVED) and event.status is not None:
+        if event.event_type in (ACKNOWLEDGED, RESOLVED, REOPENED) and event.status is not None:
             probes.append(("status", event.status))
         if is_note(event):
             probes.append(("note", body_digest(event.note_content or "")))

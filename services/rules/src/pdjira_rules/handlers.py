@@ -44,6 +44,7 @@ class JqlAsker(Protocol):
 
     async def ask(self, instance: str, issue_key: str, jql: str) -> bool: ...
 
+
 _log = get_logger("pdjira_rules")
 
 
