@@ -6,6 +6,10 @@ the Jira fallback for JQL the local evaluator cannot answer."""
 from __future__ import annotations
 
 import asyncio
+import copy
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +18,7 @@ import httpx
 import msgspec
 import nats
 import pytest
+import yaml
 from pdjira_common.contracts import AuditRecord
 from pdjira_common.streams import AUDIT
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
@@ -484,3 +489,97 @@ async def test_unsupported_jql_function_is_answered_by_jira(
     ]
     assert matched, [v for r in records for v in r.verdicts]
     assert "Jira" in matched[0].reason, matched[0].reason
+
+
+# ------------------------------------------------------------------------ rules API and CLI, live
+
+
+def rules_api(stack: Stack) -> tuple[str, dict[str, str]]:
+    return f"{stack.rules_url}/rules", {"Authorization": f"Bearer {stack.env['RULES_ADMIN_TOKEN']}"}
+
+
+def pdjira(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pdjira_cli.main", *args, "--config", str(stack.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **stack.env},
+        check=False,
+    )
+
+
+async def test_bad_status_is_refused_with_the_real_statuses(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    url, auth = rules_api(stack)
+    bad = copy.deepcopy(RULE)
+    bad["rule"]["name"] = "typo"
+    reaction = bad["rule"]["config"]["react_on_incident_event_config"][0]
+    reaction["actions_params"]["jira_change_status"] = {"label": "In Progrss"}
+    response = await http.post(url, json=bad, headers=auth)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["message"] == "Invalid Input Provided"
+    [problem] = error["errors"]
+    assert "jira_change_status" in problem
+    assert "'In Progrss' does not exist" in problem
+    for real in ("To Do", "In Progress", "Done"):  # what the Jira simulator really has
+        assert real in problem.split("statuses:")[1], problem
+    listed = (await http.get(url, headers=auth)).json()["rules"]
+    assert "typo" not in [r["name"] for r in listed]
+
+
+def test_cli_validates_the_config_file_against_the_live_systems(
+    stack: Stack, tmp_path: Path
+) -> None:
+    ok = pdjira(stack, "rules", "validate", str(stack.config_path))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "2 rules OK" in ok.stdout
+
+    bad = copy.deepcopy(RULE)
+    bad["rule"]["config"]["issue_types"] = [{"label": "Stroy"}]
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump({"pagerduty_rules": [bad]}))
+    failed = pdjira(stack, "rules", "validate", str(path))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "$.pagerduty_rules[0].rule.config.issue_types[0]" in failed.stdout
+    assert "issue type 'Stroy' does not exist" in failed.stdout
+    assert "Task" in failed.stdout
+
+
+async def test_rule_added_over_the_api_takes_effect_without_restart_and_deletion_too(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    url, auth = rules_api(stack)
+    added = {
+        "rule": {
+            "name": "api: page on label",
+            "enabled": True,
+            "config": {
+                "services": [{"id": "PSVC001", "type": "service_reference"}],
+                "projects": [{"id": "10000", "key": "OPS"}],
+                "issue_types": [{"id": "10002", "label": "Task"}],
+                "autocreate_incidents": True,
+                "autocreate_incidents_config": [
+                    {"jql": "labels = api-rule", "on_create": True, "on_update": False}
+                ],
+            },
+        }
+    }
+    response = await http.post(url, json=added, headers=auth)
+    assert response.status_code == 200, response.text
+    rule_id = response.json()["rule"]["id"]
+
+    first = await jira_create(http, stack, summary="Queue backlog", labels=["api-rule"])
+
+    async def incident_for(key: str) -> list[dict] | None:
+        return await incidents_for_issue(http, stack, key) or None
+
+    await wait_until(lambda: incident_for(first["key"]), timeout=30, what="incident via API rule")
+
+    assert (await http.delete(f"{url}/{rule_id}", headers=auth)).status_code == 204
+    await asyncio.sleep(1.5)  # the watcher's propagation
+    second = await jira_create(http, stack, summary="Queue backlog again", labels=["api-rule"])
+    await asyncio.sleep(SETTLE + 2)
+    assert await incidents_for_issue(http, stack, second["key"]) == []

@@ -187,14 +187,15 @@ async def test_killed_writer_message_is_redelivered_after_ack_wait(
 async def test_jira_refusal_fails_with_its_message_after_one_attempt(
     nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
 ) -> None:
-    command = create(new_incident(), issue_type="NoSuchType")
+    # A field Jira does not know: its own 400 (project and type are resolved before).
+    command = create(new_incident(), fields={"customfield_99999": "x"})
     await send(nc, command)
 
     outcome = await outcomes.wait_for(command.command_id)
     assert isinstance(outcome, CommandFailed)
     assert outcome.permanent
     assert outcome.status_code == 400
-    assert "issuetype" in outcome.reason  # Jira's own field error
+    assert "customfield_99999" in outcome.reason  # Jira's own field error
     assert f"Jira instance '{INSTANCE}' refused create issue (400)" in outcome.reason
     await asyncio.sleep(0.5)
     assert len(await jira_sim.requests("POST", "/rest/api/2/issue")) == 1
@@ -245,6 +246,9 @@ async def test_rate_limit_waits_for_retry_after(
     assert [(r["method"], r["path"], r["status"]) for r in calls] == [
         ("POST", "/rest/api/2/search", 429),
         ("POST", "/rest/api/2/search", 200),
+        # project and issue type resolved from what Jira lists (then cached)
+        ("GET", "/rest/api/2/project", 200),
+        ("GET", "/rest/api/2/issuetype", 200),
         ("POST", "/rest/api/2/issue", 201),
     ]
     first, second = (datetime.fromisoformat(r["at"]) for r in calls[:2])
@@ -259,9 +263,14 @@ async def test_timeout_after_jira_stored_the_issue_makes_no_duplicate(
     outcomes: OutcomeWatcher,
 ) -> None:
     incident = new_incident()
-    # Jira stores the issue, then answers after our timeout: the write happened, unconfirmed.
-    await jira_sim.faults(response_delay_ms=1500, paths=["/rest/api/2/issue"])
     async with start_writer(retry={"http_timeout": 0.5}):
+        # A first create lists the projects and issue types (the fault below would delay
+        # /rest/api/2/issuetype too: paths are prefixes).
+        warm = create(new_incident())
+        await send(nc, warm)
+        assert isinstance(await outcomes.wait_for(warm.command_id), IssueLinked)
+        # Jira stores the issue, then answers after our timeout: the write happened, unconfirmed.
+        await jira_sim.faults(response_delay_ms=1500, paths=["/rest/api/2/issue"])
         command = create(incident)
         await send(nc, command)
         await wait_until(

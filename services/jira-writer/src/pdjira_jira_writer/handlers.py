@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 import msgspec
 from faststream.nats import NatsBroker, NatsMessage
@@ -14,10 +15,12 @@ from pdjira_common.contracts import (
     Command,
     CreateIssue,
     TransitionIssue,
+    UpdateIssueFields,
     decode_command,
 )
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.requests import (
+    JiraCatalogRead,
     JiraCreateMetaRead,
     JiraPrioritiesRead,
     JiraSearchRead,
@@ -26,7 +29,7 @@ from pdjira_common.requests import (
 )
 
 from pdjira_jira_writer.metrics import JiraWriterMetrics
-from pdjira_jira_writer.reads import JiraReads
+from pdjira_jira_writer.reads import CATALOGS, JiraReads
 from pdjira_jira_writer.writer import JiraWriter
 
 __all__ = [
@@ -65,7 +68,7 @@ def outcome_subject(command: Command) -> str:
     """``outcomes.jira.<instance>``; a misrouted PagerDuty command reports under "unknown"."""
     instance = (
         command.instance
-        if isinstance(command, CreateIssue | TransitionIssue | AddComment)
+        if isinstance(command, CreateIssue | TransitionIssue | UpdateIssueFields | AddComment)
         else "unknown"
     )
     return subjects.outcome("jira", instance)
@@ -119,3 +122,5 @@ def register_reads(broker: NatsBroker, reads: JiraReads) -> None:
     responder("createmeta", JiraCreateMetaRead, reads.create_meta)
     responder("statuses", JiraStatusesRead, reads.statuses)
     responder("priorities", JiraPrioritiesRead, reads.priorities)
+    for what in CATALOGS:
+        responder(what, JiraCatalogRead, partial(reads.catalog, what))

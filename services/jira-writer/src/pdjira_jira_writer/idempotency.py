@@ -47,18 +47,38 @@ def summary_line(summary: str) -> str:
     return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"
 
 
-def create_fields(command: CreateIssue) -> dict[str, Any]:
-    """The ``fields`` of ``POST /issue`` for ``command``, with the idempotency label added."""
-    labels = list(dict.fromkeys([*command.labels, idempotency_label(command.incident)]))
+def create_fields(
+    command: CreateIssue,
+    *,
+    project_id: str | None = None,
+    issue_type_id: str | None = None,
+    priority_id: str | None = None,
+    assignee_name: str | None = None,
+) -> dict[str, Any]:
+    """The ``fields`` of ``POST /issue`` for ``command``, with the idempotency label added.
+
+    Ids (as resolved from what Jira lists) are sent when given, else the command's names.
+    ``command.fields`` (any other field) are merged in; ours win, but their labels are kept."""
+    extra = dict(command.fields)
+    extra_labels = extra.pop("labels", None)
+    rule_labels = [str(x) for x in extra_labels] if isinstance(extra_labels, list | tuple) else []
+    labels = list(
+        dict.fromkeys([*command.labels, *rule_labels, idempotency_label(command.incident)])
+    )
     fields: dict[str, Any] = {
-        "project": {"key": command.project},
-        "issuetype": {"name": command.issue_type},
+        **extra,
+        "project": {"id": project_id} if project_id else {"key": command.project},
+        "issuetype": {"id": issue_type_id} if issue_type_id else {"name": command.issue_type},
         "summary": summary_line(command.summary),
         "description": command.description,
         "labels": labels,
     }
-    if command.priority:
+    if priority_id:
+        fields["priority"] = {"id": priority_id}
+    elif command.priority:
         fields["priority"] = {"name": command.priority}
+    if assignee_name:
+        fields["assignee"] = {"name": assignee_name}
     return fields
 
 

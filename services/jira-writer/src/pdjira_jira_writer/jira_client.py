@@ -24,7 +24,9 @@ from pdjira_jira_writer.models import (
     FieldMeta,
     FieldMetaPage,
     IssueSnapshot,
+    IssueValues,
     Named,
+    Project,
     SearchResults,
     Transition,
     TransitionList,
@@ -50,6 +52,10 @@ class JiraApi(Protocol):
 
     async def get_issue(self, id_or_key: str) -> IssueSnapshot: ...
 
+    async def get_issue_values(self, id_or_key: str, fields: Sequence[str]) -> IssueValues: ...
+
+    async def update_issue(self, id_or_key: str, fields: Mapping[str, Any]) -> None: ...
+
     async def search(self, jql: str, *, max_results: int = 10) -> SearchResults: ...
 
     async def get_transitions(self, id_or_key: str) -> tuple[Transition, ...]: ...
@@ -63,6 +69,14 @@ class JiraApi(Protocol):
     async def statuses(self) -> tuple[Named, ...]: ...
 
     async def priorities(self) -> tuple[Named, ...]: ...
+
+    async def projects(self) -> tuple[Project, ...]: ...
+
+    async def issue_types(self) -> tuple[Named, ...]: ...
+
+    async def resolutions(self) -> tuple[Named, ...]: ...
+
+    async def fields(self) -> tuple[Named, ...]: ...
 
     async def create_meta(self, project: str, issue_type: str) -> tuple[FieldMeta, ...]: ...
 
@@ -130,6 +144,24 @@ class HttpJiraClient:
         )
         return self._decode(response, IssueSnapshot, what=what)
 
+    async def get_issue_values(self, id_or_key: str, fields: Sequence[str]) -> IssueValues:
+        what = f"get issue {id_or_key}"
+        response = await self._call(
+            "GET",
+            f"/rest/api/2/issue/{id_or_key}",
+            what=what,
+            params={"fields": ",".join(dict.fromkeys(fields))},
+        )
+        return self._decode(response, IssueValues, what=what)
+
+    async def update_issue(self, id_or_key: str, fields: Mapping[str, Any]) -> None:
+        await self._call(
+            "PUT",
+            f"/rest/api/2/issue/{id_or_key}",
+            what=f"edit issue {id_or_key}",
+            json={"fields": dict(fields)},
+        )
+
     async def search(self, jql: str, *, max_results: int = 10) -> SearchResults:
         # POST: the JQL never has to fit in a URL, and nothing of it lands in access logs.
         body = {"jql": jql, "maxResults": max_results, "fields": _ISSUE_FIELDS.split(",")}
@@ -173,6 +205,22 @@ class HttpJiraClient:
     async def priorities(self) -> tuple[Named, ...]:
         response = await self._call("GET", "/rest/api/2/priority", what="list priorities")
         return self._decode(response, tuple[Named, ...], what="list priorities")
+
+    async def projects(self) -> tuple[Project, ...]:
+        response = await self._call("GET", "/rest/api/2/project", what="list projects")
+        return self._decode(response, tuple[Project, ...], what="list projects")
+
+    async def issue_types(self) -> tuple[Named, ...]:
+        response = await self._call("GET", "/rest/api/2/issuetype", what="list issue types")
+        return self._decode(response, tuple[Named, ...], what="list issue types")
+
+    async def resolutions(self) -> tuple[Named, ...]:
+        response = await self._call("GET", "/rest/api/2/resolution", what="list resolutions")
+        return self._decode(response, tuple[Named, ...], what="list resolutions")
+
+    async def fields(self) -> tuple[Named, ...]:
+        response = await self._call("GET", "/rest/api/2/field", what="list fields")
+        return self._decode(response, tuple[Named, ...], what="list fields")
 
     async def create_meta(self, project: str, issue_type: str) -> tuple[FieldMeta, ...]:
         what = f"create metadata of {project}/{issue_type}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 __all__ = [
@@ -11,7 +13,9 @@ __all__ = [
     "FieldMetaPage",
     "IssueFields",
     "IssueSnapshot",
+    "IssueValues",
     "Named",
+    "Project",
     "SearchResults",
     "StatusCategory",
     "StatusRef",
@@ -89,11 +93,29 @@ class Comment(msgspec.Struct, frozen=True):
 
 
 class Named(msgspec.Struct, frozen=True):
-    """A status or priority of ``GET /status`` and ``GET /priority``."""
+    """A status, priority, issue type, resolution or field of ``GET /status``, ``/priority``,
+    ``/issuetype``, ``/resolution`` and ``/field``."""
 
     id: str
     name: str
     statusCategory: StatusCategory | None = None
+
+
+class Project(msgspec.Struct, frozen=True):
+    """A project of ``GET /project``."""
+
+    id: str
+    key: str
+    name: str = ""
+
+
+class IssueValues(msgspec.Struct, frozen=True):
+    """An issue with the raw values of the fields asked for (``GET /issue/{id}?fields=``):
+    what ``UpdateIssueFields`` compares against before writing."""
+
+    id: str
+    key: str
+    fields: dict[str, Any] = {}
 
 
 class FieldMeta(msgspec.Struct, frozen=True):

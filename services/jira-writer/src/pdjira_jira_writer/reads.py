@@ -4,12 +4,13 @@ rate limit) as its writes. Every failure is an answer with ``error`` saying what
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from typing import TypeVar, get_args, get_type_hints
 
 from pdjira_common.bus import Retryable
 from pdjira_common.contracts import encode
 from pdjira_common.logging import get_logger
 from pdjira_common.requests import (
+    JiraCatalogRead,
     JiraCreateMetaRead,
     JiraCreateMetaReply,
     JiraFieldMeta,
@@ -27,9 +28,12 @@ from pdjira_common.requests import (
 
 from pdjira_jira_writer.errors import JiraError
 from pdjira_jira_writer.jira_client import JiraApi
-from pdjira_jira_writer.models import Named
+from pdjira_jira_writer.models import Named, Project
 
-__all__ = ["JiraReads"]
+__all__ = ["CATALOGS", "JiraReads"]
+
+# ``JiraCatalogRead.what``: each answered on ``reads.jira.<instance>.<what>``.
+CATALOGS: tuple[str, ...] = get_args(get_type_hints(JiraCatalogRead)["what"])
 
 T = TypeVar("T")
 _log = get_logger(__name__)
@@ -110,3 +114,30 @@ class JiraReads:
         if isinstance(result, str):
             return encode(JiraNamesReply(error=result))
         return encode(JiraNamesReply(items=_named(result)))
+
+    async def catalog(self, what: str, request: JiraCatalogRead) -> bytes:
+        """``projects`` (with their key), ``issue_types``, ``resolutions`` or ``fields``."""
+        if request.what != what:
+            return self.refused(
+                what, f"a JiraCatalogRead of {request.what!r} was sent on the {what!r} subject"
+            )
+        calls: dict[str, Callable[[JiraApi], Awaitable[tuple[Named, ...] | tuple[Project, ...]]]]
+        calls = {
+            "projects": lambda c: c.projects(),
+            "issue_types": lambda c: c.issue_types(),
+            "resolutions": lambda c: c.resolutions(),
+            "fields": lambda c: c.fields(),
+        }
+        call = calls.get(what)
+        if call is None:
+            return self.refused(what, f"this jira-writer cannot list {what!r}; upgrade it")
+        result = await self._run(request.instance, what, call)
+        if isinstance(result, str):
+            return encode(JiraNamesReply(error=result))
+        items = tuple(
+            JiraNamed(id=i.id, name=i.name, key=i.key)
+            if isinstance(i, Project)
+            else JiraNamed(id=i.id, name=i.name)
+            for i in result
+        )
+        return encode(JiraNamesReply(items=items))

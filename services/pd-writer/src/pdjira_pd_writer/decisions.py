@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pdjira_common.bus import Retryable
 from pdjira_common.contracts import IssueRef
 from pdjira_common.requests import UserReply
 
-from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus
+from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Priority
 
 __all__ = [
     "ALREADY_THERE_CODES",
+    "URGENCIES",
     "Actor",
+    "FieldsPlan",
     "already_there",
     "choose_from",
+    "find_priority",
     "incident_key",
     "needs_write",
     "note_text",
     "pick_incident",
+    "plan_fields",
+    "responder_message",
+    "unknown_priority",
 ]
+
+URGENCIES = ("high", "low")
+_MAX_LISTED = 40
 
 # PagerDuty's codes for "the incident is already in that state" (a race between our GET and
 # PUT, e.g. a person resolving it meanwhile): the goal is reached, nothing failed.
@@ -87,3 +97,86 @@ def pick_incident(found: tuple[IncidentSnapshot, ...]) -> IncidentSnapshot | Non
         return None
     open_ = [i for i in found if i.status != "resolved"]
     return (open_ or list(found))[0]
+
+
+# ---------------------------------------------------------------- UpdateIncidentFields
+
+
+def find_priority(items: Sequence[Priority], wanted: str) -> Priority | None:
+    """The priority whose id is ``wanted``, else whose name ("P1") is, case-insensitively
+    (several with one name: the most severe, as PagerDuty itself picks, i.e. listed first)."""
+    text = wanted.strip()
+    by_id = next((p for p in items if p.id == text), None)
+    if by_id is not None:
+        return by_id
+    folded = text.casefold()
+    return next(
+        (p for p in items if folded in {p.name.casefold(), (p.summary or "").casefold()}), None
+    )
+
+
+def unknown_priority(wanted: str, items: Sequence[Priority], account: str) -> str:
+    if not items:
+        return (
+            f"PagerDuty account '{account}' has no priorities (the feature is not on its plan "
+            f"or none are defined), so priority '{wanted}' cannot be set; remove the priority "
+            "from the rule, or turn on incident priorities in PagerDuty"
+        )
+    listed = ", ".join(f"{p.label} (id {p.id})" for p in items[:_MAX_LISTED])
+    more = f" and {len(items) - _MAX_LISTED} more" if len(items) > _MAX_LISTED else ""
+    return (
+        f"PagerDuty account '{account}' has no priority '{wanted}' (by id or name); it has "
+        f"{listed}{more}; fix the priority in the rule"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FieldsPlan:
+    """What differs from the incident: ``None`` / empty fields are left alone; ``notes`` say
+    what was left alone although asked for, and why."""
+
+    priority: Priority | None = None
+    urgency: str | None = None
+    responders: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        named = (
+            ("priority", self.priority is not None),
+            ("urgency", self.urgency is not None),
+            ("responders", bool(self.responders)),
+        )
+        return tuple(name for name, set_ in named if set_)
+
+
+def plan_fields(
+    incident: IncidentSnapshot,
+    *,
+    priority: Priority | None,
+    urgency: str | None,
+    add_responders: Sequence[str],
+) -> FieldsPlan:
+    """Convergent: only what the incident does not have yet is written; a responder already
+    on the incident (requested, joined or declined) is not requested again."""
+    notes: list[str] = []
+    new_priority = None
+    if priority is not None and (incident.priority is None or incident.priority.id != priority.id):
+        new_priority = priority
+    new_urgency = urgency if urgency is not None and urgency != incident.urgency else None
+    missing = tuple(u for u in dict.fromkeys(add_responders) if u not in incident.responder_ids)
+    if missing and incident.status == "resolved":
+        notes.append(
+            f"responders {', '.join(missing)} not requested: incident {incident.id} is resolved"
+        )
+        missing = ()
+    return FieldsPlan(
+        priority=new_priority, urgency=new_urgency, responders=missing, notes=tuple(notes)
+    )
+
+
+def responder_message(cause: IssueRef | None) -> str:
+    """The message of a responder request: why pdjira asks (the Jira issue that caused it)."""
+    if cause is None:
+        return "pdjira requests your help on this incident"
+    return f"pdjira requests your help on this incident (Jira issue {cause.key})"

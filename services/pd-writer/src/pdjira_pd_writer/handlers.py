@@ -11,7 +11,15 @@ from pdjira_common import streams, subjects
 from pdjira_common.bus import Retryable, Unprocessable, publish
 from pdjira_common.contracts import Command, CreateIncident, decode_command, encode
 from pdjira_common.logging import bind_correlation_id, get_logger
-from pdjira_common.requests import PdUser, PdUserRead, PdUserReply, PdUserSearch
+from pdjira_common.requests import (
+    PdCatalogRead,
+    PdNamed,
+    PdNamesReply,
+    PdUser,
+    PdUserRead,
+    PdUserReply,
+    PdUserSearch,
+)
 
 from pdjira_pd_writer.errors import PagerDutyError
 from pdjira_pd_writer.metrics import PdWriterMetrics
@@ -81,9 +89,11 @@ def _user(user: User) -> PdUser:
 
 
 def register_reads(broker: NatsBroker, clients: Mapping[str, PagerDutyApi]) -> None:
-    """``reads.pd.<account>.user`` and ``.users_by_email``, through the account's pacer."""
+    """``reads.pd.<account>.user``, ``.users_by_email``, ``.services`` and ``.priorities``,
+    through the account's pacer."""
     by_id = msgspec.json.Decoder(PdUserRead)
     by_email = msgspec.json.Decoder(PdUserSearch)
+    catalog = msgspec.json.Decoder(PdCatalogRead)
 
     def client_of(account: str) -> PagerDutyApi | str:
         client = clients.get(account)
@@ -124,3 +134,37 @@ def register_reads(broker: NatsBroker, clients: Mapping[str, PagerDutyApi]) -> N
         except (PagerDutyError, Retryable) as exc:
             return encode(PdUserReply(error=exc.reason))
         return encode(PdUserReply(user=_user(found[0]) if found else None))
+
+    async def names(message: NatsMessage, what: str) -> bytes:
+        try:
+            request = catalog.decode(message.body)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            return encode(PdNamesReply(error=f"not a PdCatalogRead: {exc}"))
+        if request.what != what:
+            return encode(
+                PdNamesReply(error=f"a PdCatalogRead of {request.what!r} was sent on {what!r}")
+            )
+        client = client_of(request.account)
+        if isinstance(client, str):
+            return encode(PdNamesReply(error=client))
+        try:
+            if what == "priorities":
+                # An account without the priorities feature: an empty list, not an error.
+                items = tuple(PdNamed(id=p.id, name=p.label) for p in await client.priorities())
+            else:
+                items = tuple(
+                    PdNamed(id=s.id, name=s.name or s.summary or s.id)
+                    for s in await client.services()
+                )
+        except (PagerDutyError, Retryable) as exc:
+            _log.warning("read_failed", what=what, reason=exc.reason)
+            return encode(PdNamesReply(error=exc.reason))
+        return encode(PdNamesReply(items=items))
+
+    @broker.subscriber("reads.pd.*.services", queue=QUEUE_GROUP)
+    async def on_services(message: NatsMessage) -> bytes:
+        return await names(message, "services")
+
+    @broker.subscriber("reads.pd.*.priorities", queue=QUEUE_GROUP)
+    async def on_priorities(message: NatsMessage) -> bytes:
+        return await names(message, "priorities")

@@ -13,6 +13,12 @@ __all__ = [
     "IncidentStatus",
     "Note",
     "NoteBody",
+    "Priority",
+    "PriorityList",
+    "Reference",
+    "Responder",
+    "Service",
+    "ServiceList",
     "User",
     "UserBody",
     "UserList",
@@ -21,10 +27,31 @@ __all__ = [
 IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 
 
+class Reference(msgspec.Struct, frozen=True):
+    """A ``*_reference`` (user, priority...): its id and what PagerDuty calls it."""
+
+    id: str
+    summary: str | None = None
+
+
+class Responder(msgspec.Struct, frozen=True):
+    """One of an incident's ``incidents_responders`` (requested, joined or declined)."""
+
+    user: Reference
+    state: str | None = None
+
+
 class IncidentSnapshot(msgspec.Struct, frozen=True):
     id: str
     status: IncidentStatus
     incident_key: str | None = None
+    priority: Reference | None = None
+    urgency: str | None = None
+    incidents_responders: tuple[Responder, ...] = ()
+
+    @property
+    def responder_ids(self) -> frozenset[str]:
+        return frozenset(r.user.id for r in self.incidents_responders)
 
 
 class IncidentBody(msgspec.Struct, frozen=True):
@@ -61,3 +88,31 @@ class UserBody(msgspec.Struct, frozen=True):
 
 class UserList(msgspec.Struct, frozen=True):
     users: tuple[User, ...] = ()
+
+
+class Priority(msgspec.Struct, frozen=True):
+    """A priority of ``GET /priorities``: ``summary`` is what webhooks call it ("P1")."""
+
+    id: str
+    name: str = ""
+    summary: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.summary or self.name or self.id
+
+
+class PriorityList(msgspec.Struct, frozen=True):
+    priorities: tuple[Priority, ...] = ()
+    more: bool | None = False
+
+
+class Service(msgspec.Struct, frozen=True):
+    id: str
+    name: str = ""
+    summary: str | None = None
+
+
+class ServiceList(msgspec.Struct, frozen=True):
+    services: tuple[Service, ...] = ()
+    more: bool | None = False

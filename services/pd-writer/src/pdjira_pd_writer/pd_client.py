@@ -12,6 +12,7 @@ from pdjira_common.config import PagerDutyAccount
 from pdjira_common.ratelimit import Pacer
 
 from pdjira_pd_writer.errors import (
+    PagerDutyError,
     classify_response,
     classify_transport_error,
     pause_seconds,
@@ -24,6 +25,10 @@ from pdjira_pd_writer.models import (
     IncidentStatus,
     Note,
     NoteBody,
+    Priority,
+    PriorityList,
+    Service,
+    ServiceList,
     User,
     UserBody,
     UserList,
@@ -33,7 +38,12 @@ __all__ = ["HttpPagerDutyClient", "PagerDutyApi"]
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 T = TypeVar("T")
+Page = TypeVar("Page", PriorityList, ServiceList)
 _TRIES_ON_429 = 3
+_PAGE = 100  # PagerDuty's largest page (classic pagination)
+_MAX_PAGES = 100  # offset + limit stays within PagerDuty's 10000
+# No priorities on the account's plan: 404 (the feature is off) or 402 (no such ability).
+_NO_PRIORITIES = (402, 404)
 
 
 class PagerDutyApi(Protocol):
@@ -50,6 +60,19 @@ class PagerDutyApi(Protocol):
         self, incident_id: str, status: IncidentStatus, *, from_email: str
     ) -> IncidentSnapshot: ...
 
+    async def update_incident_fields(
+        self,
+        incident_id: str,
+        *,
+        priority_id: str | None,
+        urgency: str | None,
+        from_email: str,
+    ) -> IncidentSnapshot: ...
+
+    async def request_responders(
+        self, incident_id: str, *, requester_id: str, user_ids: tuple[str, ...], message: str
+    ) -> None: ...
+
     async def add_note(self, incident_id: str, content: str, *, from_email: str) -> Note: ...
 
     async def incidents_by_key(self, incident_key: str) -> tuple[IncidentSnapshot, ...]: ...
@@ -63,11 +86,16 @@ class PagerDutyApi(Protocol):
         incident_key: str,
         urgency: str | None,
         from_email: str,
+        priority_id: str | None = None,
     ) -> IncidentSnapshot: ...
 
     async def get_user(self, user_id: str) -> User: ...
 
     async def users_by_email(self, email: str) -> tuple[User, ...]: ...
+
+    async def priorities(self) -> tuple[Priority, ...]: ...
+
+    async def services(self) -> tuple[Service, ...]: ...
 
     async def aclose(self) -> None: ...
 
@@ -122,6 +150,47 @@ class HttpPagerDutyClient:
         )
         return self._decode(response, IncidentBody, what=what).incident
 
+    async def update_incident_fields(
+        self,
+        incident_id: str,
+        *,
+        priority_id: str | None,
+        urgency: str | None,
+        from_email: str,
+    ) -> IncidentSnapshot:
+        incident: dict[str, Any] = {"type": "incident_reference"}
+        if priority_id is not None:
+            incident["priority"] = {"id": priority_id, "type": "priority_reference"}
+        if urgency is not None:
+            incident["urgency"] = urgency
+        what = f"set {', '.join(k for k in incident if k != 'type')} of incident {incident_id}"
+        response = await self._call(
+            "PUT",
+            f"/incidents/{incident_id}",
+            what=what,
+            json={"incident": incident},
+            headers={"From": from_email},
+        )
+        return self._decode(response, IncidentBody, what=what).incident
+
+    async def request_responders(
+        self, incident_id: str, *, requester_id: str, user_ids: tuple[str, ...], message: str
+    ) -> None:
+        # No `From` here: the requester is named in the body (the spec lists no From header).
+        await self._call(
+            "POST",
+            f"/incidents/{incident_id}/responder_requests",
+            what=f"request responders for incident {incident_id}",
+            json={
+                "requester_id": requester_id,
+                "message": message,
+                "responder_request_targets": [
+                    {"responder_request_target": {"id": uid, "type": "user_reference"}}
+                    for uid in user_ids
+                ],
+            },
+        )
+
     async def add_note(self, incident_id: str, content: str, *, from_email: str) -> Note:
         what = f"add a note to incident {incident_id}"
         response = await self._call(
@@ -149,6 +218,7 @@ class HttpPagerDutyClient:
         incident_key: str,
         urgency: str | None,
         from_email: str,
+        priority_id: str | None = None,
     ) -> IncidentSnapshot:
         what = f"create an incident with incident_key {incident_key}"
         incident: dict[str, Any] = {
@@ -160,6 +230,8 @@ class HttpPagerDutyClient:
         }
         if urgency:
             incident["urgency"] = urgency
+        if priority_id:
+            incident["priority"] = {"id": priority_id, "type": "priority_reference"}
         response = await self._call(
             "POST",
             "/incidents",
@@ -181,8 +253,34 @@ class HttpPagerDutyClient:
         found = self._decode(response, UserList, what="search users").users
         return tuple(u for u in found if (u.email or "").casefold() == email.casefold())
 
+    async def priorities(self) -> tuple[Priority, ...]:
+        """Every priority, most severe first; none when the account has no priorities."""
+        try:
+            pages = await self._pages("/priorities", PriorityList, what="list priorities")
+        except PagerDutyError as exc:
+            if exc.status_code in _NO_PRIORITIES:
+                return ()
+            raise
+        return tuple(p for page in pages for p in page.priorities)
+
+    async def services(self) -> tuple[Service, ...]:
+        pages = await self._pages("/services", ServiceList, what="list services")
+        return tuple(s for page in pages for s in page.services)
+
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def _pages(self, path: str, type_: type[Page], *, what: str) -> list[Page]:
+        """Every page of a classic-paginated list (``limit``/``offset`` until ``more`` ends)."""
+        pages: list[Page] = []
+        for number in range(_MAX_PAGES):
+            params = {"limit": str(_PAGE), "offset": str(number * _PAGE)}
+            response = await self._call("GET", path, what=what, params=params)
+            page = self._decode(response, type_, what=what)
+            pages.append(page)
+            if not page.more:
+                break
+        return pages
 
     async def _call(
         self,

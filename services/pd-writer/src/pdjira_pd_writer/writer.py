@@ -12,6 +12,7 @@ from pdjira_common.contracts import (
     Command,
     CommandFailed,
     CreateIncident,
+    FieldsUpdated,
     IncidentRef,
     IncidentUpdated,
     IssueLinked,
@@ -20,6 +21,7 @@ from pdjira_common.contracts import (
     NoteAdded,
     Outcome,
     UpdateIncident,
+    UpdateIncidentFields,
     WriteSkipped,
 )
 from pdjira_common.logging import get_logger
@@ -27,6 +29,7 @@ from pdjira_common.requests import (
     EchoMark,
     PairLookup,
     PairReply,
+    PdUser,
     UserLookup,
     UserReply,
     body_digest,
@@ -39,7 +42,9 @@ from pdjira_common.write_order import (
     write_key,
 )
 
+from pdjira_pd_writer.catalog import Priorities
 from pdjira_pd_writer.decisions import (
+    URGENCIES,
     Actor,
     already_there,
     choose_from,
@@ -47,8 +52,11 @@ from pdjira_pd_writer.decisions import (
     needs_write,
     note_text,
     pick_incident,
+    plan_fields,
+    responder_message,
 )
 from pdjira_pd_writer.errors import PagerDutyError
+from pdjira_pd_writer.models import Priority
 from pdjira_pd_writer.pd_client import PagerDutyApi
 
 __all__ = ["AgreeingMapping", "MappingPort", "PdWriter"]
@@ -90,6 +98,8 @@ class PdWriter:
     mapping: MappingPort = field(default_factory=AgreeingMapping)
     # Cause time of the last status write per incident (write_order.py says why it is ours).
     last_writes: LastWrites = field(default_factory=MemoryLastWrites)
+    # Each account's priorities, to resolve the id or name ("P1") a rule gives.
+    priorities: Priorities = field(default_factory=Priorities)
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable to try again later."""
@@ -100,6 +110,8 @@ class PdWriter:
                 return await self.add_note(command)
             if isinstance(command, CreateIncident):
                 return await self.create_incident(command)
+            if isinstance(command, UpdateIncidentFields):
+                return await self.update_incident_fields(command)
             raise PagerDutyError(
                 f"{type(command).__name__} is not a PagerDuty command; the pd-writer received "
                 "it on a commands.pd subject: fix the publisher's subject",
@@ -174,9 +186,13 @@ class PdWriter:
         if link is not None:
             return self._incident_linked(command, link.incident.incident_id, created=False)
         key = incident_key(issue)
+        # Before anything is created: an unknown priority fails the command, naming them all.
+        priority = await self.priorities.find(pd, command.priority) if command.priority else None
         existing = pick_incident(await pd.incidents_by_key(key))
         if existing is not None:
             _log.info("incident_found_by_key", incident=existing.id, incident_key=key)
+            # Perhaps ours from before a crash, its priority or responders not yet applied.
+            await self._apply_after_create(pd, command, existing.id, priority)
             return self._incident_linked(command, existing.id, created=False)
         actor = await self._actor(pd, command.account, None, None)
         if actor.email is None:
@@ -189,6 +205,8 @@ class PdWriter:
                 incident_key=key,
                 urgency=command.urgency,
                 from_email=actor.email,
+                # Set with the create (no separate write, so no priority_updated webhook).
+                priority_id=priority.id if priority else None,
             )
         except PagerDutyError as exc:
             if exc.status_code != 400:
@@ -199,9 +217,125 @@ class PdWriter:
             if found is None:
                 raise
             _log.info("incident_found_after_refusal", incident=found.id, incident_key=key)
+            await self._apply_after_create(pd, command, found.id, priority)
             return self._incident_linked(command, found.id, created=False)
         _log.info("incident_created", incident=created.id, incident_key=key)
+        # The priority went with the create: applied again only if PagerDuty did not take it.
+        taken = created.priority.id if created.priority else None
+        missing = priority if priority is not None and taken != priority.id else None
+        await self._apply_after_create(pd, command, created.id, missing)
         return self._incident_linked(command, created.id, created=True)
+
+    async def _apply_after_create(
+        self, pd: PagerDutyApi, command: CreateIncident, incident_id: str, priority: Priority | None
+    ) -> None:
+        """The create's priority and responders, convergently (as UpdateIncidentFields). A
+        refusal is logged, not the outcome: the link must still be published."""
+        if priority is None and not command.add_responders:
+            return
+        fields = UpdateIncidentFields(
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            incident=IncidentRef(account=command.account, incident_id=incident_id),
+            priority=priority.id if priority else None,
+            add_responders=command.add_responders,
+            cause=command.issue,
+        )
+        try:
+            outcome = await self._apply_fields(pd, fields, priority)
+        except PagerDutyError as exc:
+            _log.error("create_fields_failed", incident=incident_id, reason=exc.reason)
+            return
+        _log.info("create_fields_applied", incident=incident_id, outcome=type(outcome).__name__)
+
+    async def update_incident_fields(self, command: UpdateIncidentFields) -> Outcome:
+        """Set priority / urgency and request responders, only where the incident differs."""
+        pd = self._client(command.incident.account)
+        if command.urgency is not None and command.urgency not in URGENCIES:
+            raise PagerDutyError(
+                f"urgency '{command.urgency}' is not one of PagerDuty's urgencies "
+                f"({', '.join(URGENCIES)}); fix the urgency in the rule",
+                status_code=None,
+            )
+        priority = await self.priorities.find(pd, command.priority) if command.priority else None
+        return await self._apply_fields(pd, command, priority)
+
+    async def _apply_fields(
+        self, pd: PagerDutyApi, command: UpdateIncidentFields, priority: Priority | None
+    ) -> Outcome:
+        incident_id = command.incident.incident_id
+        incident = await pd.get_incident(incident_id)
+        plan = plan_fields(
+            incident,
+            priority=priority,
+            urgency=command.urgency,
+            add_responders=command.add_responders,
+        )
+        if not plan.names:
+            asked = [
+                f"priority {priority.label}" if priority else "",
+                f"urgency {command.urgency}" if command.urgency else "",
+                f"responders {', '.join(command.add_responders)}" if command.add_responders else "",
+            ]
+            wanted = ", ".join(a for a in asked if a) or "nothing to set"
+            return self._skipped(
+                command, "; ".join([f"incident {incident_id} already has {wanted}", *plan.notes])
+            )
+        actor, user = await self._actor_user(
+            pd, command.incident.account, command.cause, command.actor_user_key
+        )
+        if actor.email is None:
+            return self._skipped(command, actor.why)
+        requester = None
+        if plan.responders:
+            # Before any write: a From user PagerDuty does not know fails the command whole.
+            requester = await self._requester(pd, actor.email, user)
+        if plan.priority is not None or plan.urgency is not None:
+            if plan.priority is not None:
+                # As the incident.priority_updated webhook will name it: that webhook is ours.
+                await self._mark(pd, incident_id, "priority", plan.priority.label)
+            await pd.update_incident_fields(
+                incident_id,
+                priority_id=plan.priority.id if plan.priority else None,
+                urgency=plan.urgency,
+                from_email=actor.email,
+            )
+        if plan.responders and requester is not None:
+            await pd.request_responders(
+                incident_id,
+                requester_id=requester,
+                user_ids=plan.responders,
+                message=responder_message(command.cause),
+            )
+        _log.info(
+            "incident_fields_updated",
+            incident=incident_id,
+            fields=plan.names,
+            acting_as=actor.source,
+        )
+        for note in plan.notes:
+            # FieldsUpdated has no place for it: the log (with the correlation id) says it.
+            _log.warning("field_left_alone", incident=incident_id, reason=note)
+        return FieldsUpdated(
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            target=f"pd:{pd.account}:{incident_id}",
+            fields=plan.names,
+        )
+
+    async def _requester(self, pd: PagerDutyApi, email: str, user: PdUser | None) -> str:
+        """The PagerDuty user id of the ``From`` user (a responder request names its requester)."""
+        if user is not None and (user.email or "").casefold() == email.casefold():
+            return user.id
+        found = await pd.users_by_email(email)
+        if not found:
+            raise PagerDutyError(
+                f"no user of PagerDuty account '{pd.account}' has the e-mail {email}, so it "
+                "cannot request responders; set pagerduty_accounts[].from_email to the login "
+                "e-mail of a valid PagerDuty user",
+                status_code=None,
+            )
+        return found[0].id
 
     @staticmethod
     def _incident_linked(
@@ -247,12 +381,18 @@ class PdWriter:
     async def _actor(
         self, pd: PagerDutyApi, account: str, issue: IssueRef | None, jira_user_key: str | None
     ) -> Actor:
+        return (await self._actor_user(pd, account, issue, jira_user_key))[0]
+
+    async def _actor_user(
+        self, pd: PagerDutyApi, account: str, issue: IssueRef | None, jira_user_key: str | None
+    ) -> tuple[Actor, PdUser | None]:
+        """``From`` and, when mapping named them, the PagerDuty user it is."""
         reply = None
         if jira_user_key and issue is not None:
             reply = await self.mapping.user(
                 UserLookup(account=account, instance=issue.instance, jira_user_key=jira_user_key)
             )
-        return choose_from(reply, pd.from_email)
+        return choose_from(reply, pd.from_email), reply.pd_user if reply is not None else None
 
     async def _record(self, key: str, command: UpdateIncident, status: str) -> None:
         if command.caused_at is None:
@@ -280,7 +420,9 @@ class PdWriter:
         return client
 
     @staticmethod
-    def _skipped(command: UpdateIncident | AddNote | CreateIncident, reason: str) -> WriteSkipped:
+    def _skipped(
+        command: UpdateIncident | UpdateIncidentFields | AddNote | CreateIncident, reason: str
+    ) -> WriteSkipped:
         _log.info("write_skipped", reason=reason)
         return WriteSkipped(
             command_id=command.command_id, correlation_id=command.correlation_id, reason=reason
