@@ -14,6 +14,7 @@ from nats.aio.msg import Msg
 from pdjira_common import subjects
 from pdjira_common.config import parse_config
 from pdjira_common.contracts import (
+    CommandFailed,
     CreateIncident,
     IncidentRef,
     IssueLinked,
@@ -27,8 +28,9 @@ from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.waiting import wait_until
 from pdjira_mapping.main import MappingService
 from pdjira_mapping.main import create_service as create_mapping
+from pdjira_pd_writer.catalog import find_service
 from pdjira_pd_writer.errors import PagerDutyError
-from pdjira_pd_writer.models import IncidentSnapshot
+from pdjira_pd_writer.models import IncidentSnapshot, Service
 from pdjira_pd_writer.writer import PdWriter
 from pdjira_rules.routing import command_subject
 
@@ -192,6 +194,9 @@ class RacingPagerDuty:
             return ()
         return (IncidentSnapshot(id="QRACE", status="triggered", incident_key=incident_key),)
 
+    async def services(self) -> tuple[Service, ...]:
+        return (Service(id="PSVC001", name="Checkout API"),)
+
     async def create_incident(self, **_: Any) -> IncidentSnapshot:
         raise PagerDutyError(
             "Invalid Input Provided (code 2001): Open incident with matching dedup key "
@@ -213,3 +218,32 @@ async def test_refused_duplicate_key_means_exists_and_is_found() -> None:
 def test_create_incident_routes_by_issue() -> None:
     issue = IssueRef(instance="dc1", issue_id="10100", key="OPS-4")
     assert command_subject(create(issue)) == subjects.command_pd(ACCOUNT, "jira-dc1-10100")
+
+
+@pytest.mark.parametrize(
+    ("wanted", "found"),
+    [
+        ("PSVC001", "PSVC001"),  # by id
+        ("Checkout API", "PSVC001"),  # a rule in the file names it
+        ("checkout api", "PSVC001"),  # case-insensitive
+        ("Payments", None),
+    ],
+)
+def test_find_service_by_id_or_name(wanted: str, found: str | None) -> None:
+    items = (Service(id="PSVC001", name="Checkout API"), Service(id="PSVC002", name="Search"))
+    hit = find_service(items, wanted)
+    assert (hit.id if hit else None) == found
+
+
+async def test_unknown_service_fails_naming_the_services() -> None:
+    issue = new_issue()
+    racing = RacingPagerDuty()
+    writer = PdWriter(clients={ACCOUNT: racing})  # type: ignore[dict-item]
+    command = msgspec.structs.replace(create(issue), service_id="Payments")
+    outcome = await writer.handle(command)
+    assert isinstance(outcome, CommandFailed)
+    assert outcome.permanent
+    message = outcome.reason
+    assert "no service 'Payments'" in message
+    assert "Checkout API (id PSVC001)" in message
+    assert racing.searches == 0  # refused before anything was looked up or created

@@ -130,7 +130,8 @@ def test_transport_errors_are_retryable() -> None:
         ("triggered", "acknowledged", True),
         ("triggered", "resolved", True),
         ("acknowledged", "resolved", True),
-        ("resolved", "triggered", True),  # a reopen is a change like any other
+        ("resolved", "triggered", True),  # a reopen
+        ("acknowledged", "triggered", False),  # "triggered" only reopens, never un-acks
         ("resolved", "resolved", False),
         ("acknowledged", "acknowledged", False),
         ("triggered", "triggered", False),

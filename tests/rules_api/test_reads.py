@@ -68,6 +68,18 @@ async def test_jql_fallback_asks_once_per_ttl(nc: Client, writers: FakeWriters) 
     assert jql.asked == 3
 
 
+async def test_jql_fallback_asks_again_for_a_later_event(nc: Client, writers: FakeWriters) -> None:
+    """An issue created unassigned, then assigned a second later: the answer about the create
+    must not be reused for the update, however short the TTL."""
+    jql = JqlFallback(NatsReads(lambda: nc, timeout=1.0), ttl=60.0)
+    query = "assignee = currentUser()"
+    assert await jql.ask("dc1", "OPS-1", query, as_of=1000) is False
+    writers.matching = {"OPS-1"}
+    assert await jql.ask("dc1", "OPS-1", query, as_of=1000) is False  # same event: cached
+    assert await jql.ask("dc1", "OPS-1", query, as_of=2000) is True  # later event: asked
+    assert jql.asked == 2
+
+
 async def test_jql_fallback_never_guesses(nc: Client, writers: FakeWriters) -> None:
     jql = JqlFallback(NatsReads(lambda: nc, timeout=0.5), ttl=10.0)
     writers.failing["reads.jira.dc1.search"] = "Jira answered 500"

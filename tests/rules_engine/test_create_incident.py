@@ -235,11 +235,20 @@ def test_title_is_one_line_within_pagerduty_limit_and_body_falls_back() -> None:
     assert command.body.startswith("Jira issue OPS-4:")
 
 
-def test_service_without_id_is_a_skip() -> None:
+def test_service_named_without_id_is_passed_by_name_for_pd_writer_to_resolve() -> None:
     item = jql_item("project = OPS", target_service={"summary": "API Service"})
     decision = decide_rules(issue_event(**CREATED), [stored(_rule(item))], None)
+    (command,) = decision.commands
+    assert isinstance(command, CreateIncident)
+    assert command.service_id == "API Service"
+    assert "create an incident on service API Service" in _verdicts(decision)[0].reason
+
+
+def test_service_with_neither_id_nor_name_is_a_skip() -> None:
+    item = jql_item("project = OPS", target_service={"type": "service_reference"})
+    decision = decide_rules(issue_event(**CREATED), [stored(_rule(item))], None)
     assert decision.commands == ()
-    assert _verdicts(decision)[0].reason.endswith("service API Service has no id")
+    assert _verdicts(decision)[0].reason.endswith("neither an id nor a name")
 
 
 def test_taken_by_the_simple_rule_set() -> None:

@@ -40,7 +40,12 @@ ALREADY_THERE_CODES: dict[int, IncidentStatus] = {
 
 
 def needs_write(current: IncidentStatus, wanted: IncidentStatus) -> bool:
-    """Convergent writes: only a different status is written (this stops Jira->PD->Jira loops)."""
+    """Convergent writes: only a different status is written (this stops Jira->PD->Jira loops).
+
+    "triggered" is only ever a reopen (PagerDuty reopens a resolved incident set to triggered);
+    an acknowledged incident is not un-acknowledged by it."""
+    if wanted == "triggered":
+        return current == "resolved"
     return current != wanted
 
 

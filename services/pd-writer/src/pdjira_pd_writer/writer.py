@@ -42,7 +42,7 @@ from pdjira_common.write_order import (
     write_key,
 )
 
-from pdjira_pd_writer.catalog import Priorities
+from pdjira_pd_writer.catalog import Priorities, Services
 from pdjira_pd_writer.decisions import (
     URGENCIES,
     Actor,
@@ -100,6 +100,8 @@ class PdWriter:
     last_writes: LastWrites = field(default_factory=MemoryLastWrites)
     # Each account's priorities, to resolve the id or name ("P1") a rule gives.
     priorities: Priorities = field(default_factory=Priorities)
+    # Each account's services: a rule in the config file may name its target service.
+    services: Services = field(default_factory=Services)
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable to try again later."""
@@ -188,6 +190,7 @@ class PdWriter:
         key = incident_key(issue)
         # Before anything is created: an unknown priority fails the command, naming them all.
         priority = await self.priorities.find(pd, command.priority) if command.priority else None
+        service = await self.services.find(pd, command.service_id)
         existing = pick_incident(await pd.incidents_by_key(key))
         if existing is not None:
             _log.info("incident_found_by_key", incident=existing.id, incident_key=key)
@@ -199,7 +202,7 @@ class PdWriter:
             return self._skipped(command, actor.why)
         try:
             created = await pd.create_incident(
-                service_id=command.service_id,
+                service_id=service.id,
                 title=command.title,
                 details=command.body,
                 incident_key=key,

@@ -40,9 +40,10 @@ class RuleSource(Protocol):
 
 
 class JqlAsker(Protocol):
-    """Asks Jira whether ``issue_key`` matches ``jql`` (raises Retryable when it cannot tell)."""
+    """Asks Jira whether ``issue_key`` matches ``jql`` (raises Retryable when it cannot tell);
+    ``as_of``: the event's time, so an answer about an older state is never reused."""
 
-    async def ask(self, instance: str, issue_key: str, jql: str) -> bool: ...
+    async def ask(self, instance: str, issue_key: str, jql: str, *, as_of: int = 0) -> bool: ...
 
 
 _log = get_logger("pdjira_rules")
@@ -88,7 +89,9 @@ async def _jira_answers(
 ) -> Mapping[str, bool]:
     if jql is None or isinstance(event, IncidentEvent):
         return {}
-    return {q: await jql.ask(event.instance, event.key, q) for q in questions}
+    return {
+        q: await jql.ask(event.instance, event.key, q, as_of=event.timestamp_ms) for q in questions
+    }
 
 
 def _merge(first: Decision, second: Decision) -> Decision:

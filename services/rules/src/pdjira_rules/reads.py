@@ -78,8 +78,10 @@ class NatsReads:
 
 
 class JqlFallback:
-    """``ask(instance, issue_key, jql)``: does the issue match? Jira's answer is reused for
-    ``ttl`` seconds per (instance, key, jql). No answer raises Retryable: retried, not guessed."""
+    """``ask(instance, issue_key, jql, as_of=...)``: does the issue match? Jira's answer is
+    reused for ``ttl`` seconds per (instance, key, jql, as_of) — ``as_of`` is the time of the
+    event asking, so a redelivery or a second rule reuses the answer but a later change of the
+    issue asks again. No answer raises Retryable: retried, not guessed."""
 
     def __init__(
         self,
@@ -91,11 +93,11 @@ class JqlFallback:
         self._reads = reads
         self._ttl = ttl
         self._clock = clock
-        self._cache: dict[tuple[str, str, str], tuple[float, bool]] = {}
+        self._cache: dict[tuple[str, str, str, int], tuple[float, bool]] = {}
         self.asked = 0  # searches sent to Jira (cache misses)
 
-    async def ask(self, instance: str, issue_key: str, jql: str) -> bool:
-        key = (instance, issue_key, jql)
+    async def ask(self, instance: str, issue_key: str, jql: str, *, as_of: int = 0) -> bool:
+        key = (instance, issue_key, jql, as_of)
         now = self._clock()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:

@@ -15,7 +15,6 @@ from pdjira_rules.engine.jql_match import local_truth, match_jql
 from pdjira_rules.engine.oneline import one_line
 from pdjira_rules.engine.pd_actions import pd_changes
 from pdjira_rules.engine.priority_maps import pd_priority_for, urgency_for
-from pdjira_rules.engine.refs import shown
 from pdjira_rules.engine.sections import run_section
 from pdjira_rules.engine.trail import Skip, Trail
 from pdjira_rules.jql import UNKNOWN
@@ -101,8 +100,10 @@ def _consider(
     if command_id in ctx.taken:
         trail.fail(f"already created by the simple rule set (command {command_id})")
     service = item.target_service or wrapped.rule.config.services[0]
-    if not service.id:
-        trail.fail(f"service {shown(None, service.summary, service.label)} has no id")
+    # A rule in the file may name the service; pd-writer resolves the name to its id.
+    service_ref = service.id or service.summary or service.label
+    if not service_ref:
+        trail.fail("the target service has neither an id nor a name")
     changes = pd_changes(item)
     jira_name = jira_priority(event)
     priority = changes.priority
@@ -118,7 +119,7 @@ def _consider(
         command_id=command_id,
         correlation_id=event.correlation_id,
         account=wrapped.account,
-        service_id=service.id,
+        service_id=service_ref,
         title=one_line(f"{event.key}: {event.summary}", PD_TITLE_MAX),
         body=description_of(event) or f"Jira issue {event.key}: {event.summary}",
         issue=event.issue,
@@ -131,7 +132,7 @@ def _consider(
     if jira_only:
         notes.append(f"{', '.join(jira_only)}: Jira actions of this section are not applied")
     name = service.summary or service.label
-    where = f"{name} ({service.id})" if name else service.id
+    where = f"{name} ({service.id})" if name and service.id else service_ref
     return (command,), "; ".join([f"create an incident on service {where}", *notes])
 
 
