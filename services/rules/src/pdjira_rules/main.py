@@ -21,6 +21,7 @@ from pdjira_common.streams import Topology
 
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
+from pdjira_rules.config_check import CheckedRules
 from pdjira_rules.handlers import handle_event
 from pdjira_rules.metrics import RulesMetrics
 from pdjira_rules.reads import JqlFallback, NatsReads
@@ -52,7 +53,7 @@ def subscribe(
     config: Config,
     metrics: RulesMetrics,
     *,
-    store: RuleStore | None = None,
+    store: CheckedRules | RuleStore | None = None,
     jql: JqlFallback | None = None,
 ) -> None:
     """Register the durable pull consumer "rules" on stream EVENTS."""
@@ -77,6 +78,7 @@ class RulesService:
     store: RuleStore
     api: RulesApi
     jql: JqlFallback
+    checked: CheckedRules  # the store's rules minus config rules the live catalogs refused
 
 
 def create_service(config: Config, *, topology: Topology | None = None) -> RulesService:
@@ -109,7 +111,12 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     reads = NatsReads(connection, timeout=settings.read_timeout)
     store = RuleStore(open_bucket, config_rules)
     jql = JqlFallback(reads, ttl=settings.jql_cache_ttl)
-    subscribe(broker, config, metrics, store=store, jql=jql)
+    catalogs = Catalogs(reads)
+    checked = CheckedRules(store, catalogs)
+    subscribe(broker, config, metrics, store=checked, jql=jql)
+
+    async def check_config_rules() -> None:
+        checked.start()  # in the background: the writers may start after us
 
     async def align_consumer() -> None:
         # An existing durable keeps its old config unless updated explicitly.
@@ -120,8 +127,8 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         broker,
         topology=topology or Topology(replicas=config.nats.replicas),
         registry=metrics.registry,
-        after_startup=(align_consumer,),
-        on_shutdown=(store.stop,),
+        after_startup=(align_consumer, check_config_rules),
+        on_shutdown=(checked.stop, store.stop),
     )
 
     # After the topology is declared (the first startup hook), before the consumer starts:
@@ -130,9 +137,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     async def start_store() -> None:
         await store.start()
 
-    api = RulesApi(
-        settings, accounts=accounts, instances=instances, store=store, catalogs=Catalogs(reads)
-    )
+    api = RulesApi(settings, accounts=accounts, instances=instances, store=store, catalogs=catalogs)
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and RulesApi.serves(str(scope.get("path", ""))):
@@ -140,7 +145,9 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         else:
             await app(scope, receive, send)
 
-    return RulesService(app=app, asgi=asgi, broker=broker, store=store, api=api, jql=jql)
+    return RulesService(
+        app=app, asgi=asgi, broker=broker, store=store, api=api, jql=jql, checked=checked
+    )
 
 
 def build(config: Config, *, topology: Topology | None = None) -> tuple[NatsBroker, AsgiFastStream]:

@@ -1,0 +1,111 @@
+"""Rules from the config file, checked against the live Jira and PagerDuty once the writers
+answer.
+
+At start only the checks that need no catalog can run (the writers may not be up yet): JQL
+syntax, templates, structure. As soon as the writers answer, every config rule is checked like
+an API write is (statuses, priorities, projects, issue types, services, fields required on
+create); a rule with problems is refused — left out of every decision and logged with each
+problem and its path — until the file (or an API write) fixes it. Until the check has run the
+rules apply: they passed every check that could run, and holding them back would decide events
+without them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Protocol
+
+from pdjira_common.logging import get_logger
+
+from pdjira_rules.catalog import Target, create_targets
+from pdjira_rules.reads import ReadFailed
+from pdjira_rules.rule_model import StoredRule
+from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
+
+__all__ = ["CheckedRules", "RuleStoreView"]
+
+_log = get_logger("pdjira_rules.config_check")
+
+
+class RuleStoreView(Protocol):
+    def current(self) -> tuple[StoredRule, ...]: ...
+
+
+class CatalogSource(Protocol):
+    async def jira(self, instance: str, targets: Sequence[Target] = ()) -> JiraCatalog: ...
+
+    async def pd(self, account: str) -> PdCatalog: ...
+
+
+class CheckedRules:
+    """The store's rules minus the config rules the live catalogs refused."""
+
+    def __init__(
+        self, store: RuleStoreView, catalogs: CatalogSource, *, retry_every: float = 5.0
+    ) -> None:
+        self._store = store
+        self._catalogs = catalogs
+        self._retry_every = retry_every
+        # (id, updated_at) of refused rules: a new version of the rule is not refused by it.
+        self._refused: dict[tuple[str, str], tuple[Problem, ...]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.checked = asyncio.Event()
+
+    def current(self) -> tuple[StoredRule, ...]:
+        return tuple(r for r in self._store.current() if (r.id, r.updated_at) not in self._refused)
+
+    def refused(self) -> dict[str, tuple[Problem, ...]]:
+        """Rule id -> its problems, for every refused config rule still in the store."""
+        live = {(r.id, r.updated_at) for r in self._store.current()}
+        return {rid: problems for (rid, at), problems in self._refused.items() if (rid, at) in live}
+
+    async def check_once(self) -> dict[str, tuple[Problem, ...]]:
+        """Check every config rule now; ReadFailed when a writer does not answer."""
+        rules = [r for r in self._store.current() if r.source == "config"]
+        targets: dict[str, list[Target]] = {}
+        for rule in rules:
+            targets.setdefault(rule.wrapped.instance, []).extend(
+                create_targets([rule.wrapped.rule])
+            )
+        jira = {i: await self._catalogs.jira(i, t) for i, t in sorted(targets.items())}
+        pd = {a: await self._catalogs.pd(a) for a in sorted({r.wrapped.account for r in rules})}
+        refused: dict[tuple[str, str], tuple[Problem, ...]] = {}
+        for rule in rules:
+            wrapped = rule.wrapped
+            problems = validate_pdjira_rule(wrapped, jira[wrapped.instance], pd[wrapped.account])
+            if problems:
+                refused[(rule.id, rule.updated_at)] = tuple(problems)
+                _log.error(
+                    "config_rule_refused",
+                    rule=rule.name,
+                    rule_id=rule.id,
+                    problems=[str(p) for p in problems],
+                    fix="correct the rule in the config file (or PUT it over /rules) and restart",
+                )
+        self._refused = refused
+        self.checked.set()
+        _log.info("config_rules_checked", rules=len(rules), refused=len(refused))
+        return {rid: problems for (rid, _), problems in refused.items()}
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.check_once()
+                return
+            except ReadFailed as exc:
+                _log.warning("config_rules_not_checked_yet", reason=str(exc))
+                await asyncio.sleep(self._retry_every)
+
+    def start(self) -> None:
+        """Check in the background, retrying until the writers answer."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="config-rule-check")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
