@@ -152,11 +152,38 @@ FALLBACK_RULE: dict[str, Any] = {
 }
 
 
+# Would create incidents for issues labelled "typo-rule", but names a status Jira does not have:
+# refused once the writers answer, so it never acts.
+TYPO_RULE: dict[str, Any] = {
+    "rule": {
+        "name": "typo rule",
+        "enabled": True,
+        "config": {
+            "services": [{"summary": "Checkout API"}],
+            "projects": [{"key": "OPS"}],
+            "issue_types": [{"label": "Task"}],
+            "autocreate_incidents": True,
+            "autocreate_incidents_config": [
+                {"jql": "labels = typo-rule", "on_create": True, "on_update": True}
+            ],
+            "react_on_incident_event": True,
+            "react_on_incident_event_config": [
+                {
+                    "condition": {"pd_events": ["incident.resolve"]},
+                    "actions": [action("jira_change_status")],
+                    "actions_params": {"jira_change_status": {"label": "Doen"}},
+                }
+            ],
+        },
+    },
+}
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir: Path = tmp_path_factory.mktemp("pdrules")
     settings = StackSettings(
-        **{**FAST.__dict__, "rules": [], "pagerduty_rules": [RULE, FALLBACK_RULE]}
+        **{**FAST.__dict__, "rules": [], "pagerduty_rules": [RULE, FALLBACK_RULE, TYPO_RULE]}
     )
     with Stack(workdir, settings) as running:
         yield running
@@ -533,19 +560,48 @@ async def test_bad_status_is_refused_with_the_real_statuses(
 def test_cli_validates_the_config_file_against_the_live_systems(
     stack: Stack, tmp_path: Path
 ) -> None:
-    ok = pdjira(stack, "rules", "validate", str(stack.config_path))
+    checked = pdjira(stack, "rules", "validate", str(stack.config_path))
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    [problem] = [line for line in checked.stdout.splitlines() if line.startswith("$.")]
+    assert problem.startswith(
+        "$.pagerduty_rules[2].rule.config.react_on_incident_event_config[0]"
+        ".actions_params.jira_change_status"
+    ), problem
+    assert "status 'Doen' does not exist" in problem
+
+    good = tmp_path / "rules.yaml"
+    good.write_text(yaml.safe_dump({"pagerduty_rules": [RULE, FALLBACK_RULE]}))
+    ok = pdjira(stack, "rules", "validate", str(good))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "2 rules OK" in ok.stdout
 
     bad = copy.deepcopy(RULE)
     bad["rule"]["config"]["issue_types"] = [{"label": "Stroy"}]
-    path = tmp_path / "rules.yaml"
+    path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"pagerduty_rules": [bad]}))
     failed = pdjira(stack, "rules", "validate", str(path))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "$.pagerduty_rules[0].rule.config.issue_types[0]" in failed.stdout
     assert "issue type 'Stroy' does not exist" in failed.stdout
     assert "Task" in failed.stdout
+
+
+async def test_config_rule_with_a_missing_status_is_refused_and_never_acts(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    log = stack.logs / "rules.log"
+
+    def refusal_logged() -> bool:
+        text = log.read_text()
+        return "config_rule_refused" in text and "status 'Doen' does not exist" in text
+
+    async def logged() -> bool:
+        return refusal_logged()
+
+    await wait_until(logged, timeout=30, what="the refusal in the rules service's log")
+    issue = await jira_create(http, stack, summary="Would page if applied", labels=["typo-rule"])
+    await asyncio.sleep(SETTLE + 2)
+    assert await incidents_for_issue(http, stack, issue["key"]) == []
 
 
 async def test_rule_added_over_the_api_takes_effect_without_restart_and_deletion_too(
