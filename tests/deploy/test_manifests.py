@@ -9,6 +9,7 @@ import pytest
 import yaml
 from pdjira_common.config import parse_config
 from pdjira_devstack.stack import SERVICES
+from pdjira_rules.rule_loading import load_config_rules
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 
@@ -50,3 +51,12 @@ def test_production_overlay_config_is_valid_and_replicated() -> None:
     config = parse_config(yaml.safe_load(op["value"]))
     assert config.nats.replicas == 3
     assert config.instance("main").base_url.startswith("https://")
+
+
+def test_base_config_pagerduty_rules_load() -> None:
+    config = parse_config(yaml.safe_load((K8S / "base" / "config.yaml").read_text()))
+    accounts = [a.id for a in config.pagerduty_accounts]
+    instances = [i.id for i in config.jira_instances]
+    [rule] = load_config_rules(config.pagerduty_rules, accounts, instances)
+    assert rule.id == "cfg-sev1-pages-from-jira-bugs"
+    assert (rule.wrapped.account, rule.wrapped.instance) == ("main", "main")
