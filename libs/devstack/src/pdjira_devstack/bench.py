@@ -24,6 +24,7 @@ import nats
 from nats.js.api import StreamConfig
 
 from pdjira_devstack.bench_mapping import lookup_latency
+from pdjira_devstack.bench_rules import rules_latency
 from pdjira_devstack.bench_storm import storm
 from pdjira_devstack.loadgen import post_many
 from pdjira_devstack.nats_server import NatsServer
@@ -200,6 +201,7 @@ async def run(workdir: Path, quick: bool) -> list[str]:
             f"  direct Jira create p50 {d50 * 1000:.1f} ms; "
             f"added latency ratio p50 {p50 / d50:.1f}x"
         )
+    lines += await rules_latency(workdir / "rules", n_lat, p50, _sync_latency)
     lines.append("")
     lines += await lookup_latency(workdir / "mapping", links=20_000 if quick else 100_000)
     lines.append("")
