@@ -605,6 +605,8 @@ async def test_unmapped_assignee_is_left_alone_and_said(rig: Rig) -> None:
     )
     assert isinstance(with_others, FieldsUpdated)
     assert with_others.fields == ("labels",)
+    [left_alone] = with_others.left_alone  # the outcome says what was not written, and why
+    assert "assignee left alone: PagerDuty user PNOBODY has no Jira user" in left_alone
     assert rig.issue(linked.issue.key).assignee_key is None
 
 

@@ -468,6 +468,13 @@ async def test_responders_on_a_resolved_incident_are_skipped_with_the_reason(rig
     assert "is resolved" in outcome.reason
     assert rig.trace.writes() == []
 
+    # With a priority to write as well: written, and the outcome names what was left alone.
+    mixed = await rig.writer.handle(fields(incident, priority="P2", add_responders=("PUSER01",)))
+    assert isinstance(mixed, FieldsUpdated)
+    assert mixed.fields == ("priority",)
+    [left_alone] = mixed.left_alone
+    assert "responders PUSER01 not requested" in left_alone
+
 
 async def test_account_without_priorities_fails_saying_so() -> None:
     app = checked_app(priorities_enabled=False)

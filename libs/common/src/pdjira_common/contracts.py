@@ -358,12 +358,14 @@ class NoteAdded(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.note_add
 
 class FieldsUpdated(msgspec.Struct, frozen=True, kw_only=True, tag="outcome.fields_updated.v1"):
     """Fields written by UpdateIssueFields / UpdateIncidentFields (``target``: "jira:<inst>:<id>"
-    or "pd:<account>:<id>"); ``fields`` names what changed."""
+    or "pd:<account>:<id>"); ``fields`` names what changed, ``left_alone`` what was asked for
+    but not written and why (e.g. an assignee with no Jira user mapped)."""
 
     command_id: str
     correlation_id: str
     target: str
     fields: tuple[str, ...]
+    left_alone: tuple[str, ...] = ()
 
 
 Outcome = (

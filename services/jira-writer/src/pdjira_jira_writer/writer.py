@@ -339,13 +339,13 @@ class JiraWriter:
         await jira.update_issue(issue.id, plan.write)
         _log.info("issue_fields_updated", issue=issue.key, fields=plan.names)
         for note in notes:
-            # FieldsUpdated has no place for it: the log (with the correlation id) says it.
             _log.warning("field_left_alone", issue=issue.key, reason=note)
         return FieldsUpdated(
             command_id=command.command_id,
             correlation_id=command.correlation_id,
             target=f"jira:{jira.instance}:{issue.id}",
             fields=plan.names,
+            left_alone=tuple(notes),
         )
 
     async def add_comment(self, command: AddComment) -> Outcome:

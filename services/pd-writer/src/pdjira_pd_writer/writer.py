@@ -317,13 +317,13 @@ class PdWriter:
             acting_as=actor.source,
         )
         for note in plan.notes:
-            # FieldsUpdated has no place for it: the log (with the correlation id) says it.
             _log.warning("field_left_alone", incident=incident_id, reason=note)
         return FieldsUpdated(
             command_id=command.command_id,
             correlation_id=command.correlation_id,
             target=f"pd:{pd.account}:{incident_id}",
             fields=plan.names,
+            left_alone=tuple(plan.notes),
         )
 
     async def _requester(self, pd: PagerDutyApi, email: str, user: PdUser | None) -> str:
