@@ -342,6 +342,11 @@ async def test_no_item_matches_no_issue(
     assert not records[0].command_ids
     reasons = " | ".join(v.reason for v in records[0].verdicts)
     assert "P3" in reasons
+    # The same explanation for an operator: `pdjira audit show <incident id>`.
+    shown = pdjira(stack, "audit", "show", incident["id"])
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "- checkout incidents <-> OPS / autocreate_issues_config[0]: " in shown.stdout
+    assert "P3 not in [P1, P2]" in shown.stdout
 
 
 # ------------------------------------------------------------------------------ reactions

@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from typing import Any
 
 import msgspec
-import nats
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from pdjira_common import streams
 from pdjira_common.bus import MSG_ID_HEADER
-from pdjira_common.config import ConfigError, load_config
+from pdjira_common.config import ConfigError
 from pdjira_common.contracts import DeadLetter
+
+from pdjira_cli.nats_access import add_nats_options, nats_url, with_jetstream
 
 __all__ = ["list_letters", "register", "replay_letters"]
 
 _decoder = msgspec.json.Decoder(DeadLetter)
-DEFAULT_URL = "nats://127.0.0.1:4222"
 
 
 def register(commands: Any) -> None:
@@ -37,9 +36,7 @@ def register(commands: Any) -> None:
         ("replay", "publish dead letters back to their subjects, then remove them"),
     ]:
         action = sub.add_parser(name, help=help_text)
-        where = action.add_mutually_exclusive_group()
-        where.add_argument("--config", help="pdjira config file (its nats.url is used)")
-        where.add_argument("--nats", help=f"NATS URL (default $PDJIRA_NATS_URL or {DEFAULT_URL})")
+        add_nats_options(action)
         if name == "replay":
             which = action.add_mutually_exclusive_group(required=True)
             which.add_argument("id", nargs="?", type=int, help="the letter's id (from list)")
@@ -47,12 +44,6 @@ def register(commands: Any) -> None:
             action.set_defaults(handler=_replay)
         else:
             action.set_defaults(handler=_list)
-
-
-def _url(args: argparse.Namespace) -> str:
-    if args.config:
-        return load_config(args.config).nats.url
-    return str(args.nats or os.environ.get("PDJIRA_NATS_URL") or DEFAULT_URL)
 
 
 async def list_letters(js: JetStreamContext) -> list[tuple[int, DeadLetter]]:
@@ -90,29 +81,13 @@ async def replay_letters(js: JetStreamContext, ids: list[int] | None) -> list[st
     return lines
 
 
-async def _with_js(url: str, work: Any) -> Any:
-    try:
-        nc = await asyncio.wait_for(
-            nats.connect(url, connect_timeout=3, allow_reconnect=False), timeout=5
-        )
-    except Exception as exc:
-        raise ConfigError(
-            f"cannot connect to NATS at {url}: {type(exc).__name__}; is nats-server running "
-            "and is the URL right (--nats or --config)?"
-        ) from None
-    try:
-        return await work(nc.jetstream())
-    finally:
-        await nc.close()
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 def _list(args: argparse.Namespace) -> int:
     try:
-        letters = asyncio.run(_with_js(_url(args), list_letters))
+        letters = asyncio.run(with_jetstream(nats_url(args), list_letters))
     except (ConfigError, NotFoundError) as exc:
         print(
             f"pdjira dlq list: {exc or 'no DLQ stream: start a pdjira service once'}",
@@ -133,7 +108,7 @@ def _list(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     ids = None if args.all else [args.id]
     try:
-        lines = asyncio.run(_with_js(_url(args), lambda js: replay_letters(js, ids)))
+        lines = asyncio.run(with_jetstream(nats_url(args), lambda js: replay_letters(js, ids)))
     except (ConfigError, NotFoundError) as exc:
         print(f"pdjira dlq replay: {exc or 'no DLQ stream'}", file=sys.stderr)
         return 2

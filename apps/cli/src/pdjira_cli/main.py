@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pdjira_cli import config_cmd, dev_cmd, dlq_cmd, links_cmd, rules_cmd, users_cmd
+from pdjira_cli import audit_cmd, config_cmd, dev_cmd, dlq_cmd, links_cmd, rules_cmd, users_cmd
 
 __all__ = ["main"]
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_cmd.register(commands)
     links_cmd.register(commands)
     rules_cmd.register(commands)
+    audit_cmd.register(commands)
     return parser
 
 
