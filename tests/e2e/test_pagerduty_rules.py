@@ -390,6 +390,35 @@ async def test_issue_status_acts_on_the_incident_and_incident_events_move_the_is
     await wait_issue_status(sims, key, "In Progress")
 
 
+async def test_acknowledged_before_the_issue_exists_still_moves_it(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+) -> None:
+    """Per-entity order: an acknowledge right after the trigger (before the issue and its link
+    exist) is not dropped; its transition waits for the issue the rule creates."""
+    # Jira is slow to answer the create, so the acknowledge is decided before the link exists.
+    faults = await http.put(
+        f"{stack.jira_url}/_sim/faults",
+        json={"response_delay_ms": 2000, "paths": ["/rest/api/2/issue"]},
+    )
+    faults.raise_for_status()
+    try:
+        incident = await trigger(http, stack, "Basket totals wrong", priority="P1", urgency="high")
+        await pd_status(http, stack, incident["id"], "acknowledged")
+        entity = f"pd:{ACCOUNT}:{incident['id']}"
+
+        async def ack_decided() -> list[AuditRecord] | None:
+            records = await audit_records(stack, entity)
+            return [r for r in records if r.event_type == "incident.acknowledged"] or None
+
+        [decided] = await wait_until(ack_decided, timeout=30, what="the acknowledge decided")
+        assert await stored_link(stack, incident["id"]) is None  # decided before the link
+        assert decided.command_ids, decided.verdicts
+    finally:
+        await http.delete(f"{stack.jira_url}/_sim/faults")
+    issue = await issue_for(sims, incident["id"])
+    await wait_issue_status(sims, issue["key"], "In Progress")
+
+
 async def test_resolving_in_pagerduty_closes_the_issue(
     stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
 ) -> None:

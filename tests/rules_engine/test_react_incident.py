@@ -9,7 +9,15 @@ from pdjira_common.contracts import RuleVerdict, TransitionIssue, UpdateIssueFie
 from pdjira_rules.decide import ECHO, Decision
 from pdjira_rules.engine import decide_rules
 
-from .builders import incident_event, link, pd_rule, react_item, stored, verdicts_of
+from .builders import (
+    create_item,
+    incident_event,
+    link,
+    pd_rule,
+    react_item,
+    stored,
+    verdicts_of,
+)
 
 TO_PROGRESS = {"jira_change_status": {"id": "3", "label": "In Progress"}}
 
@@ -122,6 +130,43 @@ def test_unlinked_incident_is_not_reacted_to() -> None:
     decision = decide_rules(incident_event("incident.acknowledged"), [stored(_rule(ACK))], None)
     assert decision.commands == ()
     assert _react(decision)[0].reason.endswith("incident not linked to an issue")
+
+
+def _creating(*conditions: dict[str, Any]) -> dict[str, Any]:
+    """A rule that also creates issues, one autocreate item per condition."""
+    rule = _rule(ACK)
+    rule["config"]["autocreate_issues"] = True
+    rule["config"]["autocreate_issues_config"] = [create_item(**c) for c in conditions]
+    return rule
+
+
+@pytest.mark.parametrize(
+    ("conditions", "waits"),
+    [
+        ([{}], True),  # any trigger creates: the ack waits for the issue
+        ([{"urgency": "high"}], True),
+        ([{"urgency": "low"}], False),  # this incident (high) got no issue from the rule
+        ([{"priorities": ({"label": "P2"},)}], False),  # it is P1
+        ([{"urgency": "low"}, {"urgency": "high"}], True),  # the second item fits
+    ],
+)
+def test_ack_before_the_link_waits_when_the_rule_creates_the_issue(
+    conditions: list[dict[str, Any]], waits: bool
+) -> None:
+    """Acknowledged right after the trigger, before the issue exists: per-entity order, the
+    transition waits for the link instead of being dropped (when the rule makes the issue)."""
+    rule = stored(_creating(*conditions))
+    decision = decide_rules(incident_event("incident.acknowledged"), [rule], None)
+    verdict = _react(decision)[0]
+    if waits:
+        (command,) = decision.commands
+        assert isinstance(command, TransitionIssue)
+        assert command.target_status == "In Progress"
+        assert "the writer waits for the link" in verdict.reason
+        assert "move its issue once created to 'In Progress'" in verdict.reason
+    else:
+        assert decision.commands == ()
+        assert verdict.reason.endswith("incident not linked to an issue")
 
 
 def test_issue_on_another_instance() -> None:

@@ -8,9 +8,9 @@ from pdjira_common.contracts import IncidentEvent
 from pdjira_rules.engine.incident_facts import data_of, priority_of, rule_events
 from pdjira_rules.engine.refs import listing, matches, shown
 from pdjira_rules.engine.trail import Trail
-from pdjira_rules.rule_model import CreateIssueCondition, UpdateIssueCondition
+from pdjira_rules.rule_model import CreateIssueCondition, StoredRule, UpdateIssueCondition
 
-__all__ = ["check_condition"]
+__all__ = ["check_condition", "creates_issue_for"]
 
 
 def check_condition(
@@ -63,3 +63,19 @@ def _urgency(
     have_text = have if isinstance(have, str) and have else "unknown"
     ok = have_text == wanted
     return trail.check(ok, f"urgency {have_text} == {wanted}", f"urgency {have_text} != {wanted}")
+
+
+def creates_issue_for(stored: StoredRule, event: IncidentEvent) -> bool:
+    """Whether ``stored`` creates issues for incidents like this one: autocreate_issues is on
+    and an item's priorities and urgency fit the incident (its event may be a later one, so
+    pd_events is not compared). Then an event that arrives before the link (an acknowledge
+    right after the trigger) still acts: the writer waits for the issue (design, per-entity
+    order: a command whose prerequisite is not there yet waits)."""
+    config = stored.wrapped.rule.config
+    if not config.autocreate_issues:
+        return False
+    for item in config.autocreate_issues_config:
+        scratch = Trail()
+        if _priorities(scratch, item.condition, event) and _urgency(scratch, item.condition, event):
+            return True
+    return False

@@ -1,4 +1,5 @@
-"""react_on_incident_event: an event on a LINKED incident that meets an item's condition moves
+"""react_on_incident_event: an event on a LINKED incident (or one the rule creates an issue for,
+not linked yet: the writer waits) that meets an item's condition moves
 its issue (jira_change_status -> TransitionIssue; the first item across rules wins) and sets
 its fields (the other jira actions -> one UpdateIssueFields per item). Echoes of our own status
 or priority writes are not reflected back."""
@@ -11,7 +12,7 @@ from pdjira_common.contracts import Command, IncidentEvent, TransitionIssue, Upd
 
 from pdjira_rules.decide import ECHO
 from pdjira_rules.engine.attrs import incident_attrs
-from pdjira_rules.engine.conditions import check_condition
+from pdjira_rules.engine.conditions import check_condition, creates_issue_for
 from pdjira_rules.engine.context import Context, Outcome, Subject
 from pdjira_rules.engine.incident_facts import assignee_ids
 from pdjira_rules.engine.issue_facts import project_key_of_issue
@@ -44,17 +45,24 @@ def _consider(
     if not check_condition(trail, item.condition, event):
         raise Skip(trail.text)
     if link is None:
-        trail.fail("incident not linked to an issue")
-    key = link.issue.key
-    trail.note(f"incident linked to {key}: yes")
-    trail.gate(
-        link.issue.instance == wrapped.instance,
-        f"issue on the rule's instance {wrapped.instance!r}",
-        f"issue {key} is on instance {link.issue.instance!r}, not the rule's "
-        f"instance {wrapped.instance!r}",
-    )
+        if not creates_issue_for(subject.stored, event):
+            trail.fail("incident not linked to an issue")
+        key = "its issue once created"
+        trail.note(
+            "incident not linked yet, but this rule creates issues for incidents like it: "
+            "the writer waits for the link"
+        )
+    else:
+        key = link.issue.key
+        trail.note(f"incident linked to {key}: yes")
+        trail.gate(
+            link.issue.instance == wrapped.instance,
+            f"issue on the rule's instance {wrapped.instance!r}",
+            f"issue {key} is on instance {link.issue.instance!r}, not the rule's "
+            f"instance {wrapped.instance!r}",
+        )
     target = item.target_project
-    if target is not None and (target.key or target.label):
+    if link is not None and target is not None and (target.key or target.label):
         project = project_key_of_issue(key)
         wanted = {(target.key or "").casefold(), (target.label or "").casefold()}
         trail.require(
