@@ -30,6 +30,10 @@ from pdjira_common.requests import (
     JiraSearchReply,
     PdNamed,
     PdNamesReply,
+    PdUser,
+    PdUserRead,
+    PdUserReply,
+    PdUserSearch,
 )
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
@@ -109,6 +113,7 @@ class FakeWriters:
         PdNamed(id="PP2", name="P2"),
         PdNamed(id="PP3", name="P3"),
     )
+    pd_users: tuple[PdUser, ...] = (PdUser(id="PUSER1", email="pat@example.com", name="Pat"),)
     matching: set[str] = field(default_factory=set)
     silent: set[str] = field(default_factory=set)
     failing: dict[str, str] = field(default_factory=dict)
@@ -124,6 +129,7 @@ class FakeWriters:
         self.issue_types = tuple(JiraNamed(id=s.id, name=s.name) for s in jira.issue_types)
         self.services = tuple(PdNamed(id=s.id, name=s.name) for s in pd.services)
         self.pd_priorities = tuple(PdNamed(id=s.id, name=s.name) for s in pd.priorities)
+        self.pd_users = tuple(PdUser(id=u.id, email=u.key, name=u.name) for u in pd.users)
         self.required = {}
 
     async def start(self) -> FakeWriters:
@@ -140,6 +146,8 @@ class FakeWriters:
             f"{jira}.search": self._search,
             f"{pd}.services": lambda _: encode(PdNamesReply(items=self.services)),
             f"{pd}.priorities": lambda _: encode(PdNamesReply(items=self.pd_priorities)),
+            f"{pd}.user": self._user,
+            f"{pd}.users_by_email": self._user_by_email,
         }
         for subject, answer in answers.items():
             self._subs.append(await self.nc.subscribe(subject, cb=self._responder(answer)))
@@ -170,6 +178,16 @@ class FakeWriters:
                 )
             )
         )
+
+    def _user(self, data: bytes) -> bytes:
+        read = msgspec.json.decode(data, type=PdUserRead)
+        found = next((u for u in self.pd_users if u.id == read.user_id), None)
+        return encode(PdUserReply(user=found))
+
+    def _user_by_email(self, data: bytes) -> bytes:
+        read = msgspec.json.decode(data, type=PdUserSearch)
+        found = next((u for u in self.pd_users if u.email == read.email), None)
+        return encode(PdUserReply(user=found))
 
     def _search(self, data: bytes) -> bytes:
         read = msgspec.json.decode(data, type=JiraSearchRead)

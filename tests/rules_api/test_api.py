@@ -171,6 +171,30 @@ async def test_refused_against_live_catalogs(api: Api, writers: FakeWriters) -> 
     assert accepted.status_code == 200, accepted.text
 
 
+async def test_responders_are_looked_up_in_pagerduty(api: Api, writers: FakeWriters) -> None:
+    item = body()["rule"]["config"]["react_on_issue_status_change_config"][0]
+    item["actions"] = [{"key": "pd_add_responders"}]
+    item["actions_params"] = {
+        "pd_add_responders": [
+            {"id": "PUSER1", "type": "user_reference"},
+            {"email": "pat@example.com", "type": "user_reference"},
+            {"id": "PNOBODY", "type": "user_reference"},
+        ]
+    }
+    wrong = body(react_on_issue_status_change_config=[item])
+    refused = await api.http.post("/rules", json=wrong, headers=AUTH)
+    assert refused.status_code == 400, refused.text
+    [problem] = refused.json()["error"]["errors"]
+    assert problem.startswith(
+        "$.rule.config.react_on_issue_status_change_config[0].actions_params."
+        "pd_add_responders[2]: PagerDuty user 'PNOBODY' does not exist"
+    ), problem
+    assert {"reads.pd.acme.user", "reads.pd.acme.users_by_email"} <= set(writers.asked)
+    del item["actions_params"]["pd_add_responders"][2]
+    accepted = await api.http.post("/rules", json=wrong, headers=AUTH)
+    assert accepted.status_code == 200, accepted.text
+
+
 async def test_required_create_field_is_named(api: Api, writers: FakeWriters) -> None:
     create = {
         "autocreate_issues": True,

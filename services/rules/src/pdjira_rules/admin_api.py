@@ -29,10 +29,10 @@ import msgspec
 from pdjira_common.config import RulesSettings
 from pdjira_common.logging import get_logger
 
-from pdjira_rules.catalog import Target, create_targets
+from pdjira_rules.catalog import Target, create_targets, responders_of
 from pdjira_rules.reads import ReadFailed
 from pdjira_rules.rule_loading import RuleLoadError, decode_wrapper
-from pdjira_rules.rule_model import PdjiraRule, StoredRule
+from pdjira_rules.rule_model import PdjiraRule, StoredRule, UserReference
 from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
 from pdjira_rules.store import RuleConflict, RuleStore
 
@@ -49,7 +49,7 @@ _MAX_BODY: Final = 4 * 1024 * 1024
 class CatalogSource(Protocol):
     async def jira(self, instance: str, targets: Sequence[Target] = ()) -> JiraCatalog: ...
 
-    async def pd(self, account: str) -> PdCatalog: ...
+    async def pd(self, account: str, responders: Sequence[UserReference] = ()) -> PdCatalog: ...
 
 
 class _Reply(Exception):
@@ -293,7 +293,12 @@ class RulesApi:
                 accounts.add(wrapped.account)
         try:
             jira = {i: await self._catalogs.jira(i, t) for i, t in sorted(targets.items())}
-            pd = {a: await self._catalogs.pd(a) for a in sorted(accounts)}
+            pd = {
+                a: await self._catalogs.pd(
+                    a, responders_of(w.rule for w in decoded if w is not None and w.account == a)
+                )
+                for a in sorted(accounts)
+            }
         except ReadFailed as exc:
             raise _error(503, f"Cannot validate against Jira and PagerDuty: {exc}") from None
         for i, wrapped in enumerate(decoded):

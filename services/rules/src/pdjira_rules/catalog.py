@@ -2,7 +2,8 @@
 
 Jira: statuses, priorities, projects, issue types, resolutions and fields of the instance, and
 the fields required on create for every project x issue type an ``autocreate_issues`` item
-targets (createmeta). PagerDuty: services and priorities of the account.
+targets (createmeta). PagerDuty: services and priorities of the account, and the users the
+rules name as responders (looked up one by one).
 """
 
 from __future__ import annotations
@@ -22,15 +23,37 @@ from pdjira_common.requests import (
     JiraStatusesRead,
     PdCatalogRead,
     PdNamesReply,
+    PdUserRead,
+    PdUserReply,
+    PdUserSearch,
     jira_read_subject,
     pd_read_subject,
 )
 
-from pdjira_rules.reads import NatsReads
-from pdjira_rules.rule_model import AutocreateIssueItem, IssueType, Project, Rule, rule_items
+from pdjira_rules.reads import NatsReads, ReadFailed
+from pdjira_rules.rule_model import (
+    AutocreateIssueItem,
+    IssueType,
+    Project,
+    Rule,
+    RuleDecodeError,
+    UserReference,
+    action_param,
+    enabled_actions,
+    rule_items,
+)
 from pdjira_rules.rule_validation import JiraCatalog, JiraProject, Named, PdCatalog, find
 
-__all__ = ["Catalogs", "Target", "create_targets", "fetch_jira_catalog", "fetch_pd_catalog"]
+__all__ = [
+    "Catalogs",
+    "Target",
+    "create_targets",
+    "fetch_jira_catalog",
+    "fetch_pd_catalog",
+    "responders_of",
+]
+
+KEY_RESPONDERS = "pd_add_responders"
 
 Target = tuple[Project, IssueType]
 
@@ -105,8 +128,28 @@ async def fetch_jira_catalog(
     )
 
 
-async def fetch_pd_catalog(reads: NatsReads, account: str) -> PdCatalog:
-    """The account's services and priorities; ReadFailed if a read fails."""
+def responders_of(rules: Iterable[Rule]) -> list[UserReference]:
+    """Every user the rules' enabled ``pd_add_responders`` actions name (valid params only)."""
+    found: list[UserReference] = []
+    for rule in rules:
+        for _, item in rule_items(rule):
+            if "pd_add_responders" not in enabled_actions(item):
+                continue
+            try:
+                param = action_param("pd_add_responders", item.actions_params.get(KEY_RESPONDERS))
+            except RuleDecodeError:
+                continue  # reported by validation itself
+            if isinstance(param, list):
+                found.extend(u for u in param if isinstance(u, UserReference) and u not in found)
+    return found
+
+
+async def fetch_pd_catalog(
+    reads: NatsReads, account: str, responders: Sequence[UserReference] = ()
+) -> PdCatalog:
+    """The account's services and priorities, and which of ``responders`` exist (each looked
+    up by id, else by e-mail: an account may have thousands of users); ReadFailed if a read
+    fails."""
 
     async def names(what: Literal["services", "priorities"]) -> tuple[Named, ...]:
         reply = await reads.ask(
@@ -114,8 +157,32 @@ async def fetch_pd_catalog(reads: NatsReads, account: str) -> PdCatalog:
         )
         return tuple(Named(id=i.id, name=i.name) for i in reply.items)
 
+    async def user(ref: UserReference) -> Named | None:
+        if ref.id:
+            subject = pd_read_subject(account, "user")
+            ask: PdUserRead | PdUserSearch = PdUserRead(account=account, user_id=ref.id)
+        elif ref.email:
+            subject = pd_read_subject(account, "users_by_email")
+            ask = PdUserSearch(account=account, email=ref.email)
+        else:
+            return None
+        reply = await reads.ask(subject, ask, PdUserReply)
+        if reply.error is not None:
+            who = ref.id or ref.email
+            raise ReadFailed(f"pd-writer could not look up PagerDuty user {who}: {reply.error}")
+        found = reply.user
+        if found is None:
+            return None
+        return Named(id=found.id, name=found.name or found.email or found.id, key=found.email)
+
     services, priorities = await asyncio.gather(names("services"), names("priorities"))
-    return PdCatalog(services=services, priorities=priorities)
+    users = [u for u in [await user(ref) for ref in responders] if u is not None]
+    return PdCatalog(
+        services=services,
+        priorities=priorities,
+        users=tuple(users),
+        users_looked_up=bool(responders),
+    )
 
 
 class Catalogs:
@@ -127,5 +194,5 @@ class Catalogs:
     async def jira(self, instance: str, targets: Sequence[Target] = ()) -> JiraCatalog:
         return await fetch_jira_catalog(self._reads, instance, targets)
 
-    async def pd(self, account: str) -> PdCatalog:
-        return await fetch_pd_catalog(self._reads, account)
+    async def pd(self, account: str, responders: Sequence[UserReference] = ()) -> PdCatalog:
+        return await fetch_pd_catalog(self._reads, account, responders)

@@ -19,9 +19,9 @@ from typing import Protocol
 
 from pdjira_common.logging import get_logger
 
-from pdjira_rules.catalog import Target, create_targets
+from pdjira_rules.catalog import Target, create_targets, responders_of
 from pdjira_rules.reads import ReadFailed
-from pdjira_rules.rule_model import StoredRule
+from pdjira_rules.rule_model import StoredRule, UserReference
 from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
 
 __all__ = ["CheckedRules", "RuleStoreView"]
@@ -36,7 +36,7 @@ class RuleStoreView(Protocol):
 class CatalogSource(Protocol):
     async def jira(self, instance: str, targets: Sequence[Target] = ()) -> JiraCatalog: ...
 
-    async def pd(self, account: str) -> PdCatalog: ...
+    async def pd(self, account: str, responders: Sequence[UserReference] = ()) -> PdCatalog: ...
 
 
 class CheckedRules:
@@ -70,7 +70,12 @@ class CheckedRules:
                 create_targets([rule.wrapped.rule])
             )
         jira = {i: await self._catalogs.jira(i, t) for i, t in sorted(targets.items())}
-        pd = {a: await self._catalogs.pd(a) for a in sorted({r.wrapped.account for r in rules})}
+        pd = {
+            a: await self._catalogs.pd(
+                a, responders_of(r.wrapped.rule for r in rules if r.wrapped.account == a)
+            )
+            for a in sorted({r.wrapped.account for r in rules})
+        }
         refused: dict[tuple[str, str], tuple[Problem, ...]] = {}
         for rule in rules:
             wrapped = rule.wrapped

@@ -74,6 +74,9 @@ class PdCatalog(msgspec.Struct, frozen=True, kw_only=True):
     services: tuple[Named, ...] = ()
     priorities: tuple[Named, ...] = ()
     users: tuple[Named, ...] = ()  # key: the e-mail; empty: responders are not checked
+    # True: ``users`` holds every responder the rules name that exists (looked up one by one),
+    # so a responder missing from it does not exist.
+    users_looked_up: bool = False
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
@@ -329,7 +332,19 @@ class _Checker:
         elif isinstance(param, PriorityReference):
             self.pd_priority(path, param)
         elif isinstance(param, list) and key == "pd_add_responders":
-            if self.pd.users:
+            if self.pd.users_looked_up:
+                for i, user in enumerate(param):
+                    if (
+                        isinstance(user, UserReference)
+                        and find(self.pd.users, user.id, user.email) is None
+                    ):
+                        self.add(
+                            f"{path}[{i}]",
+                            f"PagerDuty user '{user.id or user.email or user.label}' does not "
+                            "exist (looked up by id, else e-mail); use the id from the user's "
+                            "page in PagerDuty (https://<subdomain>.pagerduty.com/users/<ID>)",
+                        )
+            elif self.pd.users:
                 for i, user in enumerate(param):
                     if isinstance(user, UserReference):
                         self.ref(
