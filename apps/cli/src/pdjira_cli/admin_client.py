@@ -1,15 +1,50 @@
-"""Talking to the mapping admin API from the CLI: where it is, its token, and error messages."""
+"""Talking to a service's admin API (mapping's ``/admin/v1``, rules' ``/rules``) from the CLI:
+where it is, its token, and error messages."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from pdjira_common.config import Config, ConfigError, load_config
+from pdjira_common.config import Config, ConfigError, HttpListen, load_config
+from pdjira_common.secrets import Secret
 
-__all__ = ["AdminError", "add_common", "admin_client", "pick", "run"]
+__all__ = [
+    "MAPPING",
+    "RULES",
+    "AdminApi",
+    "AdminError",
+    "add_common",
+    "admin_client",
+    "connect",
+    "pick",
+    "run",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminApi:
+    """One service's admin API as the config describes it."""
+
+    service: str  # "mapping", "rules"
+    token_setting: str  # where the token is set, for the error message
+    token: Callable[[Config], Secret | None]
+    listen: Callable[[Config], HttpListen]
+
+
+MAPPING = AdminApi(
+    "mapping", "mapping.admin_token", lambda c: c.mapping.admin_token, lambda c: c.listen.mapping
+)
+RULES = AdminApi(
+    "rules",
+    "rules_service.admin_token",
+    lambda c: c.rules_service.admin_token,
+    lambda c: c.listen.rules,
+)
 
 
 class AdminError(Exception):
@@ -34,24 +69,33 @@ def pick(kind: str, given: str | None, configured: list[str]) -> str:
     raise AdminError(f"several {kind}s are configured ({configured}); choose one with --{kind}")
 
 
-def admin_client(args: argparse.Namespace) -> tuple[Config, httpx.Client]:
+def connect(
+    api: AdminApi, args: argparse.Namespace, *, timeout: float = 30.0
+) -> tuple[Config, httpx.Client]:
+    """The config (``--config``) and a client for ``api`` (``--url``, else its listener)."""
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         raise AdminError(str(exc)) from None
-    token = config.mapping.admin_token
+    token = api.token(config)
     if token is None:
         raise AdminError(
-            "mapping.admin_token is not set in the config: set it (e.g. ${env:PDJIRA_ADMIN_TOKEN})"
-            " for the mapping service and this command"
+            f"{api.token_setting} is not set in the config: set it (e.g. "
+            f"${{env:PDJIRA_{api.service.upper()}_TOKEN}}) for the {api.service} service and "
+            "this command"
         )
-    listen = config.listen.mapping
+    listen = api.listen(config)
     host = "127.0.0.1" if listen.host in ("0.0.0.0", "::", "") else listen.host
     url = args.url or f"http://{host}:{listen.port}"
     client = httpx.Client(
-        base_url=url, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=30.0
+        base_url=url, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=timeout
     )
     return config, client
+
+
+def admin_client(args: argparse.Namespace) -> tuple[Config, httpx.Client]:
+    """The mapping admin API (``pdjira users`` / ``links``)."""
+    return connect(MAPPING, args)
 
 
 def check(response: httpx.Response) -> Any:
@@ -65,7 +109,7 @@ def check(response: httpx.Response) -> Any:
     raise AdminError(f"mapping answered {response.status_code}: {message}")
 
 
-def run(handler: Any, args: argparse.Namespace) -> int:
+def run(handler: Any, args: argparse.Namespace, api: AdminApi = MAPPING) -> int:
     try:
         code: int = handler(args)
     except AdminError as exc:
@@ -73,8 +117,8 @@ def run(handler: Any, args: argparse.Namespace) -> int:
         return 2
     except httpx.TransportError as exc:
         print(
-            f"pdjira: cannot reach the mapping service ({exc}); is it running, and is "
-            "listen.mapping (or --url) right?",
+            f"pdjira: cannot reach the {api.service} service ({exc}); is it running, and is "
+            f"listen.{api.service} (or --url) right?",
             file=sys.stderr,
         )
         return 3

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
-from pdjira_common.config import ConfigError, load_config
 
-from pdjira_cli.admin_client import AdminError
+from pdjira_cli.admin_client import RULES, AdminError, connect, run
 
 __all__ = ["RuleInFile", "read_rules_file", "register"]
 
@@ -29,7 +27,7 @@ def register(commands: Any) -> None:
         parser.add_argument(
             "--url", help="rules service URL (default: from listen.rules in the config)"
         )
-        parser.set_defaults(handler=lambda args: _run(handler, args))
+        parser.set_defaults(handler=lambda args: run(handler, args, RULES))
         return parser
 
     action("list", "list the rules in effect", _list)
@@ -51,22 +49,8 @@ def register(commands: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> httpx.Client:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        raise AdminError(str(exc)) from None
-    token = config.rules_service.admin_token
-    if token is None:
-        raise AdminError(
-            "rules_service.admin_token is not set in the config: set it (e.g. "
-            "${env:PDJIRA_RULES_TOKEN}) for the rules service and this command"
-        )
-    listen = config.listen.rules
-    host = "127.0.0.1" if listen.host in ("0.0.0.0", "::", "") else listen.host
-    url = args.url or f"http://{host}:{listen.port}"
-    return httpx.Client(
-        base_url=url, headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=60.0
-    )
+    # Validation reads live catalogs through the writers: allow it more time than a lookup.
+    return connect(RULES, args, timeout=60.0)[1]
 
 
 class ApiRefused(AdminError):
@@ -91,21 +75,6 @@ def _check(response: httpx.Response) -> Any:
     except (ValueError, AttributeError):
         pass
     raise ApiRefused(response.status_code, message, errors)
-
-
-def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    try:
-        return handler(args)
-    except AdminError as exc:
-        print(f"pdjira: {exc}", file=sys.stderr)
-        return 2
-    except httpx.TransportError as exc:
-        print(
-            f"pdjira: cannot reach the rules service ({exc}); is it running, and is "
-            "listen.rules (or --url) right?",
-            file=sys.stderr,
-        )
-        return 3
 
 
 # ---------------------------------------------------------------------- files
