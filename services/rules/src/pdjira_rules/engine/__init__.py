@@ -18,6 +18,7 @@ condition spelled out). Modules, one reason each:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 from pdjira_common.contracts import Command, Event, IncidentEvent, Link, RuleVerdict
 
@@ -77,28 +78,20 @@ def decide_rules(
     the issue (see :func:`jql_questions`); ``taken``: command ids the simple rule set already
     produced for this event (the same create is then not repeated).
     """
+    context = partial(
+        Context,
+        link=link,
+        echoes=echoes,
+        synced_as=synced_as,
+        jira_answers=jira_answers,
+        taken=taken,
+    )
     sections: list[Section]
     if isinstance(event, IncidentEvent):
-        incident_ctx = Context(
-            event=event,
-            link=link,
-            echoes=echoes,
-            synced_as=synced_as,
-            jira_answers=jira_answers,
-            taken=taken,
-        )
-        sections = incident_sections(incident_ctx)
+        sections = incident_sections(context(event=event))
         kind = event.event_type
     else:
-        issue_ctx = Context(
-            event=event,
-            link=link,
-            echoes=echoes,
-            synced_as=synced_as,
-            jira_answers=jira_answers,
-            taken=taken,
-        )
-        sections = issue_sections(issue_ctx)
+        sections = issue_sections(context(event=event))
         kind = event.issue_event_type or event.webhook_event
     commands: list[Command] = []
     verdicts: list[RuleVerdict] = []
