@@ -15,7 +15,7 @@ SPEC = "pagerduty/reference/integration-jira-service/openapiv3.json"
 def spec_path() -> Path:
     specs = find_specs_dir()
     # Fail, not skip: without the spec these tests would prove nothing.
-    assert specs is not None, "vendor specs not found: keep shared/ beside the checkout"
+    assert specs is not None, "vendor specs not found: they belong in specs/ of the checkout"
     return specs / SPEC
 
 

@@ -21,7 +21,7 @@ SPECS = find_specs_dir()
 def vendor_specs_present() -> None:
     # A missing spec is a broken checkout, not a reason to skip the contract.
     assert SPECS is not None, (
-        "vendor OpenAPI specs not found: keep shared/ beside the checkout or set PDJIRA_SPECS_DIR"
+        "vendor OpenAPI specs not found: they belong in specs/ of the checkout"
     )
 
 

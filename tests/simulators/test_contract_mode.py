@@ -290,9 +290,9 @@ def test_env_var_and_spec_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Any)
     with pytest.raises(RuntimeError, match="PDJIRA_SPECS_DIR"):
         create_pd(PagerDutySettings(check_contract=True))
     monkeypatch.delenv("PDJIRA_SPECS_DIR")
-    # From the working directory: a checkout's parent holding shared/specs.
-    (tmp_path / "shared").mkdir()
-    (tmp_path / "shared" / "specs").symlink_to(real)
+    # From a folder inside a checkout: its specs/ folder.
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "specs").symlink_to(real)
     (tmp_path / "repo" / "sub").mkdir(parents=True)
     monkeypatch.chdir(tmp_path / "repo" / "sub")
-    assert find_specs_dir(tmp_path / "repo" / "sub") == tmp_path / "shared" / "specs"
+    assert find_specs_dir(tmp_path / "repo" / "sub") == tmp_path / "repo" / "specs"

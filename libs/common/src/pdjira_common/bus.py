@@ -19,6 +19,8 @@ from faststream import AckPolicy, BaseMiddleware, SourceType
 from faststream.exceptions import AckMessage, HandlerException, NackMessage
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker, PubAck
+from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from pdjira_common import streams, subjects
 from pdjira_common.config import RetrySettings
@@ -32,7 +34,9 @@ __all__ = [
     "Retryable",
     "Unprocessable",
     "WaitForPrerequisite",
+    "jetstream",
     "make_broker",
+    "nats_client",
     "publish",
     "retry_delay",
 ]
@@ -68,6 +72,18 @@ class Unprocessable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def nats_client(broker: NatsBroker) -> Client:
+    """The connected broker's nats-py client (FastStream's public ``connection``): the one place
+    services reach below FastStream, for KV watches, core request/reply and pull consumers."""
+    client: Client = broker.connection
+    return client
+
+
+def jetstream(broker: NatsBroker) -> JetStreamContext:
+    """A JetStream context on the connected broker's nats-py client."""
+    return nats_client(broker).jetstream()
 
 
 def retry_delay(attempt: int, settings: RetrySettings, rng: random.Random | None = None) -> float:

@@ -12,7 +12,7 @@ import msgspec
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 
-from pdjira_common.bus import Retryable
+from pdjira_common.bus import Retryable, nats_client
 from pdjira_common.contracts import IncidentRef, Link, LinkQuery, LinkReply, encode
 from pdjira_common.requests import (
     ECHO_CONSUME,
@@ -59,7 +59,7 @@ async def request(
     middleware work that these small, frequent lookups do not need.
     """
     try:
-        connection = broker.config.connection_state.connection
+        connection = nats_client(broker)
         response = await connection.request(subject, encode(message), timeout=timeout)
     except NoRespondersError as exc:
         raise MappingUnavailable("no mapping service is running") from exc

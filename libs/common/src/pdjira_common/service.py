@@ -10,6 +10,7 @@ from faststream.asgi import AsgiFastStream, make_ping_asgi
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry, make_asgi_app
 
+from pdjira_common.bus import jetstream
 from pdjira_common.config import HttpListen
 from pdjira_common.streams import Topology, ensure_topology
 
@@ -19,7 +20,7 @@ __all__ = ["connect_and_declare", "run_asgi", "service_app"]
 async def connect_and_declare(broker: NatsBroker, topology: Topology) -> None:
     """Connect, then make sure every stream and bucket exists as declared in libs/common."""
     await broker.connect()
-    await ensure_topology(broker.config.connection_state.stream, topology)
+    await ensure_topology(jetstream(broker), topology)
 
 
 def service_app(

@@ -1,4 +1,4 @@
-"""Check HTTP exchanges against the vendors' OpenAPI documents (`shared/specs/`).
+"""Check HTTP exchanges against the vendors' OpenAPI documents (the repository's `specs/`).
 
 Used by the simulators' contract tests, and usable by any test that wants to prove a request
 pdjira sends (or a response a simulator gives) is what the vendor documents:
@@ -186,9 +186,9 @@ class ContractViolation(AssertionError):
 
 
 def find_specs_dir(start: Path | None = None) -> Path | None:
-    """`$PDJIRA_SPECS_DIR`, else the first `shared/specs` (holding both vendor documents)
-    beside a parent of `start`, of this package (the repository) or of the working directory.
-    """
+    """`$PDJIRA_SPECS_DIR`, else the first `specs/` folder holding both vendor documents in a
+    parent of `start`, of this package (the checkout it is installed from) or of the working
+    directory. The repository carries them (see `specs/SOURCE.md`)."""
     env = os.environ.get("PDJIRA_SPECS_DIR")
     if env:
         return Path(env) if Path(env).is_dir() else None
@@ -197,7 +197,7 @@ def find_specs_dir(start: Path | None = None) -> Path | None:
     for root in roots:
         here = root.resolve()
         for parent in [here, *here.parents]:
-            candidate = parent / "shared" / "specs"
+            candidate = parent / "specs"
             if (candidate / PAGERDUTY_SPEC).is_file() and (candidate / JIRA_SPEC).is_file():
                 return candidate
     return None

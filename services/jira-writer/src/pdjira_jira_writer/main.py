@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 from pdjira_common import streams, subjects
-from pdjira_common.bus import make_broker
+from pdjira_common.bus import jetstream, make_broker
 from pdjira_common.config import Config
 from pdjira_common.consumers import update_consumer
 from pdjira_common.contracts import IncidentRef, Link
@@ -76,7 +76,7 @@ def create_service(
     lanes: list[LaneDispatcher] = []
 
     async def start_lanes() -> None:
-        js = broker.config.connection_state.stream
+        js = jetstream(broker)
         dispatcher = LaneDispatcher(
             js,
             subject=subjects.ALL_COMMANDS_JIRA,

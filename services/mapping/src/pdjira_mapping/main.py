@@ -10,7 +10,7 @@ from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 from nats.js.kv import KeyValue
 from pdjira_common import streams
-from pdjira_common.bus import make_broker
+from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config
 from pdjira_common.consumers import update_consumer
 from pdjira_common.requests import LINKS_CHANGED
@@ -56,9 +56,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
     pairs = _opener(broker, streams.KV_PAIRS)
 
     async def links_removed(keys: list[str]) -> None:
-        await broker.config.connection_state.connection.publish(
-            LINKS_CHANGED, " ".join(keys).encode()
-        )
+        await nats_client(broker).publish(LINKS_CHANGED, " ".join(keys).encode())
 
     store = KvLinkStore(_opener(broker, streams.KV_LINKS), on_removed=links_removed)
     registries = Registries(
@@ -84,7 +82,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
 
     async def start_responders() -> None:
         following.append(asyncio.create_task(store.follow(), name="links-follow"))
-        await responders.start(broker.config.connection_state.connection)
+        await responders.start(nats_client(broker))
 
     async def stop_responders() -> None:
         await responders.stop()
@@ -95,7 +93,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
 
     async def apply_consumer_settings() -> None:
         # An existing durable keeps its old settings unless told: apply the configured ack_wait.
-        js = broker.config.connection_state.stream
+        js = jetstream(broker)
         await update_consumer(js, streams.OUTCOMES, CONSUMER, ack_wait=config.retry.ack_wait)
 
     app = service_app(

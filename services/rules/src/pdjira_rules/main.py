@@ -13,7 +13,7 @@ from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.client import Client
 from nats.js.kv import KeyValue
 from pdjira_common import streams, subjects
-from pdjira_common.bus import make_broker
+from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config
 from pdjira_common.consumers import update_consumer
 from pdjira_common.service import service_app
@@ -99,7 +99,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     )
 
     def connection() -> Client:
-        client: Client = broker.config.connection_state.connection
+        client: Client = nats_client(broker)
         return client
 
     async def open_bucket() -> KeyValue:
@@ -120,7 +120,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
 
     async def align_consumer() -> None:
         # An existing durable keeps its old config unless updated explicitly.
-        js = broker.config.connection_state.stream
+        js = jetstream(broker)
         await update_consumer(js, streams.EVENTS, CONSUMER, **consumer_settings(config))
 
     app = service_app(

@@ -59,8 +59,8 @@ def load_checker(vendor: str) -> SpecChecker:
     specs = find_specs_dir()
     if specs is None:
         raise RuntimeError(
-            "contract mode needs the vendor OpenAPI specs: set PDJIRA_SPECS_DIR or keep "
-            "shared/specs beside a parent folder of the repository or of the working directory"
+            "contract mode needs the vendor OpenAPI specs: run from a pdjira checkout (they are in "
+            "its specs/ folder) or set PDJIRA_SPECS_DIR to a folder holding them"
         )
     # Credentials are the gateway's business: a missing or bad one gets the vendor's 401, as
     # callers must be able to test, not a contract violation.
