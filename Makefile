@@ -14,7 +14,7 @@ help:
 	@echo "make run    - install, start NATS + 5 services + simulators, show a sync, keep running"
 	@echo "make demo   - same, run the demo scenario once and exit"
 	@echo "make test   - install and run the whole test suite"
-	@echo "make lint   - ruff + mypy --strict"
+	@echo "make lint   - ruff + mypy --strict + import layering contracts"
 	@echo "make bench  - benchmarks (ratios to a raw baseline measured in the same run)"
 
 $(CURDIR)/.tools/bin/uv:
@@ -37,6 +37,7 @@ lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy libs/*/src apps/*/src services/*/src
+	$(UV) run --frozen lint-imports --no-cache
 
 format: install
 	$(UV) run --frozen ruff format .

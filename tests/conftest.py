@@ -1,4 +1,4 @@
-"""Fixtures shared by the whole suite. Helpers that tests import live in libs, not here."""
+"""Fixtures shared by the whole suite. Helpers that tests import live in ``tests/support``."""
 
 from __future__ import annotations
 

@@ -78,3 +78,49 @@ async def test_exhausted_retries_end_in_dlq_with_reason(nc: Client, nats_server)
     assert letter.data == b'{"poison": true}'
     assert letter.subject == "commands.jira.test.e2"
     assert (await js.stream_info(streams.COMMANDS)).state.messages == 0
+
+
+class Ping(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"name": 5}', "Expected `str`"),  # JSON, but not the handler's type
+        (b"\xff\xfenot json", "does not decode as the handler's type"),  # not JSON at all
+    ],
+)
+async def test_body_that_is_not_the_handlers_type_is_dead_lettered_at_once(
+    nc: Client, nats_server, body: bytes, why: str
+) -> None:
+    js = nc.jetstream()
+    calls: list[Ping] = []
+    broker = make_broker(nats_server.url, consumer="typed", retry=SETTINGS)
+
+    @broker.subscriber(
+        "commands.jira.typed.>",
+        stream=JStream(streams.COMMANDS, declare=False),
+        durable="typed",
+        pull_sub=PullSub(batch_size=1, timeout=0.5),
+        config=ConsumerConfig(ack_wait=SETTINGS.ack_wait),
+    )
+    async def handle(ping: Ping) -> None:
+        calls.append(ping)
+
+    dlq = await js.pull_subscribe("dlq.>", durable="inspect", stream=streams.DLQ)
+    async with broker:
+        await broker.start()
+        await js.publish("commands.jira.typed.bad", body, headers={"Nats-Msg-Id": "bad"})
+        await js.publish(
+            "commands.jira.typed.good", b'{"name": "ok"}', headers={"Nats-Msg-Id": "good"}
+        )
+        [msg] = await dlq.fetch(1, timeout=5)
+        letter = msgspec.json.decode(msg.data, type=DeadLetter)
+        deadline = time.monotonic() + 5
+        while not calls and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    assert letter.attempts == 1  # at once: retrying cannot help
+    assert why in letter.reason
+    assert letter.data == body
+    assert calls == [Ping(name="ok")]  # the next message was not held up

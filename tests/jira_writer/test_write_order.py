@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 from nats.aio.client import Client
 from pdjira_common.contracts import IssueTransitioned, TransitionIssue, WriteSkipped, decode_command
-from pdjira_common.write_order import LastWrite, iso_from_ms, older_than_last
+from pdjira_common.times import iso_from_ms
+from pdjira_common.write_order import LastWrite, older_than_last
 from pdjira_jira_writer.main import JiraWriterService
 from pdjira_mapping.main import MappingService
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from fast_depends.exceptions import ValidationError as ArgumentError
 from fast_depends.msgspec import MsgSpecSerializer
 from faststream import AckPolicy, BaseMiddleware, SourceType
 from faststream.exceptions import AckMessage, HandlerException, NackMessage
@@ -159,6 +160,11 @@ class _RetryMiddleware(BaseMiddleware):
             )
         except Unprocessable as exc:
             await self._retry_or_dead_letter(msg, exc.reason, 1, delay=None)
+        except (ArgumentError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+            # The body is not what the typed handler takes: retrying cannot help.
+            cause = getattr(exc, "original_error", None) or exc
+            reason = redact(f"the message does not decode as the handler's type: {cause}")
+            await self._retry_or_dead_letter(msg, reason, 1, delay=None)
         except Retryable as exc:
             await self._retry_or_dead_letter(
                 msg, exc.reason, self.settings.max_attempts, delay=exc.delay
@@ -204,10 +210,21 @@ class _RetryMiddleware(BaseMiddleware):
         raise AckMessage()
 
 
+async def _lenient_json(msg: StreamMessage[Any]) -> Any:
+    """JSON bodies decoded by msgspec; anything else stays bytes. FastStream's own decoder raises
+    before the middlewares run (the message would then be nak-ed at once, forever); this way a
+    typed handler's argument check fails inside the retry middleware, which dead-letters it."""
+    try:
+        return msgspec.json.decode(msg.body)
+    except msgspec.DecodeError:
+        return msg.body
+
+
 def make_broker(
     url: str, *, consumer: str, retry: RetrySettings, middlewares: tuple[Any, ...] = ()
 ) -> NatsBroker:
-    """A broker with msgspec decoding, explicit ack policy and the retry/DLQ middleware."""
+    """A broker with msgspec decoding (handlers take msgspec Structs), explicit ack policy and the
+    retry/DLQ middleware."""
     broker_ref: list[NatsBroker] = []
 
     def middleware(msg: Any, /, *, context: Any) -> BaseMiddleware:
@@ -218,6 +235,7 @@ def make_broker(
     broker = NatsBroker(
         url,
         serializer=MsgSpecSerializer(),
+        decoder=_lenient_json,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         middlewares=(*middlewares, middleware),
         graceful_timeout=15.0,

@@ -31,7 +31,6 @@ __all__ = [
     "LastWrite",
     "LastWrites",
     "MemoryLastWrites",
-    "iso_from_ms",
     "kv_last_writes",
     "older_than_last",
     "write_key",
@@ -49,11 +48,6 @@ class LastWrite(msgspec.Struct, frozen=True, kw_only=True):
 def write_key(system: str, scope: str, entity: str) -> str:
     """``<system>.<scope>.<entity>``, e.g. ``pd.acme.PGR0VU2``."""
     return f"{token(system)}.{token(scope)}.{token(entity)}"
-
-
-def iso_from_ms(timestamp_ms: int) -> str:
-    """Jira's webhook ``timestamp`` (ms since the epoch) as an ISO time in UTC."""
-    return datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat()
 
 
 def _parse(value: str) -> datetime | None:

@@ -1,15 +1,17 @@
-"""Polling until a condition holds on the simulators' state (what tests and the demo assert on)."""
+"""Waiting for signals: a condition on the simulators' state (what tests and the demo assert on),
+and the bus being drained (the proof that nothing more is in flight)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any, TypeVar
 
 import httpx
+from nats.js import JetStreamContext
 
-__all__ = ["SimulatorState", "wait_until"]
+__all__ = ["SimulatorState", "bus_busy", "wait_drained", "wait_until"]
 
 T = TypeVar("T")
 
@@ -25,6 +27,47 @@ async def wait_until(
             return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
+async def bus_busy(js: JetStreamContext, *, consumers: Collection[str] = ()) -> list[str]:
+    """What is still in flight: each durable consumer (all, or those named) with messages not
+    yet delivered or delivered but not acked, as "<stream>/<consumer>: N pending, M unacked"."""
+    busy: list[str] = []
+    for stream in await js.streams_info():
+        for info in await js.consumers_info(stream.config.name):
+            name = info.config.durable_name or info.name
+            if (consumers and name not in consumers) or not info.config.durable_name:
+                continue
+            if info.num_pending or info.num_ack_pending:
+                busy.append(
+                    f"{stream.config.name}/{name}: {info.num_pending} pending, "
+                    f"{info.num_ack_pending} unacked"
+                )
+    return busy
+
+
+async def wait_drained(
+    js: JetStreamContext,
+    *,
+    timeout: float,
+    consumers: Collection[str] = (),
+    interval: float = 0.05,
+) -> None:
+    """Until every durable consumer (all, or those named) has been delivered and has acked all
+    it was given, and no stream grew while that was checked. TimeoutError says what is busy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        before = {s.config.name: s.state.last_seq for s in await js.streams_info()}
+        busy = await bus_busy(js, consumers=consumers)
+        after = {s.config.name: s.state.last_seq for s in await js.streams_info()}
+        if not busy and before == after:
+            return
+        if time.monotonic() > deadline:
+            grew = sorted(name for name in after if after[name] != before.get(name))
+            raise TimeoutError(
+                f"the bus is still busy after {timeout}s: {busy or 'streams growing: ' + str(grew)}"
+            )
         await asyncio.sleep(interval)
 
 

@@ -26,7 +26,7 @@ from pdjira_common.contracts import (
     TransitionIssue,
     UpdateIncident,
 )
-from pdjira_common.write_order import iso_from_ms
+from pdjira_common.times import iso_from_ms
 
 __all__ = [
     "ECHO",

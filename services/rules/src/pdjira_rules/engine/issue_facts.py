@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from pdjira_common.contracts import FieldChange, IssueEvent
-from pdjira_common.write_order import iso_from_ms
+from pdjira_common.times import iso_from_ms
 
 from pdjira_rules.engine.refs import obj, text
 
