@@ -35,13 +35,14 @@ async def bus_busy(js: JetStreamContext, *, consumers: Collection[str] = ()) -> 
     yet delivered or delivered but not acked, as "<stream>/<consumer>: N pending, M unacked"."""
     busy: list[str] = []
     for stream in await js.streams_info():
-        for info in await js.consumers_info(stream.config.name):
+        stream_name = stream.config.name or ""
+        for info in await js.consumers_info(stream_name):
             name = info.config.durable_name or info.name
             if (consumers and name not in consumers) or not info.config.durable_name:
                 continue
             if info.num_pending or info.num_ack_pending:
                 busy.append(
-                    f"{stream.config.name}/{name}: {info.num_pending} pending, "
+                    f"{stream_name}/{name}: {info.num_pending} pending, "
                     f"{info.num_ack_pending} unacked"
                 )
     return busy
@@ -58,9 +59,9 @@ async def wait_drained(
     it was given, and no stream grew while that was checked. TimeoutError says what is busy."""
     deadline = time.monotonic() + timeout
     while True:
-        before = {s.config.name: s.state.last_seq for s in await js.streams_info()}
+        before = {s.config.name or "": s.state.last_seq for s in await js.streams_info()}
         busy = await bus_busy(js, consumers=consumers)
-        after = {s.config.name: s.state.last_seq for s in await js.streams_info()}
+        after = {s.config.name or "": s.state.last_seq for s in await js.streams_info()}
         if not busy and before == after:
             return
         if time.monotonic() > deadline:
