@@ -79,11 +79,16 @@ def _extension(stored: StoredRule) -> dict[str, Any]:
         "instance": w.instance,
         "source": stored.source,
         "updated_at": stored.updated_at,
+        # Config rules: where in the file ("$.rules[0]": a simple rule, compiled).
+        "config_path": stored.place.path if stored.place is not None else None,
         "priority_map": w.priority_map,
         "field_templates": msgspec.to_builtins(w.field_templates),
         "resolution": w.resolution,
         "sync_priority": w.sync_priority,
         "urgency_map": w.urgency_map,
+        "resolution_events": list(w.resolution_events),
+        "all_services": w.all_services,
+        "all_issue_types": w.all_issue_types,
     }
 
 
@@ -98,7 +103,7 @@ def rule_json(stored: StoredRule) -> dict[str, Any]:
 def wrapper_json(stored: StoredRule) -> dict[str, Any]:
     """``{"rule": {...}, "account": ..., "instance": ..., ...}``: what POST/PUT/GET answer."""
     extension = _extension(stored)
-    del extension["source"], extension["updated_at"]
+    del extension["source"], extension["updated_at"], extension["config_path"]
     return {"rule": rule_json(stored), **extension}
 
 

@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 from pdjira_common.contracts import RuleVerdict, TransitionIssue, UpdateIssueFields
-from pdjira_rules.decide import ECHO, Decision
-from pdjira_rules.engine import decide_rules
+from pdjira_rules.engine import ECHO, Decision, decide_rules
 
-from .builders import (
+from ..builders import (
     create_item,
     incident_event,
     link,
@@ -129,7 +128,9 @@ def test_status_and_fields_of_one_item() -> None:
 def test_unlinked_incident_is_not_reacted_to() -> None:
     decision = decide_rules(incident_event("incident.acknowledged"), [stored(_rule(ACK))], None)
     assert decision.commands == ()
-    assert _react(decision)[0].reason.endswith("incident not linked to an issue")
+    assert _react(decision)[0].reason.endswith(
+        "incident not linked (and this rule does not create issues)"
+    )
 
 
 def _creating(*conditions: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +167,7 @@ def test_ack_before_the_link_waits_when_the_rule_creates_the_issue(
         assert "move its issue once created to 'In Progress'" in verdict.reason
     else:
         assert decision.commands == ()
-        assert verdict.reason.endswith("incident not linked to an issue")
+        assert verdict.reason.endswith("incident not linked (and this rule does not create issues)")
 
 
 def test_issue_on_another_instance() -> None:

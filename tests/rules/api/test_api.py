@@ -10,7 +10,8 @@ import pytest
 from nats.aio.client import Client
 from pdjira_common.requests import JiraNamed
 from pdjira_devstack.nats_server import NatsServer
-from rules_model.examples import catalogs_from, example_rules
+
+from rules.model.examples import catalogs_from, example_rules
 
 from .conftest import AUTH, Api, FakeWriters, StoreFactory, eventually, make_api, make_config
 from .test_loading import pd_rule

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pdjira_common.contracts import CreateIncident, Event, RuleVerdict
-from pdjira_rules.decide import Decision
-from pdjira_rules.engine import decide_rules, jql_questions
+from pdjira_common.contracts import CreateIncident, Event, IssueEventV1, RuleVerdict, upgrade_event
+from pdjira_rules.engine import Decision, decide_rules, jql_questions
 
-from .builders import (
+from ..builders import (
+    compiled,
     incident_event,
     issue_event,
     issue_fields,
@@ -17,6 +17,7 @@ from .builders import (
     link,
     pd_rule,
     priority_change,
+    simple_rule,
     stored,
     verdicts_of,
 )
@@ -226,8 +227,8 @@ def test_priority_and_urgency_from_the_maps(
 
 
 def test_title_is_one_line_within_pagerduty_limit_and_body_falls_back() -> None:
-    fields = issue_fields(description=None)
-    event = issue_event(summary="x " * 800, fields=fields, **CREATED)
+    fields = issue_fields(description=None, summary="x " * 800)
+    event = issue_event(fields=fields, **CREATED)
     (command,) = decide_rules(event, [stored(_rule(jql_item("project = OPS")))], None).commands
     assert isinstance(command, CreateIncident)
     assert len(command.title) <= 1024
@@ -251,17 +252,32 @@ def test_service_with_neither_id_nor_name_is_a_skip() -> None:
     assert _verdicts(decision)[0].reason.endswith("neither an id nor a name")
 
 
-def test_taken_by_the_simple_rule_set() -> None:
-    decision = decide_rules(
-        issue_event(**CREATED),
-        [stored(_rule(jql_item("project = OPS")))],
-        None,
-        taken=frozenset({"incident-for:dc1:10100"}),
+def test_a_simple_rule_never_creates_incidents_nor_holds_up_a_rule_that_does() -> None:
+    rules = [*compiled(simple_rule()), stored(_rule(jql_item("project = OPS")))]
+    decision = decide_rules(issue_event(**CREATED), rules, None)
+    (command,) = decision.commands
+    assert isinstance(command, CreateIncident)
+    assert command.command_id == "incident-for:dc1:10100"
+
+
+def test_a_v1_event_without_raw_fields_is_decided_on_its_flat_fields() -> None:
+    # Published by pdjira before typed facts, without the webhook's fields: upgraded.
+    old = IssueEventV1(
+        event_id="jira:dc1:abc",
+        correlation_id="jira:dc1:abc",
+        instance="dc1",
+        issue_id="10100",
+        key="OPS-4",
+        webhook_event="jira:issue_created",
+        issue_event_type="issue_created",
+        timestamp_ms=1565751753680,
+        project_key="OPS",
+        issue_type="Task",
+        status="Open",
+        status_category="new",
+        summary="Database down",
+        priority="High",
+        changes=(priority_change("High"),),
     )
-    assert decision.commands == ()
-
-
-def test_without_raw_fields_the_normalized_ones_stand_in() -> None:
-    event = issue_event(priority_change("High"), fields=None, priority="High", **CREATED)
     rule = stored(_rule(jql_item("project = OPS AND priority = High AND issuetype = Task")))
-    assert len(decide_rules(event, [rule], None).commands) == 1
+    assert len(decide_rules(upgrade_event(old), [rule], None).commands) == 1

@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 import pytest
 from pdjira_rules.jql import UNKNOWN, Truth, evaluate, parse
 
-from .issues import FIELD_IDS, NOW, issue
+from .issues import FIELD_IDS, NOW, as_issue, issue, raw_issue
 
 T, F, U = True, False, UNKNOWN
 
@@ -222,9 +222,21 @@ def test_unknown_is_not_silently_falsy() -> None:
 
 
 def test_a_payload_without_the_field_is_unknown_not_empty() -> None:
-    payload = issue()
+    payload = raw_issue()
     del payload["fields"]["labels"]
-    assert evaluate(parse("labels is EMPTY"), payload, now=NOW) is UNKNOWN
+    assert evaluate(parse("labels is EMPTY"), as_issue(payload), now=NOW) is UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("field", "jql"),
+    [("description", "description ~ runbook"), ("customfield_10010", "cf[10010] = Gold")],
+)
+def test_a_field_cut_to_fit_the_event_is_for_jira(field: str, jql: str) -> None:
+    payload = raw_issue()
+    payload["fields"][field] = (
+        "runbook " * 5000 if field == "description" else {"value": "Gold" * 300}
+    )
+    assert evaluate(parse(jql), as_issue(payload), now=NOW) is UNKNOWN
 
 
 @pytest.mark.parametrize(
@@ -233,5 +245,5 @@ def test_a_payload_without_the_field_is_unknown_not_empty() -> None:
 )
 def test_odd_payloads_do_not_raise(payload: object) -> None:
     query = parse("status = Done AND labels = x OR key = PD-1")
-    result = evaluate(query, payload, now=NOW)  # type: ignore[arg-type]
+    result = evaluate(query, as_issue(payload), now=NOW)
     assert result in (True, False) or result is UNKNOWN

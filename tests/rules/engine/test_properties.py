@@ -1,5 +1,6 @@
-"""decide_rules and jql_questions never raise, whatever the webhook carried, against
-PagerDuty's example rules; every rule always gets a verdict."""
+"""decide_rules and jql_questions never raise, whatever the webhook carried (read into typed
+facts as ingest reads it), against PagerDuty's example rules and compiled simple rules; every
+rule always gets a verdict."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pdjira_common.contracts import Event, FieldChange, IncidentEvent, IssueEvent, Link
-from pdjira_rules.decide import Decision
-from pdjira_rules.engine import decide_rules, jql_questions
+from pdjira_common.facts import (
+    JiraComment,
+    JiraUser,
+    PdAgent,
+    PdNote,
+    read_incident,
+    read_issue_fields,
+)
+from pdjira_rules.engine import Decision, decide_rules, jql_questions
 from pdjira_rules.rule_model import StoredRule
-from rules_model.examples import example_rules
 
-from .builders import link, pd_rule, stored
+from rules.model.examples import example_rules
+
+from ..builders import compiled, link, pd_rule, simple_rule, stored
 
 MAPS: dict[str, Any] = {
     "priority_map": {"P1": "Highest", "P2": "High", "p3": "medium"},
@@ -22,7 +31,10 @@ MAPS: dict[str, Any] = {
 }
 RULES: list[StoredRule] = [
     stored(rule, rule_id=f"ex{i}", **MAPS) for i, (_, rule) in enumerate(example_rules())
-] + [stored(pd_rule("plain", sync_comments=True), rule_id="plain", **MAPS)]
+] + [
+    stored(pd_rule("plain", sync_comments=True), rule_id="plain", **MAPS),
+    *compiled(simple_rule(name="simple"), simple_rule(name="no create", create_on_trigger=False)),
+]
 JQLS = sorted({i.jql for r in RULES for i in r.wrapped.rule.config.autocreate_incidents_config})
 
 text = st.text(max_size=12)
@@ -82,8 +94,30 @@ incident_types = st.sampled_from(
 )
 
 
+service_refs = st.fixed_dictionaries(
+    {"id": st.sampled_from(["PLW70S2", "PR5R1T1", "PSVC9", "PX"])}, optional={"summary": text}
+)
+priority_refs = st.fixed_dictionaries(
+    {},
+    optional={"id": st.sampled_from(["PSO75BM", "PX"]), "summary": st.sampled_from(["P1", "p3"])},
+)
+incident_data = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": st.sampled_from(["triggered", "acknowledged", "resolved", "odd"]),
+        "urgency": st.sampled_from(["high", "low", "odd"]) | loose,
+        "service": service_refs | loose,
+        "priority": priority_refs | loose,
+        **{
+            k: loose for k in INCIDENT_KEYS if k not in ("status", "urgency", "service", "priority")
+        },
+    },
+)
+
+
 @st.composite
 def incident_events(draw: st.DrawFn) -> IncidentEvent:
+    data = draw(st.none() | incident_data)
     return IncidentEvent(
         event_id=draw(text),
         correlation_id="c",
@@ -93,18 +127,17 @@ def incident_events(draw: st.DrawFn) -> IncidentEvent:
         occurred_at=draw(text),
         title=draw(text),
         html_url=draw(text),
-        status=draw(st.sampled_from([None, "triggered", "acknowledged", "resolved"])),
-        number=draw(st.none() | st.integers()),
-        urgency=draw(st.sampled_from([None, "high", "low", "odd"])),
-        service_id=draw(st.sampled_from([None, "PLW70S2", "PR5R1T1", "PSVC9", "PX"])),
-        service_name=draw(maybe),
-        priority=draw(st.sampled_from([None, "P1", "P2", "p3", "P5"])),
-        agent_id=draw(maybe),
-        agent_type=draw(st.sampled_from([None, "user_reference", "service_reference"])),
-        agent_summary=draw(maybe),
-        note_id=draw(maybe),
-        note_content=draw(maybe),
-        data=draw(st.none() | st.dictionaries(st.sampled_from(INCIDENT_KEYS), loose, max_size=8)),
+        agent=draw(
+            st.none()
+            | st.builds(
+                PdAgent,
+                id=maybe,
+                type=st.sampled_from([None, "user_reference", "service_reference"]),
+                summary=maybe,
+            )
+        ),
+        facts=read_incident(data) if data is not None else None,
+        note=draw(st.none() | st.builds(PdNote, id=text, content=text)),
     )
 
 
@@ -115,6 +148,26 @@ changes = st.builds(
     from_string=maybe,
     to_value=st.sampled_from([None, "3", "10001", "10000", "x"]),
     to_string=st.sampled_from([None, "", "Done", "In Progress", "To Do", "High", "Low", "Highest"]),
+)
+
+
+named = st.fixed_dictionaries(
+    {},
+    optional={
+        "key": st.sampled_from(["PD", "HD", "OPS"]),
+        "name": st.sampled_from(["Bug", "Task", "Done", "High"]),
+        "id": text,
+    },
+)
+issue_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        **dict.fromkeys(FIELD_KEYS, loose),
+        "project": named | loose,
+        "issuetype": named | loose,
+        "status": named | loose,
+        "priority": named | loose,
+    },
 )
 
 
@@ -131,19 +184,10 @@ def issue_events(draw: st.DrawFn) -> IssueEvent:
         ),
         issue_event_type=draw(st.sampled_from([None, "issue_commented", "issue_generic"])),
         timestamp_ms=draw(st.integers(min_value=-(2**62), max_value=2**62)),
-        project_key=draw(st.sampled_from(["PD", "HD", "OPS", ""])),
-        issue_type=draw(st.sampled_from(["Bug", "Story", "Task", ""])),
-        status=draw(text),
-        status_category=draw(maybe),
-        summary=draw(text),
-        priority=draw(maybe),
-        labels=tuple(draw(st.lists(text, max_size=2))),
-        user_name=draw(maybe),
-        user_key=draw(maybe),
+        fields=read_issue_fields(draw(json_values | issue_fields)),
+        user=draw(st.none() | st.builds(JiraUser, name=maybe, key=maybe)),
         changes=tuple(draw(st.lists(changes, max_size=3))),
-        comment_id=draw(maybe),
-        comment_body=draw(maybe),
-        fields=draw(st.none() | st.dictionaries(st.sampled_from(FIELD_KEYS), loose, max_size=8)),
+        comment=draw(st.none() | st.builds(JiraComment, id=text, body=text)),
     )
 
 

@@ -1,4 +1,5 @@
-"""Notes <-> comments and echo suppression in the rules decisions (pure, table-driven)."""
+"""Notes <-> comments and echo suppression for the simple rule set, decided by the one engine
+(pure, table-driven)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import msgspec
 import pytest
 from pdjira_common.config import SyncRule
 from pdjira_common.contracts import AddComment, AddNote, Command, Event, IncidentRef, IssueRef, Link
+from pdjira_common.facts import JiraComment, PdAgent, PdNote
 from pdjira_common.requests import EchoConsume, PairLookup, body_digest
 from pdjira_rules.audit import audit_record
-from pdjira_rules.decide import decide, needs_link
 from pdjira_rules.echoes import echo_probes, pair_probe
+from pdjira_rules.engine import needs_link
 from pdjira_rules.routing import command_subject
 
-from .builders import incident_event, issue_event, link, rule, status_change
+from ..builders import compiled, incident_event, issue_event, issue_fields, link, status_change
+from .test_simple_rules import check_verdicts, decide, rule
 
 INCIDENT = IncidentRef(account="acme", incident_id="PGR0VU2")
 ISSUE = IssueRef(instance="dc1", issue_id="10100", key="OPS-4")
@@ -22,22 +25,17 @@ ISSUE = IssueRef(instance="dc1", issue_id="10100", key="OPS-4")
 
 def note(**overrides: object) -> Event:
     fields: dict[str, object] = {
-        "status": None,
-        "service_id": None,
-        "number": None,
-        "note_id": "PNOTE1",
-        "note_content": "Restarted the pods",
-        "agent_id": "PUSER01",
-        "agent_type": "user_reference",
+        "data": None,
+        "note": PdNote(id="PNOTE1", content="Restarted the pods"),
+        "agent": PdAgent(id="PUSER01", type="user_reference"),
     }
-    return incident_event("incident.annotated", **{**fields, **overrides})
+    return incident_event("incident.annotated", **{**fields, **overrides})  # type: ignore[arg-type]
 
 
 def comment(*changes: object, **overrides: object) -> Event:
     fields: dict[str, object] = {
         "issue_event_type": "issue_commented",
-        "comment_id": "10082",
-        "comment_body": "Looking into it",
+        "comment": JiraComment(id="10082", body="Looking into it"),
     }
     return issue_event(*changes, **{**fields, **overrides})  # type: ignore[arg-type]
 
@@ -80,7 +78,8 @@ CASES = {
         (ADD_COMMENT,),
     ),
     "note-by-integration-has-no-author": Case(
-        note(agent_type="service_reference"), (rule(),), link(), (("ops", True, "note"),),
+        note(agent=PdAgent(id="PSVC9", type="service_reference")), (rule(),), link(),
+        (("ops", True, "note"),),
         (msgspec.structs.replace(ADD_COMMENT, author_pd_user_id=None),),
     ),
     "note-not-linked": Case(
@@ -102,7 +101,8 @@ CASES = {
     ),
     "note-two-rules-one-comment": Case(
         note(), (rule(name="a"), rule(name="b")), link(),
-        (("a", True, "note"), ("b", False, "rule 'a' already syncs this note")), (ADD_COMMENT,),
+        (("a", True, "note"), ("b", False, "rule 'a' (sync_comments) already syncs it")),
+        (ADD_COMMENT,),
     ),
     "note-service-filter-does-not-apply": Case(
         # a note carries no service; the link says which issue it belongs to
@@ -125,19 +125,20 @@ CASES = {
         synced_as="PN9",
     ),
     "comment-other-project": Case(
-        comment(project_key="SEC"), (rule(),), link(), (("ops", False, "project SEC"),)
+        comment(fields=issue_fields(project={"key": "SEC"})), (rule(),), link(),
+        (("ops", False, "project SEC"),),
     ),
     "comment-linked-to-other-account": Case(
         comment(), (rule(),), link(account="other"), (("ops", False, "account 'other'"),)
     ),
     "comment-edit-is-not-a-new-comment": Case(
         comment(issue_event_type="issue_comment_edited"), (rule(),), link(),
-        (("ops", False, "no status change"),),
+        (("ops", False, "autocreate_incidents is off"),),  # neither a new comment nor a status
     ),
     # ------------------------------------------------------------------ status echoes
     "pd-ack-echo": Case(
         incident_event("incident.acknowledged"), (rule(),), link(),
-        (("ops", False, "echo of our own write: pdjira set the incident to 'acknowledged'"),),
+        (("ops", False, "echo of our own write: pdjira set the incident's status"),),
         echoes=frozenset({"status"}),
     ),
     "pd-resolve-echo": Case(
@@ -146,12 +147,12 @@ CASES = {
     ),
     "jira-status-echo": Case(
         issue_event(status_change("Done")), (rule(),), link(),
-        (("ops", False, "echo of our own write: pdjira moved the issue to 'Done'"),),
+        (("ops", False, "echo of our own write: pdjira moved OPS-4 to 'Done'"),),
         echoes=frozenset({"status"}),
     ),
     "jira-comment-echo-does-not-hide-a-status-change": Case(
         comment(status_change("In Progress")), (rule(),), link(),
-        (("ops", False, "not in resolve_when_status"), ("ops", False, "echo of our own write")),
+        (("ops", False, "status In Progress not in [Done]"),),
         echoes=frozenset({"comment"}),
     ),
 }  # fmt: skip
@@ -163,17 +164,27 @@ def test_decision(case: Case) -> None:
         case.event, case.rules, case.link, echoes=case.echoes, synced_as=case.synced_as
     )
     assert decision.commands == case.commands
-    got = [(v.rule, v.matched) for v in decision.verdicts]
-    assert got == [(name, matched) for name, matched, _ in case.verdicts]
-    for verdict, (_, _, phrase) in zip(decision.verdicts, case.verdicts, strict=True):
-        assert phrase in verdict.reason, verdict.reason
+    check_verdicts(decision, case.verdicts)
+
+
+def test_a_comment_echo_does_not_hide_a_status_change_and_says_so() -> None:
+    decision = decide(
+        comment(status_change("In Progress")), (rule(),), link(), echoes=frozenset({"comment"})
+    )
+    assert decision.commands == ()
+    [status, synced] = [v for v in decision.verdicts if v.item != "autocreate_incidents"]
+    assert "status In Progress not in [Done]" in status.reason
+    assert synced.reason.startswith("echo of our own write: pdjira added this comment")
 
 
 def test_a_transition_with_a_comment_syncs_both() -> None:
     decision = decide(comment(status_change("Done")), (rule(),), link())
     assert [type(c).__name__ for c in decision.commands] == ["UpdateIncident", "AddNote"]
     assert decision.commands[1] == ADD_NOTE
-    assert [(v.rule, v.matched) for v in decision.verdicts] == [("ops", True), ("ops", True)]
+    assert [(v.item, v.matched) for v in decision.verdicts if v.matched] == [
+        ("react_on_issue_status_change_config[0]", True),
+        ("sync_comments", True),
+    ]
 
 
 def test_echo_is_the_audit_summary() -> None:
@@ -221,7 +232,7 @@ JIRA = "jira:dc1:10100"
         pytest.param(incident_event("incident.triggered"), True, (), id="pd-trigger-never-ours"),
         pytest.param(incident_event("incident.resolved"), False, (), id="not-linked-never-ours"),
         pytest.param(
-            note(note_content="Restarted  the\r\npods "), True,
+            note(note=PdNote(id="PNOTE1", content="Restarted  the\r\npods ")), True,
             (_probe("pd", PD, "note", body_digest("Restarted the pods"), "ev-1"),), id="pd-note",
         ),
         pytest.param(
@@ -260,4 +271,4 @@ def test_pair_probes() -> None:
     ],
 )
 def test_notes_and_comments_need_the_link(event: Event, expected: bool) -> None:
-    assert needs_link(event, (rule(resolve_when_status=()),)) is expected
+    assert needs_link(event, compiled(rule(resolve_when_status=()))) is expected

@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 from pdjira_common.contracts import RuleVerdict, UpdateIncident, UpdateIncidentFields
-from pdjira_rules.decide import ECHO, Decision
-from pdjira_rules.engine import decide_rules
+from pdjira_rules.engine import ECHO, Decision, decide_rules
 
-from .builders import issue_event, link, pd_rule, status_change, status_item, stored, verdicts_of
+from ..builders import issue_event, link, pd_rule, status_change, status_item, stored, verdicts_of
 
 DONE = {"id": "10001", "label": "Done"}
 PROGRESS = {"id": "3", "label": "In Progress"}

@@ -6,10 +6,20 @@ from typing import Any
 
 import pytest
 from pdjira_common.contracts import AddComment, AddNote, Event, Link
-from pdjira_rules.decide import ECHO, comment_command_id, note_command_id
-from pdjira_rules.engine import decide_rules
+from pdjira_common.facts import PdAgent
+from pdjira_rules.engine import ECHO, decide_rules
+from pdjira_rules.engine.comments import comment_command_id, note_command_id
 
-from .builders import comment_event, link, note_event, pd_rule, stored, verdicts_of
+from ..builders import (
+    comment_event,
+    compiled,
+    link,
+    note_event,
+    pd_rule,
+    simple_rule,
+    stored,
+    verdicts_of,
+)
 
 SYNC = pd_rule(sync_comments=True)
 
@@ -35,7 +45,8 @@ def test_note_becomes_a_comment() -> None:
 
 
 def test_note_by_an_integration_has_no_author() -> None:
-    decision = decide_rules(note_event(agent_type="service_reference"), [stored(SYNC)], link())
+    by_integration = PdAgent(id="PSVC9", type="service_reference", summary="API Service")
+    decision = decide_rules(note_event(agent=by_integration), [stored(SYNC)], link())
     (command,) = decision.commands
     assert isinstance(command, AddComment)
     assert command.author_pd_user_id is None
@@ -92,12 +103,6 @@ def test_comment_becomes_a_note() -> None:
             {},
             "incident of account 'globex', not the rule's account 'acme'",
         ),
-        (
-            note_event(),
-            link(),
-            {"taken": frozenset({note_command_id("acme", "PNOTE1")})},
-            "already synced by the simple rule set",
-        ),
     ],
 )
 def test_not_synced(
@@ -125,14 +130,24 @@ def test_once_across_rules(event: Event) -> None:
 
 
 @pytest.mark.parametrize("event", [note_event(), comment_event()])
+def test_once_across_a_simple_rule_and_a_pagerduty_style_rule(event: Event) -> None:
+    rules = [*compiled(simple_rule(name="simple")), stored(SYNC, rule_id="r2")]
+    decision = decide_rules(event, rules, link())
+    assert len(decision.commands) == 1
+    first, second = verdicts_of(decision, "sync_comments")
+    assert (first.rule, first.matched, second.matched) == ("simple", True, False)
+    assert "rule 'simple' (sync_comments) already syncs it" in second.reason
+
+
+@pytest.mark.parametrize("event", [note_event(), comment_event()])
 def test_sync_comments_off(event: Event) -> None:
     decision = decide_rules(event, [stored(pd_rule())], link())
     assert decision.commands == ()
     assert verdicts_of(decision, "sync_comments")[0].reason == "sync_comments is off"
 
 
-def test_ids_match_the_simple_rule_set() -> None:
-    # Same ids as pdjira_rules.decide: JetStream dedup drops whichever set sends second.
+def test_ids_are_keyed_by_the_note_or_comment() -> None:
+    # Not by rule or event: a redelivered or re-sent note is the same command (deduplicated).
     (note,) = decide_rules(note_event(), [stored(SYNC)], link()).commands
     (comment,) = decide_rules(comment_event(), [stored(SYNC)], link()).commands
     assert note.command_id == "note:acme:PNOTE1"

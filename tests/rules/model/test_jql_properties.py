@@ -17,6 +17,8 @@ from pdjira_rules.jql import (
     parse,
 )
 
+from .issues import as_issue
+
 QUERIES = [
     "project = PD AND issuetype in (Bug, Task)",
     "status = 'In Progress' OR statusCategory = Done",
@@ -80,7 +82,7 @@ issues = st.fixed_dictionaries(
 @given(issue=issues)
 def test_evaluate_never_raises(issue: dict[str, Any]) -> None:
     for query in PARSED:
-        result = evaluate(query, issue, now=NOW, field_ids=FIELD_IDS)
+        result = evaluate(query, as_issue(issue), now=NOW, field_ids=FIELD_IDS)
         assert result is True or result is False or result is UNKNOWN
 
 
@@ -103,7 +105,7 @@ def test_parse_raises_only_jql_syntax_errors(text: str) -> None:
         return
     # Whatever parses is evaluated without raising, and wrapped for Jira so that the user's
     # query stays one operand of the AND (no way out of the parentheses).
-    evaluate(query, {"key": "PD-1", "fields": {}}, now=NOW)
+    evaluate(query, as_issue({"key": "PD-1", "fields": {}}), now=NOW)
     wrapped = parse(jira_fallback_query("PD-1", text)).where
     if query.where is None:
         assert isinstance(wrapped, Clause)

@@ -8,7 +8,7 @@ import pytest
 from pdjira_common.contracts import Event, RuleVerdict
 from pdjira_rules.engine import decide_rules
 
-from .builders import (
+from ..builders import (
     comment_event,
     create_item,
     incident_data,
@@ -47,13 +47,13 @@ def _whole(event: Event, rule: dict[str, Any], **wrapper: Any) -> RuleVerdict:
             "account 'other' is not the rule's account 'acme'",
         ),
         (
-            incident_event(service_id="PX", service_name="Web", data=incident_data(service={})),
+            incident_event(data=incident_data(service={"id": "PX", "summary": "Web"})),
             pd_rule(**CREATES),
             {},
             "service Web (PX) not in rule services [API Service]",
         ),
         (
-            incident_event(service_id=None, service_name=None, data=None),
+            incident_event(data=incident_data(service=None)),
             pd_rule(**CREATES),
             {},
             "the event names no service",
@@ -65,17 +65,13 @@ def _whole(event: Event, rule: dict[str, Any], **wrapper: Any) -> RuleVerdict:
             "instance 'dc1' is not the rule's instance 'dc2'",
         ),
         (
-            issue_event(
-                project_key="HD", fields=issue_fields(project={"id": "10001", "key": "HD"})
-            ),
+            issue_event(fields=issue_fields(project={"id": "10001", "key": "HD"})),
             pd_rule(),
             {},
             "project HD not in rule projects [OPS]",
         ),
         (
-            issue_event(
-                issue_type="Bug", fields=issue_fields(issuetype={"id": "1", "name": "Bug"})
-            ),
+            issue_event(fields=issue_fields(issuetype={"id": "1", "name": "Bug"})),
             pd_rule(),
             {},
             "issue type Bug not in rule issue types [Task]",
@@ -92,11 +88,11 @@ def test_rule_out_of_scope(
     ("event", "services"),
     [
         (incident_event(), [{"id": "PSVC9"}]),  # by id
-        (incident_event(service_id="POTHER"), [{"id": "PX", "label": "api service"}]),  # label
-        (incident_event(service_id=None, data=None), [{"summary": "API SERVICE"}]),  # summary
-        (
-            incident_event(service_id=None, service_name=None),  # only in raw data
-            [{"id": "PSVC9"}],
+        (incident_event(), [{"id": "PX", "label": "api service"}]),  # label
+        (incident_event(), [{"summary": "API SERVICE"}]),  # summary
+        (  # a service named without an id
+            incident_event(data=incident_data(service={"summary": "API Service"})),
+            [{"id": "PX", "summary": "api service"}],
         ),
     ],
 )
@@ -142,9 +138,22 @@ def test_note_event_without_service_is_in_scope() -> None:
 )
 def test_rule_in_scope_but_nothing_concerns_it(event: Event) -> None:
     verdict = _whole(event, pd_rule(**CREATES))
-    assert "nothing in this event concerns PagerDuty rules" in verdict.reason
+    assert "nothing in this event concerns this rule" in verdict.reason
 
 
 def test_comment_event_on_rule_of_other_project_is_out_of_scope() -> None:
     rule = pd_rule(sync_comments=True, projects=[{"key": "HD"}])
     assert _whole(comment_event(), rule).reason == "project OPS not in rule projects [HD]"
+
+
+def test_all_services_and_all_issue_types_widen_the_scope() -> None:
+    wide = {"all_services": True, "all_issue_types": True}
+    rule = pd_rule(services=[], sync_comments=True, **CREATES)
+    other_service = incident_event(data=incident_data(service={"id": "PX", "summary": "Web"}))
+    bug = comment_event(fields=issue_fields(issuetype={"id": "1", "name": "Bug"}))
+    assert len(decide_rules(other_service, [stored(rule, **wide)], None).commands) == 1
+    assert len(decide_rules(bug, [stored(rule, **wide)], link()).commands) == 1
+    # The project still scopes Jira events.
+    other_project = comment_event(fields=issue_fields(project={"key": "HD"}))
+    verdict = _whole(other_project, rule, **wide)
+    assert verdict.reason == "project HD not in rule projects [OPS]"

@@ -6,11 +6,21 @@ from typing import Any
 
 import pytest
 from pdjira_common.contracts import CreateIssue
-from pdjira_rules.decide import create_command_id
 from pdjira_rules.engine import decide_rules
+from pdjira_rules.engine.create_issue import create_command_id
 from pdjira_rules.rule_model import StoredRule
 
-from .builders import create_item, incident_data, incident_event, link, pd_rule, stored
+from ..builders import (
+    compiled,
+    create_item,
+    incident_data,
+    incident_event,
+    link,
+    pd_rule,
+    simple_rule,
+    stored,
+    verdicts_of,
+)
 
 PD_ITEM = {"label": "Incident title", "icon": "pd", "key": "incident.title"}
 TEXT_ITEM = {"label": "x", "icon": "text", "key": "paged"}
@@ -165,7 +175,8 @@ def test_field_templates_and_priority_map() -> None:
 )
 def test_priority_map_on_create(priority: str | None, expected: str | None) -> None:
     rule = stored(_rule(), priority_map={"P1": "Highest", "P2": "High"})
-    command = _create(rule, priority=priority, data=incident_data(priority=None))
+    named = {"summary": priority} if priority else None  # by name only: no id
+    command = _create(rule, data=incident_data(priority=named))
     assert command.priority == expected
 
 
@@ -217,11 +228,15 @@ def test_first_matching_item_wins_within_a_rule() -> None:
     assert [v.matched for v in decision.verdicts[:3]] == [False, True, False]
 
 
-def test_create_already_taken_by_the_simple_rule_set() -> None:
-    taken = frozenset({create_command_id("acme", "PGR0VU2")})
-    decision = decide_rules(incident_event(), [stored(_rule())], None, taken=taken)
-    assert decision.commands == ()
-    assert "already created by the simple rule set" in decision.verdicts[0].reason
+def test_create_already_taken_by_a_simple_rule() -> None:
+    rules = [*compiled(simple_rule(name="simple")), stored(_rule())]
+    decision = decide_rules(incident_event(), rules, None)
+    (command,) = decision.commands
+    assert command.command_id == create_command_id("acme", "PGR0VU2")
+    [skipped] = [v for v in verdicts_of(decision, "autocreate_issues") if v.rule == "ops"]
+    assert "rule 'simple' (autocreate_issues_config[0]) already creates the issue" in (
+        skipped.reason
+    )
 
 
 def test_section_off_or_empty() -> None:

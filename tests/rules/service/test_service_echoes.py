@@ -8,7 +8,7 @@ from pdjira_common.bus import MSG_ID_HEADER
 from pdjira_common.contracts import AddComment, AddNote, decode_audit, decode_command
 from pdjira_common.requests import body_digest
 
-from .builders import incident_event, issue_event, status_change
+from ..builders import incident_event, issue_event, status_change
 from .conftest import FakeMapping, RunRules, eventually, incident_link, stream_messages
 from .test_service import processed, publish_event
 

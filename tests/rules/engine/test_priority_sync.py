@@ -6,10 +6,9 @@ from typing import Any
 
 import pytest
 from pdjira_common.contracts import UpdateIncidentFields, UpdateIssueFields
-from pdjira_rules.decide import ECHO
-from pdjira_rules.engine import decide_rules
+from pdjira_rules.engine import ECHO, decide_rules
 
-from .builders import (
+from ..builders import (
     incident_data,
     incident_event,
     issue_event,
@@ -25,7 +24,6 @@ MAP = {"P1": "Highest", "P2": "High", "P3": "Medium"}
 def _updated(priority: str | None) -> Any:
     return incident_event(
         "incident.priority_updated",
-        priority=priority,
         data=incident_data(priority={"summary": priority} if priority else None),
     )
 

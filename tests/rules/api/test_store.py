@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import msgspec
 from nats.aio.client import Client
 from pdjira_common import streams
+from pdjira_common.config import SyncRule
 from pdjira_rules.rule_loading import load_config_rules
 from pdjira_rules.rule_model import StoredRule
 
@@ -117,3 +118,25 @@ async def test_a_value_that_is_not_a_rule_is_skipped(nc: Client, make_store: Sto
     # a fresh replica loads around the bad values too
     fresh = await make_store()
     assert [r.id for r in fresh.current()] == [other.id]
+
+
+async def test_config_rules_come_first_in_file_order_simple_rules_before_the_others(
+    make_store: StoreFactory,
+) -> None:
+    first = await make_store()
+    api_rule = await first.create(load_config_rules([wrapper()], ACCOUNTS, INSTANCES)[0].wrapped)
+    await first.stop()
+    simple = SyncRule(name="simple", account="acme", instance="dc1", project="OPS", issue_type="T")
+    loaded = load_config_rules(
+        [{"rule": pd_rule("Sev1")}], ACCOUNTS, INSTANCES, simple_rules=(simple,)
+    )
+    store = await make_store(loaded)
+    assert [r.id for r in store.current()] == ["cfg-simple", "cfg-sev1", api_rule.id]
+    await store.stop()
+
+    # The file reordered: the stored rules follow (their place is rewritten).
+    reordered = load_config_rules(
+        [{"rule": pd_rule("Other")}, {"rule": pd_rule("Sev1")}], ACCOUNTS, INSTANCES
+    )
+    again = await make_store(reordered)
+    assert [r.id for r in again.current()] == ["cfg-other", "cfg-sev1", api_rule.id]

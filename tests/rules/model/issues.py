@@ -1,9 +1,13 @@
-"""A Jira issue as a Server webhook carries it, for the JQL tests."""
+"""A Jira issue as a Server webhook carries it, read into typed facts as ingest reads it, for
+the JQL tests."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from pdjira_common.facts import IssueFields, read_issue_fields
 
 NOW: Final = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 FIELD_IDS: Final = {
@@ -16,7 +20,31 @@ FIELD_IDS: Final = {
 }
 
 
-def issue() -> dict[str, Any]:
+@dataclass(frozen=True)
+class Issue:
+    """What JQL is evaluated against (an IssueEvent has the same three attributes)."""
+
+    key: str
+    issue_id: str
+    fields: IssueFields
+
+
+def as_issue(payload: object) -> Issue:
+    """A webhook's ``issue`` object, odd ones too, as the rules service sees it."""
+    raw = payload if isinstance(payload, dict) else {}
+    key, issue_id = raw.get("key"), raw.get("id")
+    return Issue(
+        key=key if isinstance(key, str) else "",
+        issue_id=str(issue_id) if isinstance(issue_id, str | int) else "",
+        fields=read_issue_fields(raw.get("fields")),
+    )
+
+
+def issue() -> Issue:
+    return as_issue(raw_issue())
+
+
+def raw_issue() -> dict[str, Any]:
     return {
         "id": "10100",
         "key": "PD-12",

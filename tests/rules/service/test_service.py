@@ -26,7 +26,7 @@ from pdjira_common.contracts import (
 )
 from pdjira_common.logging import configure_logging
 
-from .builders import incident_event, issue_event, status_change
+from ..builders import incident_event, issue_event, status_change
 from .conftest import FakeMapping, RunRules, eventually, incident_link, stream_messages
 
 _dead_letter = msgspec.json.Decoder(DeadLetter)

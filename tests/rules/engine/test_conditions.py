@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pdjira_common.facts import PdAgent
 from pdjira_rules.engine.conditions import check_condition
 from pdjira_rules.engine.incident_facts import rule_events
 from pdjira_rules.engine.trail import Trail
 from pdjira_rules.rule_model import CreateIssueCondition, PriorityReference
 
-from .builders import incident_data, incident_event
+from ..builders import incident_data, incident_event
 
 P1 = PriorityReference(id="PSO75BM", label="P1")
 P2 = PriorityReference(id="POV67SK", label="P2")
@@ -33,17 +34,23 @@ P2 = PriorityReference(id="POV67SK", label="P2")
     ],
 )
 def test_rule_events(event_type: str, agent_type: str | None, expected: tuple[str, ...]) -> None:
-    assert rule_events(incident_event(event_type, agent_type=agent_type)) == expected
+    assert rule_events(incident_event(event_type, agent=_agent(agent_type))) == expected
+
+
+def _agent(agent_type: str | None) -> PdAgent | None:
+    return PdAgent(id="PLH1HKV", type=agent_type) if agent_type else None
 
 
 def _check(condition: CreateIssueCondition, **event: Any) -> tuple[bool, str]:
     trail = Trail()
     kind = event.pop("event_type", "incident.triggered")
+    if "agent_type" in event:
+        event["agent"] = _agent(event.pop("agent_type"))
     ok = check_condition(trail, condition, incident_event(kind, **event))
     return ok, trail.text
 
 
-NO_PRIORITY: dict[str, Any] = {"priority": None, "data": incident_data(priority=None)}
+NO_PRIORITY: dict[str, Any] = {"data": incident_data(priority=None)}
 
 
 @pytest.mark.parametrize(
@@ -77,13 +84,13 @@ NO_PRIORITY: dict[str, Any] = {"priority": None, "data": incident_data(priority=
         # priorities: by id (the name differs), by name (no id in data), none
         (
             CreateIssueCondition(pd_events=("incident.trigger",), pd_priorities=(P1, P2)),
-            {"priority": "Renamed", "data": incident_data(priority={"id": "PSO75BM"})},
+            {"data": incident_data(priority={"id": "PSO75BM", "summary": "Renamed"})},
             True,
             "priority Renamed in [P1, P2]: yes",
         ),
         (
             CreateIssueCondition(pd_events=("incident.trigger",), pd_priorities=(P1, P2)),
-            {"priority": "p2", "data": None},
+            {"data": incident_data(priority={"summary": "p2"})},  # by name: no id
             True,
             "priority p2 in [P1, P2]: yes",
         ),
@@ -91,13 +98,13 @@ NO_PRIORITY: dict[str, Any] = {"priority": None, "data": incident_data(priority=
             CreateIssueCondition(
                 pd_events=("incident.trigger",), pd_priorities=(PriorityReference(summary="P1"),)
             ),
-            {"data": None},
+            {"data": incident_data(priority={"summary": "P1"})},
             True,
             "priority P1 in [P1]: yes",
         ),
         (
             CreateIssueCondition(pd_events=("incident.trigger",), pd_priorities=(P2,)),
-            {"priority": "P3", "data": incident_data(priority={"id": "P0A95OH", "summary": "P3"})},
+            {"data": incident_data(priority={"id": "P0A95OH", "summary": "P3"})},
             False,
             "priority P3 not in [P2]: no",
         ),
@@ -116,13 +123,13 @@ NO_PRIORITY: dict[str, Any] = {"priority": None, "data": incident_data(priority=
         ),
         (
             CreateIssueCondition(pd_events=("incident.trigger",), pd_urgency="high"),
-            {"urgency": "low"},
+            {"data": incident_data(urgency="low")},
             False,
             "urgency low != high: no",
         ),
         (
             CreateIssueCondition(pd_events=("incident.trigger",), pd_urgency="low"),
-            {"urgency": None, "data": None},
+            {"data": incident_data(urgency=None)},
             False,
             "urgency unknown != low: no",
         ),

@@ -14,7 +14,7 @@ from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 
-from .builders import incident_event
+from ..builders import incident_event
 from .conftest import FakeMapping, eventually, stream_messages
 from .test_service import publish_event
 

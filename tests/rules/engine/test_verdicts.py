@@ -17,9 +17,10 @@ from pdjira_common.contracts import (
 )
 from pdjira_rules.engine import decide_rules
 from pdjira_rules.rule_model import StoredRule
-from rules_model.examples import example_rules
 
-from .builders import (
+from rules.model.examples import example_rules
+
+from ..builders import (
     comment_event,
     create_item,
     incident_data,
@@ -45,11 +46,7 @@ def _example(**wrapper: Any) -> StoredRule:
 
 def _pd(event_type: str, urgency: str = "high") -> Any:
     return incident_event(
-        event_type,
-        service_id="PLW70S2",
-        service_name="Jira Integration",
-        urgency=urgency,
-        data=incident_data(service=SERVICE, priority=P1, urgency=urgency),
+        event_type, data=incident_data(service=SERVICE, priority=P1, urgency=urgency)
     )
 
 
@@ -57,9 +54,7 @@ def _jira(*changes: Any, **overrides: Any) -> Any:
     fields = issue_fields(
         project={"id": "10000", "key": "PD"}, issuetype={"id": "10004", "name": "Bug"}
     )
-    return issue_event(
-        *changes, project_key="PD", issue_type="Bug", key="PD-4", fields=fields, **overrides
-    )
+    return issue_event(*changes, key="PD-4", fields=fields, **overrides)
 
 
 EVENTS: list[Event] = [
@@ -175,7 +170,7 @@ def test_reasons_name_each_condition() -> None:
             ],
         )
     )
-    event = incident_event(priority="P3", data=incident_data(priority={"summary": "P3"}))
+    event = incident_event(data=incident_data(priority={"summary": "P3"}))
     (verdict, _) = decide_rules(event, [rule], None).verdicts
     assert verdict.reason == (
         "event incident.trigger in [incident.trigger]: yes; priority P3 not in [P1, P2]: no; "
