@@ -1,10 +1,9 @@
-"""Rules service fixtures: the service's broker in-process on a real nats-server, and a fake
+"""Rules service fixtures: the service's broker in-process on a real nats-server, a fake
 mapping service (core NATS responders on the link, echo and pair subjects) standing in for the
-real one."""
+real one, and the signals tests wait on (the rules consumer drained)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -16,9 +15,20 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import RawStreamMsg
-from pdjira_common import subjects
+from pdjira_common import streams, subjects
+from pdjira_common.bus import CORRELATION_HEADER, MSG_ID_HEADER
 from pdjira_common.config import Config, parse_config
-from pdjira_common.contracts import IncidentRef, IssueRef, Link, LinkQuery, LinkReply, encode
+from pdjira_common.contracts import (
+    AnyEvent,
+    IncidentEvent,
+    IncidentEventV1,
+    IncidentRef,
+    IssueRef,
+    Link,
+    LinkQuery,
+    LinkReply,
+    encode,
+)
 from pdjira_common.requests import (
     ECHO_CONSUME,
     PAIR_LOOKUP,
@@ -29,7 +39,8 @@ from pdjira_common.requests import (
 )
 from pdjira_common.streams import Topology
 from pdjira_devstack.nats_server import NatsServer
-from pdjira_rules.main import build
+from pdjira_devstack.waiting import wait_drained
+from pdjira_rules.main import CONSUMER, build
 
 _query = msgspec.json.Decoder(LinkQuery)
 _consume = msgspec.json.Decoder(EchoConsume)
@@ -186,13 +197,23 @@ async def stream_messages(nc: Client, stream: str) -> list[RawStreamMsg]:
     return found
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    """Wait until ``check()`` holds; fail after ``within`` seconds."""
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.05)
+async def publish_event(nc: Client, event: AnyEvent, msg_id: str) -> None:
+    """Into stream EVENTS as ingest publishes (any version of event)."""
+    if isinstance(event, IncidentEvent | IncidentEventV1):
+        subject = subjects.event_pd(event.account, event.incident_id)
+    else:
+        subject = subjects.event_jira(event.instance, event.issue_id)
+    await nc.jetstream().publish(
+        subject,
+        encode(event),
+        stream=streams.EVENTS,
+        headers={MSG_ID_HEADER: msg_id, CORRELATION_HEADER: event.correlation_id},
+    )
+
+
+async def drained(nc: Client, timeout: float = 10.0) -> None:
+    """Until the rules consumer has been given every event and acked each (retries done)."""
+    await wait_drained(nc.jetstream(), timeout=timeout, consumers=[CONSUMER])
 
 
 def incident_link(incident_id: str = "PGR0VU2") -> Link:

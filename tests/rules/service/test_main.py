@@ -13,10 +13,10 @@ from pdjira_common import streams
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from pdjira_devstack.waiting import wait_until
 
 from ..builders import incident_event
-from .conftest import FakeMapping, eventually, stream_messages
-from .test_service import publish_event
+from .conftest import FakeMapping, publish_event, stream_messages
 
 
 async def test_runs_decides_and_serves_health_and_metrics(
@@ -53,7 +53,7 @@ async def test_runs_decides_and_serves_health_and_metrics(
         async def one_command() -> bool:
             return len(await stream_messages(nc, streams.COMMANDS)) == 1
 
-        await eventually(one_command)
+        await wait_until(one_command, timeout=30.0, what="the CreateIssue", interval=0.05)
         async with httpx.AsyncClient() as http:
             metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
         assert (

@@ -6,11 +6,18 @@ from nats.aio.client import Client
 from pdjira_common import streams
 from pdjira_common.bus import MSG_ID_HEADER
 from pdjira_common.contracts import AddComment, AddNote, decode_audit, decode_command
+from pdjira_common.facts import JiraUser, PdAgent
 from pdjira_common.requests import body_digest
 
-from ..builders import incident_event, issue_event, status_change
-from .conftest import FakeMapping, RunRules, eventually, incident_link, stream_messages
-from .test_service import processed, publish_event
+from ..builders import comment_event, issue_event, note_event, status_change
+from .conftest import (
+    FakeMapping,
+    RunRules,
+    drained,
+    incident_link,
+    publish_event,
+    stream_messages,
+)
 
 
 async def test_echo_of_our_status_write_sends_nothing_and_says_why(
@@ -22,22 +29,22 @@ async def test_echo_of_our_status_write_sends_nothing_and_says_why(
     await run_rules()
 
     await publish_event(nc, issue_event(status_change("Done")), "jira:dc1:abc")
-    await eventually(lambda: processed(nc, 1))
+    await drained(nc)
 
     assert await stream_messages(nc, streams.COMMANDS) == []
     [audit] = await stream_messages(nc, streams.AUDIT)
     record = decode_audit(audit.data or b"")
     assert record.summary == "echo of our own write: no command"
-    assert "pdjira moved the issue to 'Done'" in record.verdicts[0].reason
+    assert any("pdjira moved OPS-4 to 'Done'" in v.reason for v in record.verdicts)
     [asked] = mapping.consumed
     assert asked.event_id == "jira:dc1:abc"  # a redelivery matches the same mark again
 
     # A person moving the issue to Done again afterwards is not an echo: it syncs.
     later = issue_event(status_change("Done"), event_id="jira:dc1:def", correlation_id="x2")
     await publish_event(nc, later, "jira:dc1:def")
-    await eventually(lambda: processed(nc, 2))
+    await drained(nc)
     [command] = await stream_messages(nc, streams.COMMANDS)
-    assert decode_command(command.data or b"").command_id == "jira:dc1:def:resolve"
+    assert decode_command(command.data or b"").command_id.startswith("jira:dc1:def:")
 
 
 async def test_note_becomes_one_add_comment_and_its_echo_does_not_come_back(
@@ -46,19 +53,15 @@ async def test_note_becomes_one_add_comment_and_its_echo_does_not_come_back(
     mapping.links.append(incident_link())
     await mapping.start()
     await run_rules()
-    note = incident_event(
-        "incident.annotated",
+    note = note_event(
+        "Restarted the pods",
         event_id="n1",
         correlation_id="n1",
-        status=None,
-        note_id="PNOTE1",
-        note_content="Restarted the pods",
-        agent_id="PUSER01",
-        agent_type="user_reference",
+        agent=PdAgent(id="PUSER01", type="user_reference"),
     )
     await publish_event(nc, note, "pd:acme:n1")
     await publish_event(nc, note, "pd:acme:n1:again")  # the same note twice: one command
-    await eventually(lambda: processed(nc, 2))
+    await drained(nc)
 
     [stored] = await stream_messages(nc, streams.COMMANDS)
     assert stored.subject == "commands.jira.dc1.PGR0VU2"
@@ -71,17 +74,15 @@ async def test_note_becomes_one_add_comment_and_its_echo_does_not_come_back(
     # jira-writer marked the comment it wrote; Jira's webhook for it is an echo.
     mapping.marks.append(("jira", "jira:dc1:10100", "comment", body_digest(command.body)))
     mapping.pairs.append(("PNOTE1", "10090"))
-    echo = issue_event(
+    echo = comment_event(
+        body="Restarted the pods",
+        comment_id="10090",
         event_id="jira:dc1:c1",
         correlation_id="jira:dc1:c1",
-        issue_event_type="issue_commented",
-        comment_id="10090",
-        comment_body="Restarted the pods",
-        user_name="pdjira",
-        user_key="pdjira",
+        user=JiraUser(name="pdjira", key="pdjira"),
     )
     await publish_event(nc, echo, "jira:dc1:c1")
-    await eventually(lambda: processed(nc, 3))
+    await drained(nc)
     assert len(await stream_messages(nc, streams.COMMANDS)) == 1
 
 
@@ -94,17 +95,16 @@ async def test_comment_becomes_add_note_unless_already_paired(
     await run_rules()
 
     def comment(comment_id: str, event_id: str):  # type: ignore[no-untyped-def]
-        return issue_event(
+        return comment_event(
+            body="Looking into it",
+            comment_id=comment_id,
             event_id=event_id,
             correlation_id=event_id,
-            issue_event_type="issue_commented",
-            comment_id=comment_id,
-            comment_body="Looking into it",
         )
 
     await publish_event(nc, comment("10082", "jira:dc1:c2"), "jira:dc1:c2")
     await publish_event(nc, comment("10091", "jira:dc1:c3"), "jira:dc1:c3")
-    await eventually(lambda: processed(nc, 2))
+    await drained(nc)
 
     [stored] = await stream_messages(nc, streams.COMMANDS)
     assert stored.subject == "commands.pd.acme.PGR0VU2"
@@ -115,4 +115,4 @@ async def test_comment_becomes_add_note_unless_already_paired(
         "JIRAUSER10100",
     )
     records = [decode_audit(m.data or b"") for m in await stream_messages(nc, streams.AUDIT)]
-    assert "already synced (note PN9)" in records[1].verdicts[0].reason
+    assert any("already synced (note PN9)" in v.reason for v in records[1].verdicts)
