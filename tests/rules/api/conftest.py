@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +10,6 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -35,6 +33,7 @@ from pdjira_common.requests import (
     PdUserReply,
     PdUserSearch,
 )
+from pdjira_devstack.waiting import wait_until
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
 from pdjira_rules.reads import NatsReads
@@ -205,11 +204,6 @@ class FakeWriters:
         self._subs = []
 
 
-@pytest.fixture(autouse=True)
-def _fresh_structlog() -> None:
-    structlog.reset_defaults()
-
-
 @pytest.fixture
 async def writers(nc: Client) -> AsyncIterator[FakeWriters]:
     fake = await FakeWriters(nc).start()
@@ -277,14 +271,11 @@ async def api(nc: Client, make_store: StoreFactory, nats_server: Any) -> AsyncIt
         yield Api(http=http, store=store, api=app)
 
 
-async def eventually(check: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(0.02)
+async def until(check: Callable[[], bool], *, what: str, timeout: float = 5.0) -> None:
+    """Until ``check()`` holds (a replica's view of the bucket, a background check...), with
+    the suite's one polling helper."""
+
+    async def probe() -> bool:
+        return check()
+
+    await wait_until(probe, timeout=timeout, what=what, interval=0.02)

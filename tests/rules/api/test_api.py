@@ -13,7 +13,7 @@ from pdjira_devstack.nats_server import NatsServer
 
 from rules.model.examples import catalogs_from, example_rules
 
-from .conftest import AUTH, Api, FakeWriters, StoreFactory, eventually, make_api, make_config
+from .conftest import AUTH, Api, FakeWriters, StoreFactory, make_api, make_config, until
 from .test_loading import pd_rule
 
 STATUS_ITEM = "$.rule.config.react_on_issue_status_change_config[0].jira_statuses[0]"
@@ -308,7 +308,7 @@ async def test_write_is_seen_by_another_replica(
     other = await make_store()
     created = await api.http.post("/rules", json=body(), headers=AUTH)
     rule_id = created.json()["rule"]["id"]
-    await eventually(lambda: other.get(rule_id) is not None, within=1.0)
+    await until(lambda: other.get(rule_id) is not None, what="the create there", timeout=1.0)
     renamed = body()
     renamed["rule"]["name"] = "Renamed"
     put = await api.http.put(f"/rules/{rule_id}", json=renamed, headers=AUTH)
@@ -318,9 +318,9 @@ async def test_write_is_seen_by_another_replica(
         rule = other.get(rule_id)
         return rule is not None and rule.name == "Renamed"
 
-    await eventually(renamed_there, within=1.0)
+    await until(renamed_there, what="the rename there", timeout=1.0)
     await api.http.delete(f"/rules/{rule_id}", headers=AUTH)
-    await eventually(lambda: other.get(rule_id) is None, within=1.0)
+    await until(lambda: other.get(rule_id) is None, what="the delete there", timeout=1.0)
 
 
 EXAMPLES = example_rules()

@@ -9,7 +9,7 @@ from pdjira_rules.config_check import CheckedRules
 from pdjira_rules.reads import NatsReads
 from pdjira_rules.rule_loading import load_config_rules
 
-from .conftest import FakeWriters, StoreFactory, eventually
+from .conftest import FakeWriters, StoreFactory, until
 from .test_loading import ACCOUNTS, INSTANCES, pd_rule
 
 
@@ -29,7 +29,7 @@ async def test_a_config_rule_naming_a_missing_status_is_refused_once_writers_ans
     checked = CheckedRules(store, Catalogs(NatsReads(lambda: nc, timeout=0.3)), retry_every=0.1)
     checked.start()
     try:
-        await eventually(lambda: len(writers.asked) > 0)
+        await until(lambda: len(writers.asked) > 0, what="the first catalog read")
         # Not checked yet: both apply (they passed every check that could run).
         assert [r.name for r in checked.current()] == ["Good", "Typo"]
         assert not checked.checked.is_set()
@@ -56,5 +56,7 @@ async def test_a_fixed_version_of_a_refused_rule_applies_again(
 
     fixed = load_config_rules([with_status("Typo", "Done")], ACCOUNTS, INSTANCES)[0].wrapped
     await store.replace("cfg-typo", fixed)  # an API PUT with the fix
-    await eventually(lambda: [r.name for r in checked.current()] == ["Typo"])
+    await until(
+        lambda: [r.name for r in checked.current()] == ["Typo"], what="the fixed rule to apply"
+    )
     assert checked.refused() == {}

@@ -16,7 +16,7 @@ from pdjira_rules.rule_loading import WRAPPER_KEYS, RuleLoadError, load_config_r
 from pdjira_rules.rule_model import ConfigPlace
 from pdjira_rules.simple_rules import compile_simple_rule
 
-from .conftest import AUTH, Api, FakeWriters, StoreFactory, eventually
+from .conftest import AUTH, Api, FakeWriters, StoreFactory, until
 from .test_loading import ACCOUNTS, INSTANCES, wrapper
 
 
@@ -178,7 +178,7 @@ async def test_a_valid_simple_rule_applies_and_is_listed_by_name(
     assert await checked.check_once() == {}
     assert [r.name for r in checked.current()] == ["simple ops", "Ops"]
 
-    await eventually(lambda: api.store.get("cfg-simple-ops") is not None)  # the API's replica
+    await until(lambda: api.store.get("cfg-simple-ops") is not None, what="the API's replica")
     listed = (await api.http.get("/rules", headers=AUTH)).json()["rules"]
     [compiled] = [r for r in listed if r["id"] == "cfg-simple-ops"]
     extension = compiled.pop("pdjira")

@@ -11,7 +11,7 @@ from pdjira_common.config import SyncRule
 from pdjira_rules.rule_loading import load_config_rules
 from pdjira_rules.rule_model import StoredRule
 
-from .conftest import StoreFactory, eventually
+from .conftest import StoreFactory, until
 from .test_loading import ACCOUNTS, INSTANCES, pd_rule, wrapper
 
 _decode = msgspec.json.Decoder(StoredRule)
@@ -64,7 +64,7 @@ async def test_a_write_through_one_replica_is_seen_by_the_other(
     base = load_config_rules([wrapper()], ACCOUNTS, INSTANCES)[0].wrapped
     created = await one.create(base)
     assert one.get(created.id) == created  # at once on the writer
-    await eventually(lambda: two.get(created.id) is not None, within=1.0)
+    await until(lambda: two.get(created.id) is not None, what="the create on two", timeout=1.0)
 
     renamed = msgspec.structs.replace(base, rule=msgspec.structs.replace(base.rule, name="New"))
     replaced = await two.replace(created.id, renamed)
@@ -75,9 +75,9 @@ async def test_a_write_through_one_replica_is_seen_by_the_other(
         rule = one.get(created.id)
         return rule is not None and rule.name == "New"
 
-    await eventually(renamed_on_one, within=1.0)
+    await until(renamed_on_one, what="the rename on one", timeout=1.0)
     assert await one.delete(created.id) is not None
-    await eventually(lambda: two.get(created.id) is None, within=1.0)
+    await until(lambda: two.get(created.id) is None, what="the delete on two", timeout=1.0)
     assert await two.delete(created.id) is None
     assert await two.replace(created.id, renamed) is None
 
@@ -111,7 +111,9 @@ async def test_a_value_that_is_not_a_rule_is_skipped(nc: Client, make_store: Sto
     base = load_config_rules([wrapper()], ACCOUNTS, INSTANCES)[0].wrapped
     # the watcher keeps going: a later good write is applied
     other = await (await make_store()).create(base)
-    await eventually(lambda: store.get(other.id) is not None, within=1.0)
+    await until(
+        lambda: store.get(other.id) is not None, what="the good write after bad ones", timeout=1.0
+    )
     assert store.get("garbage") is None
     assert store.get("cfg-ops") is None
     assert [r.id for r in store.current()] == [other.id]

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 import msgspec
 import pytest
-import structlog
 from faststream import TestApp
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -143,13 +142,6 @@ def rules_config(nats_url: str) -> Config:
             "retry": {"base_delay": 0.1, "max_delay": 0.3, "max_attempts": 50},
         }
     )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_structlog() -> None:
-    """Start from structlog's defaults: a test elsewhere may have left it writing to a
-    captured (now closed) stream, which would make every log call in a handler fail."""
-    structlog.reset_defaults()
 
 
 @pytest.fixture
