@@ -151,6 +151,44 @@ async def test_wrong_token_and_no_service(
     assert "rules_service.admin_token is not set" in capsys.readouterr().err
 
 
+async def test_validate_checks_the_simple_rules_of_a_config_too(
+    writers: FakeWriters,
+    config_file: Path,
+    rules_process: ManagedProcess,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    writers.required = {}
+    cfg = ["--config", str(config_file)]
+    simple = {"name": "ops", "account": "acme", "instance": "dc1", "project": "OPS"}
+    config = yaml.safe_load(config_file.read_text())
+    config["rules"] = [
+        {**simple, "issue_type": "Task", "on_acknowledge": "In Progres"},
+        {**simple, "name": "web", "issue_type": "Task", "on_resolve": "Done"},
+    ]
+    checked = write(tmp_path / "with-simple.yaml", config)
+    assert await cli(["rules", "validate", str(checked), *cfg]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        "$.rules[0].on_acknowledge: status 'In Progres' does not exist; statuses: To Do, "
+        "In Progress, Done"
+    ]
+    assert "1 problem(s)" in captured.err
+
+    config["rules"] = [{**simple, "issue_type": "Task", "on_ack": "x"}]
+    del config["pagerduty_rules"]
+    unknown = write(tmp_path / "unknown.yaml", config)
+    assert await cli(["rules", "validate", str(unknown), *cfg]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "$.rules[0]: Object contains unknown field `on_ack`"
+    ]
+
+    config["rules"] = [{**simple, "issue_type": "Task"}]
+    fine = write(tmp_path / "fine.yaml", config)
+    assert await cli(["rules", "validate", str(fine), *cfg]) == 0
+    assert "1 rules OK" in capsys.readouterr().out
+
+
 def test_a_bad_config_rule_stops_the_service_from_starting(tmp_path: Path) -> None:
     config = base_config("nats://127.0.0.1:1")
     config["pagerduty_rules"] = [

@@ -87,6 +87,8 @@ def compile_simple_rule(rule: SyncRule) -> dict[str, Any]:
 _MOVED_BY: Final = {ACKNOWLEDGE: "on_acknowledge", RESOLVE: "on_resolve"}
 _ITEM: Final = re.compile(r"^\$\.rule\.config\.react_on_incident_event_config\[(\d+)\]")
 _FIXED: Final = (
+    ("$.account", "account"),
+    ("$.instance", "instance"),
     ("$.rule.name", "name"),
     ("$.rule.config.services", "services"),
     ("$.rule.config.projects[0]", "project"),
