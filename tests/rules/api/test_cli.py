@@ -161,7 +161,7 @@ async def test_validate_checks_the_simple_rules_of_a_config_too(
     writers.required = {}
     cfg = ["--config", str(config_file)]
     simple = {"name": "ops", "account": "acme", "instance": "dc1", "project": "OPS"}
-    config = yaml.safe_load(config_file.read_text())
+    config = yaml.safe_load(await asyncio.to_thread(config_file.read_text))
     config["rules"] = [
         {**simple, "issue_type": "Task", "on_acknowledge": "In Progres"},
         {**simple, "name": "web", "issue_type": "Task", "on_resolve": "Done"},
