@@ -9,7 +9,7 @@ Bearer token ``rules_service.admin_token``. Routes::
     DELETE /rules/{id}       -> 204
     POST   /rules/validate   {"rules": [...], "simple_rules": [...]}
                              -> {"problems": [{"index", "path", "message"}],
-                                 "simple_problems": [{"index", "path", "message"}]}
+                                 "simple_problems": [...] (when simple_rules were sent)}
 
 ``simple_rules`` are entries of a config's ``rules:`` (compiled and checked as the service
 does at start); their problems' paths are the config's, e.g. ``$.rules[0].on_resolve``.
@@ -269,14 +269,20 @@ class RulesApi:
 
     async def _validate(self, body: bytes) -> dict[str, Any]:
         raw = _decode_json(body)
-        if not isinstance(raw, dict) or not isinstance(raw.get("rules", []), list):
+        if (
+            not isinstance(raw, dict)
+            or not ({"rules", "simple_rules"} & raw.keys())
+            or not isinstance(raw.get("rules", []), list)
+        ):
             raise _invalid(['$.rules: expected {"rules": [{"rule": {...}}, ...]}'])
         if not isinstance(raw.get("simple_rules", []), list):
             raise _invalid(['$.simple_rules: expected a list of the config\'s "rules:" entries'])
         rules: list[object] = raw.get("rules", [])
         simple: list[object] = raw.get("simple_rules", [])
         problems = await self.problems([*rules, *(_Simple(i, s) for i, s in enumerate(simple))])
-        found: dict[str, list[dict[str, object]]] = {"problems": [], "simple_problems": []}
+        found: dict[str, list[dict[str, object]]] = {"problems": []}
+        if "simple_rules" in raw:
+            found["simple_problems"] = []
         for i, p in problems:
             kind, index = ("problems", i) if i < len(rules) else ("simple_problems", i - len(rules))
             found[kind].append({"index": index, "path": p.path, "message": p.message})
