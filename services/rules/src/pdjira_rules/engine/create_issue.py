@@ -115,8 +115,7 @@ def _create(
         instance=wrapped.instance,
         project=shown(project.id, project.key, project.label),
         issue_type=shown(issue_type.id, issue_type.label),
-        summary=one_line(summary_text or event.title, JIRA_SUMMARY_MAX)
-        or f"PagerDuty incident #{event.facts.number if event.facts else None}",
+        summary=one_line(summary_text or event.title, JIRA_SUMMARY_MAX) or _numbered(event),
         description=description,
         labels=labels or LABELS,
         priority=_priority(event, wrapped, changes, attrs),
@@ -158,14 +157,17 @@ def _described(templates: Mapping[str, Template], attrs: Mapping[str, object]) -
     return render_description(template, attrs) if template is not None else ""
 
 
+def _numbered(event: IncidentEvent) -> str:
+    """What a Jira summary says for an incident without a title."""
+    return f"PagerDuty incident #{event.facts.number if event.facts else None}"
+
+
 def default_description(event: IncidentEvent) -> str:
     """What the incident is, line by line, with a link back to it."""
     service_id, service_name = service_of(event)
-    facts = event.facts
-    number = facts.number if facts is not None else None
-    urgency = facts.urgency if facts is not None else None
+    urgency = event.facts.urgency if event.facts is not None else None
     lines = [
-        f"PagerDuty incident #{number}: {event.title}",
+        f"{_numbered(event)}: {event.title}",
         f"Service: {service_name or service_id or 'unknown'} ({service_id})",
         f"Urgency: {urgency or 'unknown'}",
     ]
