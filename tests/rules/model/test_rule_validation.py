@@ -302,3 +302,25 @@ def test_find_prefers_ids_then_names_and_keys() -> None:
 
 def test_problem_is_a_path_and_a_message() -> None:
     assert str(Problem(path="$.a", message="b")) == "$.a: b"
+
+
+def test_a_rule_for_all_services_must_name_the_service_an_incident_goes_to() -> None:
+    wrapped = decode_rule(
+        {
+            "account": "acme",
+            "instance": "dc1",
+            "all_services": True,
+            "rule": {
+                "name": "all",
+                "config": {
+                    "projects": [{"key": "PD"}],
+                    "issue_types": [{"label": "Bug"}],
+                    "autocreate_incidents": True,
+                    "autocreate_incidents_config": [{"jql": "project = PD", "on_create": True}],
+                },
+            },
+        }
+    )
+    [problem] = validate_pdjira_rule(wrapped, JiraCatalog(), PdCatalog())
+    assert problem.path == "$.rule.config.autocreate_incidents_config[0].target_service"
+    assert "names no service (all_services)" in problem.message
