@@ -321,6 +321,10 @@ def test_a_rule_for_all_services_must_name_the_service_an_incident_goes_to() -> 
             },
         }
     )
-    [problem] = validate_pdjira_rule(wrapped, JiraCatalog(), PdCatalog())
+    [problem] = [
+        p
+        for p in validate_pdjira_rule(wrapped, JiraCatalog(), PdCatalog())
+        if "does not exist" not in p.message  # the empty catalogs: not what this is about
+    ]
     assert problem.path == "$.rule.config.autocreate_incidents_config[0].target_service"
     assert "names no service (all_services)" in problem.message
