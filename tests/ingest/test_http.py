@@ -67,7 +67,9 @@ async def test_pagerduty_event_is_stored_before_202(ingest: Ingest) -> None:
     assert stored.headers[MSG_ID_HEADER] == "pd:acme:5ac64822-4adc-4fda-ade0-410becf0de4f"
     event = decode_event(stored.data or b"")
     assert isinstance(event, IncidentEvent)
-    assert (event.incident_id, event.status, event.service_id) == (
+    assert event.facts is not None
+    assert event.facts.service is not None
+    assert (event.incident_id, event.status, event.facts.service.id) == (
         "PGR0VU2",
         "triggered",
         "PF9KMXH",

@@ -7,7 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from msgspec import UnsetType
 from pdjira_common.contracts import FieldChange, IncidentEvent, IssueEvent, decode_event, encode
+from pdjira_common.facts import (
+    FieldValue,
+    IncidentFacts,
+    JiraComment,
+    JiraRef,
+    JiraUser,
+    PdAgent,
+    PdNote,
+    PdRef,
+    read_issue_fields,
+)
 from pdjira_ingest.normalize import (
     Ignored,
     WebhookRejected,
@@ -49,18 +61,19 @@ def test_incident_event_carries_status_service_and_agent(event_type: str) -> Non
         incident_id="PGR0VU2",
         event_type=event_type,
         occurred_at="2020-10-02T18:45:22.169Z",
-        status=status,  # type: ignore[arg-type]
         title="A little bump in the road",
-        number=2,
-        urgency="high",
-        service_id="PF9KMXH",
-        service_name="API Service",
         html_url="https://acme.pagerduty.com/incidents/PGR0VU2",
-        priority="P1",
-        agent_id="PLH1HKV",
-        agent_type="user_reference",
-        agent_summary="Tenex Engineer",
-        data=data,
+        agent=PdAgent(id="PLH1HKV", type="user_reference", summary="Tenex Engineer"),
+        facts=IncidentFacts(
+            status=status,  # type: ignore[arg-type]
+            number=2,
+            urgency="high",
+            service=PdRef(id="PF9KMXH", summary="API Service"),
+            priority=PdRef(id="PSO75BM", summary="P1"),
+            escalation_policy=PdRef(id="PUS0KTE", summary="Default"),
+            assignees=(PdRef(id="PTUXL6G", summary="User 123"),),
+            created_at="2020-04-09T15:16:27Z",
+        ),
     )
 
 
@@ -71,7 +84,8 @@ def test_priority_null_and_agent_null_are_fine() -> None:
     event = normalize_pagerduty("acme", payload)
 
     assert isinstance(event, IncidentEvent)
-    assert (event.priority, event.agent_id, event.agent_type) == (None, None, None)
+    assert event.facts is not None
+    assert (event.facts.priority, event.agent) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -98,25 +112,21 @@ def test_other_incident_events_with_incident_data_are_normalized(
     event = normalize_pagerduty("acme", pd_envelope(event_type, data))
 
     assert isinstance(event, IncidentEvent)
-    assert (event.event_type, event.status, event.priority) == (event_type, status, priority)
-    assert (event.incident_id, event.number, event.service_id) == ("PGR0VU2", 2, "PF9KMXH")
-    # The incident object is kept whole for rule conditions and templates.
-    assert event.data == data
-    assert event.data is not None
-    assert event.data["assignees"][0]["id"] == "PAM4FGS"
-    assert event.data["escalation_policy"]["id"] == "PUS0KTE"
-    assert event.data["priority"] == (
-        {
-            "html_url": "https://acme.pagerduty.com/priorities/PSO75BM",
-            "id": "PSO75BM",
-            "self": "https://api.pagerduty.com/priorities/PSO75BM",
-            "summary": priority,
-            "type": "priority_reference",
-        }
-        if priority
-        else None
+    facts = event.facts
+    assert facts is not None
+    assert (event.event_type, facts.status) == (event_type, status)
+    assert facts.priority == (PdRef(id="PSO75BM", summary=priority) if priority else None)
+    assert (event.incident_id, facts.number, facts.service) == (
+        "PGR0VU2",
+        2,
+        PdRef(id="PF9KMXH", summary="API Service"),
     )
-    assert event.agent_summary == "Tenex Engineer"
+    # What rule conditions and templates read is carried, typed.
+    assert facts.assignees == (PdRef(id="PAM4FGS", summary="Kim"),)
+    assert facts.escalation_policy == PdRef(id="PUS0KTE", summary="Default")
+    assert facts.created_at == "2020-04-09T15:16:27Z"
+    assert event.agent is not None
+    assert event.agent.summary == "Tenex Engineer"
 
 
 @pytest.mark.parametrize(
@@ -144,7 +154,7 @@ def test_agent_summary_is_who_acted(agent: Json, expected: tuple[Any, ...]) -> N
         "acme", pd_envelope("incident.acknowledged", pd_incident(), agent=agent)
     )
     assert isinstance(event, IncidentEvent)
-    assert (event.agent_id, event.agent_type, event.agent_summary) == expected
+    assert event.agent == PdAgent(id=expected[0], type=expected[1], summary=expected[2])
 
 
 def test_event_data_round_trips_through_the_contract_codec() -> None:
@@ -158,15 +168,13 @@ def test_annotated_carries_the_note_and_leaves_unknowns_none() -> None:
 
     assert isinstance(event, IncidentEvent)
     assert event.incident_id == "PGR0VU2"
-    assert (event.note_id, event.note_content) == (
-        "P2LA89X",
-        "I sure am glad we are using PagerDuty!",
-    )
+    assert event.note == PdNote(id="P2LA89X", content="I sure am glad we are using PagerDuty!")
+    assert event.is_note
     # An incident_note says nothing about status/number/service: not guessed.
-    assert (event.status, event.number, event.service_id, event.urgency) == (None,) * 4
+    assert (event.facts, event.status) == (None, None)
     assert event.title == "A little bump in the road"
-    assert event.data is None  # the data is a note, not the incident
-    assert event.agent_summary == "Tenex Engineer"
+    assert event.agent is not None
+    assert event.agent.summary == "Tenex Engineer"
 
 
 @pytest.mark.parametrize(
@@ -303,17 +311,21 @@ def test_issue_created() -> None:
         webhook_event="jira:issue_created",
         issue_event_type="issue_created",
         timestamp_ms=1565751753680,
-        project_key="OPS",
-        issue_type="Task",
-        status="Open",
-        status_category="new",
-        summary="A little bump in the road",
-        priority="Major",
-        labels=("pagerduty",),
-        user_name="admin",
-        user_key="JIRAUSER10100",
-        fields=payload["issue"]["fields"],
+        user=JiraUser(
+            name="admin", key="JIRAUSER10100", email="admin@example.com", display_name="Test User"
+        ),
+        fields=read_issue_fields(payload["issue"]["fields"]),
     )
+    assert isinstance(event, IssueEvent)
+    assert (event.project_key, event.issue_type, event.status, event.summary) == (
+        "OPS",
+        "Task",
+        "Open",
+        "A little bump in the road",
+    )
+    assert event.fields.status_category == JiraRef(id="2", key="new", name="To Do")
+    assert event.fields.priority == JiraRef(id="3", name="Major")
+    assert event.fields.labels == ("pagerduty",)
 
 
 def test_issue_updated_status_change_becomes_field_change() -> None:
@@ -330,7 +342,8 @@ def test_issue_updated_status_change_becomes_field_change() -> None:
     event = normalize_jira("dc1", payload, event_id=EID)
 
     assert isinstance(event, IssueEvent)
-    assert (event.status, event.status_category) == ("Done", "done")
+    assert event.status == "Done"
+    assert event.fields.status_category == JiraRef(id="3", key="done", name="Done")
     assert event.issue_event_type == "issue_resolved"
     assert event.changed("status") == FieldChange(
         field="status", from_value="1", from_string="Open", to_value="10001", to_string="Done"
@@ -396,11 +409,11 @@ def test_issue_fields_are_kept_whole(webhook_event: str) -> None:
 
     assert isinstance(event, IssueEvent)
     assert event.webhook_event == webhook_event
-    assert event.fields == payload["issue"]["fields"]
-    assert event.fields is not None
-    assert event.fields["customfield_10010"] == {"value": "sev1", "id": "10020"}
-    assert event.fields["reporter"]["name"] == "kim"
-    assert event.fields["description"] == "PagerDuty incident #2"
+    assert event.fields.custom == {"customfield_10010": (FieldValue(names=("sev1", "10020")),)}
+    assert event.fields.components == (JiraRef(id="10000", name="API"),)
+    assert event.fields.reporter == JiraUser(name="kim", key="JIRAUSER10101")
+    assert event.fields.description == "PagerDuty incident #2"
+    assert event.fields.resolution is None  # carried, empty
 
 
 def test_issue_commented_carries_the_comment() -> None:
@@ -410,7 +423,8 @@ def test_issue_commented_carries_the_comment() -> None:
     event = normalize_jira("dc1", payload, event_id=EID)
 
     assert isinstance(event, IssueEvent)
-    assert (event.comment_id, event.comment_body) == ("10082", "looking into it")
+    assert event.comment == JiraComment(id="10082", body="looking into it")
+    assert event.is_comment
     assert event.changes == ()
 
 
@@ -427,8 +441,9 @@ def test_numeric_ids_and_missing_optional_parts_are_tolerated() -> None:
 
     assert isinstance(event, IssueEvent)
     assert event.issue_id == "10100"
-    assert (event.user_name, event.issue_event_type, event.status_category) == (None,) * 3
-    assert (event.priority, event.labels) == (None, ())
+    assert (event.user, event.issue_event_type) == (None, None)
+    assert isinstance(event.fields.status_category, UnsetType)  # not carried: not guessed
+    assert (event.fields.priority, event.fields.labels) == (None, ())
 
 
 @pytest.mark.parametrize(

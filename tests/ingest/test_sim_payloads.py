@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from pdjira_common.contracts import IncidentEvent, IssueEvent
+from pdjira_common.facts import FieldValue, JiraRef, PdRef
 from pdjira_ingest.normalize import normalize_jira, normalize_pagerduty
 from pdjira_simulators.jira import JiraSettings
 from pdjira_simulators.jira import create_app as create_jira
@@ -97,20 +98,21 @@ async def test_every_incident_event_from_the_pagerduty_simulator_normalizes(
         "incident.annotated",
     ]
     by_type = {e.event_type: e for e in incident_events}
-    priority = by_type["incident.priority_updated"]
-    assert priority.priority == "P1"
-    assert priority.data is not None
-    assert priority.data["priority"]["id"] == "PPRI001"
-    assert by_type["incident.reassigned"].data is not None
-    assert by_type["incident.reassigned"].data["assignees"][0]["id"] == "PUSER02"
-    assert by_type["incident.delegated"].data is not None
-    assert by_type["incident.delegated"].data["escalation_policy"]["id"] == "PEP0002"
+    facts = {t: e.facts for t, e in by_type.items() if e.facts is not None}
+    assert facts["incident.priority_updated"].priority == PdRef(id="PPRI001", summary="P1")
+    assert facts["incident.reassigned"].assignees[0].id == "PUSER02"
+    escalation_policy = facts["incident.delegated"].escalation_policy
+    assert escalation_policy is not None
+    assert escalation_policy.id == "PEP0002"
     assert by_type["incident.reopened"].status == "triggered"
     for event in incident_events:
-        assert event.agent_summary == "Integration Bot"  # the From user
+        assert event.agent is not None
+        assert event.agent.summary == "Integration Bot"  # the From user
         assert event.incident_id == incident_id
     note = by_type["incident.annotated"]
-    assert (note.data, note.note_content) == (None, "looking")
+    assert note.facts is None  # the data is a note, not the incident
+    assert note.note is not None
+    assert note.note.content == "looking"
 
 
 async def test_jira_simulator_create_and_priority_edit_normalize(
@@ -134,11 +136,9 @@ async def test_jira_simulator_create_and_priority_edit_normalize(
         "jira:issue_created",
         "jira:issue_updated",
     )
-    assert create.fields is not None
-    assert create.fields["customfield_10102"] == "checkout"
-    assert update.priority == "Highest"
+    assert create.fields.custom["customfield_10102"] == (FieldValue(value="checkout"),)
     change = update.changed("priority")
     assert change is not None
     assert (change.from_string, change.to_string) == ("Medium", "Highest")
-    assert update.fields is not None
-    assert update.fields["priority"]["name"] == "Highest"
+    assert isinstance(update.fields.priority, JiraRef)
+    assert update.fields.priority.name == "Highest"

@@ -27,6 +27,8 @@ def _check(args: argparse.Namespace) -> int:
         return 2
     accounts = ", ".join(a.id for a in config.pagerduty_accounts) or "none"
     instances = ", ".join(f"{j.id} ({j.base_url})" for j in config.jira_instances) or "none"
-    rules = len(config.rules)
+    # Both kinds are decided by one engine (the simple rules compiled); checks that need the
+    # live Jira and PagerDuty are `pdjira rules validate FILE`.
+    rules = f"{len(config.rules)} simple, {len(config.pagerduty_rules)} PagerDuty-style"
     print(f"ok: PagerDuty accounts: {accounts}; Jira instances: {instances}; rules: {rules}")
     return 0

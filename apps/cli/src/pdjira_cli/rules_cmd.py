@@ -33,7 +33,8 @@ def register(commands: Any) -> None:
     action("list", "list the rules in effect", _list)
     validate = action("validate", "check rules against Jira and PagerDuty", _validate)
     validate.add_argument(
-        "file", help="a pdjira config (its pagerduty_rules), or a JSON/YAML file of rules"
+        "file",
+        help="a pdjira config (its rules and pagerduty_rules), or a JSON/YAML file of rules",
     )
     importer = action("import", "add rules exported from PagerDuty's API", _import)
     importer.add_argument(
@@ -108,17 +109,45 @@ def _item(where: str, data: Any) -> RuleInFile:
     return RuleInFile(where, {"rule": data}, bare=True)
 
 
-def read_rules_file(path: Path) -> list[RuleInFile]:
-    """The rules of a pdjira config (``pagerduty_rules``), ``{"rules": [...]}``, ``{"rule":
-    ...}`` or a bare rule (JSON or YAML); AdminError if it holds none."""
+_CONFIG_KEYS = ("pagerduty_rules", "pagerduty_accounts", "jira_instances")
+
+
+def _load(path: Path) -> Any:
     try:
-        data = yaml.safe_load(path.read_text())  # JSON is YAML too
+        return yaml.safe_load(path.read_text())  # JSON is YAML too
     except OSError as exc:
         raise AdminError(f"cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise AdminError(f"{path} is neither JSON nor YAML: {exc}") from None
-    if isinstance(data, dict) and isinstance(data.get("pagerduty_rules"), list):
-        return [_item(f"$.pagerduty_rules[{i}]", r) for i, r in enumerate(data["pagerduty_rules"])]
+
+
+def _is_config(data: Any) -> bool:
+    return isinstance(data, dict) and any(key in data for key in _CONFIG_KEYS)
+
+
+def _simple(data: Any) -> list[Any]:
+    rules = data.get("rules") if _is_config(data) else None
+    return rules if isinstance(rules, list) else []
+
+
+def simple_rules_of(path: Path) -> list[Any]:
+    """A pdjira config's simple rules (``rules:``); none for other files."""
+    return _simple(_load(path))
+
+
+def read_rules_file(path: Path, *, simple_too: bool = False) -> list[RuleInFile]:
+    """The rules of a pdjira config (``pagerduty_rules``), ``{"rules": [...]}``, ``{"rule":
+    ...}`` or a bare rule (JSON or YAML); AdminError if it holds none (``simple_too``: a
+    config holding only simple rules is fine)."""
+    data = _load(path)
+    if _is_config(data):
+        raw = data.get("pagerduty_rules") or []
+        if isinstance(raw, list) and (raw or (simple_too and _simple(data))):
+            return [_item(f"$.pagerduty_rules[{i}]", r) for i, r in enumerate(raw)]
+        raise AdminError(
+            f"{path} is a pdjira config without pagerduty_rules"
+            + ("" if simple_too else " (its rules: are read from the config at start)")
+        )
     if isinstance(data, dict) and isinstance(data.get("rules"), list):
         return [_item(f"$.rules[{i}]", r) for i, r in enumerate(data["rules"])]
     if isinstance(data, dict) and ("rule" in data or "config" in data):
@@ -153,16 +182,21 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    items = read_rules_file(Path(args.file))
+    items = read_rules_file(Path(args.file), simple_too=True)
+    simple = simple_rules_of(Path(args.file))
     with _client(args) as client:
-        body = {"rules": [item.wrapper for item in items]}
-        problems = _check(client.post("/rules/validate", json=body))["problems"]
-    for problem in problems:
-        print(f"{items[problem['index']].path(problem['path'])}: {problem['message']}")
-    if problems:
-        print(f"{len(problems)} problem(s) in {args.file}", file=sys.stderr)
+        body = {"rules": [item.wrapper for item in items], "simple_rules": simple}
+        answer = _check(client.post("/rules/validate", json=body))
+    problems = answer["problems"]
+    found = [f"{items[p['index']].path(p['path'])}: {p['message']}" for p in problems]
+    # Simple rules are named by their path in the config already ($.rules[0].on_resolve).
+    found += [f"{p['path']}: {p['message']}" for p in answer.get("simple_problems", [])]
+    for line in found:
+        print(line)
+    if found:
+        print(f"{len(found)} problem(s) in {args.file}", file=sys.stderr)
         return 1
-    print(f"{len(items)} rules OK")
+    print(f"{len(items) + len(simple)} rules OK")
     return 0
 
 

@@ -102,7 +102,9 @@ class JiraInstance(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
 
 class SyncRule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """The first rule set: create on trigger, follow status both ways."""
+    """A simple rule (``rules:``): create on trigger, follow status both ways, notes <->
+    comments. The rules service compiles each into a PagerDuty-style rule at start (one engine
+    decides both forms); its name is unique among all rules of the file."""
 
     name: str
     account: str
@@ -186,7 +188,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     jira_instances: tuple[JiraInstance, ...] = ()
     rules: tuple[SyncRule, ...] = ()
     # PagerDuty-style rules, ``{account, instance, rule: {...}, priority_map...}`` each; the
-    # rules service decodes and validates them at start (and stores them in KV pdjira_rules).
+    # rules service decodes and validates them at start, with ``rules`` compiled (and stores
+    # them all in KV pdjira_rules).
     pagerduty_rules: tuple[dict[str, Any], ...] = ()
     rules_service: RulesSettings = RulesSettings()
     retry: RetrySettings = RetrySettings()

@@ -6,13 +6,28 @@ so one id finds the whole trace across streams.
 
 from __future__ import annotations
 
-from typing import Any, Literal, cast
+from typing import Any, Final, cast
 
 import msgspec
+
+from pdjira_common.facts import (
+    IncidentFacts,
+    IncidentStatus,
+    IssueFields,
+    JiraComment,
+    JiraRef,
+    JiraUser,
+    PdAgent,
+    PdNote,
+    PdRef,
+    read_incident,
+    read_issue_fields,
+)
 
 __all__ = [
     "AddComment",
     "AddNote",
+    "AnyEvent",
     "AuditRecord",
     "Command",
     "CommandFailed",
@@ -24,9 +39,12 @@ __all__ = [
     "FieldChange",
     "FieldsUpdated",
     "IncidentEvent",
+    "IncidentEventV1",
     "IncidentRef",
+    "IncidentStatus",
     "IncidentUpdated",
     "IssueEvent",
+    "IssueEventV1",
     "IssueLinked",
     "IssueRef",
     "IssueTransitioned",
@@ -46,9 +64,8 @@ __all__ = [
     "decode_event",
     "decode_outcome",
     "encode",
+    "upgrade_event",
 ]
-
-IncidentStatus = Literal["triggered", "acknowledged", "resolved"]
 
 
 class IncidentRef(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,9 +84,15 @@ class IssueRef(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # ---------------------------------------------------------------- events (stream EVENTS)
+# v2: typed facts (pdjira_common.facts) instead of the webhook's raw ``data`` / ``fields``.
+# v1 events (pdjira before v2) may still be in the stream after an upgrade, or come from an
+# ingest replica not yet upgraded: decode_event reads them and upgrades them (upgrade_event).
+
+_ANNOTATED: Final = "incident.annotated"
+_COMMENTED: Final = "issue_commented"
 
 
-class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.v1"):
+class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.v2"):
     """A PagerDuty webhook v3 incident event, normalized."""
 
     event_id: str
@@ -80,28 +103,25 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.
     occurred_at: str
     title: str
     html_url: str
-    # None on events whose data is not the incident itself (``incident.annotated`` carries an
-    # incident_note with only an incident reference): status, number, urgency and service are
-    # unknown there, and a made-up value would be indistinguishable from a real one.
-    status: IncidentStatus | None = None
-    number: int | None = None
-    urgency: str | None = None
-    service_id: str | None = None
-    service_name: str | None = None
-    priority: str | None = None
-    agent_id: str | None = None
-    agent_type: str | None = None
-    note_id: str | None = None
-    note_content: str | None = None
-    agent_summary: str | None = None  # the agent's display name (who acted)
-    # The webhook's incident object as PagerDuty sent it (``event.data`` of incident events:
-    # assignees, escalation_policy, priority, teams, created_at...): rule conditions and field
-    # templates read it. None on note events and from older publishers.
-    data: dict[str, Any] | None = None
+    agent: PdAgent | None = None  # who acted
+    # The incident as the event describes it. None on events whose data is not the incident
+    # (``incident.annotated`` carries a note with only an incident reference): its status,
+    # service... are unknown there, and a made-up value would pass for a real one.
+    facts: IncidentFacts | None = None
+    note: PdNote | None = None  # the note an ``incident.annotated`` event adds
 
     @property
     def incident(self) -> IncidentRef:
         return IncidentRef(account=self.account, incident_id=self.incident_id)
+
+    @property
+    def status(self) -> IncidentStatus | None:
+        return self.facts.status if self.facts is not None else None
+
+    @property
+    def is_note(self) -> bool:
+        """A new note (``incident.annotated`` with the note in it)."""
+        return self.event_type == _ANNOTATED and self.note is not None
 
 
 class FieldChange(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,7 +134,7 @@ class FieldChange(msgspec.Struct, frozen=True, kw_only=True):
     to_string: str | None = None
 
 
-class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v1"):
+class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v2"):
     """A Jira Server/DC issue webhook, normalized."""
 
     event_id: str
@@ -123,6 +143,89 @@ class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v1")
     issue_id: str
     key: str
     webhook_event: str  # e.g. "jira:issue_updated"
+    issue_event_type: str | None
+    timestamp_ms: int
+    fields: IssueFields  # the issue (JQL is evaluated against it)
+    user: JiraUser | None = None  # who acted
+    changes: tuple[FieldChange, ...] = ()
+    comment: JiraComment | None = None
+
+    @property
+    def issue(self) -> IssueRef:
+        return IssueRef(instance=self.instance, issue_id=self.issue_id, key=self.key)
+
+    @property
+    def project_key(self) -> str:
+        return self.fields.project.key or ""
+
+    @property
+    def issue_type(self) -> str:
+        return self.fields.issue_type.name or ""
+
+    @property
+    def status(self) -> str:
+        return self.fields.status.name or ""
+
+    @property
+    def summary(self) -> str:
+        summary = self.fields.summary
+        return summary if isinstance(summary, str) else ""
+
+    @property
+    def user_key(self) -> str | None:
+        return self.user.key if self.user is not None else None
+
+    @property
+    def is_comment(self) -> bool:
+        """A new comment (``issue_commented``; edits and deletions are not synced)."""
+        return self.issue_event_type == _COMMENTED and self.comment is not None
+
+    def changed(self, field: str) -> FieldChange | None:
+        """The change of ``field`` in this event, if any."""
+        return next((c for c in self.changes if c.field == field), None)
+
+
+Event = IncidentEvent | IssueEvent
+
+# ---------------------------------------------------------------- events, version 1 (legacy)
+
+
+class IncidentEventV1(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.v1"):
+    """An incident event as pdjira before v2 published it: flat fields and the webhook's raw
+    ``data`` (None on note events and from the oldest publishers)."""
+
+    event_id: str
+    correlation_id: str
+    account: str
+    incident_id: str
+    event_type: str
+    occurred_at: str
+    title: str
+    html_url: str
+    status: IncidentStatus | None = None
+    number: int | None = None
+    urgency: str | None = None
+    service_id: str | None = None
+    service_name: str | None = None
+    priority: str | None = None
+    agent_id: str | None = None
+    agent_type: str | None = None
+    note_id: str | None = None
+    note_content: str | None = None
+    agent_summary: str | None = None
+    data: dict[str, Any] | None = None
+
+
+class IssueEventV1(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v1"):
+    """An issue event as pdjira before v2 published it: flat fields and the webhook's raw
+    ``issue.fields`` (None from the oldest publishers)."""
+
+    event_id: str
+    correlation_id: str
+    instance: str
+    issue_id: str
+    key: str
+    webhook_event: str
     issue_event_type: str | None
     timestamp_ms: int
     project_key: str
@@ -137,20 +240,103 @@ class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v1")
     changes: tuple[FieldChange, ...] = ()
     comment_id: str | None = None
     comment_body: str | None = None
-    # The webhook's ``issue.fields`` as Jira sent it (custom fields, components, reporter,
-    # description...): JQL is evaluated against it. None from older publishers.
     fields: dict[str, Any] | None = None
 
-    @property
-    def issue(self) -> IssueRef:
-        return IssueRef(instance=self.instance, issue_id=self.issue_id, key=self.key)
 
-    def changed(self, field: str) -> FieldChange | None:
-        """The change of ``field`` in this event, if any."""
-        return next((c for c in self.changes if c.field == field), None)
+AnyEvent = Event | IncidentEventV1 | IssueEventV1  # what may be in stream EVENTS
 
 
-Event = IncidentEvent | IssueEvent
+def upgrade_event(event: AnyEvent) -> Event:
+    """The current version of any event: a v1 event's raw ``data`` / ``fields`` are read as
+    ingest reads a webhook now; what only the flat v1 fields say fills in the rest."""
+    if isinstance(event, IncidentEventV1):
+        return _upgrade_incident(event)
+    if isinstance(event, IssueEventV1):
+        return _upgrade_issue(event)
+    return event
+
+
+def _upgrade_incident(old: IncidentEventV1) -> IncidentEvent:
+    facts = read_incident(old.data, status=old.status) if old.status is not None else None
+    if facts is not None:
+        service = facts.service or _pd_ref(old.service_id, old.service_name)
+        priority = facts.priority or _pd_ref(None, old.priority)
+        facts = msgspec.structs.replace(
+            facts,
+            number=facts.number if facts.number is not None else old.number,
+            urgency=facts.urgency or old.urgency,
+            service=service,
+            priority=priority,
+        )
+    agent = None
+    if old.agent_id or old.agent_type or old.agent_summary:
+        agent = PdAgent(id=old.agent_id, type=old.agent_type, summary=old.agent_summary)
+    note = None
+    if old.note_id is not None and old.note_content is not None:
+        note = PdNote(id=old.note_id, content=old.note_content)
+    return IncidentEvent(
+        event_id=old.event_id,
+        correlation_id=old.correlation_id,
+        account=old.account,
+        incident_id=old.incident_id,
+        event_type=old.event_type,
+        occurred_at=old.occurred_at,
+        title=old.title,
+        html_url=old.html_url,
+        agent=agent,
+        facts=facts,
+        note=note,
+    )
+
+
+def _pd_ref(ref_id: str | None, summary: str | None) -> PdRef | None:
+    return PdRef(id=ref_id, summary=summary) if ref_id or summary else None
+
+
+def _upgrade_issue(old: IssueEventV1) -> IssueEvent:
+    if old.fields is not None:
+        fields = read_issue_fields(old.fields)
+    else:  # the oldest publishers: only what the flat fields say (JQL asks Jira the rest)
+        fields = IssueFields(
+            summary=old.summary,
+            labels=old.labels,
+            priority=JiraRef(name=old.priority) if old.priority else None,
+        )
+    category = fields.status_category
+    fields = msgspec.structs.replace(
+        fields,
+        project=msgspec.structs.replace(fields.project, key=fields.project.key or old.project_key),
+        issue_type=msgspec.structs.replace(
+            fields.issue_type, name=fields.issue_type.name or old.issue_type
+        ),
+        status=msgspec.structs.replace(fields.status, name=fields.status.name or old.status),
+        status_category=(
+            JiraRef(key=old.status_category)
+            if not isinstance(category, JiraRef) and old.status_category
+            else category
+        ),
+    )
+    user = None
+    if old.user_name or old.user_key:
+        user = JiraUser(name=old.user_name, key=old.user_key)
+    comment = None
+    if old.comment_id is not None and old.comment_body is not None:
+        comment = JiraComment(id=old.comment_id, body=old.comment_body)
+    return IssueEvent(
+        event_id=old.event_id,
+        correlation_id=old.correlation_id,
+        instance=old.instance,
+        issue_id=old.issue_id,
+        key=old.key,
+        webhook_event=old.webhook_event,
+        issue_event_type=old.issue_event_type,
+        timestamp_ms=old.timestamp_ms,
+        fields=fields,
+        user=user,
+        changes=old.changes,
+        comment=comment,
+    )
+
 
 # ---------------------------------------------------------------- commands (stream COMMANDS)
 
@@ -449,7 +635,7 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True, tag="dlq.dead_letter
 
 # ---------------------------------------------------------------- codecs
 
-_event_decoder = msgspec.json.Decoder(Event)
+_event_decoder = msgspec.json.Decoder(AnyEvent)
 _command_decoder = msgspec.json.Decoder(Command)
 _outcome_decoder = msgspec.json.Decoder(Outcome)
 _audit_decoder = msgspec.json.Decoder(AuditRecord)
@@ -462,7 +648,8 @@ def encode(message: msgspec.Struct) -> bytes:
 
 
 def decode_event(data: bytes) -> Event:
-    return cast(Event, _event_decoder.decode(data))
+    """An event of any version, upgraded to the current one."""
+    return upgrade_event(cast(AnyEvent, _event_decoder.decode(data)))
 
 
 def decode_command(data: bytes) -> Command:

@@ -12,6 +12,14 @@ from dataclasses import dataclass
 from typing import Any, cast, get_args
 
 from pdjira_common.contracts import FieldChange, IncidentEvent, IncidentStatus, IssueEvent
+from pdjira_common.facts import (
+    JiraComment,
+    PdNote,
+    read_agent,
+    read_incident,
+    read_issue_fields,
+    read_jira_user,
+)
 
 from pdjira_ingest.fields import Fields, WebhookRejected
 
@@ -88,9 +96,7 @@ def normalize_pagerduty(account: str, payload: Any) -> IncidentEvent | Ignored:
         "account": account,
         "event_type": event_type,
         "occurred_at": occurred_at,
-        "agent_id": agent.opt_text("id") if agent else None,
-        "agent_type": agent.opt_text("type") if agent else None,
-        "agent_summary": agent.opt_text("summary") if agent else None,
+        "agent": read_agent(agent.raw()) if agent else None,
     }
     if data_type == "incident":
         return _incident_event(data, common)
@@ -110,19 +116,14 @@ def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
             "invalid_payload",
             f"field `event.data.status` is {status!r}, not one of {list(_STATUSES)}. {_PD_HINT}",
         )
-    service = data.obj("service")
-    priority = data.opt_obj("priority")
+    # What identifies the incident is checked here; the rest is read leniently.
+    data.obj("service").text("id")
+    data.integer("number")
     return IncidentEvent(
         incident_id=data.text("id"),
-        status=cast(IncidentStatus, status),  # checked against IncidentStatus above
         title=data.text("title"),
-        number=data.integer("number"),
-        urgency=data.opt_text("urgency"),
-        service_id=service.text("id"),
-        service_name=service.opt_text("summary"),
         html_url=data.opt_text("html_url") or "",
-        priority=priority.opt_text("summary") if priority else None,
-        data=data.raw(),
+        facts=read_incident(data.raw(), status=cast(IncidentStatus, status)),
         **common,
     )
 
@@ -135,8 +136,7 @@ def _note_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
         incident_id=incident.text("id"),
         title=incident.opt_text("summary") or "",
         html_url=incident.opt_text("html_url") or "",
-        note_id=data.text("id"),
-        note_content=data.opt_text("content") or "",
+        note=PdNote(id=data.text("id"), content=data.opt_text("content") or ""),
         **common,
     )
 
@@ -156,12 +156,17 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
         )
     issue = root.obj("issue")
     fields = issue.obj("fields")
-    status = fields.obj("status")
-    category = status.opt_obj("statusCategory")
-    priority = fields.opt_obj("priority")
+    # What the rules scope by is checked here (400 naming the field); the rest is read
+    # leniently into typed facts.
+    fields.obj("project").text("key")
+    fields.obj("issuetype").text("name")
+    fields.obj("status").text("name")
+    fields.array("labels")
     user = root.opt_obj("user")
     comment = root.opt_obj("comment")
     changelog = root.opt_obj("changelog")
+    comment_id = comment.opt_ident("id") if comment else None
+    comment_body = comment.opt_text("body") if comment else None
     return IssueEvent(
         event_id=event_id,
         correlation_id=event_id,
@@ -171,19 +176,14 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
         webhook_event=webhook_event,
         issue_event_type=root.opt_text("issue_event_type_name"),
         timestamp_ms=root.integer("timestamp"),
-        project_key=fields.obj("project").text("key"),
-        issue_type=fields.obj("issuetype").text("name"),
-        status=status.text("name"),
-        status_category=category.opt_text("key") if category else None,
-        summary=fields.opt_text("summary") or "",
-        priority=priority.opt_text("name") if priority else None,
-        labels=tuple(label for label in fields.array("labels") if isinstance(label, str)),
-        user_name=user.opt_text("name") if user else None,
-        user_key=user.opt_text("key") if user else None,
+        fields=read_issue_fields(fields.raw()),
+        user=read_jira_user(user.raw()) if user else None,
         changes=_changes(changelog) if changelog else (),
-        comment_id=comment.opt_ident("id") if comment else None,
-        comment_body=comment.opt_text("body") if comment else None,
-        fields=fields.raw(),
+        comment=(
+            JiraComment(id=comment_id, body=comment_body)
+            if comment_id is not None and comment_body is not None
+            else None
+        ),
     )
 
 

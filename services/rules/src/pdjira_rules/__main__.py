@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         service = create_service(config)
     except RuleLoadError as exc:
         print(
-            f"pdjira_rules: cannot start: {len(exc.problems)} problem(s) in pagerduty_rules of "
+            f"pdjira_rules: cannot start: {len(exc.problems)} problem(s) in the rules of "
             f"{args.config}:",
             file=sys.stderr,
         )

@@ -7,7 +7,12 @@ Bearer token ``rules_service.admin_token``. Routes::
     GET    /rules/{id}       {"rule": {...}, "account": ..., ...}
     PUT    /rules/{id}       replace -> 200
     DELETE /rules/{id}       -> 204
-    POST   /rules/validate   {"rules": [...]} -> {"problems": [{"index", "path", "message"}]}
+    POST   /rules/validate   {"rules": [...], "simple_rules": [...]}
+                             -> {"problems": [{"index", "path", "message"}],
+                                 "simple_problems": [...] (when simple_rules were sent)}
+
+``simple_rules`` are entries of a config's ``rules:`` (compiled and checked as the service
+does at start); their problems' paths are the config's, e.g. ``$.rules[0].on_resolve``.
 
 Listed rules carry ``id`` and our extension object ``pdjira`` (account, instance, source and
 the other wrapper fields), so a listed rule imports unchanged. Errors use PagerDuty's
@@ -26,14 +31,15 @@ from typing import Any, Final, Protocol
 from urllib.parse import parse_qs
 
 import msgspec
-from pdjira_common.config import RulesSettings
+from pdjira_common.config import RulesSettings, SyncRule
 from pdjira_common.logging import get_logger
 
 from pdjira_rules.catalog import Target, create_targets, responders_of
 from pdjira_rules.reads import ReadFailed
-from pdjira_rules.rule_loading import RuleLoadError, decode_wrapper
-from pdjira_rules.rule_model import PdjiraRule, StoredRule, UserReference
+from pdjira_rules.rule_loading import RuleLoadError, config_problems, decode_wrapper
+from pdjira_rules.rule_model import ConfigPlace, PdjiraRule, StoredRule, UserReference
 from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
+from pdjira_rules.simple_rules import compile_simple_rule
 from pdjira_rules.store import RuleConflict, RuleStore
 
 __all__ = ["PREFIX", "CatalogSource", "RulesApi", "rule_json", "wrapper_json"]
@@ -50,6 +56,14 @@ class CatalogSource(Protocol):
     async def jira(self, instance: str, targets: Sequence[Target] = ()) -> JiraCatalog: ...
 
     async def pd(self, account: str, responders: Sequence[UserReference] = ()) -> PdCatalog: ...
+
+
+class _Simple:
+    """An entry of a config's ``rules:`` sent for validation (index: its place there)."""
+
+    def __init__(self, index: int, data: object) -> None:
+        self.place = ConfigPlace(section="rules", index=index)
+        self.data = data
 
 
 class _Reply(Exception):
@@ -79,11 +93,16 @@ def _extension(stored: StoredRule) -> dict[str, Any]:
         "instance": w.instance,
         "source": stored.source,
         "updated_at": stored.updated_at,
+        # Config rules: where in the file ("$.rules[0]": a simple rule, compiled).
+        "config_path": stored.place.path if stored.place is not None else None,
         "priority_map": w.priority_map,
         "field_templates": msgspec.to_builtins(w.field_templates),
         "resolution": w.resolution,
         "sync_priority": w.sync_priority,
         "urgency_map": w.urgency_map,
+        "resolution_events": list(w.resolution_events),
+        "all_services": w.all_services,
+        "all_issue_types": w.all_issue_types,
     }
 
 
@@ -98,7 +117,7 @@ def rule_json(stored: StoredRule) -> dict[str, Any]:
 def wrapper_json(stored: StoredRule) -> dict[str, Any]:
     """``{"rule": {...}, "account": ..., "instance": ..., ...}``: what POST/PUT/GET answer."""
     extension = _extension(stored)
-    del extension["source"], extension["updated_at"]
+    del extension["source"], extension["updated_at"], extension["config_path"]
     return {"rule": rule_json(stored), **extension}
 
 
@@ -250,12 +269,24 @@ class RulesApi:
 
     async def _validate(self, body: bytes) -> dict[str, Any]:
         raw = _decode_json(body)
-        if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list):
+        if (
+            not isinstance(raw, dict)
+            or not ({"rules", "simple_rules"} & raw.keys())
+            or not isinstance(raw.get("rules", []), list)
+        ):
             raise _invalid(['$.rules: expected {"rules": [{"rule": {...}}, ...]}'])
-        problems = await self.problems(raw["rules"])
-        return {
-            "problems": [{"index": i, "path": p.path, "message": p.message} for i, p in problems]
-        }
+        if not isinstance(raw.get("simple_rules", []), list):
+            raise _invalid(['$.simple_rules: expected a list of the config\'s "rules:" entries'])
+        rules: list[object] = raw.get("rules", [])
+        simple: list[object] = raw.get("simple_rules", [])
+        problems = await self.problems([*rules, *(_Simple(i, s) for i, s in enumerate(simple))])
+        found: dict[str, list[dict[str, object]]] = {"problems": []}
+        if "simple_rules" in raw:
+            found["simple_problems"] = []
+        for i, p in problems:
+            kind, index = ("problems", i) if i < len(rules) else ("simple_problems", i - len(rules))
+            found[kind].append({"index": index, "path": p.path, "message": p.message})
+        return found
 
     # ------------------------------------------------------------------ validation
 
@@ -274,6 +305,22 @@ class RulesApi:
         _, problems = await self._check(items)
         return problems
 
+    def _decode(self, raw: object) -> PdjiraRule:
+        """A wrapper, or a simple rule compiled; RuleLoadError."""
+        if not isinstance(raw, _Simple):
+            return decode_wrapper(raw, self._accounts, self._instances)
+        try:
+            rule = msgspec.convert(raw.data, SyncRule)
+        except msgspec.ValidationError as exc:
+            # msgspec says "<what> - at `$.x`": the path inside the simple rule.
+            message, _, at = str(exc).partition(" - at `$")
+            path = raw.place.path + at.rstrip("`")
+            raise RuleLoadError([Problem(path=path, message=message)]) from None
+        try:
+            return decode_wrapper(compile_simple_rule(rule), self._accounts, self._instances)
+        except RuleLoadError as exc:
+            raise RuleLoadError(config_problems(exc.problems, None, raw.place)) from None
+
     async def _check(
         self, items: Sequence[object]
     ) -> tuple[list[PdjiraRule | None], list[tuple[int, Problem]]]:
@@ -281,7 +328,7 @@ class RulesApi:
         decoded: list[PdjiraRule | None] = []
         for i, raw in enumerate(items):
             try:
-                decoded.append(decode_wrapper(raw, self._accounts, self._instances))
+                decoded.append(self._decode(raw))
             except RuleLoadError as exc:
                 decoded.append(None)
                 problems.extend((i, p) for p in exc.problems)
@@ -304,6 +351,9 @@ class RulesApi:
         for i, wrapped in enumerate(decoded):
             if wrapped is not None:
                 found = validate_pdjira_rule(wrapped, jira[wrapped.instance], pd[wrapped.account])
+                item = items[i]
+                if isinstance(item, _Simple):
+                    found = config_problems(found, wrapped, item.place)
                 problems.extend((i, p) for p in found)
         problems.sort(key=lambda ip: ip[0])
         return decoded, problems

@@ -7,7 +7,7 @@ import hashlib
 import msgspec
 from pdjira_common.contracts import AuditRecord, Event, IncidentEvent, encode
 
-from pdjira_rules.decide import ECHO, Decision
+from pdjira_rules.engine import ECHO, Decision
 
 __all__ = ["SERVICE", "audit_msg_id", "audit_record"]
 

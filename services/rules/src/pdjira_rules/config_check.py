@@ -2,12 +2,13 @@
 answer.
 
 At start only the checks that need no catalog can run (the writers may not be up yet): JQL
-syntax, templates, structure. As soon as the writers answer, every config rule is checked like
-an API write is (statuses, priorities, projects, issue types, services, fields required on
-create); a rule with problems is refused — left out of every decision and logged with each
-problem and its path — until the file (or an API write) fixes it. Until the check has run the
-rules apply: they passed every check that could run, and holding them back would decide events
-without them.
+syntax, templates, structure. As soon as the writers answer, every config rule — the simple
+``rules:`` compiled, and ``pagerduty_rules:`` — is checked like an API write is (statuses,
+priorities, projects, issue types, services, fields required on create); a rule with problems
+is refused — left out of every decision and logged with each problem at its path in the file
+(e.g. ``$.rules[0].on_resolve``) — until the file (or an API write) fixes it. Until the check
+has run the rules apply: they passed every check that could run, and holding them back would
+decide events without them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pdjira_common.logging import get_logger
 
 from pdjira_rules.catalog import Target, create_targets, responders_of
 from pdjira_rules.reads import ReadFailed
+from pdjira_rules.rule_loading import config_problems
 from pdjira_rules.rule_model import StoredRule, UserReference
 from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
 
@@ -80,6 +82,8 @@ class CheckedRules:
         for rule in rules:
             wrapped = rule.wrapped
             problems = validate_pdjira_rule(wrapped, jira[wrapped.instance], pd[wrapped.account])
+            if problems and rule.place is not None:
+                problems = config_problems(problems, wrapped, rule.place)
             if problems:
                 refused[(rule.id, rule.updated_at)] = tuple(problems)
                 _log.error(

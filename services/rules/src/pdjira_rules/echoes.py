@@ -7,17 +7,19 @@ the same the writers record in their marks before they write.
 
 from __future__ import annotations
 
-from typing import Final
-
 from pdjira_common.contracts import Event, IncidentEvent, Link
 from pdjira_common.requests import EchoConsume, PairLookup, body_digest
 
-from pdjira_rules.decide import ACKNOWLEDGED, RESOLVED, is_comment, is_note
+from pdjira_rules.engine.incident_facts import (
+    ACKNOWLEDGED,
+    PRIORITY_UPDATED,
+    REOPENED,  # pd-writer reopens for the pd_reopen action
+    RESOLVED,
+    priority_of,
+)
+from pdjira_rules.engine.issue_facts import jira_priority
 
-__all__ = ["PRIORITY_UPDATED", "echo_probes", "entity_of", "pair_probe"]
-
-PRIORITY_UPDATED: Final = "incident.priority_updated"
-REOPENED: Final = "incident.reopened"  # pd-writer reopens for the pd_reopen action
+__all__ = ["echo_probes", "entity_of", "pair_probe"]
 
 
 def entity_of(event: Event) -> str:
@@ -34,20 +36,22 @@ def echo_probes(event: Event, link: Link | None) -> tuple[EchoConsume, ...]:
     if isinstance(event, IncidentEvent):
         if event.event_type in (ACKNOWLEDGED, RESOLVED, REOPENED) and event.status is not None:
             probes.append(("status", event.status))
-        if is_note(event):
-            probes.append(("note", body_digest(event.note_content or "")))
-        if event.event_type == PRIORITY_UPDATED and event.priority:
-            probes.append(("priority", event.priority))
+        if event.is_note and event.note is not None:
+            probes.append(("note", body_digest(event.note.content)))
+        _, priority = priority_of(event)
+        if event.event_type == PRIORITY_UPDATED and priority:
+            probes.append(("priority", priority))
         system = "pd"
     else:
         change = event.changed("status")
         if change is not None:
             probes.append(("status", change.to_string or event.status))
-        if is_comment(event):
-            probes.append(("comment", body_digest(event.comment_body or "")))
-        priority = event.changed("priority")
-        if priority is not None and (priority.to_string or event.priority):
-            probes.append(("priority", priority.to_string or event.priority or ""))
+        if event.is_comment and event.comment is not None:
+            probes.append(("comment", body_digest(event.comment.body)))
+        priority_change = event.changed("priority")
+        new_priority = (priority_change and priority_change.to_string) or jira_priority(event)
+        if priority_change is not None and new_priority:
+            probes.append(("priority", new_priority))
         system = "jira"
     return tuple(
         EchoConsume(
@@ -65,8 +69,10 @@ def pair_probe(event: Event, link: Link | None) -> PairLookup | None:
     """Has the event's note (comment) been synced already? Asked for linked notes/comments."""
     if link is None:
         return None
-    if isinstance(event, IncidentEvent) and is_note(event):
-        return PairLookup(incident=link.incident, note_id=event.note_id)
-    if is_comment(event) and not isinstance(event, IncidentEvent):
-        return PairLookup(incident=link.incident, comment_id=event.comment_id)
+    if isinstance(event, IncidentEvent):
+        if event.is_note and event.note is not None:
+            return PairLookup(incident=link.incident, note_id=event.note.id)
+        return None
+    if event.is_comment and event.comment is not None:
+        return PairLookup(incident=link.incident, comment_id=event.comment.id)
     return None

@@ -1,18 +1,18 @@
-"""The one handler: decode, ask mapping (link, echoes, pairs) and Jira (JQL the local evaluator
-cannot answer), decide with both rule sets, send commands, then the audit record."""
+"""The one handler: ask mapping (link, echoes, pairs) and Jira (JQL the local evaluator cannot
+answer) what the rules need, decide with the one engine, send the commands, then the audit
+record."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-import msgspec
 from faststream.nats import NatsBroker
 from pdjira_common import streams, subjects
-from pdjira_common.bus import Retryable, Unprocessable, publish
-from pdjira_common.config import SyncRule
-from pdjira_common.contracts import Event, IncidentEvent, Link, decode_event
+from pdjira_common.bus import Retryable, publish
+from pdjira_common.contracts import Event, IncidentEvent, Link
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.mapping_client import (
     MappingUnavailable,
@@ -23,9 +23,8 @@ from pdjira_common.mapping_client import (
 )
 
 from pdjira_rules.audit import audit_msg_id, audit_record
-from pdjira_rules.decide import Decision, decide, needs_link
 from pdjira_rules.echoes import echo_probes, pair_probe
-from pdjira_rules.engine import decide_rules, jql_questions
+from pdjira_rules.engine import Decision, decide_rules, jql_questions, needs_link
 from pdjira_rules.metrics import RulesMetrics
 from pdjira_rules.routing import command_subject
 from pdjira_rules.rule_model import StoredRule
@@ -34,7 +33,7 @@ __all__ = ["JqlAsker", "RuleSource", "handle_event"]
 
 
 class RuleSource(Protocol):
-    """Where the PagerDuty-style rules in effect come from (the KV-backed store)."""
+    """The rules in effect (the KV-backed store minus refused config rules)."""
 
     def current(self) -> tuple[StoredRule, ...]: ...
 
@@ -46,7 +45,50 @@ class JqlAsker(Protocol):
     async def ask(self, instance: str, issue_key: str, jql: str, *, as_of: int = 0) -> bool: ...
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Known:
+    """What mapping and Jira said about the event."""
+
+    link: Link | None
+    echoes: frozenset[str]
+    synced_as: str | None
+    jira_answers: Mapping[str, bool]
+
+
 _log = get_logger("pdjira_rules")
+
+
+async def handle_event(
+    broker: NatsBroker,
+    event: Event,
+    metrics: RulesMetrics,
+    *,
+    rules: RuleSource,
+    jql: JqlAsker | None = None,
+) -> Decision:
+    bind_correlation_id(event.correlation_id)
+    in_effect = rules.current()
+    known = await _ask(broker, jql, event, in_effect)
+    decision = decide_rules(
+        event,
+        in_effect,
+        known.link,
+        echoes=known.echoes,
+        synced_as=known.synced_as,
+        jira_answers=known.jira_answers,
+    )
+    await _send(broker, event, decision, metrics)
+    return decision
+
+
+async def _ask(
+    broker: NatsBroker, jql: JqlAsker | None, event: Event, rules: Sequence[StoredRule]
+) -> _Known:
+    link = await _link(broker, event) if needs_link(event, rules) else None
+    echoes = await _echoes(broker, event, link)
+    synced_as = None if echoes & {"note", "comment"} else await _synced_as(broker, event, link)
+    answers = await _jira_answers(jql, event, jql_questions(event, rules, link))
+    return _Known(link=link, echoes=echoes, synced_as=synced_as, jira_answers=answers)
 
 
 async def _link(broker: NatsBroker, event: Event) -> Link | None:
@@ -94,45 +136,9 @@ async def _jira_answers(
     }
 
 
-def _merge(first: Decision, second: Decision) -> Decision:
-    return Decision(
-        commands=first.commands + second.commands, verdicts=first.verdicts + second.verdicts
-    )
-
-
-async def handle_event(
-    broker: NatsBroker,
-    rules: Sequence[SyncRule],
-    body: bytes,
-    metrics: RulesMetrics,
-    *,
-    store: RuleSource | None = None,
-    jql: JqlAsker | None = None,
-) -> Decision:
-    try:
-        event = decode_event(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise Unprocessable(f"not an event this rules service understands: {exc}") from exc
-    bind_correlation_id(event.correlation_id)
-    stored = store.current() if store is not None else ()
-    wanted = bool(stored) or needs_link(event, rules)
-    link = await _link(broker, event) if wanted else None
-    echoes = await _echoes(broker, event, link)
-    synced_as = None if echoes & {"note", "comment"} else await _synced_as(broker, event, link)
-    decision = decide(event, rules, link, echoes=echoes, synced_as=synced_as)
-    if stored:
-        answers = await _jira_answers(jql, event, jql_questions(event, stored, link))
-        taken = frozenset(c.command_id for c in decision.commands)
-        more = decide_rules(
-            event,
-            stored,
-            link,
-            echoes=echoes,
-            synced_as=synced_as,
-            jira_answers=answers,
-            taken=taken,
-        )
-        decision = _merge(decision, more)
+async def _send(
+    broker: NatsBroker, event: Event, decision: Decision, metrics: RulesMetrics
+) -> None:
     # Commands before the audit record: an audit record means its commands are stored.
     for command in decision.commands:
         await publish(
@@ -160,4 +166,3 @@ async def handle_event(
         summary=record.summary,
         commands=list(record.command_ids),
     )
-    return decision

@@ -8,7 +8,6 @@ from typing import Any
 
 from faststream.asgi import AsgiFastStream
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
-from faststream.nats.message import NatsMessage
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.client import Client
 from nats.js.kv import KeyValue
@@ -16,13 +15,14 @@ from pdjira_common import streams, subjects
 from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config
 from pdjira_common.consumers import update_consumer
+from pdjira_common.contracts import AnyEvent, upgrade_event
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
 from pdjira_rules.config_check import CheckedRules
-from pdjira_rules.handlers import handle_event
+from pdjira_rules.handlers import JqlAsker, RuleSource, handle_event
 from pdjira_rules.metrics import RulesMetrics
 from pdjira_rules.reads import JqlFallback, NatsReads
 from pdjira_rules.rule_loading import load_config_rules
@@ -41,22 +41,17 @@ def consumer_settings(config: Config) -> dict[str, Any]:
     return {"ack_wait": config.retry.ack_wait, "max_ack_pending": 1}
 
 
-async def _raw_body(msg: NatsMessage) -> bytes:
-    # The handler decodes with msgspec itself, so that a body that is not an event is
-    # dead-lettered at once (Unprocessable) instead of failing in the generic JSON decoder.
-    body: bytes = msg.body
-    return body
-
-
 def subscribe(
     broker: NatsBroker,
     config: Config,
     metrics: RulesMetrics,
     *,
-    store: CheckedRules | RuleStore | None = None,
-    jql: JqlFallback | None = None,
+    rules: RuleSource,
+    jql: JqlAsker | None = None,
 ) -> None:
-    """Register the durable pull consumer "rules" on stream EVENTS."""
+    """Register the durable pull consumer "rules" on stream EVENTS. The body is decoded as an
+    event of any version (an older one is upgraded); anything else is dead-lettered at once by
+    the bus middleware, with the decoding error as the reason."""
 
     @broker.subscriber(
         subjects.ALL_EVENTS,
@@ -64,10 +59,9 @@ def subscribe(
         durable=CONSUMER,
         pull_sub=PullSub(batch_size=1, timeout=1.0),
         config=ConsumerConfig(**consumer_settings(config)),
-        decoder=_raw_body,
     )
-    async def on_event(body: bytes) -> None:
-        await handle_event(broker, config.rules, body, metrics, store=store, jql=jql)
+    async def on_event(body: AnyEvent) -> None:
+        await handle_event(broker, upgrade_event(body), metrics, rules=rules, jql=jql)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +83,9 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     """
     accounts = [a.id for a in config.pagerduty_accounts]
     instances = [j.id for j in config.jira_instances]
-    config_rules = load_config_rules(config.pagerduty_rules, accounts, instances)
+    config_rules = load_config_rules(
+        config.pagerduty_rules, accounts, instances, simple_rules=config.rules
+    )
     metrics = RulesMetrics()
     broker = make_broker(
         config.nats.url,
@@ -113,7 +109,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     jql = JqlFallback(reads, ttl=settings.jql_cache_ttl)
     catalogs = Catalogs(reads)
     checked = CheckedRules(store, catalogs)
-    subscribe(broker, config, metrics, store=checked, jql=jql)
+    subscribe(broker, config, metrics, rules=checked, jql=jql)
 
     async def check_config_rules() -> None:
         checked.start()  # in the background: the writers may start after us

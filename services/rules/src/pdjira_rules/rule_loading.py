@@ -1,5 +1,6 @@
-"""Turning raw rule data (the config's ``pagerduty_rules``, an API body, a PagerDuty export)
-into :class:`PdjiraRule` / :class:`StoredRule`, every problem named by its path.
+"""Turning raw rule data (the config's ``pagerduty_rules`` and compiled ``rules``, an API body,
+a PagerDuty export) into :class:`PdjiraRule` / :class:`StoredRule`, every problem named by its
+path in the file.
 
 Pure: no I/O. Checks that need Jira or PagerDuty (does status 'Doen' exist?) are left to
 :func:`pdjira_rules.rule_validation.validate_pdjira_rule` with live catalogs; here only what the
@@ -14,13 +15,23 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pdjira_rules.rule_model import PdjiraRule, RuleDecodeError, StoredRule, decode_rule
+from pdjira_common.config import SyncRule
+
+from pdjira_rules.rule_model import (
+    ConfigPlace,
+    PdjiraRule,
+    RuleDecodeError,
+    StoredRule,
+    decode_rule,
+)
 from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
+from pdjira_rules.simple_rules import compile_simple_rule, simple_rule_problem
 
 __all__ = [
     "CONFIG_ID_PREFIX",
     "WRAPPER_KEYS",
     "RuleLoadError",
+    "config_problems",
     "config_rule_id",
     "decode_wrapper",
     "load_config_rules",
@@ -40,6 +51,9 @@ WRAPPER_KEYS: Final = (
     "resolution",
     "sync_priority",
     "urgency_map",
+    "resolution_events",
+    "all_services",
+    "all_issue_types",
 )
 _IGNORED_KEYS: Final = frozenset({"pdjira"})
 # Problems that only a catalog can settle: with empty catalogs every reference "does not exist".
@@ -152,44 +166,69 @@ def config_rule_id(name: str) -> str:
     return CONFIG_ID_PREFIX + slug
 
 
+def config_problems(
+    problems: Sequence[Problem], wrapped: PdjiraRule | None, place: ConfigPlace
+) -> list[Problem]:
+    """Problems of a config rule (paths ``$.rule...`` / ``$.resolution``...) at their place in
+    the file: under ``$.pagerduty_rules[i]``, or at the simple rule's own settings (``wrapped``:
+    the compiled rule, None if it did not decode)."""
+    if place.section == "rules":
+        return [simple_rule_problem(p, wrapped, place.path) for p in problems]
+    return [Problem(path=_prefixed(place.path, p.path), message=p.message) for p in problems]
+
+
 def load_config_rules(
     raw_rules: Sequence[Mapping[str, Any]],
     accounts: Sequence[str],
     instances: Sequence[str],
     *,
+    simple_rules: Sequence[SyncRule] = (),
     now: datetime | None = None,
 ) -> tuple[StoredRule, ...]:
-    """The config's ``pagerduty_rules`` as stored rules (source "config"), or RuleLoadError
-    listing every problem of every rule (paths ``$.pagerduty_rules[i]...``)."""
+    """The config's rules as stored rules (source "config"): the simple ``rules`` compiled into
+    PagerDuty-style rules, then ``pagerduty_rules``; or RuleLoadError listing every problem of
+    every rule at its path in the file (``$.rules[i].on_resolve``, ``$.pagerduty_rules[i]...``)."""
     stamp = (now or datetime.now(UTC)).isoformat()
     problems: list[Problem] = []
     loaded: list[StoredRule] = []
-    ids: dict[str, tuple[int, str]] = {}
-    for i, raw in enumerate(raw_rules):
-        prefix = f"$.pagerduty_rules[{i}]"
+    ids: dict[str, tuple[str, str]] = {}
+    written: list[tuple[ConfigPlace, object]] = [
+        *(
+            (ConfigPlace(section="rules", index=i), compile_simple_rule(r))
+            for i, r in enumerate(simple_rules)
+        ),
+        *(
+            (ConfigPlace(section="pagerduty_rules", index=i), raw)
+            for i, raw in enumerate(raw_rules)
+        ),
+    ]
+    for place, raw in written:
         try:
-            wrapped = decode_wrapper(raw, accounts, instances, prefix)
+            wrapped = decode_wrapper(raw, accounts, instances)
         except RuleLoadError as exc:
-            problems.extend(exc.problems)
+            problems.extend(config_problems(exc.problems, None, place))
             continue
-        found = offline_problems(wrapped, prefix)
+        found = offline_problems(wrapped)
         if found:
-            problems.extend(found)
+            problems.extend(config_problems(found, wrapped, place))
             continue
         rule_id = config_rule_id(wrapped.rule.name)
         if rule_id in ids:
             first, first_name = ids[rule_id]
             same = "the same name" if first_name == wrapped.rule.name else "a name with that id"
+            [named] = config_problems([Problem(path="$.rule.name", message="")], wrapped, place)
             problems.append(
                 Problem(
-                    path=f"{prefix}.rule.name",
-                    message=f"$.pagerduty_rules[{first}] has {same} ({first_name!r}, id "
-                    f"{rule_id}); give every rule its own name",
+                    path=named.path,
+                    message=f"{first} has {same} ({first_name!r}, id {rule_id}); give every "
+                    "rule its own name",
                 )
             )
             continue
-        ids[rule_id] = (i, wrapped.rule.name)
-        loaded.append(StoredRule(id=rule_id, source="config", wrapped=wrapped, updated_at=stamp))
+        ids[rule_id] = (place.path, wrapped.rule.name)
+        loaded.append(
+            StoredRule(id=rule_id, source="config", wrapped=wrapped, updated_at=stamp, place=place)
+        )
     if problems:
         raise RuleLoadError(problems)
     return tuple(loaded)

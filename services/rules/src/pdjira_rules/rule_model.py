@@ -24,6 +24,7 @@ __all__ = [
     "ACTION_PARAM_TYPES",
     "AutocreateIncidentItem",
     "AutocreateIssueItem",
+    "ConfigPlace",
     "CreateIssueCondition",
     "CreateIssueEvent",
     "IssueType",
@@ -183,7 +184,8 @@ NonEmpty = msgspec.Meta(min_length=1)
 
 class RuleConfig(msgspec.Struct, frozen=True, kw_only=True):
     sync_comments: bool = False
-    services: Annotated[tuple[ServiceReference, ...], NonEmpty]
+    # At least one (checked on decoding: empty only beside our wrapper's all_services).
+    services: tuple[ServiceReference, ...] = ()
     projects: Annotated[tuple[Project, ...], NonEmpty]
     issue_types: Annotated[tuple[IssueType, ...], NonEmpty]
     autocreate_issues: bool = False
@@ -208,8 +210,9 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True):
 
 class PdjiraRule(msgspec.Struct, frozen=True, kw_only=True):
     """Our additions beside PagerDuty's rule: which account and Jira instance it joins, how
-    PagerDuty priorities map to Jira's, templates for required create fields, and the
-    resolution to set when a transition needs one."""
+    PagerDuty priorities map to Jira's, templates for required create fields, the resolution
+    to set when a transition needs one, and scope wider than PagerDuty's rule can say (the
+    simple ``rules:`` of the config compile to rules that use it)."""
 
     account: Annotated[str, Id]  # ids as in the config file (they appear in NATS subjects)
     instance: Annotated[str, Id]
@@ -221,22 +224,44 @@ class PdjiraRule(msgspec.Struct, frozen=True, kw_only=True):
     # (PagerDuty -> Jira by priority_map, Jira -> PagerDuty by its inverse).
     sync_priority: bool = True
     urgency_map: dict[str, Urgency] = msgspec.field(default_factory=dict)  # Jira prio -> urgency
+    # The PagerDuty events whose transitions carry ``resolution`` (empty: every transition),
+    # e.g. [incident.resolve]: acknowledging moves the issue without resolving it.
+    resolution_events: tuple[UpdateIssueEvent, ...] = ()
+    # Every service of the account (``config.services`` is then left empty).
+    all_services: bool = False
+    # Jira events about issues of any type (``config.issue_types`` still names the type an
+    # autocreated issue gets).
+    all_issue_types: bool = False
 
 
 RuleSource: TypeAlias = Literal["config", "api"]
+
+
+class ConfigPlace(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a config rule is written: ``$.rules[index]`` (a simple rule, compiled) or
+    ``$.pagerduty_rules[index]``."""
+
+    section: Literal["rules", "pagerduty_rules"]
+    index: int
+
+    @property
+    def path(self) -> str:
+        return f"$.{self.section}[{self.index}]"
 
 
 class StoredRule(msgspec.Struct, frozen=True, kw_only=True):
     """One rule as kept in KV ``pdjira_rules`` (key: ``id``) and as the decision code sees it.
 
     ``source`` "config": seeded from the YAML file at start (the file wins again on the next
-    start); "api": created over the admin API or ``pdjira rules import``.
+    start), ``place`` saying where in the file; "api": created over the admin API or
+    ``pdjira rules import``.
     """
 
     id: str
     source: RuleSource
     wrapped: PdjiraRule
     updated_at: str = ""
+    place: ConfigPlace | None = None
 
     @property
     def name(self) -> str:
@@ -309,6 +334,7 @@ def rule_items(rule: Rule, prefix: str = "$") -> Iterator[tuple[str, RuleItem]]:
 def decode_pd_rule(data: bytes | str | Mapping[str, object]) -> Rule:
     """PagerDuty's rule from JSON text or already-parsed data (YAML); RuleDecodeError."""
     rule = _decode(data, Rule)
+    _check_services(rule, "$", all_services=False)
     _check_params(rule, "$")
     return rule
 
@@ -316,8 +342,21 @@ def decode_pd_rule(data: bytes | str | Mapping[str, object]) -> Rule:
 def decode_rule(data: bytes | str | Mapping[str, object]) -> PdjiraRule:
     """Our wrapper ``{account, instance, rule: {...}, ...}``; RuleDecodeError."""
     wrapped = _decode(data, PdjiraRule)
+    _check_services(wrapped.rule, "$.rule", all_services=wrapped.all_services)
     _check_params(wrapped.rule, "$.rule")
     return wrapped
+
+
+def _check_services(rule: Rule, prefix: str, *, all_services: bool) -> None:
+    """PagerDuty's schema wants at least one service; our wrapper may say "every service"."""
+    services = rule.config.services
+    if all_services and services:
+        raise RuleDecodeError(
+            f"{prefix}.config.services",
+            "all_services is on beside the rule: leave services empty (or turn all_services off)",
+        )
+    if not all_services and not services:
+        raise RuleDecodeError(f"{prefix}.config.services", "Expected `array` of length >= 1")
 
 
 def _decode(data: bytes | str | Mapping[str, object], kind: type[_T]) -> _T:

@@ -270,6 +270,12 @@ class _Checker:
             self.add(path, "neither on_create nor on_update: the item never fires")
         if item.target_service is not None:
             self.service(f"{path}.target_service", item.target_service)
+        elif not rule.config.services:
+            self.add(
+                f"{path}.target_service",
+                "missing, and the rule names no service (all_services): say which service "
+                "gets the incident",
+            )
         elif len(rule.config.services) != 1:
             self.add(f"{path}.target_service", "missing, and the rule has several services")
 

@@ -51,15 +51,22 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def order_key(rule: StoredRule) -> tuple[datetime, str]:
-    """(the rule's created_at, else updated_at, else 1970; id): a deterministic order."""
+_SECTIONS: Final = {"rules": 0, "pagerduty_rules": 1}
+
+
+def order_key(rule: StoredRule) -> tuple[int, int, datetime, str]:
+    """Config rules first, in the file's order (the simple ``rules:``, then
+    ``pagerduty_rules:``); then the others by created_at, else updated_at, else 1970, and id.
+    The order decides which rule acts first (one issue per incident...)."""
+    if rule.source == "config" and rule.place is not None:
+        return _SECTIONS[rule.place.section], rule.place.index, _EPOCH, rule.id
     created = rule.wrapped.rule.created_at
     if created is not None:
-        return _aware(created), rule.id
+        return len(_SECTIONS), 0, _aware(created), rule.id
     try:
-        return _aware(datetime.fromisoformat(rule.updated_at)), rule.id
+        return len(_SECTIONS), 0, _aware(datetime.fromisoformat(rule.updated_at)), rule.id
     except ValueError:
-        return _EPOCH, rule.id
+        return len(_SECTIONS), 0, _EPOCH, rule.id
 
 
 def with_created_at(wrapped: PdjiraRule, created_at: datetime | None) -> PdjiraRule:
@@ -194,7 +201,11 @@ class RuleStore:
             existing, revision = current
             created = rule.wrapped.rule.created_at or existing.wrapped.rule.created_at
             desired = with_created_at(rule.wrapped, created)
-            if existing.source == "config" and existing.wrapped == desired:
+            if (
+                existing.source == "config"
+                and existing.wrapped == desired
+                and existing.place == rule.place
+            ):
                 continue
             value = msgspec.structs.replace(rule, wrapped=desired, updated_at=now_iso())
             with contextlib.suppress(KeyWrongLastSequenceError):

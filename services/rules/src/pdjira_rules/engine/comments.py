@@ -1,6 +1,6 @@
 """sync_comments: a note on a linked incident becomes a comment on its issue, a comment on a
-linked issue a note on its incident; once per note/comment across all rules, with the simple
-rule set's command ids so both sets deduplicate."""
+linked issue a note on its incident; once per note/comment across all rules (the first rule to
+sync it owns it, and the command id is keyed by the note/comment, not the rule)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,24 @@ from typing import Final
 
 from pdjira_common.contracts import AddComment, AddNote, Command, IncidentEvent, IssueEvent
 
-from pdjira_rules.decide import comment_command_id, note_command_id
 from pdjira_rules.engine.context import Context, Outcome, Subject
 from pdjira_rules.engine.sections import run_item, skipped
 from pdjira_rules.engine.trail import Trail
 from pdjira_rules.rule_model import StoredRule
 
-__all__ = ["ITEM", "sync_comment", "sync_note"]
+__all__ = ["ITEM", "comment_command_id", "note_command_id", "sync_comment", "sync_note"]
 
 ITEM: Final = "sync_comments"
+
+
+def note_command_id(account: str, note_id: str) -> str:
+    """Keyed by the note: a note is mirrored once, whatever event or redelivery brings it."""
+    return f"note:{account}:{note_id}"
+
+
+def comment_command_id(instance: str, comment_id: str) -> str:
+    """Keyed by the comment: a comment is mirrored once."""
+    return f"comment:{instance}:{comment_id}"
 
 
 def sync_note(ctx: Context[IncidentEvent], stored: StoredRule) -> list[Outcome]:
@@ -31,19 +40,19 @@ def sync_comment(ctx: Context[IssueEvent], stored: StoredRule) -> list[Outcome]:
     return [run_item(Subject(stored=stored, item=ITEM), lambda s, t: _comment(ctx, s, t))]
 
 
-def _once(ctx: Context[IncidentEvent] | Context[IssueEvent], trail: Trail, command_id: str) -> None:
+def _once(ctx: Context[IncidentEvent] | Context[IssueEvent], trail: Trail) -> None:
     owner = ctx.owner(ITEM)
     if owner is not None:
         trail.fail(f"{owner} already syncs it (once per note/comment)")
-    if command_id in ctx.taken:
-        trail.fail(f"already synced by the simple rule set (command {command_id})")
 
 
 def _note(
     ctx: Context[IncidentEvent], subject: Subject, trail: Trail
 ) -> tuple[tuple[Command, ...], str]:
     event, link, wrapped = ctx.event, ctx.link, subject.stored.wrapped
-    note_id = event.note_id or ""
+    note = event.note
+    if note is None:
+        trail.fail("the event carries no note")
     trail.note("sync_comments is on: yes")
     if "note" in ctx.echoes:
         trail.echo("pdjira added this note (mirroring a Jira comment)")
@@ -56,27 +65,29 @@ def _note(
         f"not the rule's instance {wrapped.instance!r}",
     )
     if ctx.synced_as is not None:
-        trail.fail(f"note {note_id} is already synced (comment {ctx.synced_as})")
-    command_id = note_command_id(event.account, note_id)
-    _once(ctx, trail, command_id)
+        trail.fail(f"note {note.id} is already synced (comment {ctx.synced_as})")
+    _once(ctx, trail)
+    agent = event.agent
     command = AddComment(
-        command_id=command_id,
+        command_id=note_command_id(event.account, note.id),
         correlation_id=event.correlation_id,
         incident=event.incident,
         instance=link.issue.instance,
-        note_id=note_id,
-        body=event.note_content or "",
-        author_pd_user_id=event.agent_id if event.agent_type == "user_reference" else None,
+        note_id=note.id,
+        body=note.content,
+        author_pd_user_id=agent.id if agent and agent.type == "user_reference" else None,
     )
     ctx.claim(ITEM, subject.who)
-    return (command,), f"note {note_id} -> comment on {link.issue.key}"
+    return (command,), f"note {note.id} -> comment on {link.issue.key}"
 
 
 def _comment(
     ctx: Context[IssueEvent], subject: Subject, trail: Trail
 ) -> tuple[tuple[Command, ...], str]:
     event, link, wrapped = ctx.event, ctx.link, subject.stored.wrapped
-    comment_id = event.comment_id or ""
+    comment = event.comment
+    if comment is None:
+        trail.fail("the event carries no comment")
     trail.note("sync_comments is on: yes")
     if "comment" in ctx.echoes:
         trail.echo("pdjira added this comment (mirroring a PagerDuty note)")
@@ -89,17 +100,16 @@ def _comment(
         f"not the rule's account {wrapped.account!r}",
     )
     if ctx.synced_as is not None:
-        trail.fail(f"comment {comment_id} is already synced (note {ctx.synced_as})")
-    command_id = comment_command_id(event.instance, comment_id)
-    _once(ctx, trail, command_id)
+        trail.fail(f"comment {comment.id} is already synced (note {ctx.synced_as})")
+    _once(ctx, trail)
     command = AddNote(
-        command_id=command_id,
+        command_id=comment_command_id(event.instance, comment.id),
         correlation_id=event.correlation_id,
         incident=link.incident,
         issue=event.issue,
-        comment_id=comment_id,
-        body=event.comment_body or "",
+        comment_id=comment.id,
+        body=comment.body,
         author_jira_user_key=event.user_key,
     )
     ctx.claim(ITEM, subject.who)
-    return (command,), f"comment {comment_id} -> note on incident {link.incident.incident_id}"
+    return (command,), f"comment {comment.id} -> note on incident {link.incident.incident_id}"

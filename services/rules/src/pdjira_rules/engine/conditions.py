@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pdjira_common.contracts import IncidentEvent
 
-from pdjira_rules.engine.incident_facts import data_of, priority_of, rule_events
+from pdjira_rules.engine.incident_facts import priority_of, rule_events
 from pdjira_rules.engine.refs import listing, matches, shown
 from pdjira_rules.engine.trail import Trail
 from pdjira_rules.rule_model import CreateIssueCondition, StoredRule, UpdateIssueCondition
@@ -59,8 +59,8 @@ def _urgency(
     wanted = condition.pd_urgency
     if wanted is None:
         return trail.check(True, "pd_urgency not set (any urgency)")
-    have = event.urgency or data_of(event).get("urgency")
-    have_text = have if isinstance(have, str) and have else "unknown"
+    have = event.facts.urgency if event.facts is not None else None
+    have_text = have or "unknown"
     ok = have_text == wanted
     return trail.check(ok, f"urgency {have_text} == {wanted}", f"urgency {have_text} != {wanted}")
 

@@ -24,7 +24,6 @@ class Context(Generic[E]):
     echoes: frozenset[str] = frozenset()
     synced_as: str | None = None
     jira_answers: Mapping[str, bool] = field(default_factory=dict)
-    taken: frozenset[str] = frozenset()  # command ids the simple rule set produced
     owners: dict[str, str] = field(default_factory=dict)  # action -> who took it
 
     def owner(self, action: str) -> str | None:

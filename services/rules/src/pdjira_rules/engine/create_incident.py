@@ -97,8 +97,6 @@ def _consider(
         trail.fail(result.text)
     trail.require(result.matched, result.text)
     command_id = incident_command_id(event)
-    if command_id in ctx.taken:
-        trail.fail(f"already created by the simple rule set (command {command_id})")
     service = item.target_service or wrapped.rule.config.services[0]
     # A rule in the file may name the service; pd-writer resolves the name to its id.
     service_ref = service.id or service.summary or service.label

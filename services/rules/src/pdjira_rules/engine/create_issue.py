@@ -9,7 +9,6 @@ from typing import Final
 
 from pdjira_common.contracts import Command, CreateIssue, IncidentEvent
 
-from pdjira_rules.decide import JIRA_SUMMARY_MAX, create_command_id
 from pdjira_rules.engine.attrs import incident_attrs
 from pdjira_rules.engine.conditions import check_condition
 from pdjira_rules.engine.context import Context, Outcome, Subject
@@ -29,12 +28,25 @@ from pdjira_rules.templates import (
     template_keys,
 )
 
-__all__ = ["ACTION", "autocreate_issues", "default_description"]
+__all__ = [
+    "ACTION",
+    "JIRA_SUMMARY_MAX",
+    "autocreate_issues",
+    "create_command_id",
+    "default_description",
+]
 
 ACTION: Final = "create_issue"
+JIRA_SUMMARY_MAX: Final = 255  # Jira refuses longer summaries
 LABELS: Final = ("pagerduty",)
 # field_templates with a place of their own in CreateIssue (the rest go to `fields`).
 _NAMED: Final = frozenset({"summary", "description", "labels", "priority", "assignee"})
+
+
+def create_command_id(account: str, incident_id: str) -> str:
+    """Keyed by the incident, not the event or rule: every create for one incident is the same
+    command (JetStream drops the repeat; jira-writer finds an issue already made)."""
+    return f"create:{account}:{incident_id}"
 
 
 def autocreate_issues(ctx: Context[IncidentEvent], stored: StoredRule) -> list[Outcome]:
@@ -60,8 +72,6 @@ def _consider(
     if owner is not None:
         trail.fail(f"{owner} already creates the issue (one issue per incident)")
     command_id = create_command_id(event.account, event.incident_id)
-    if command_id in ctx.taken:
-        trail.fail(f"already created by the simple rule set (command {command_id})")
     command, notes = _create(event, subject.stored.wrapped, item, command_id)
     ctx.claim(ACTION, subject.who)
     what = f"create {command.issue_type} in {command.instance}/{command.project}"
@@ -105,8 +115,7 @@ def _create(
         instance=wrapped.instance,
         project=shown(project.id, project.key, project.label),
         issue_type=shown(issue_type.id, issue_type.label),
-        summary=one_line(summary_text or event.title, JIRA_SUMMARY_MAX)
-        or f"PagerDuty incident #{event.number}",
+        summary=one_line(summary_text or event.title, JIRA_SUMMARY_MAX) or _numbered(event),
         description=description,
         labels=labels or LABELS,
         priority=_priority(event, wrapped, changes, attrs),
@@ -148,13 +157,19 @@ def _described(templates: Mapping[str, Template], attrs: Mapping[str, object]) -
     return render_description(template, attrs) if template is not None else ""
 
 
+def _numbered(event: IncidentEvent) -> str:
+    """What a Jira summary says for an incident without a title."""
+    return f"PagerDuty incident #{event.facts.number if event.facts else None}"
+
+
 def default_description(event: IncidentEvent) -> str:
-    """As the simple rule set writes it."""
+    """What the incident is, line by line, with a link back to it."""
     service_id, service_name = service_of(event)
+    urgency = event.facts.urgency if event.facts is not None else None
     lines = [
-        f"PagerDuty incident #{event.number}: {event.title}",
+        f"{_numbered(event)}: {event.title}",
         f"Service: {service_name or service_id or 'unknown'} ({service_id})",
-        f"Urgency: {event.urgency or 'unknown'}",
+        f"Urgency: {urgency or 'unknown'}",
     ]
     _, priority = priority_of(event)
     if priority:

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from pdjira_common.contracts import IssueEvent
 
-from pdjira_rules.engine.issue_facts import event_time, issue_json
+from pdjira_rules.engine.issue_facts import event_time
 from pdjira_rules.jql import UNKNOWN, JqlSyntaxError, Query, Truth, evaluate, parse
 
 __all__ = ["JqlResult", "local_truth", "match_jql"]
@@ -34,14 +34,14 @@ def local_truth(jql: str, event: IssueEvent) -> Truth | None:
     query = _parse(jql)
     if isinstance(query, str):
         return None
-    return evaluate(query, issue_json(event), now=event_time(event))
+    return evaluate(query, event, now=event_time(event))
 
 
 def match_jql(jql: str, event: IssueEvent, answers: Mapping[str, bool]) -> JqlResult:
     query = _parse(jql)
     if isinstance(query, str):
         return JqlResult(matched=None, text=f"JQL `{jql}` does not parse: {query}")
-    truth = evaluate(query, issue_json(event), now=event_time(event))
+    truth = evaluate(query, event, now=event_time(event))
     if truth is not UNKNOWN:
         verb = "matches" if truth is True else "does not match"
         return JqlResult(matched=truth is True, text=f"issue {verb} JQL `{jql}` (locally)")

@@ -2,7 +2,8 @@
 not linked yet: the writer waits) that meets an item's condition moves
 its issue (jira_change_status -> TransitionIssue; the first item across rules wins) and sets
 its fields (the other jira actions -> one UpdateIssueFields per item). Echoes of our own status
-or priority writes are not reflected back."""
+or priority writes are not reflected back. A transition carries the wrapper's resolution when
+the event is one of its ``resolution_events`` (or that list is empty)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from typing import Final
 
 from pdjira_common.contracts import Command, IncidentEvent, TransitionIssue, UpdateIssueFields
 
-from pdjira_rules.decide import ECHO
 from pdjira_rules.engine.attrs import incident_attrs
 from pdjira_rules.engine.conditions import check_condition, creates_issue_for
 from pdjira_rules.engine.context import Context, Outcome, Subject
-from pdjira_rules.engine.incident_facts import assignee_ids
+from pdjira_rules.engine.decision import ECHO
+from pdjira_rules.engine.incident_facts import RULE_EVENTS, assignee_ids
 from pdjira_rules.engine.issue_facts import project_key_of_issue
 from pdjira_rules.engine.jira_actions import jira_changes
 from pdjira_rules.engine.sections import run_section
 from pdjira_rules.engine.trail import Skip, Trail
-from pdjira_rules.rule_model import ReactOnIncidentEventItem, StoredRule
+from pdjira_rules.rule_model import PdjiraRule, ReactOnIncidentEventItem, StoredRule
 
 __all__ = ["TRANSITION", "react_on_incident_event"]
 
@@ -46,7 +47,7 @@ def _consider(
         raise Skip(trail.text)
     if link is None:
         if not creates_issue_for(subject.stored, event):
-            trail.fail("incident not linked to an issue")
+            trail.fail("incident not linked (and this rule does not create issues)")
         key = "its issue once created"
         trail.note(
             "incident not linked yet, but this rule creates issues for incidents like it: "
@@ -89,7 +90,7 @@ def _consider(
                     incident=event.incident,
                     instance=wrapped.instance,
                     target_status=changes.status,
-                    resolution=wrapped.resolution,
+                    resolution=_resolution(wrapped, event),
                     caused_at=event.occurred_at or None,
                 )
             )
@@ -128,3 +129,10 @@ def _consider(
     if applied:
         done.append(f"actions: {', '.join(applied)}")
     return tuple(commands), "; ".join(done)
+
+
+def _resolution(wrapped: PdjiraRule, event: IncidentEvent) -> str | None:
+    wanted = wrapped.resolution_events
+    if wanted and RULE_EVENTS.get(event.event_type) not in wanted:
+        return None
+    return wrapped.resolution

@@ -3,9 +3,9 @@ carries: by id, else by name (summary, label, key) case-insensitively, as valida
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-__all__ = ["folded", "listing", "matches", "obj", "shown", "text"]
+__all__ = ["folded", "listing", "matches", "shown"]
 
 
 def folded(value: str | None) -> str | None:
@@ -33,23 +33,3 @@ def shown(ref_id: str | None, *names: str | None) -> str:
 
 def listing(names: Iterable[str]) -> str:
     return "[" + ", ".join(names) + "]"
-
-
-def obj(data: object, key: str) -> Mapping[str, object]:
-    """``data[key]`` if both are mappings, else empty (raw payloads are not trusted)."""
-    if isinstance(data, Mapping):
-        value = data.get(key)
-        if isinstance(value, Mapping):
-            return value
-    return {}
-
-
-def text(data: object, key: str) -> str | None:
-    """``data[key]`` if it is a non-empty string (ids may come as numbers: those too)."""
-    if isinstance(data, Mapping):
-        value = data.get(key)
-        if isinstance(value, str) and value:
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-    return None

@@ -1,12 +1,12 @@
 """Whether a rule applies to an event at all: enabled; for PagerDuty, its account and one of its
-services; for Jira, its instance, one of its projects and issue types. A rule out of scope gets
-one verdict (item None) saying why."""
+services (or all of them: ``all_services``); for Jira, its instance, one of its projects and
+issue types (or any type: ``all_issue_types``). A rule out of scope gets one verdict (item
+None) saying why."""
 
 from __future__ import annotations
 
 from pdjira_common.contracts import Event, IncidentEvent, IssueEvent
 
-from pdjira_rules.decide import is_note
 from pdjira_rules.engine.incident_facts import service_of
 from pdjira_rules.engine.issue_facts import issue_type_of, project_of
 from pdjira_rules.engine.refs import listing, matches, shown
@@ -29,11 +29,13 @@ def _incident(stored: StoredRule, event: IncidentEvent) -> str | None:
     wrapped = stored.wrapped
     if event.account != wrapped.account:
         return f"account {event.account!r} is not the rule's account {wrapped.account!r}"
+    if wrapped.all_services:
+        return None
     services = wrapped.rule.config.services
     the_id, the_name = service_of(event)
     if the_id is None and the_name is None:
         # A note event carries only an incident reference: its link decides instead.
-        return None if is_note(event) else "the event names no service"
+        return None if event.is_note else "the event names no service"
     if any(matches(s.id, (s.summary, s.label), the_id, (the_name,)) for s in services):
         return None
     wanted = listing(shown(s.id, s.label, s.summary) for s in services)
@@ -51,6 +53,8 @@ def _issue(stored: StoredRule, event: IssueEvent) -> str | None:
     ):
         wanted = listing(shown(p.id, p.key, p.label) for p in config.projects)
         return f"project {key} not in rule projects {wanted}"
+    if wrapped.all_issue_types:
+        return None
     type_name, type_id = issue_type_of(event)
     if not any(matches(t.id, (t.label,), type_id, (type_name,)) for t in config.issue_types):
         wanted = listing(shown(t.id, t.label) for t in config.issue_types)

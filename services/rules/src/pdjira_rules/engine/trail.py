@@ -2,14 +2,14 @@
 
 Conditions read ``"<fact>: yes"`` / ``"<fact>: no"`` (``"priority P3 not in [P1, P2]: no"``);
 a gate that stops the item adds its plain reason (``"incident already linked to OPS-4; ..."``).
-An echo skip starts with :data:`pdjira_rules.decide.ECHO`, then the checks made so far.
+An echo skip starts with :data:`pdjira_rules.engine.decision.ECHO`, then the checks made so far.
 """
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from pdjira_rules.decide import ECHO
+from pdjira_rules.engine.decision import ECHO
 
 __all__ = ["Skip", "Trail"]
 

@@ -30,10 +30,12 @@ from pdjira_rules.jql.fields import (
     MISSING,
     FieldKind,
     FieldSpec,
+    Issue,
     Item,
     field_items,
     number_key,
     resolve_field,
+    text_values,
 )
 from pdjira_rules.jql.parser import (
     And,
@@ -74,22 +76,21 @@ _KEY: Final = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)-(\d+)$")
 
 def evaluate(
     query: Query,
-    issue: Mapping[str, object],
+    issue: Issue,
     *,
     now: datetime,
     field_ids: Mapping[str, str] = _NO_FIELDS,
     tz: tzinfo = UTC,
 ) -> Truth:
-    """Does ``issue`` (Jira REST/webhook JSON: ``{"key", "id", "fields": {...}}``) match?
+    """Does ``issue`` (its key, id and typed fields, e.g. an IssueEvent) match?
 
     ``field_ids`` maps custom field names to ids ("Customer Tier" -> "customfield_10010");
     ``now`` anchors relative dates; ``tz`` is the zone absolute dates are read in.
-    Never raises on odd payloads: what it cannot read is UNKNOWN.
+    What the issue's facts do not carry is UNKNOWN.
     """
     if query.where is None:
         return True
-    ctx = _Context(issue if isinstance(issue, Mapping) else {}, now, field_ids, tz)
-    return ctx.node(query.where)
+    return _Context(issue, now, field_ids, tz).node(query.where)
 
 
 def local_gaps(query: Query, field_ids: Mapping[str, str] = _NO_FIELDS) -> tuple[str, ...]:
@@ -170,7 +171,7 @@ def _any(values: Iterable[bool | None]) -> Truth:
 class _Context:
     def __init__(
         self,
-        issue: Mapping[str, object],
+        issue: Issue,
         now: datetime,
         field_ids: Mapping[str, str],
         tz: tzinfo,
@@ -250,7 +251,7 @@ class _Context:
             if when is None:
                 return UNKNOWN
             return _any(_same_instant(self.date_of(item), when) for item in items)
-        if spec.path == ("resolution",) and text.strip().casefold() == "unresolved":
+        if spec.attr == "resolution" and text.strip().casefold() == "unresolved":
             return not items
         wanted = {text.strip().casefold()}
         num = number_key(text)
@@ -297,14 +298,8 @@ class _Context:
         summary/description/environment/custom text is True, anything else is for Jira."""
         if clause.op != "~" or not isinstance(clause.operand, Value):
             return UNKNOWN
-        fields = self.issue.get("fields")
-        if not isinstance(fields, Mapping):
-            return UNKNOWN
-        for name, value in fields.items():
-            searchable = name in ("summary", "description", "environment") or (
-                isinstance(name, str) and name.startswith("customfield_")
-            )
-            if searchable and _text_match(clause.operand.text, value) is True:
+        for value in text_values(self.issue.fields):
+            if _text_match(clause.operand.text, value) is True:
                 return True
         return UNKNOWN
 

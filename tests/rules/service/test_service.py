@@ -1,0 +1,219 @@
+"""The rules service on a real nats-server: events in, commands and audit records out."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+
+import msgspec
+import pytest
+import structlog
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig
+from pdjira_common import streams
+from pdjira_common.bus import MSG_ID_HEADER
+from pdjira_common.contracts import (
+    CreateIssue,
+    DeadLetter,
+    TransitionIssue,
+    UpdateIncident,
+    decode_audit,
+    decode_command,
+)
+from pdjira_common.logging import configure_logging
+from pdjira_devstack.waiting import wait_until
+
+from ..builders import incident_event, issue_event, status_change
+from .conftest import (
+    FakeMapping,
+    RunRules,
+    drained,
+    incident_link,
+    publish_event,
+    stream_messages,
+)
+
+_dead_letter = msgspec.json.Decoder(DeadLetter)
+
+
+async def test_triggered_event_yields_one_create_and_an_audit_record(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    await mapping.start()
+    await run_rules()
+    event = incident_event(event_id="01TRIGGER", correlation_id="01TRIGGER")
+
+    await publish_event(nc, event, "pd:acme:01TRIGGER")
+    await drained(nc)
+    # The same fact again (e.g. re-published after the dedup window): no second create.
+    await publish_event(nc, event, "pd:acme:01TRIGGER:again")
+    await drained(nc)
+
+    [stored] = await stream_messages(nc, streams.COMMANDS)
+    assert stored.subject == "commands.jira.dc1.PGR0VU2"
+    assert stored.headers is not None
+    assert stored.headers[MSG_ID_HEADER] == "create:acme:PGR0VU2"
+    command = decode_command(stored.data or b"")
+    assert isinstance(command, CreateIssue)
+    assert (command.project, command.issue_type, command.correlation_id) == (
+        "OPS",
+        "Task",
+        "01TRIGGER",
+    )
+
+    [audit] = await stream_messages(nc, streams.AUDIT)  # same decision twice: one record
+    assert audit.subject == "audit.01TRIGGER"
+    record = decode_audit(audit.data or b"")
+    assert record.command_ids == ("create:acme:PGR0VU2",)
+    assert {v.rule for v in record.verdicts} == {"ops"}  # the simple rule, by its name
+    assert [(v.item, v.matched) for v in record.verdicts if v.matched] == [
+        ("autocreate_issues_config[0]", True)
+    ]
+    assert len(mapping.queries) == 2  # asked every time, never assumed
+
+
+async def test_linked_incident_acknowledged_moves_the_issue(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    mapping.links.append(incident_link())
+    await mapping.start()
+    await run_rules()
+
+    await publish_event(nc, incident_event("incident.triggered"), "e1")
+    await publish_event(
+        nc, incident_event("incident.acknowledged", event_id="e2", correlation_id="e2"), "e2"
+    )
+    await drained(nc)
+
+    [stored] = await stream_messages(nc, streams.COMMANDS)  # linked: no create
+    command = decode_command(stored.data or b"")
+    assert isinstance(command, TransitionIssue)
+    assert command.command_id.startswith("e2:")  # keyed by the event
+    assert (command.target_status, command.resolution) == ("In Progress", None)
+    records = [decode_audit(m.data or b"") for m in await stream_messages(nc, streams.AUDIT)]
+    assert "already linked to OPS-4" in records[0].verdicts[0].reason
+
+
+async def test_jira_status_change_resolves_the_linked_incident(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    mapping.links.append(incident_link())
+    await mapping.start()
+    await run_rules()
+
+    await publish_event(nc, issue_event(status_change("Done")), "jira:dc1:abc")
+    await drained(nc)
+
+    [stored] = await stream_messages(nc, streams.COMMANDS)
+    assert stored.subject == "commands.pd.acme.PGR0VU2"
+    command = decode_command(stored.data or b"")
+    assert isinstance(command, UpdateIncident)
+    assert (command.status, command.actor_user_key) == ("resolved", "JIRAUSER10100")
+
+
+async def test_mapping_down_is_retried_never_taken_as_not_linked(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    mapping.links.append(incident_link())
+    await run_rules()  # no mapping responder yet
+    await publish_event(nc, incident_event(), "e1")
+
+    async def retried() -> bool:
+        info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
+        return bool(info.num_redelivered > 0 or info.delivered.consumer_seq >= 2)
+
+    await wait_until(retried, timeout=10.0, what="the trigger to be retried", interval=0.05)
+    assert await stream_messages(nc, streams.COMMANDS) == []  # no create for a linked incident
+
+    await mapping.start()
+    await drained(nc)
+    assert await stream_messages(nc, streams.COMMANDS) == []  # it is linked: still no create
+    [audit] = await stream_messages(nc, streams.AUDIT)
+    assert "already linked" in decode_audit(audit.data or b"").verdicts[0].reason
+
+
+async def test_a_retried_event_is_not_overtaken_by_the_next_one(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    mapping.fail_next = 1  # the lookup for the trigger fails once
+    await mapping.start()
+    await run_rules()
+
+    await publish_event(nc, incident_event("incident.triggered"), "e1")
+    await publish_event(
+        nc, incident_event("incident.acknowledged", event_id="e2", correlation_id="e2"), "e2"
+    )
+    await drained(nc)
+
+    commands = [decode_command(m.data or b"") for m in await stream_messages(nc, streams.COMMANDS)]
+    assert [type(c) for c in commands] == [CreateIssue, TransitionIssue]
+    assert mapping.fail_next == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        pytest.param(b'{"type": "pd.incident.v0"}', "Invalid value 'pd.incident.v0'", id="tag"),
+        pytest.param(b"not json", "does not decode", id="not-json"),
+        pytest.param(
+            b'{"type": "pd.incident.v2", "event_id": "x"}', "missing required field", id="field"
+        ),
+    ],
+)
+async def test_undecodable_event_is_dead_lettered_at_once_and_does_not_block(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules, body: bytes, why: str
+) -> None:
+    await mapping.start()
+    await run_rules()
+
+    await nc.jetstream().publish("events.pd.acme.PGR0VU2", body, stream=streams.EVENTS)
+    await publish_event(nc, incident_event(), "e2")
+    await drained(nc)
+
+    [letter_msg] = await stream_messages(nc, streams.DLQ)
+    assert letter_msg.subject == "dlq.EVENTS.rules"
+    letter = _dead_letter.decode(letter_msg.data or b"")
+    assert letter.attempts == 1
+    assert "the message does not decode as the handler's type" in letter.reason
+    assert why in letter.reason
+    assert letter.data == body
+    assert len(await stream_messages(nc, streams.COMMANDS)) == 1  # the next event went through
+
+
+async def test_existing_consumer_is_brought_to_one_in_flight(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    # A durable created by an older version with other settings is updated at start.
+    await nc.jetstream().add_consumer(
+        streams.EVENTS,
+        ConsumerConfig(durable_name="rules", filter_subject="events.>", max_ack_pending=1000),
+    )
+    await mapping.start()
+    await run_rules()
+
+    info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
+    assert info.config.max_ack_pending == 1
+
+
+async def test_log_lines_carry_the_event_correlation_id(
+    nc: Client,
+    mapping: FakeMapping,
+    run_rules: RunRules,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", buffer)
+    configure_logging("rules", "info")
+    try:
+        await mapping.start()
+        await run_rules()
+        await publish_event(nc, incident_event(event_id="01CORR", correlation_id="01CORR"), "x")
+        await drained(nc)
+    finally:
+        structlog.reset_defaults()
+
+    # The link lookup's reply passes the broker middlewares too; it must not rebind the id.
+    [decided] = [json.loads(line) for line in buffer.getvalue().splitlines() if '"decided"' in line]
+    assert decided["correlation_id"] == "01CORR"
+    assert decided["service"] == "rules"
