@@ -1,27 +1,32 @@
 """Per-entity lanes on a real nats-server: entities overlap, one entity is strictly ordered
 (across an in-place retry too), prerequisites may be overtaken by their create, poison ends in
-the DLQ."""
+the DLQ, a lone command is taken at once and stop() does not wait out a pull request."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import time
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pdjira_common import streams
-from pdjira_common.bus import Retryable, WaitForPrerequisite
+from pdjira_common.bus import Retryable, Unprocessable, WaitForPrerequisite
 from pdjira_common.config import RetrySettings
 from pdjira_common.contracts import DeadLetter
 from pdjira_common.lanes import LaneDispatcher, entity_of
+from pdjira_devstack.waiting import wait_drained, wait_until
 
 
-async def wait_until(probe: object, *, timeout: float, what: str) -> None:
-    async with asyncio.timeout(timeout):
-        while not probe():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
+def settled(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """``condition`` as the async probe ``wait_until`` polls."""
+
+    async def probe() -> bool:
+        return condition()
+
+    return probe
 
 
 RETRY = RetrySettings(base_delay=0.2, max_delay=0.4, max_attempts=3, ack_wait=2.0)
@@ -58,7 +63,7 @@ async def test_entities_overlap_and_one_entity_stays_in_order_across_a_retry(nc:
     )
     await lanes.start()
     try:
-        await wait_until(lambda: len(spans) == 5, timeout=10, what="all five handled")
+        await wait_until(settled(lambda: len(spans) == 5), timeout=10, what="all five handled")
     finally:
         await lanes.stop()
 
@@ -97,7 +102,7 @@ async def test_a_waiting_command_lets_its_create_go_first(nc: Client) -> None:
     )
     await lanes.start()
     try:
-        await wait_until(lambda: len(done) == 2, timeout=10, what="both applied")
+        await wait_until(settled(lambda: len(done) == 2), timeout=10, what="both applied")
     finally:
         await lanes.stop()
     assert done == ["create", "move"]
@@ -118,7 +123,7 @@ async def test_poison_goes_to_the_dlq_after_the_bound_and_the_lane_moves_on(nc: 
     )
     await lanes.start()
     try:
-        await wait_until(lambda: done == ["next"], timeout=10, what="the next command")
+        await wait_until(settled(lambda: done == ["next"]), timeout=10, what="the next command")
     finally:
         await lanes.stop()
     raw = await nc.jetstream().get_last_msg(streams.DLQ, "dlq.COMMANDS.t")
@@ -127,3 +132,90 @@ async def test_poison_goes_to_the_dlq_after_the_bound_and_the_lane_moves_on(nc: 
     assert letter.reason == "RuntimeError: boom"
     assert letter.data == b"poison"
     assert letter.subject == "commands.jira.dc1.A"
+
+
+async def dead_letter(nc: Client, durable: str = "t") -> DeadLetter:
+    raw = await nc.jetstream().get_last_msg(streams.DLQ, f"dlq.COMMANDS.{durable}")
+    return msgspec.json.decode(raw.data or b"", type=DeadLetter)
+
+
+async def test_unprocessable_is_dead_lettered_at_once_and_the_lane_moves_on(nc: Client) -> None:
+    calls: list[bytes] = []
+
+    async def handler(msg: Msg) -> None:
+        calls.append(msg.data)
+        if msg.data == b"garbage":
+            raise Unprocessable("cannot decode the command")
+
+    await publish(nc, "A", "garbage")
+    await publish(nc, "A", "next")
+    lanes = LaneDispatcher(
+        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=RETRY
+    )
+    await lanes.start()
+    try:
+        await wait_drained(nc.jetstream(), timeout=10, consumers=["t"])
+    finally:
+        await lanes.stop()
+    assert calls == [b"garbage", b"next"]  # tried once, never again
+    letter = await dead_letter(nc)
+    assert letter.attempts == 1
+    assert letter.reason == "cannot decode the command"
+
+
+async def test_a_prerequisite_that_never_comes_ends_in_the_dlq_after_its_own_bound(
+    nc: Client,
+) -> None:
+    waits: list[float] = []
+    retry = RetrySettings(max_attempts=2, prerequisite_max_attempts=3, ack_wait=2.0)
+
+    async def handler(msg: Msg) -> None:
+        waits.append(time.monotonic())
+        raise WaitForPrerequisite("no issue is linked yet")
+
+    await publish(nc, "A", "move")
+    lanes = LaneDispatcher(
+        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=retry
+    )
+    await lanes.start()
+    try:
+        await wait_drained(nc.jetstream(), timeout=10, consumers=["t"])
+    finally:
+        await lanes.stop()
+    # Waiting is not failing: three looks (more than max_attempts), one wait apart.
+    assert len(waits) == 3
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(waits))
+    letter = await dead_letter(nc)
+    assert letter.reason == "no issue is linked yet"
+    assert letter.attempts == 1
+
+
+async def test_a_lone_command_is_taken_at_once_and_stop_does_not_wait_out_the_fetch(
+    nc: Client,
+) -> None:
+    done = asyncio.Event()
+
+    async def handler(msg: Msg) -> None:
+        done.set()
+
+    lanes = LaneDispatcher(
+        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=RETRY
+    )
+    await lanes.start()
+    try:
+        await wait_until(
+            lambda: nc.jetstream().consumer_info(streams.COMMANDS, "t"),
+            timeout=5,
+            what="the consumer",
+        )
+        sent = time.monotonic()
+        await publish(nc, "A", "only one")
+        await asyncio.wait_for(done.wait(), timeout=5)
+        # Not held back until a pull request for a whole batch expires.
+        assert time.monotonic() - sent < 0.5
+        await wait_drained(nc.jetstream(), timeout=5, consumers=["t"])
+    finally:
+        # The dispatcher now waits in a pull request: stopping cancels it.
+        asked = time.monotonic()
+        await lanes.stop()
+    assert time.monotonic() - asked < 0.5
