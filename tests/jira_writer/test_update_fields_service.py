@@ -12,8 +12,8 @@ from nats.aio.client import Client
 from pdjira_common import streams, subjects
 from pdjira_common.contracts import FieldsUpdated, UpdateIssueFields, encode
 from pdjira_common.requests import JiraCatalogRead, JiraNamesReply, jira_read_subject
-from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_jira_writer.main import JiraWriterService
+from support.mapping_standin import MappingStandIn
 
 from .conftest import INSTANCE, JiraSim, OutcomeWatcher, send
 from .test_jira_writer_service import create, label_of, new_incident

@@ -10,9 +10,9 @@ import msgspec
 from nats.aio.client import Client
 from pdjira_common.contracts import IssueTransitioned, TransitionIssue, WriteSkipped, decode_command
 from pdjira_common.times import iso_from_ms
-from pdjira_common.write_order import LastWrite, older_than_last
 from pdjira_jira_writer.main import JiraWriterService
 from pdjira_mapping.main import MappingService
+from pdjira_writer.write_order import LastWrite, older_than_last
 
 from .conftest import JiraSim, OutcomeWatcher, send
 from .test_jira_writer_service import linked_issue, new_incident, transition

@@ -32,8 +32,8 @@ from pdjira_common.requests import (
     body_digest,
     jira_read_subject,
 )
-from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_jira_writer.main import JiraWriterService
+from support.mapping_standin import MappingStandIn
 
 from .conftest import INSTANCE, JiraSim, OutcomeWatcher, send
 from .test_jira_writer_service import linked_issue, new_incident, transition

@@ -31,12 +31,12 @@ from pdjira_common.requests import (
     body_digest,
     pd_read_subject,
 )
-from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_pd_writer.decisions import Actor, choose_from, note_text
 from pdjira_pd_writer.main import PdWriterService, create_service
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
 from pdjira_simulators.testing import running_server
+from support.mapping_standin import MappingStandIn
 
 from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, OutcomeWatcher, PdSim, make_config, send
 

@@ -201,7 +201,7 @@ async def test_configured_ack_wait_is_applied_to_an_existing_consumer(
     async with start_writer() as service:
         assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 5.0
     # Stopping the app closes the HTTP clients (after the broker finished its work).
-    assert service.writer.clients[ACCOUNT]._http.is_closed
+    assert service.writer.clients[ACCOUNT].http.closed  # type: ignore[attr-defined]
     # Restarted with another ack_wait: the durable consumer follows the config.
     async with start_writer(retry={"ack_wait": 2.0}):
         assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 2.0

@@ -17,8 +17,8 @@ from pdjira_common.contracts import (
     encode,
 )
 from pdjira_common.requests import PdCatalogRead, PdNamesReply, pd_read_subject
-from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_pd_writer.main import PdWriterService
+from support.mapping_standin import MappingStandIn
 
 from .conftest import ACCOUNT, BOT_EMAIL, OutcomeWatcher, PdSim
 

@@ -1,5 +1,6 @@
 """A tiny stand-in for the mapping service's request/reply side (echo marks, users, pairs):
-answers on real core NATS subjects, records what it was asked, and can be told to be silent."""
+answers on real core NATS subjects, records what it was asked, and can be told to be silent
+(``unanswered`` counts the requests it let time out meanwhile)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from pdjira_common.requests import (
 
 
 class MappingStandIn:
+    """``await MappingStandIn().start(nc)``; ``await standin.stop()``."""
+
     def __init__(self) -> None:
         self.marks: list[EchoMark] = []
         self.user_lookups: list[UserLookup] = []
@@ -30,6 +33,7 @@ class MappingStandIn:
         self.fallback: PdUser | None = None
         self.pairs: dict[str, str] = {}  # note id <-> comment id (both directions)
         self.silent = False
+        self.unanswered = 0
         self._subs: list[Subscription] = []
 
     async def start(self, nc: Client) -> MappingStandIn:
@@ -44,14 +48,19 @@ class MappingStandIn:
         for sub in self._subs:
             await sub.unsubscribe()
 
-    async def _on_mark(self, msg: Msg) -> None:
+    def _ignored(self) -> bool:
         if self.silent:
+            self.unanswered += 1
+        return self.silent
+
+    async def _on_mark(self, msg: Msg) -> None:
+        if self._ignored():
             return
         self.marks.append(msgspec.json.decode(msg.data, type=EchoMark))
         await msg.respond(encode(EchoReply(matched=False)))
 
     async def _on_user(self, msg: Msg) -> None:
-        if self.silent:
+        if self._ignored():
             return
         lookup = msgspec.json.decode(msg.data, type=UserLookup)
         self.user_lookups.append(lookup)
@@ -65,7 +74,7 @@ class MappingStandIn:
         await msg.respond(encode(reply))
 
     async def _on_pair(self, msg: Msg) -> None:
-        if self.silent:
+        if self._ignored():
             return
         lookup = msgspec.json.decode(msg.data, type=PairLookup)
         if lookup.note_id is not None:

@@ -1,0 +1,154 @@
+"""What the jira-writer and pd-writer tests share: the outcomes they watch, the JSON logs they
+read, mapping's request/reply side stood in, a service running for one ``async with``, and the
+simulators' admin calls both make. Each writer's conftest imports the fixtures it uses (and
+defines ``service_name``)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+import httpx
+import pytest
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from pdjira_common.contracts import Outcome, decode_outcome
+from pdjira_common.logging import configure_logging
+
+from support.mapping_standin import MappingStandIn
+
+__all__ = [
+    "FAST_RETRY",
+    "JsonLogs",
+    "OutcomeWatcher",
+    "Running",
+    "SimulatorAdmin",
+    "json_logs",
+    "outcomes",
+    "standin",
+]
+
+
+# Retries in tests: soon and few (a command still gets several tries within a test's patience).
+FAST_RETRY: dict[str, Any] = {
+    "base_delay": 0.1,
+    "max_delay": 0.5,
+    "max_attempts": 6,
+    "ack_wait": 5.0,
+    "http_timeout": 2.0,
+}
+
+
+class OutcomeWatcher:
+    """Every outcome published while the test runs (core subscription on ``outcomes.>``)."""
+
+    def __init__(self) -> None:
+        self.received: list[Outcome] = []
+        self._arrived = asyncio.Condition()
+
+    async def on_message(self, msg: Msg) -> None:
+        self.received.append(decode_outcome(msg.data))
+        async with self._arrived:
+            self._arrived.notify_all()
+
+    def of(self, command_id: str) -> list[Outcome]:
+        return [o for o in self.received if o.command_id == command_id]
+
+    async def wait_for(self, command_id: str, *, within: float = 15.0) -> Outcome:
+        async with asyncio.timeout(within), self._arrived:
+            await self._arrived.wait_for(lambda: bool(self.of(command_id)))
+        return self.of(command_id)[0]
+
+
+@pytest.fixture
+async def outcomes(nc: Client) -> AsyncIterator[OutcomeWatcher]:
+    watcher = OutcomeWatcher()
+    sub = await nc.subscribe("outcomes.>", cb=watcher.on_message)
+    try:
+        yield watcher
+    finally:
+        await sub.unsubscribe()
+
+
+class JsonLogs:
+    """The service's structlog JSON lines, as production writes them (to a buffer here)."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self.buffer = buffer
+
+    @property
+    def text(self) -> str:
+        return self.buffer.getvalue()
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def json_logs(monkeypatch: pytest.MonkeyPatch, service_name: str) -> Iterator[JsonLogs]:
+    buffer = io.StringIO()
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stderr", buffer)
+        configure_logging(service_name, "debug")
+    try:
+        yield JsonLogs(buffer)
+    finally:
+        # Back to structlog's defaults: later tests must not write to this buffer.
+        structlog.reset_defaults()
+        structlog.contextvars.clear_contextvars()
+
+
+@pytest.fixture
+async def standin(nc: Client) -> AsyncIterator[MappingStandIn]:
+    """Mapping's request/reply side (echo marks, users, pairs) for these tests."""
+    fake = await MappingStandIn().start(nc)
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+class _Service(Protocol):
+    @property
+    def app(self) -> Any: ...
+
+
+class Running:
+    """``async with Running(service) as service``: started, and stopped after."""
+
+    def __init__(self, service: _Service) -> None:
+        self.service = service
+
+    async def __aenter__(self) -> Any:
+        await self.service.app.start()
+        return self.service
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.service.app.stop()
+
+
+class SimulatorAdmin:
+    """A simulator's base URL plus the admin calls every writer test makes."""
+
+    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
+        self.url = url
+        self.http = http
+
+    async def all_requests(self) -> list[dict[str, Any]]:
+        response = await self.http.get(f"{self.url}/_sim/requests")
+        entries: list[dict[str, Any]] = response.json()["requests"]
+        return entries
+
+    async def faults(self, **faults: Any) -> None:
+        (await self.http.put(f"{self.url}/_sim/faults", json=faults)).raise_for_status()
+
+    async def clear_faults(self) -> None:
+        (await self.http.delete(f"{self.url}/_sim/faults")).raise_for_status()
+
+    async def ratelimit(self, **body: Any) -> None:
+        (await self.http.put(f"{self.url}/_sim/ratelimit", json=body)).raise_for_status()
