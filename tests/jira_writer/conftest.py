@@ -98,7 +98,7 @@ async def jira_sim() -> AsyncIterator[JiraSim]:
         JiraSettings(username=JIRA_USER, password=JIRA_PASSWORD, token=JIRA_PAT, seed=7)
     )
     async with running_server(app) as url, httpx.AsyncClient(timeout=10.0) as http:
-        yield JiraSim(url, http)
+        yield JiraSim(url, http, app)
 
 
 def make_config(

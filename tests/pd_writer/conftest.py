@@ -67,7 +67,7 @@ class PdSim(SimulatorAdmin):
 async def pd_sim() -> AsyncIterator[PdSim]:
     app = create_app(PagerDutySettings(token=PD_TOKEN, seed=7))
     async with running_server(app) as url, httpx.AsyncClient(timeout=10.0) as http:
-        yield PdSim(url, http)
+        yield PdSim(url, http, app)
 
 
 def make_config(

@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from dataclasses import dataclass
 from types import TracebackType
 
-__all__ = ["VirtualClock"]
+import httpx
+
+__all__ = ["Sent", "TimedTransport", "VirtualClock"]
 
 SETTLE_ROUNDS = 50
 
@@ -76,3 +79,50 @@ class VirtualClock:
             wake, _, woken = heapq.heappop(self._sleepers)
             self.now = max(self.now, wake)
             woken.set_result(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One request as a vendor got it: when (virtual time), where, what, and its answer."""
+
+    at: float
+    target: str
+    method: str
+    path: str
+    status: int
+
+
+class TimedTransport(httpx.AsyncBaseTransport):
+    """Sends through ``inner`` (a simulator in-process over ASGI, or real HTTP) and appends a
+    :class:`Sent` for each request to ``log``, stamped with ``clock`` when it reaches the vendor.
+
+    ``latency`` (virtual seconds each way) stands for the network: without it an in-process
+    request is answered before any other task runs, and no two are ever in flight at once."""
+
+    def __init__(
+        self,
+        clock: VirtualClock,
+        log: list[Sent],
+        target: str,
+        inner: httpx.AsyncBaseTransport,
+        *,
+        latency: float = 0.0,
+    ) -> None:
+        self._clock = clock
+        self._log = log
+        self._target = target
+        self._inner = inner
+        self._latency = latency
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self._clock.sleep(self._latency)
+        at = self._clock()
+        response = await self._inner.handle_async_request(request)
+        await self._clock.sleep(self._latency)
+        self._log.append(
+            Sent(at, self._target, request.method, request.url.path, response.status_code)
+        )
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

@@ -9,7 +9,8 @@ import asyncio
 import io
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sized
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import httpx
@@ -19,6 +20,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pdjira_common.contracts import Outcome, decode_outcome
 from pdjira_common.logging import configure_logging
+from starlette.applications import Starlette
 
 from support.mapping_standin import MappingStandIn
 
@@ -28,6 +30,8 @@ __all__ = [
     "OutcomeWatcher",
     "Running",
     "SimulatorAdmin",
+    "asked",
+    "at_least",
     "json_logs",
     "outcomes",
     "standin",
@@ -133,11 +137,18 @@ class Running:
 
 
 class SimulatorAdmin:
-    """A simulator's base URL plus the admin calls every writer test makes."""
+    """A simulator's base URL plus the admin calls every writer test makes; ``app`` is the
+    simulator itself when it runs in the test's process (``app.state.sim``)."""
 
-    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
+    def __init__(self, url: str, http: httpx.AsyncClient, app: Starlette | None = None) -> None:
         self.url = url
         self.http = http
+        self.app = app
+
+    @property
+    def sim(self) -> Any:
+        assert self.app is not None, "the simulator does not run in this process"
+        return self.app.state.sim
 
     async def all_requests(self) -> list[dict[str, Any]]:
         response = await self.http.get(f"{self.url}/_sim/requests")
@@ -152,3 +163,28 @@ class SimulatorAdmin:
 
     async def ratelimit(self, **body: Any) -> None:
         (await self.http.put(f"{self.url}/_sim/ratelimit", json=body)).raise_for_status()
+
+
+@asynccontextmanager
+async def asked(nc: Client, subject: str) -> AsyncIterator[list[Msg]]:
+    """The requests made on ``subject`` meanwhile: a second subscriber, so that whoever answers
+    them still does (a signal that a service asked, e.g. looked a link up again)."""
+    seen: list[Msg] = []
+
+    async def record(msg: Msg) -> None:
+        seen.append(msg)
+
+    sub = await nc.subscribe(subject, cb=record)
+    try:
+        yield seen
+    finally:
+        await sub.unsubscribe()
+
+
+def at_least(items: Sized, count: int) -> Callable[[], Awaitable[bool]]:
+    """A ``wait_until`` probe: ``items`` has ``count`` or more."""
+
+    async def probe() -> bool:
+        return len(items) >= count
+
+    return probe
