@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import msgspec
 from nats.aio.client import Client
@@ -27,6 +29,22 @@ def settled(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return condition()
 
     return probe
+
+
+@asynccontextmanager
+async def running(
+    nc: Client, handler: Callable[[Msg], Awaitable[None]], **options: Any
+) -> AsyncIterator[LaneDispatcher]:
+    """A dispatcher of ``commands.jira.>`` on durable ``t``, stopped at the end."""
+    options.setdefault("retry", RETRY)
+    lanes = LaneDispatcher(
+        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, **options
+    )
+    await lanes.start()
+    try:
+        yield lanes
+    finally:
+        await lanes.stop()
 
 
 RETRY = RetrySettings(base_delay=0.2, max_delay=0.4, max_attempts=3, ack_wait=2.0)
@@ -58,14 +76,8 @@ async def test_entities_overlap_and_one_entity_stays_in_order_across_a_retry(nc:
         await publish(nc, "A", body)
     for body in ("B1", "B2"):
         await publish(nc, "B", body)
-    lanes = LaneDispatcher(
-        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=RETRY
-    )
-    await lanes.start()
-    try:
+    async with running(nc, handler):
         await wait_until(settled(lambda: len(spans) == 5), timeout=10, what="all five handled")
-    finally:
-        await lanes.stop()
 
     a = [s for s in spans if s[0] == "dc1.A"]
     b = [s for s in spans if s[0] == "dc1.B"]
@@ -92,19 +104,8 @@ async def test_a_waiting_command_lets_its_create_go_first(nc: Client) -> None:
 
     await publish(nc, "A", "move")
     await publish(nc, "A", "create")
-    lanes = LaneDispatcher(
-        nc.jetstream(),
-        subject="commands.jira.>",
-        durable="t",
-        handler=handler,
-        retry=RETRY,
-        may_overtake=lambda m: m.data == b"create",
-    )
-    await lanes.start()
-    try:
+    async with running(nc, handler, may_overtake=lambda m: m.data == b"create"):
         await wait_until(settled(lambda: len(done) == 2), timeout=10, what="both applied")
-    finally:
-        await lanes.stop()
     assert done == ["create", "move"]
 
 
@@ -118,14 +119,8 @@ async def test_poison_goes_to_the_dlq_after_the_bound_and_the_lane_moves_on(nc: 
 
     await publish(nc, "A", "poison")
     await publish(nc, "A", "next")
-    lanes = LaneDispatcher(
-        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=RETRY
-    )
-    await lanes.start()
-    try:
+    async with running(nc, handler):
         await wait_until(settled(lambda: done == ["next"]), timeout=10, what="the next command")
-    finally:
-        await lanes.stop()
     raw = await nc.jetstream().get_last_msg(streams.DLQ, "dlq.COMMANDS.t")
     letter = msgspec.json.decode(raw.data or b"", type=DeadLetter)
     assert letter.attempts == RETRY.max_attempts
@@ -149,14 +144,8 @@ async def test_unprocessable_is_dead_lettered_at_once_and_the_lane_moves_on(nc: 
 
     await publish(nc, "A", "garbage")
     await publish(nc, "A", "next")
-    lanes = LaneDispatcher(
-        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=RETRY
-    )
-    await lanes.start()
-    try:
+    async with running(nc, handler):
         await wait_drained(nc.jetstream(), timeout=10, consumers=["t"])
-    finally:
-        await lanes.stop()
     assert calls == [b"garbage", b"next"]  # tried once, never again
     letter = await dead_letter(nc)
     assert letter.attempts == 1
@@ -174,14 +163,8 @@ async def test_a_prerequisite_that_never_comes_ends_in_the_dlq_after_its_own_bou
         raise WaitForPrerequisite("no issue is linked yet")
 
     await publish(nc, "A", "move")
-    lanes = LaneDispatcher(
-        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=retry
-    )
-    await lanes.start()
-    try:
+    async with running(nc, handler, retry=retry):
         await wait_drained(nc.jetstream(), timeout=10, consumers=["t"])
-    finally:
-        await lanes.stop()
     # Waiting is not failing: three looks (more than max_attempts), one wait apart.
     assert len(waits) == 3
     assert all(b - a >= 0.9 for a, b in itertools.pairwise(waits))
@@ -198,24 +181,13 @@ async def test_a_lone_command_is_taken_at_once_and_stop_does_not_wait_out_the_fe
     async def handler(msg: Msg) -> None:
         done.set()
 
-    lanes = LaneDispatcher(
-        nc.jetstream(), subject="commands.jira.>", durable="t", handler=handler, retry=RETRY
-    )
-    await lanes.start()
-    try:
-        await wait_until(
-            lambda: nc.jetstream().consumer_info(streams.COMMANDS, "t"),
-            timeout=5,
-            what="the consumer",
-        )
+    async with running(nc, handler):
         sent = time.monotonic()
         await publish(nc, "A", "only one")
         await asyncio.wait_for(done.wait(), timeout=5)
         # Not held back until a pull request for a whole batch expires.
         assert time.monotonic() - sent < 0.5
         await wait_drained(nc.jetstream(), timeout=5, consumers=["t"])
-    finally:
-        # The dispatcher now waits in a pull request: stopping cancels it.
-        asked = time.monotonic()
-        await lanes.stop()
-    assert time.monotonic() - asked < 0.5
+        # The dispatcher now waits in a pull request: leaving stops it, and cancels that.
+        leaving = time.monotonic()
+    assert time.monotonic() - leaving < 0.5

@@ -21,24 +21,10 @@ from pdjira_mapping.main import create_service as create_mapping
 from pdjira_simulators.jira import JiraSettings, create_app
 from pdjira_simulators.testing import running_server
 from support.mapping_standin import MappingStandIn
-from support.writer_fixtures import (
-    FAST_RETRY,
-    JsonLogs,
-    OutcomeWatcher,
-    Running,
-    SimulatorAdmin,
-    json_logs,
-    outcomes,
-    standin,
-)
+from support.writer_fixtures import json_logs, outcomes, standin
+from support.writers import FAST_RETRY, Running, SimulatorAdmin
 
-__all__ = [
-    "JsonLogs",
-    "OutcomeWatcher",
-    "json_logs",
-    "outcomes",
-    "standin",
-]
+__all__ = ["json_logs", "outcomes", "standin"]  # fixtures of this folder
 
 INSTANCE = "dc1"
 JIRA_USER = "pdjira"

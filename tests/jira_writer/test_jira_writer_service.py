@@ -29,7 +29,7 @@ from pdjira_mapping.main import MappingService
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
 from pdjira_writer.vendor_http import HttpOptions
 from support.virtual_time import Sent, TimedTransport, VirtualClock
-from support.writer_fixtures import Running, asked, at_least
+from support.writers import JsonLogs, OutcomeWatcher, Running, asked, at_least
 
 from .conftest import (
     INSTANCE,
@@ -37,8 +37,6 @@ from .conftest import (
     JIRA_PAT,
     JIRA_USER,
     JiraSim,
-    JsonLogs,
-    OutcomeWatcher,
     make_config,
     mapping_caught_up,
     send,

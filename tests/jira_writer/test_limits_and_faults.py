@@ -43,15 +43,9 @@ from starlette.applications import Starlette
 from support.crashing_writer import CRASH_MARK
 from support.virtual_time import Sent, TimedTransport, VirtualClock
 from support.writer_standins import AgreeingMapping, MemoryLastWrites
+from support.writers import OutcomeWatcher
 
-from .conftest import (
-    JIRA_PASSWORD,
-    JIRA_USER,
-    JiraSim,
-    OutcomeWatcher,
-    mapping_caught_up,
-    send,
-)
+from .conftest import JIRA_PASSWORD, JIRA_USER, JiraSim, mapping_caught_up, send
 from .test_jira_writer_service import create, label_of, new_incident, transition
 
 NETWORK = 0.005  # virtual seconds a request (and its answer) travels

@@ -15,9 +15,9 @@ from pdjira_common.subjects import LINK_LOOKUP
 from pdjira_devstack.waiting import wait_until
 from pdjira_jira_writer.main import JiraWriterService
 from support.mapping_standin import MappingStandIn
-from support.writer_fixtures import asked, at_least
+from support.writers import OutcomeWatcher, asked, at_least
 
-from .conftest import INSTANCE, JiraSim, OutcomeWatcher, send
+from .conftest import INSTANCE, JiraSim, send
 from .test_jira_writer_service import create, label_of, new_incident
 
 

@@ -12,8 +12,9 @@ from pdjira_common.contracts import IssueTransitioned, TransitionIssue, WriteSki
 from pdjira_common.times import iso_from_ms
 from pdjira_jira_writer.main import JiraWriterService
 from pdjira_mapping.main import MappingService
+from support.writers import OutcomeWatcher
 
-from .conftest import JiraSim, OutcomeWatcher, send
+from .conftest import JiraSim, send
 from .test_jira_writer_service import linked_issue, new_incident, transition
 
 T1 = "2026-11-26T08:00:01.000Z"

@@ -34,8 +34,9 @@ from pdjira_common.requests import (
 from pdjira_devstack.waiting import wait_until
 from pdjira_jira_writer.main import JiraWriterService
 from support.mapping_standin import MappingStandIn
+from support.writers import OutcomeWatcher
 
-from .conftest import INSTANCE, JiraSim, OutcomeWatcher, send
+from .conftest import INSTANCE, JiraSim, send
 from .test_jira_writer_service import linked_issue, new_incident, transition
 
 CHAIN_WORKFLOW: dict[str, Any] = {

@@ -17,24 +17,10 @@ from pdjira_pd_writer.main import PdWriterService, create_service
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
 from pdjira_simulators.testing import running_server
 from support.mapping_standin import MappingStandIn
-from support.writer_fixtures import (
-    FAST_RETRY,
-    JsonLogs,
-    OutcomeWatcher,
-    Running,
-    SimulatorAdmin,
-    json_logs,
-    outcomes,
-    standin,
-)
+from support.writer_fixtures import json_logs, outcomes, standin
+from support.writers import FAST_RETRY, Running, SimulatorAdmin
 
-__all__ = [
-    "JsonLogs",
-    "OutcomeWatcher",
-    "json_logs",
-    "outcomes",
-    "standin",
-]
+__all__ = ["json_logs", "outcomes", "standin"]  # fixtures of this folder
 
 ACCOUNT = "acme"
 PD_TOKEN = "pd-test-token-5f3a9c"

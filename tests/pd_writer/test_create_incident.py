@@ -34,8 +34,9 @@ from pdjira_pd_writer.models import IncidentSnapshot, Service
 from pdjira_pd_writer.writer import PdWriter
 from pdjira_rules.routing import command_subject
 from support.writer_standins import AgreeingMapping, MemoryLastWrites
+from support.writers import OutcomeWatcher
 
-from .conftest import ACCOUNT, BOT_EMAIL, OutcomeWatcher, PdSim
+from .conftest import ACCOUNT, BOT_EMAIL, PdSim
 
 SERVICE = "PSVC001"
 

@@ -41,8 +41,9 @@ from starlette.applications import Starlette
 from support.mapping_standin import MappingStandIn
 from support.virtual_time import Sent, TimedTransport, VirtualClock
 from support.writer_standins import AgreeingMapping, MemoryLastWrites
+from support.writers import OutcomeWatcher
 
-from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, OutcomeWatcher, PdSim, make_config, send
+from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, PdSim, make_config, send
 
 ISSUE = IssueRef(instance="dc1", issue_id="10100", key="OPS-1")
 PAT = PdUser(id="PUSER01", email="pat@example.com", name="Pat Oncall")

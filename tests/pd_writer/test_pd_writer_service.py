@@ -26,18 +26,9 @@ from pdjira_pd_writer.pd_client import HttpPagerDutyClient
 from pdjira_writer.vendor_http import HttpOptions
 from support.mapping_standin import MappingStandIn
 from support.virtual_time import Sent, TimedTransport, VirtualClock
-from support.writer_fixtures import Running
+from support.writers import JsonLogs, OutcomeWatcher, Running
 
-from .conftest import (
-    ACCOUNT,
-    BOT_EMAIL,
-    PD_TOKEN,
-    JsonLogs,
-    OutcomeWatcher,
-    PdSim,
-    make_config,
-    send,
-)
+from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, PdSim, make_config, send
 
 
 def update(

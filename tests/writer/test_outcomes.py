@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from pdjira_common.contracts import (
-    AddComment,
     CommandFailed,
     IncidentRef,
     Outcome,
@@ -111,16 +110,8 @@ def test_the_echo_mark_names_the_entity_as_its_webhook_will() -> None:
 
 
 def test_an_outcome_repeats_its_commands_ids_and_incident() -> None:
-    command = AddComment(
-        command_id="c3",
-        correlation_id="e3",
-        incident=INCIDENT,
-        instance="dc1",
-        note_id="N1",
-        body="text",
-    )
-    assert answering(command) == {
-        "command_id": "c3",
-        "correlation_id": "e3",
+    assert answering(move("Done")) == {
+        "command_id": "c1",
+        "correlation_id": "e1",
         "incident": INCIDENT,
     }

@@ -8,8 +8,6 @@ wire its writer (and reads) on the broker; :class:`WriterServiceFactory` does th
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -18,11 +16,11 @@ from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 from pdjira_common import streams
 from pdjira_common.bus import jetstream, make_broker
-from pdjira_common.config import Config, ConfigError, HttpListen, load_config
+from pdjira_common.config import Config, HttpListen
 from pdjira_common.consumers import update_consumer
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.logging import configure_logging
-from pdjira_common.service import run_asgi, service_app
+from pdjira_common.service import config_from_command_line, run_asgi, service_app
 from pdjira_common.streams import Topology
 
 from pdjira_writer.commands import Writer, make_command_handler
@@ -139,17 +137,12 @@ def run(
     ``create`` builds the service instead of ``factory`` (a test's entry point wraps the
     clients); the name, the flags and the listener stay the factory's."""
     spec = factory.spec
-    parser = argparse.ArgumentParser(
+    config = config_from_command_line(
+        argv,
         prog=f"python -m {spec.module}",
         description=f"pdjira {spec.name}: applies {spec.commands} to {spec.vendor.name}",
+        name=f"pdjira-{spec.name}",
     )
-    parser.add_argument("--config", required=True, help="path of the pdjira YAML config file")
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"pdjira-{spec.name}: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
     configure_logging(spec.name, config.log_level)
     service = (create or factory)(config)
     run_asgi(service.app, listener(config, spec))
