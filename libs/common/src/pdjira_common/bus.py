@@ -148,14 +148,14 @@ class _RetryMiddleware(BaseMiddleware):
             # The body is not what the typed handler takes: retrying cannot help.
             cause = getattr(exc, "original_error", None) or exc
             reason = redact(f"the message does not decode as the handler's type: {cause}")
-            await self._after(msg, Unprocessable(reason), delivery, correlation)
+            await self._retry_or_dead_letter(msg, Unprocessable(reason), delivery, correlation)
         except Exception as exc:
             if not is_expected(exc):
                 _log.exception("handler_failed", reason=reason_of(exc))
-            await self._after(msg, exc, delivery, correlation)
+            await self._retry_or_dead_letter(msg, exc, delivery, correlation)
         return None
 
-    async def _after(
+    async def _retry_or_dead_letter(
         self,
         msg: StreamMessage[Any],
         error: Exception,
