@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import random
 import time
@@ -17,6 +16,7 @@ from pdjira_common import streams
 from pdjira_common.bus import Retryable, make_broker, retry_delay
 from pdjira_common.config import RetrySettings
 from pdjira_common.contracts import DeadLetter
+from pdjira_devstack.waiting import wait_drained, wait_until
 
 SETTINGS = RetrySettings(base_delay=0.2, max_delay=1.0, max_attempts=3, ack_wait=5.0)
 
@@ -29,7 +29,10 @@ def test_retry_delay_grows_and_is_capped(attempt: int) -> None:
     assert ceiling / 2 <= delay <= ceiling
 
 
-async def _run_consumer(url: str, handler_calls: list[float], fail_times: int) -> None:
+async def _run_consumer(
+    nc: Client, url: str, handler_calls: list[float], fail_times: int, *, done: int
+) -> None:
+    """Consume until the handler ran ``done`` times and the consumer has nothing left."""
     broker = make_broker(url, consumer="test-consumer", retry=SETTINGS)
 
     @broker.subscriber(
@@ -44,9 +47,13 @@ async def _run_consumer(url: str, handler_calls: list[float], fail_times: int) -
         if len(handler_calls) <= fail_times:
             raise Retryable("vendor answered 503")
 
+    async def ran_enough() -> bool:
+        return len(handler_calls) >= done
+
     async with broker:
         await broker.start()
-        await asyncio.sleep(4.0)
+        await wait_until(ran_enough, timeout=10, what=f"{done} handler calls", interval=0.05)
+        await wait_drained(nc.jetstream(), timeout=10, consumers=["test-consumer"])
 
 
 async def test_transient_failure_is_retried_with_delay_then_succeeds(
@@ -55,7 +62,7 @@ async def test_transient_failure_is_retried_with_delay_then_succeeds(
     js = nc.jetstream()
     await js.publish("commands.jira.test.e1", b"{}", headers={"Nats-Msg-Id": "e1"})
     calls: list[float] = []
-    await _run_consumer(nats_server.url, calls, fail_times=2)
+    await _run_consumer(nc, nats_server.url, calls, fail_times=2, done=3)
     assert len(calls) == 3
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     assert all(gap >= 0.09 for gap in gaps), gaps  # delayed, not an immediate redelivery
@@ -68,7 +75,7 @@ async def test_exhausted_retries_end_in_dlq_with_reason(nc: Client, nats_server)
     js = nc.jetstream()
     await js.publish("commands.jira.test.e2", b'{"poison": true}', headers={"Nats-Msg-Id": "e2"})
     calls: list[float] = []
-    await _run_consumer(nats_server.url, calls, fail_times=100)
+    await _run_consumer(nc, nats_server.url, calls, fail_times=100, done=SETTINGS.max_attempts)
     assert len(calls) == SETTINGS.max_attempts
     sub = await js.pull_subscribe("dlq.>", durable="inspect", stream=streams.DLQ)
     [msg] = await sub.fetch(1, timeout=2)
@@ -117,9 +124,7 @@ async def test_body_that_is_not_the_handlers_type_is_dead_lettered_at_once(
         )
         [msg] = await dlq.fetch(1, timeout=5)
         letter = msgspec.json.decode(msg.data, type=DeadLetter)
-        deadline = time.monotonic() + 5
-        while not calls and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+        await wait_drained(js, timeout=5, consumers=["typed"])
     assert letter.attempts == 1  # at once: retrying cannot help
     assert why in letter.reason
     assert letter.data == body

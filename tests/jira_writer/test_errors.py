@@ -7,13 +7,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from pdjira_common.bus import Retryable
-from pdjira_jira_writer.errors import (
-    JiraError,
-    classify_response,
-    classify_transport_error,
-    jira_error_text,
-    retry_after_seconds,
-)
+from pdjira_jira_writer.errors import ANSWERS, JiraError, jira_error_text, retry_after_seconds
+from pdjira_jira_writer.spec import JIRA
+from pdjira_writer.errors import transport_failure
 
 FIELD_ERROR = (
     b'{"errorMessages":[],"errors":{"resolution":"Field \'resolution\' cannot be set. '
@@ -44,8 +40,8 @@ FIELD_ERROR = (
 def test_classify_response(
     status: int, headers: dict[str, str], body: bytes, kind: type | None, delay: float | None
 ) -> None:
-    result = classify_response(
-        status, httpx.Headers(headers), body, what="create issue", instance="dc1"
+    result = ANSWERS.classify(
+        status, httpx.Headers(headers), body, what="create issue", target="dc1"
     )
     if kind is None:
         assert result is None
@@ -68,7 +64,7 @@ def test_classify_response(
     ],
 )
 def test_permanent_errors_say_what_was_wrong_and_what_to_do(status: int, needle: str) -> None:
-    result = classify_response(status, {}, FIELD_ERROR, what="transition OPS-1", instance="dc1")
+    result = ANSWERS.classify(status, {}, FIELD_ERROR, what="transition OPS-1", target="dc1")
     assert isinstance(result, JiraError)
     assert needle in result.reason
     assert f"refused transition OPS-1 ({status})" in result.reason
@@ -108,7 +104,7 @@ def test_retry_after_as_http_date() -> None:
     ],
 )
 def test_transport_errors_are_retryable(exc: httpx.HTTPError, needle: str) -> None:
-    result = classify_transport_error(exc, what="create issue", instance="dc1")
+    result = transport_failure(exc, what="create issue", target=JIRA.label("dc1"))
     assert isinstance(result, Retryable)
     assert needle in result.reason
     assert result.delay is None
@@ -119,6 +115,6 @@ def test_known_secrets_never_reach_the_reason() -> None:
 
     Secret("hunter2-super-secret")
     body = b'{"errorMessages":["bad password hunter2-super-secret"]}'
-    result = classify_response(401, {}, body, what="search", instance="dc1")
+    result = ANSWERS.classify(401, {}, body, what="search", target="dc1")
     assert isinstance(result, JiraError)
     assert "hunter2-super-secret" not in result.reason

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
+import httpx
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 from pdjira_common import streams, subjects
@@ -20,10 +19,17 @@ from pdjira_common.contracts import (
     TransitionIssue,
     WriteSkipped,
 )
-from pdjira_devstack.waiting import wait_until
+from pdjira_common.subjects import LINK_LOOKUP
+from pdjira_devstack.nats_server import NatsServer
+from pdjira_devstack.waiting import wait_drained, wait_until
 from pdjira_jira_writer.handlers import CONSUMER
-from pdjira_jira_writer.main import JiraWriterService
+from pdjira_jira_writer.jira_client import HttpJiraClient
+from pdjira_jira_writer.main import JiraWriterService, create_service
 from pdjira_mapping.main import MappingService
+from pdjira_simulators.common.ratelimit import TokenBucketLimiter
+from pdjira_writer.vendor_http import HttpOptions
+from support.virtual_time import Sent, TimedTransport, VirtualClock
+from support.writers import JsonLogs, OutcomeWatcher, Running, asked, at_least
 
 from .conftest import (
     INSTANCE,
@@ -31,8 +37,8 @@ from .conftest import (
     JIRA_PAT,
     JIRA_USER,
     JiraSim,
-    JsonLogs,
-    OutcomeWatcher,
+    make_config,
+    mapping_caught_up,
     send,
 )
 
@@ -82,7 +88,7 @@ async def linked_issue(nc: Client, outcomes: OutcomeWatcher, incident: IncidentR
     await send(nc, command)
     outcome = await outcomes.wait_for(command.command_id)
     assert isinstance(outcome, IssueLinked)
-    await asyncio.sleep(0.3)  # the mapping records the link from the same outcome
+    await mapping_caught_up(nc)  # the mapping recorded the link from the same outcome
     return outcome
 
 
@@ -133,7 +139,7 @@ async def test_create_twice_and_redelivered_makes_one_issue(
     assert len(await jira_sim.issues(label_of(incident))) == 1
     assert len(await jira_sim.requests("POST", "/rest/api/2/issue")) == 1
     # One outcome per command id in the stream, whatever the number of deliveries.
-    await asyncio.sleep(0.5)
+    await wait_drained(nc.jetstream(), timeout=10, consumers=[CONSUMER])
     assert (await nc.jetstream().stream_info(streams.OUTCOMES)).state.messages == 2
 
 
@@ -197,7 +203,7 @@ async def test_jira_refusal_fails_with_its_message_after_one_attempt(
     assert outcome.status_code == 400
     assert "customfield_99999" in outcome.reason  # Jira's own field error
     assert f"Jira instance '{INSTANCE}' refused create issue (400)" in outcome.reason
-    await asyncio.sleep(0.5)
+    await wait_drained(nc.jetstream(), timeout=10, consumers=[CONSUMER])
     assert len(await jira_sim.requests("POST", "/rest/api/2/issue")) == 1
     assert (await nc.jetstream().stream_info(streams.COMMANDS)).state.messages == 0
     assert (await nc.jetstream().stream_info(streams.DLQ)).state.messages == 0
@@ -224,26 +230,34 @@ async def test_503_burst_is_retried_until_created_once(
 
 
 async def test_rate_limit_waits_for_retry_after(
-    nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
+    nc: Client,
+    nats_server: NatsServer,
+    jira_sim: JiraSim,
+    mapping: MappingService,
+    outcomes: OutcomeWatcher,
 ) -> None:
-    incident = new_incident()
-    body = {"capacity": 2, "fill_rate": 2, "interval_seconds": 2}
-    (await jira_sim.http.put(f"{jira_sim.url}/_sim/ratelimit", json=body)).raise_for_status()
-    # Someone else using the integration's login has spent the bucket.
-    for _ in range(2):
-        spent = await jira_sim.http.get(
-            f"{jira_sim.url}/rest/api/2/myself", auth=(JIRA_USER, JIRA_PASSWORD)
-        )
-        assert spent.status_code == 200
-    await jira_sim.clear_requests()
-    command = create(incident)
-    await send(nc, command)
-
-    outcome = await outcomes.wait_for(command.command_id, within=20)
+    sent: list[Sent] = []
+    async with VirtualClock() as clock:
+        # Jira DC's bucket, on the test's virtual time (and the writer's pacer on the same).
+        bucket = TokenBucketLimiter(capacity=2, fill_rate=2, interval_seconds=2, clock=clock)
+        jira_sim.sim.ratelimit.limiter = bucket
+        # Someone else using the integration's login has spent the bucket.
+        for _ in range(2):
+            spent = await jira_sim.http.get(
+                f"{jira_sim.url}/rest/api/2/myself", auth=(JIRA_USER, JIRA_PASSWORD)
+            )
+            assert spent.status_code == 200
+        config = make_config(nats_server.url, jira_sim.url)
+        transport = TimedTransport(clock, sent, INSTANCE, httpx.AsyncHTTPTransport())
+        options = HttpOptions(timeout=2.0, transport=transport, clock=clock, sleep=clock.sleep)
+        clients = {INSTANCE: HttpJiraClient(config.jira_instances[0], options)}
+        command = create(new_incident())
+        async with Running(create_service(config, clients=clients)):
+            await send(nc, command)
+            outcome = await outcomes.wait_for(command.command_id, within=20)
     assert isinstance(outcome, IssueLinked)
-    calls = await jira_sim.requests()
     # One 429, then a wait of `Retry-After` seconds (not an immediate retry), then success.
-    assert [(r["method"], r["path"], r["status"]) for r in calls] == [
+    assert [(r.method, r.path, r.status) for r in sent] == [
         ("POST", "/rest/api/2/search", 429),
         ("POST", "/rest/api/2/search", 200),
         # project and issue type resolved from what Jira lists (then cached)
@@ -251,8 +265,8 @@ async def test_rate_limit_waits_for_retry_after(
         ("GET", "/rest/api/2/issuetype", 200),
         ("POST", "/rest/api/2/issue", 201),
     ]
-    first, second = (datetime.fromisoformat(r["at"]) for r in calls[:2])
-    assert (second - first).total_seconds() >= 0.9
+    first, second = sent[:2]
+    assert second.at - first.at >= 0.9
 
 
 async def test_timeout_after_jira_stored_the_issue_makes_no_duplicate(
@@ -410,8 +424,10 @@ async def test_transition_waits_for_the_create_it_needs(
 ) -> None:
     incident = new_incident()
     move = transition(incident, "In Progress")
-    await send(nc, move)  # before the issue exists: waits, does not fail
-    await asyncio.sleep(0.5)
+    async with asked(nc, LINK_LOOKUP) as lookups:
+        await send(nc, move)  # before the issue exists: waits, does not fail
+        # Asked for the link a second time: the first look ended in a wait, not an outcome.
+        await wait_until(at_least(lookups, 2), timeout=10, what="a second link lookup")
     assert outcomes.of(move.command_id) == []
     await send(nc, create(incident))
 

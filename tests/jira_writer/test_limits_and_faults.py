@@ -1,14 +1,15 @@
-"""Rate limits per target, shared budget of two replicas, 5% 5xx, and kill -9 between the
-create call and the outcome: real nats-server, real simulators, real writer processes/apps."""
+"""Rate limits per target and the budget two replicas share (the writer and its clients against
+in-process Jira simulators, on virtual time), 5% 5xx, and kill -9 between the create call and
+the outcome (real nats-server, real simulators, real writer processes/apps)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,38 @@ import yaml
 from nats.aio.client import Client
 from pdjira_common import streams
 from pdjira_common.config import parse_config
-from pdjira_common.contracts import IssueLinked, IssueTransitioned, WriteSkipped
+from pdjira_common.contracts import (
+    CreateIssue,
+    IncidentRef,
+    IssueLinked,
+    IssueTransitioned,
+    Link,
+    Outcome,
+    WriteSkipped,
+)
+from pdjira_common.retry import Retryable
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from pdjira_devstack.waiting import wait_until
+from pdjira_jira_writer.jira_client import HttpJiraClient
 from pdjira_jira_writer.main import JiraWriterService, create_service
+from pdjira_jira_writer.writer import JiraWriter
 from pdjira_mapping.main import MappingService
+from pdjira_simulators.common.ratelimit import TokenBucketLimiter
 from pdjira_simulators.jira import JiraSettings, create_app
-from pdjira_simulators.testing import running_server
+from pdjira_writer.vendor_http import HttpOptions
+from starlette.applications import Starlette
+from support.crashing_writer import CRASH_MARK
+from support.virtual_time import Sent, TimedTransport, VirtualClock
+from support.writer_standins import AgreeingMapping, MemoryLastWrites
+from support.writers import OutcomeWatcher
 
-from .conftest import JIRA_PASSWORD, JIRA_USER, JiraSim, OutcomeWatcher, send
+from .conftest import JIRA_PASSWORD, JIRA_USER, JiraSim, mapping_caught_up, send
 from .test_jira_writer_service import create, label_of, new_incident, transition
 
+NETWORK = 0.005  # virtual seconds a request (and its answer) travels
+TESTS = str(Path(__file__).resolve().parents[1])  # what ``support`` is imported from
 RETRY = {
     "base_delay": 0.1,
     "max_delay": 0.5,
@@ -65,93 +86,129 @@ async def writer(config: dict[str, Any]) -> AsyncIterator[JiraWriterService]:
         await service.app.stop()
 
 
-@asynccontextmanager
-async def second_jira() -> AsyncIterator[JiraSim]:
-    app = create_app(JiraSettings(username=JIRA_USER, password=JIRA_PASSWORD, seed=8))
-    async with running_server(app) as url, httpx.AsyncClient(timeout=10.0) as http:
-        yield JiraSim(url, http)
+def jira_app(*, seed: int) -> Starlette:
+    return create_app(JiraSettings(username=JIRA_USER, password=JIRA_PASSWORD, seed=seed))
 
 
-async def ratelimit(sim: JiraSim, **body: Any) -> None:
-    (await sim.http.put(f"{sim.url}/_sim/ratelimit", json=body)).raise_for_status()
+def limit_bucket(app: Starlette, clock: VirtualClock, **bucket: int) -> None:
+    """Jira DC's rate limit for the login, on the test's virtual time."""
+    app.state.sim.ratelimit.limiter = TokenBucketLimiter(**bucket, clock=clock)
 
 
-def at(entry: dict[str, Any]) -> float:
-    return datetime.fromisoformat(entry["at"]).timestamp()
+def in_process(app: Starlette) -> JiraSim:
+    """The simulator's admin calls, over ASGI."""
+    transport = httpx.ASGITransport(app=app)
+    return JiraSim("http://jira.test", httpx.AsyncClient(transport=transport))
+
+
+async def no_link(incident: IncidentRef) -> Link | None:
+    return None
+
+
+def rig(
+    clock: VirtualClock,
+    apps: dict[str, Starlette],
+    sent: list[Sent],
+    *,
+    rate_limit: dict[str, Any],
+    replicas: int = 1,
+) -> JiraWriter:
+    """A JiraWriter whose clients talk to ``apps`` in-process, paced on ``clock``."""
+    config = parse_config(
+        config_dict(
+            "nats://unused",
+            {i: f"http://{i}.test" for i in apps},
+            instance={"rate_limit": rate_limit},
+        )
+    )
+
+    def options(instance: str) -> HttpOptions:
+        transport = httpx.ASGITransport(app=apps[instance])
+        return HttpOptions(
+            timeout=2.0,
+            replicas=replicas,
+            transport=TimedTransport(clock, sent, instance, transport, latency=NETWORK),
+            clock=clock,
+            sleep=clock.sleep,
+        )
+
+    clients = {i.id: HttpJiraClient(i, options(i.id)) for i in config.jira_instances}
+    return JiraWriter(
+        clients=clients,  # type: ignore[arg-type]
+        find_link=no_link,
+        mapping=AgreeingMapping(),
+        last_writes=MemoryLastWrites(),
+    )
+
+
+async def applied(writer: JiraWriter, command: CreateIssue, clock: VirtualClock) -> Outcome:
+    """The outcome of ``command``, tried again after a Retryable's delay, as a lane does."""
+    while True:
+        try:
+            return await writer.handle(command)
+        except Retryable as exc:
+            await clock.sleep(exc.delay or RETRY["base_delay"])
+
+
+async def close(writer: JiraWriter) -> None:
+    for client in writer.clients.values():
+        await client.aclose()
 
 
 async def wait_all(outcomes: OutcomeWatcher, ids: list[str], within: float) -> list[Any]:
     return [await outcomes.wait_for(i, within=within) for i in ids]
 
 
-async def test_429_pauses_only_its_instance_and_nothing_is_sent_during_the_pause(
-    nc: Client,
-    nats_server: NatsServer,
-    jira_sim: JiraSim,
-    mapping: MappingService,
-    outcomes: OutcomeWatcher,
-) -> None:
-    async with second_jira() as other:
+async def test_429_pauses_only_its_instance_and_nothing_is_sent_during_the_pause() -> None:
+    sent: list[Sent] = []
+    async with VirtualClock() as clock:
+        apps = {"dc1": jira_app(seed=7), "dc2": jira_app(seed=8)}
         # dc1 lets through a burst of 2 then 1 request every 2 s (Retry-After: 2 on the 429s);
         # our configured budget is higher, so the server's 429 is what paces us.
-        await ratelimit(jira_sim, capacity=2, fill_rate=1, interval_seconds=2)
-        config = config_dict(
-            nats_server.url,
-            {"dc1": jira_sim.url, "dc2": other.url},
-            instance={"rate_limit": {"requests_per_second": 20, "burst": 5}},
-        )
+        limit_bucket(apps["dc1"], clock, capacity=2, fill_rate=1, interval_seconds=2)
+        writer = rig(clock, apps, sent, rate_limit={"requests_per_second": 20, "burst": 5})
         slow = [create(new_incident()) for _ in range(3)]
         fast = [create(new_incident(), instance="dc2") for _ in range(6)]
-        async with writer(config):
-            for command in [*slow, *fast]:
-                await send(nc, command)
-            done = await wait_all(outcomes, [c.command_id for c in [*slow, *fast]], within=40)
-        assert all(isinstance(o, IssueLinked) and o.created for o in done)
-        calls = await jira_sim.requests()
-        limited = [c for c in calls if c["status"] == 429]
-        assert limited, "the burst must have hit the limit"
-        for hit in limited:
-            # Retry-After: 2. Requests already in flight when the 429 left may still arrive
-            # (50 ms); after that, nothing until the pause is over.
-            inside = [c for c in calls if at(hit) + 0.05 < at(c) < at(hit) + 1.9]
-            assert inside == [], (hit, inside)
-        # dc2 was never paused: all its calls went out while dc1 was waiting (2 per create,
-        # plus one listing of its projects and one of its issue types, shared by the creates).
-        other_calls = await other.requests()
-        assert len(other_calls) == 12 + 2
-        assert all(c["status"] < 400 for c in other_calls)
-        assert max(at(c) for c in other_calls) < max(at(c) for c in calls)
-        for command in slow:
-            assert len(await jira_sim.issues(label_of(command.incident))) == 1
+        done = await asyncio.gather(*(applied(writer, c, clock) for c in [*slow, *fast]))
+        await close(writer)
+    assert all(isinstance(o, IssueLinked) and o.created for o in done)
+    calls = [c for c in sent if c.target == "dc1"]
+    limited = [c for c in calls if c.status == 429]
+    assert limited, "the burst must have hit the limit"
+    for hit in limited:
+        # Retry-After: 2. Requests already in flight when the 429 left may still arrive
+        # (50 ms); after that, nothing until the pause is over.
+        inside = [c for c in calls if hit.at + 0.05 < c.at < hit.at + 1.9]
+        assert inside == [], (hit, inside)
+    # dc2 was never paused: all its calls went out while dc1 was waiting (2 per create,
+    # plus one listing of its projects and one of its issue types, shared by the creates).
+    other_calls = [c for c in sent if c.target == "dc2"]
+    assert len(other_calls) == 12 + 2
+    assert all(c.status < 400 for c in other_calls)
+    assert max(c.at for c in other_calls) < max(c.at for c in calls)
+    for command in slow:
+        assert len(await in_process(apps["dc1"]).issues(label_of(command.incident))) == 1
 
 
-async def test_two_replicas_together_never_exceed_the_limit(
-    nc: Client,
-    nats_server: NatsServer,
-    jira_sim: JiraSim,
-    mapping: MappingService,
-    outcomes: OutcomeWatcher,
-) -> None:
+async def test_two_replicas_together_never_exceed_the_limit() -> None:
     limit = 10  # requests per second for the whole login
-    await ratelimit(jira_sim, capacity=limit, fill_rate=limit, interval_seconds=1)
-    config = config_dict(
-        nats_server.url,
-        {"dc1": jira_sim.url},
-        instance={"rate_limit": {"requests_per_second": limit, "burst": 1}},
-        writers={"replicas": 2},
-    )
-    # 48 calls, plus each replica's one listing of projects and of issue types
-    commands = [create(new_incident()) for _ in range(24)]
-    async with writer(config), writer(config):
-        for command in commands:
-            await send(nc, command)
-        await wait_all(outcomes, [c.command_id for c in commands], within=40)
-    calls = await jira_sim.requests()
-    assert len(calls) == 48 + 2 * 2
-    assert [c for c in calls if c["status"] == 429] == []
-    times = sorted(at(c) for c in calls)
+    sent: list[Sent] = []
+    async with VirtualClock() as clock:
+        app = jira_app(seed=7)
+        limit_bucket(app, clock, capacity=limit, fill_rate=limit, interval_seconds=1)
+        # Two replicas (as two processes would be): each its own client, its share of the budget.
+        budget = {"requests_per_second": limit, "burst": 1}
+        replicas = [rig(clock, {"dc1": app}, sent, rate_limit=budget, replicas=2) for _ in range(2)]
+        # 48 calls, plus each replica's one listing of projects and of issue types
+        commands = [create(new_incident()) for _ in range(24)]
+        await asyncio.gather(*(applied(replicas[i % 2], c, clock) for i, c in enumerate(commands)))
+        for replica in replicas:
+            await close(replica)
+    assert len(sent) == 48 + 2 * 2
+    assert [c for c in sent if c.status == 429] == []
+    times = sorted(c.at for c in sent)
     # The server (Jira DC's bucket: N banked, N per second) never refused one, and over any
-    # two seconds the pair stayed at the limit (one slot of arrival jitter per replica).
+    # two seconds the pair stayed at the limit (one slot of slack per replica).
     most = max(sum(1 for u in times if t <= u < t + 2.0) for t in times)
     assert most <= 2 * limit + 2, most
     assert (times[-1] - times[0]) >= (len(times) - limit) / limit
@@ -193,7 +250,7 @@ async def test_five_percent_5xx_and_timeouts_everything_applied_once(
             for command in creates:
                 await send(nc, command)
             linked = await wait_all(outcomes, [c.command_id for c in creates], within=60)
-            await asyncio.sleep(0.5)  # mapping records the links from the outcomes
+            await mapping_caught_up(nc)  # mapping recorded the links from the outcomes
             moves = [transition(i, "In Progress") for i in incidents]
             for move in moves:
                 await send(nc, move)
@@ -243,17 +300,26 @@ async def test_killed_between_create_and_outcome_leaves_exactly_one_issue(
         config = config_dict(
             nats_server.url,
             {"dc1": jira_sim.url},
-            writers={"crash_after": "create_issue"} if crash else {},
             listen={"jira_writer": {"host": "127.0.0.1", "port": port}},
         )
         path = tmp_path / f"writer-{uuid.uuid4().hex[:6]}.yaml"
         path.write_text(yaml.safe_dump(config))
+        # The dying one is the test's own entry point: its Jira client ends the process (as
+        # kill -9) right after the create succeeded; the service has no such hook.
+        module, crash_args = (
+            ("support.crashing_writer", ["--crash-after", "create_issue"])
+            if crash
+            else ("pdjira_jira_writer", [])
+        )
         return ManagedProcess(
             "jira-writer",
-            "pdjira_jira_writer",
-            ["--config", str(path)],
+            module,
+            [*crash_args, "--config", str(path)],
             health_url=f"http://127.0.0.1:{port}/health",
             log_file=tmp_path / "writer.log",
+            env={
+                "PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))
+            },
         )
 
     incident = new_incident()
@@ -262,10 +328,12 @@ async def test_killed_between_create_and_outcome_leaves_exactly_one_issue(
     # Blocking waits run in a thread: the in-process mapping must keep answering meanwhile.
     await asyncio.to_thread(dying.wait_healthy)
     await send(nc, command)
-    async with asyncio.timeout(20):
-        while dying.running:
-            await asyncio.sleep(0.1)
-    assert "test_crash" in dying.tail()
+
+    async def died() -> bool:
+        return not dying.running
+
+    await wait_until(died, timeout=20, what="the writer to die after the create", interval=0.05)
+    assert CRASH_MARK in dying.tail()
     assert len(await jira_sim.issues(label_of(incident))) == 1  # Jira has it; no outcome yet
     assert outcomes.of(command.command_id) == []
 

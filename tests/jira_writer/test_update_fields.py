@@ -47,7 +47,9 @@ from pdjira_jira_writer.jira_client import HttpJiraClient
 from pdjira_jira_writer.models import Named, Project
 from pdjira_jira_writer.writer import JiraWriter, priority_wanted
 from pdjira_simulators.jira import JiraSettings, create_app
+from pdjira_writer.vendor_http import HttpOptions
 from starlette.applications import Starlette
+from support.writer_standins import MemoryLastWrites
 
 from .conftest import INSTANCE, JIRA_PASSWORD, JIRA_USER
 
@@ -409,10 +411,15 @@ async def rig(jira_app: Starlette) -> AsyncIterator[Rig]:
         }
     )
     client = HttpJiraClient(
-        config.jira_instances[0], timeout=5.0, transport=Recording(jira_app, trace)
+        config.jira_instances[0], HttpOptions(timeout=5.0, transport=Recording(jira_app, trace))
     )
     mapping = Mapping(trace)
-    writer = JiraWriter(clients={INSTANCE: client}, find_link=mapping.find_link, mapping=mapping)
+    writer = JiraWriter(
+        clients={INSTANCE: client},
+        find_link=mapping.find_link,
+        mapping=mapping,
+        last_writes=MemoryLastWrites(),
+    )
     try:
         yield Rig(writer, mapping, trace, jira_app)
     finally:

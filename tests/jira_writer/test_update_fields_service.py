@@ -3,7 +3,6 @@ the Jira simulator, the mapping service (links) and mapping's request/reply stoo
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -12,10 +11,13 @@ from nats.aio.client import Client
 from pdjira_common import streams, subjects
 from pdjira_common.contracts import FieldsUpdated, UpdateIssueFields, encode
 from pdjira_common.requests import JiraCatalogRead, JiraNamesReply, jira_read_subject
-from pdjira_devstack.mapping_standin import MappingStandIn
+from pdjira_common.subjects import LINK_LOOKUP
+from pdjira_devstack.waiting import wait_until
 from pdjira_jira_writer.main import JiraWriterService
+from support.mapping_standin import MappingStandIn
+from support.writers import OutcomeWatcher, asked, at_least
 
-from .conftest import INSTANCE, JiraSim, OutcomeWatcher, send
+from .conftest import INSTANCE, JiraSim, send
 from .test_jira_writer_service import create, label_of, new_incident
 
 
@@ -36,13 +38,16 @@ async def test_fields_update_waits_for_the_create_then_is_applied_and_marked(
         labels=("sev1",),
         append_description="Priority raised in PagerDuty",
     )
-    # Published as rules does: on the incident's Jira command subject, before the issue exists.
-    await nc.jetstream().publish(
-        subjects.command_jira(INSTANCE, incident.incident_id),
-        encode(command),
-        headers={"Nats-Msg-Id": command.command_id},
-    )
-    await asyncio.sleep(0.5)
+    async with asked(nc, LINK_LOOKUP) as lookups:
+        # Published as rules does: on the incident's Jira command subject, before the issue
+        # exists.
+        await nc.jetstream().publish(
+            subjects.command_jira(INSTANCE, incident.incident_id),
+            encode(command),
+            headers={"Nats-Msg-Id": command.command_id},
+        )
+        # Asked for the link a second time: the first look ended in a wait, not an outcome.
+        await wait_until(at_least(lookups, 2), timeout=10, what="a second link lookup")
     assert outcomes.of(command.command_id) == []  # waiting, not failed
     await send(nc, create(incident))
 

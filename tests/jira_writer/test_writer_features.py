@@ -3,7 +3,6 @@ real nats-server against the Jira simulator (mapping running, its request/reply 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -32,10 +31,12 @@ from pdjira_common.requests import (
     body_digest,
     jira_read_subject,
 )
-from pdjira_devstack.mapping_standin import MappingStandIn
+from pdjira_devstack.waiting import wait_until
 from pdjira_jira_writer.main import JiraWriterService
+from support.mapping_standin import MappingStandIn
+from support.writers import OutcomeWatcher
 
-from .conftest import INSTANCE, JiraSim, OutcomeWatcher, send
+from .conftest import INSTANCE, JiraSim, send
 from .test_jira_writer_service import linked_issue, new_incident, transition
 
 CHAIN_WORKFLOW: dict[str, Any] = {
@@ -129,9 +130,7 @@ async def test_poison_dead_letters_after_the_bound_then_replays_after_the_fix(
     async def dead() -> bool:
         return (await js.stream_info(streams.DLQ)).state.messages == 1
 
-    async with asyncio.timeout(30):
-        while not await dead():
-            await asyncio.sleep(0.2)
+    await wait_until(dead, timeout=30, what="the dead letter")
     [(seq, letter)] = await list_letters(js)
     assert f"Jira instance '{INSTANCE}' answered 503" in letter.reason  # the last response
     assert letter.attempts == 6

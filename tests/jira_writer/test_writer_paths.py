@@ -29,6 +29,7 @@ from pdjira_jira_writer.models import (
     User,
 )
 from pdjira_jira_writer.writer import JiraWriter
+from support.writer_standins import AgreeingMapping, MemoryLastWrites
 
 INCIDENT = IncidentRef(account="acme", incident_id="PABC123")
 
@@ -106,7 +107,12 @@ def writer(jira: FakeJira, link: Link | Exception | None) -> JiraWriter:
             raise link
         return link
 
-    return JiraWriter(clients={"dc1": jira}, find_link=find_link)
+    return JiraWriter(
+        clients={"dc1": jira},  # type: ignore[dict-item]
+        find_link=find_link,
+        mapping=AgreeingMapping(),
+        last_writes=MemoryLastWrites(),
+    )
 
 
 async def test_no_link_waits_for_the_create() -> None:

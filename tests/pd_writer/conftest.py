@@ -3,72 +3,32 @@ and a watcher of the outcomes it publishes."""
 
 from __future__ import annotations
 
-import asyncio
-import io
-import json
-import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from pdjira_common import subjects
 from pdjira_common.config import Config, parse_config
-from pdjira_common.contracts import Outcome, UpdateIncident, decode_outcome, encode
-from pdjira_common.logging import configure_logging
-from pdjira_devstack.mapping_standin import MappingStandIn
+from pdjira_common.contracts import UpdateIncident, encode
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_pd_writer.main import PdWriterService, create_service
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
 from pdjira_simulators.testing import running_server
+from support.mapping_standin import MappingStandIn
+from support.writer_fixtures import json_logs, outcomes, standin
+from support.writers import FAST_RETRY, Running, SimulatorAdmin
+
+__all__ = ["json_logs", "outcomes", "standin"]  # fixtures of this folder
 
 ACCOUNT = "acme"
 PD_TOKEN = "pd-test-token-5f3a9c"
 BOT_EMAIL = "pdjira-bot@example.com"
 
 
-class OutcomeWatcher:
-    """Every outcome published while the test runs (core subscription on ``outcomes.>``)."""
-
-    def __init__(self) -> None:
-        self.received: list[Outcome] = []
-        self._arrived = asyncio.Condition()
-
-    async def on_message(self, msg: Msg) -> None:
-        self.received.append(decode_outcome(msg.data))
-        async with self._arrived:
-            self._arrived.notify_all()
-
-    async def wait_for(self, command_id: str, *, within: float = 15.0) -> Outcome:
-        def found() -> Outcome | None:
-            return next((o for o in self.received if o.command_id == command_id), None)
-
-        async with asyncio.timeout(within), self._arrived:
-            await self._arrived.wait_for(lambda: found() is not None)
-        outcome = found()
-        assert outcome is not None
-        return outcome
-
-
-@pytest.fixture
-async def outcomes(nc: Client) -> AsyncIterator[OutcomeWatcher]:
-    watcher = OutcomeWatcher()
-    sub = await nc.subscribe("outcomes.>", cb=watcher.on_message)
-    try:
-        yield watcher
-    finally:
-        await sub.unsubscribe()
-
-
-class PdSim:
-    """The simulator's base URL plus the admin calls the tests make."""
-
-    def __init__(self, url: str, http: httpx.AsyncClient) -> None:
-        self.url = url
-        self.http = http
+class PdSim(SimulatorAdmin):
+    """The PagerDuty simulator's base URL plus the admin calls the tests make."""
 
     async def trigger(self, title: str = "Disk full on db-1") -> str:
         response = await self.http.post(f"{self.url}/_sim/incidents", json={"title": title})
@@ -86,26 +46,14 @@ class PdSim:
         return next(i for i in response.json()["incidents"] if i["id"] == incident_id)
 
     async def requests(self, method: str | None = None) -> list[dict[str, Any]]:
-        response = await self.http.get(f"{self.url}/_sim/requests")
-        entries: list[dict[str, Any]] = response.json()["requests"]
-        return [r for r in entries if method is None or r["method"] == method]
-
-    async def faults(self, **faults: Any) -> None:
-        (await self.http.put(f"{self.url}/_sim/faults", json=faults)).raise_for_status()
-
-    async def clear_faults(self) -> None:
-        (await self.http.delete(f"{self.url}/_sim/faults")).raise_for_status()
-
-    async def ratelimit(self, limit: int, window_seconds: float) -> None:
-        body = {"limit": limit, "window_seconds": window_seconds}
-        (await self.http.put(f"{self.url}/_sim/ratelimit", json=body)).raise_for_status()
+        return [r for r in await self.all_requests() if method is None or r["method"] == method]
 
 
 @pytest.fixture
 async def pd_sim() -> AsyncIterator[PdSim]:
     app = create_app(PagerDutySettings(token=PD_TOKEN, seed=7))
     async with running_server(app) as url, httpx.AsyncClient(timeout=10.0) as http:
-        yield PdSim(url, http)
+        yield PdSim(url, http, app)
 
 
 def make_config(
@@ -123,14 +71,7 @@ def make_config(
                     **account,
                 }
             ],
-            "retry": {
-                "base_delay": 0.1,
-                "max_delay": 0.5,
-                "max_attempts": 6,
-                "ack_wait": 5.0,
-                "http_timeout": 2.0,
-                **(retry or {}),
-            },
+            "retry": {**FAST_RETRY, **(retry or {})},
         }
     )
 
@@ -143,21 +84,9 @@ def start_writer(
 
     def start(*, retry: dict[str, Any] | None = None, **account: Any) -> Any:
         service = create_service(make_config(nats_server.url, pd_sim.url, retry=retry, **account))
-        return _Running(service)
+        return Running(service)
 
     return start
-
-
-class _Running:
-    def __init__(self, service: PdWriterService) -> None:
-        self.service = service
-
-    async def __aenter__(self) -> PdWriterService:
-        await self.service.app.start()
-        return self.service
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.service.app.stop()
 
 
 @pytest.fixture
@@ -178,39 +107,6 @@ async def send(nc: Client, command: UpdateIncident, *, msg_id: str | None = None
     )
 
 
-class JsonLogs:
-    """The service's structlog JSON lines, as production writes them (to a buffer here)."""
-
-    def __init__(self, buffer: io.StringIO) -> None:
-        self.buffer = buffer
-
-    @property
-    def text(self) -> str:
-        return self.buffer.getvalue()
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.text.splitlines() if line.startswith("{")]
-
-
 @pytest.fixture
-def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[JsonLogs]:
-    buffer = io.StringIO()
-    with monkeypatch.context() as patch:
-        patch.setattr(sys, "stderr", buffer)
-        configure_logging("pd-writer", "debug")
-    try:
-        yield JsonLogs(buffer)
-    finally:
-        # Back to structlog's defaults: later tests must not write to this buffer.
-        structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
-
-
-@pytest.fixture
-async def standin(nc: Client) -> AsyncIterator[MappingStandIn]:
-    """Mapping's request/reply side (echo marks, users, pairs) for these tests."""
-    fake = await MappingStandIn().start(nc)
-    try:
-        yield fake
-    finally:
-        await fake.stop()
+def service_name() -> str:
+    return "pd-writer"

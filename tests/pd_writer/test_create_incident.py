@@ -33,8 +33,10 @@ from pdjira_pd_writer.errors import PagerDutyError
 from pdjira_pd_writer.models import IncidentSnapshot, Service
 from pdjira_pd_writer.writer import PdWriter
 from pdjira_rules.routing import command_subject
+from support.writer_standins import AgreeingMapping, MemoryLastWrites
+from support.writers import OutcomeWatcher
 
-from .conftest import ACCOUNT, BOT_EMAIL, OutcomeWatcher, PdSim
+from .conftest import ACCOUNT, BOT_EMAIL, PdSim
 
 SERVICE = "PSVC001"
 
@@ -206,9 +208,17 @@ class RacingPagerDuty:
         )
 
 
+def racing_writer(pd: RacingPagerDuty) -> PdWriter:
+    return PdWriter(
+        clients={ACCOUNT: pd},  # type: ignore[dict-item]
+        mapping=AgreeingMapping(),
+        last_writes=MemoryLastWrites(),
+    )
+
+
 async def test_refused_duplicate_key_means_exists_and_is_found() -> None:
     issue = new_issue()
-    writer = PdWriter(clients={ACCOUNT: RacingPagerDuty()})  # type: ignore[dict-item]
+    writer = racing_writer(RacingPagerDuty())
     outcome = await writer.handle(create(issue))
     assert isinstance(outcome, IssueLinked)
     assert not outcome.created
@@ -238,7 +248,7 @@ def test_find_service_by_id_or_name(wanted: str, found: str | None) -> None:
 async def test_unknown_service_fails_naming_the_services() -> None:
     issue = new_issue()
     racing = RacingPagerDuty()
-    writer = PdWriter(clients={ACCOUNT: racing})  # type: ignore[dict-item]
+    writer = racing_writer(racing)
     command = msgspec.structs.replace(create(issue), service_id="Payments")
     outcome = await writer.handle(command)
     assert isinstance(outcome, CommandFailed)

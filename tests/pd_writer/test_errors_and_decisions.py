@@ -7,12 +7,13 @@ import pytest
 from pdjira_common.bus import Retryable
 from pdjira_pd_writer.decisions import already_there, needs_write
 from pdjira_pd_writer.errors import (
+    ANSWERS,
     PagerDutyError,
-    classify_response,
-    classify_transport_error,
     parse_error,
     rate_limit_reset_seconds,
 )
+from pdjira_pd_writer.spec import PAGERDUTY
+from pdjira_writer.errors import transport_failure
 
 RATE_LIMITED = b'{"error": {"message": "Rate Limit Exceeded", "code": 2020}}'
 NOT_FOUND = b'{"error": {"message": "Not Found", "code": 2100}}'
@@ -42,8 +43,8 @@ FROM_MISSING = (
 def test_classify_response(
     status: int, headers: dict[str, str], body: bytes, kind: type | None, delay: float | None
 ) -> None:
-    result = classify_response(
-        status, httpx.Headers(headers), body, what="get incident P1", account="acme"
+    result = ANSWERS.classify(
+        status, httpx.Headers(headers), body, what="get incident P1", target="acme"
     )
     if kind is None:
         assert result is None
@@ -73,7 +74,7 @@ def test_classify_response(
 def test_permanent_errors_say_what_was_wrong_and_what_to_do(
     status: int, body: bytes, needles: list[str]
 ) -> None:
-    result = classify_response(status, {}, body, what="set incident P1 to resolved", account="acme")
+    result = ANSWERS.classify(status, {}, body, what="set incident P1 to resolved", target="acme")
     assert isinstance(result, PagerDutyError)
     assert f"refused set incident P1 to resolved ({status})" in result.reason
     for needle in needles:
@@ -117,8 +118,8 @@ def test_rate_limit_reset(headers: dict[str, str], seconds: float | None) -> Non
 
 
 def test_transport_errors_are_retryable() -> None:
-    result = classify_transport_error(
-        httpx.ConnectError("refused"), what="get incident P1", account="acme"
+    result = transport_failure(
+        httpx.ConnectError("refused"), what="get incident P1", target=PAGERDUTY.label("acme")
     )
     assert isinstance(result, Retryable)
     assert "get incident P1 on PagerDuty account 'acme' failed" in result.reason

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime
 
 import httpx
 import msgspec
@@ -31,14 +30,20 @@ from pdjira_common.requests import (
     body_digest,
     pd_read_subject,
 )
-from pdjira_devstack.mapping_standin import MappingStandIn
-from pdjira_devstack.nats_server import NatsServer
+from pdjira_devstack.waiting import wait_until
 from pdjira_pd_writer.decisions import Actor, choose_from, note_text
-from pdjira_pd_writer.main import PdWriterService, create_service
+from pdjira_pd_writer.main import PdWriterService
+from pdjira_pd_writer.pd_client import HttpPagerDutyClient
+from pdjira_pd_writer.writer import PdWriter
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
-from pdjira_simulators.testing import running_server
+from pdjira_writer.vendor_http import HttpOptions
+from starlette.applications import Starlette
+from support.mapping_standin import MappingStandIn
+from support.virtual_time import Sent, TimedTransport, VirtualClock
+from support.writer_standins import AgreeingMapping, MemoryLastWrites
+from support.writers import OutcomeWatcher
 
-from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, OutcomeWatcher, PdSim, make_config, send
+from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, PdSim, make_config, send
 
 ISSUE = IssueRef(instance="dc1", issue_id="10100", key="OPS-1")
 PAT = PdUser(id="PUSER01", email="pat@example.com", name="Pat Oncall")
@@ -167,10 +172,14 @@ async def test_no_echo_mark_means_no_write_until_mapping_answers(
     standin.silent = True
     command = update(incident_id, "resolved", None)
     await send(nc, command)
-    await asyncio.sleep(0.6)  # a few attempts, well inside the retry bound
+
+    async def tried_twice() -> bool:
+        return standin.unanswered >= 2  # two attempts, well inside the retry bound
+
+    await wait_until(tried_twice, timeout=10, what="two unanswered echo marks", interval=0.05)
     assert await pd_sim.requests("PUT") == []  # never written unmarked
     assert outcomes.received == []
-    standin.silent = False
+    await standin.resume()  # answers the mark the writer waits for now
     outcome = await outcomes.wait_for(command.command_id, within=20)
     assert (await nc.jetstream().stream_info(streams.DLQ)).state.messages == 0
     assert isinstance(outcome, IncidentUpdated)
@@ -232,53 +241,58 @@ async def test_user_reads_for_mapping(
     assert "unknown PagerDuty account 'other'" in unknown.error
 
 
-async def test_429_burst_pauses_that_token_only(
-    nc: Client,
-    nats_server: NatsServer,
-    pd_sim: PdSim,
-    standin: MappingStandIn,
-    outcomes: OutcomeWatcher,
-) -> None:
-    app = create_app(PagerDutySettings(token=PD_TOKEN, seed=9))
-    async with running_server(app) as other_url, httpx.AsyncClient(timeout=10.0) as http:
-        other = PdSim(other_url, http)
-        await pd_sim.ratelimit(limit=960, window_seconds=2)  # ratelimit-reset: 2
-        (
-            await pd_sim.http.put(f"{pd_sim.url}/_sim/faults", json={"throttle_burst": 1})
-        ).raise_for_status()
-        slow_incident = await pd_sim.trigger()
-        fast_incidents = [await other.trigger() for _ in range(3)]
-        await pd_sim.http.delete(f"{pd_sim.url}/_sim/requests")
-        await http.delete(f"{other_url}/_sim/requests")
-        config = make_config(nats_server.url, pd_sim.url)
-        beta = msgspec.structs.replace(config.pagerduty_accounts[0], id="beta", api_url=other_url)
-        config = msgspec.structs.replace(
-            config, pagerduty_accounts=(*config.pagerduty_accounts, beta)
-        )
-        service = create_service(config)
-        await service.app.start()
-        try:
-            slow = update(slow_incident, "resolved", None)
-            fast = [
-                msgspec.structs.replace(
-                    update(i, "resolved", None), incident=IncidentRef(account="beta", incident_id=i)
-                )
-                for i in fast_incidents
-            ]
-            for command in [slow, *fast]:
-                await send_any(nc, command)
-            for command in [slow, *fast]:
-                assert isinstance(await outcomes.wait_for(command.command_id), IncidentUpdated)
-        finally:
-            await service.app.stop()
-        calls = await pd_sim.requests()
-        assert [(c["method"], c["status"]) for c in calls] == [
-            ("GET", 429),
-            ("GET", 200),
-            ("PUT", 200),
+def in_process(app: Starlette) -> PdSim:
+    """The simulator's admin calls, over ASGI."""
+    return PdSim("http://pd.test", httpx.AsyncClient(transport=httpx.ASGITransport(app=app)), app)
+
+
+def rig(clock: VirtualClock, apps: dict[str, Starlette], sent: list[Sent]) -> PdWriter:
+    """A PdWriter whose clients talk to ``apps`` (one per account) in-process, on ``clock``."""
+    config = make_config("nats://unused", "http://pd.test")
+    template = config.pagerduty_accounts[0]
+
+    def client(account: str) -> HttpPagerDutyClient:
+        target = msgspec.structs.replace(template, id=account, api_url=f"http://{account}.test")
+        inner = httpx.ASGITransport(app=apps[account])
+        transport = TimedTransport(clock, sent, account, inner, latency=0.005)
+        options = HttpOptions(timeout=2.0, transport=transport, clock=clock, sleep=clock.sleep)
+        return HttpPagerDutyClient(target, options)
+
+    return PdWriter(
+        clients={account: client(account) for account in apps},
+        mapping=AgreeingMapping(),
+        last_writes=MemoryLastWrites(),
+    )
+
+
+async def test_429_burst_pauses_that_token_only() -> None:
+    sent: list[Sent] = []
+    async with VirtualClock() as clock:
+        apps = {
+            ACCOUNT: create_app(PagerDutySettings(token=PD_TOKEN, seed=7)),
+            "beta": create_app(PagerDutySettings(token=PD_TOKEN, seed=9)),
+        }
+        acme, beta = in_process(apps[ACCOUNT]), in_process(apps["beta"])
+        await acme.ratelimit(limit=960, window_seconds=2)  # ratelimit-reset: 2
+        await acme.faults(throttle_burst=1)
+        slow_incident = await acme.trigger()
+        fast_incidents = [await beta.trigger() for _ in range(3)]
+        writer = rig(clock, apps, sent)
+        slow = update(slow_incident, "resolved", None)
+        fast = [
+            msgspec.structs.replace(
+                update(i, "resolved", None), incident=IncidentRef(account="beta", incident_id=i)
+            )
+            for i in fast_incidents
         ]
-        first, second = (datetime.fromisoformat(c["at"]) for c in calls[:2])
-        assert (second - first).total_seconds() >= 1.9  # nothing sent while paused
-        other_calls = await other.requests()
-        assert len(other_calls) == 6
-        assert max(datetime.fromisoformat(c["at"]) for c in other_calls) < second
+        done = await asyncio.gather(*(writer.handle(command) for command in [slow, *fast]))
+        for client in writer.clients.values():
+            await client.aclose()
+    assert all(isinstance(outcome, IncidentUpdated) for outcome in done), done
+    calls = [c for c in sent if c.target == ACCOUNT]
+    assert [(c.method, c.status) for c in calls] == [("GET", 429), ("GET", 200), ("PUT", 200)]
+    first, second = calls[:2]
+    assert second.at - first.at >= 1.9  # nothing sent while paused
+    other_calls = [c for c in sent if c.target == "beta"]
+    assert len(other_calls) == 6
+    assert max(c.at for c in other_calls) < second.at

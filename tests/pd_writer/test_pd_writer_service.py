@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
+import httpx
 import msgspec
 from nats.aio.client import Client
 from pdjira_common import streams
@@ -19,11 +18,17 @@ from pdjira_common.contracts import (
     UpdateIncident,
     WriteSkipped,
 )
-from pdjira_devstack.waiting import wait_until
+from pdjira_devstack.nats_server import NatsServer
+from pdjira_devstack.waiting import wait_drained, wait_until
 from pdjira_pd_writer.handlers import CONSUMER
-from pdjira_pd_writer.main import PdWriterService
+from pdjira_pd_writer.main import PdWriterService, create_service
+from pdjira_pd_writer.pd_client import HttpPagerDutyClient
+from pdjira_writer.vendor_http import HttpOptions
+from support.mapping_standin import MappingStandIn
+from support.virtual_time import Sent, TimedTransport, VirtualClock
+from support.writers import JsonLogs, OutcomeWatcher, Running
 
-from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, JsonLogs, OutcomeWatcher, PdSim, send
+from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN, PdSim, make_config, send
 
 
 def update(
@@ -81,7 +86,7 @@ async def test_redelivered_command_writes_once_and_states_one_outcome(
     await send(nc, command, msg_id="first")
     await outcomes.wait_for(command.command_id)
     await send(nc, command, msg_id="second")
-    await asyncio.sleep(1.0)
+    await wait_drained(nc.jetstream(), timeout=10, consumers=[CONSUMER])
 
     assert len(await pd_sim.requests("PUT")) == 1
     # ... converges (skip), and its outcome is deduplicated by `outcome:<command_id>`.
@@ -102,7 +107,7 @@ async def test_unknown_incident_fails_permanently_after_one_attempt(
     assert outcome.status_code == 404
     assert "Not Found" in outcome.reason
     assert "does not exist in PagerDuty account 'acme'" in outcome.reason
-    await asyncio.sleep(0.5)
+    await wait_drained(nc.jetstream(), timeout=10, consumers=[CONSUMER])
     assert len(await pd_sim.requests("GET")) == 1
     assert (await nc.jetstream().stream_info(streams.COMMANDS)).state.messages == 0
 
@@ -144,30 +149,36 @@ async def test_503_burst_is_retried_until_applied_once(
 
 
 async def test_rate_limit_waits_for_ratelimit_reset(
-    nc: Client, pd_sim: PdSim, pd_writer: PdWriterService, outcomes: OutcomeWatcher
+    nc: Client,
+    nats_server: NatsServer,
+    pd_sim: PdSim,
+    standin: MappingStandIn,
+    outcomes: OutcomeWatcher,
 ) -> None:
     incident_id = await pd_sim.trigger()
-    await pd_sim.ratelimit(limit=3, window_seconds=2)
-    # Someone else using the token has spent this window's budget.
-    headers = {"Authorization": f"Token token={PD_TOKEN}"}
-    for _ in range(3):
-        spent = await pd_sim.http.get(f"{pd_sim.url}/incidents/{incident_id}", headers=headers)
-        assert spent.status_code == 200
-    await pd_sim.http.delete(f"{pd_sim.url}/_sim/requests")
-    command = update(incident_id)
-    await send(nc, command)
-
-    outcome = await outcomes.wait_for(command.command_id, within=20)
+    # PagerDuty's 429 (code 2020, ratelimit-reset: 2) to the writer's next call, as when
+    # someone else using the token has spent this window's budget.
+    await pd_sim.ratelimit(limit=960, window_seconds=2)
+    await pd_sim.faults(throttle_burst=1)
+    sent: list[Sent] = []
+    async with VirtualClock() as clock:  # the writer's pacer waits on virtual time
+        config = make_config(nats_server.url, pd_sim.url)
+        transport = TimedTransport(clock, sent, ACCOUNT, httpx.AsyncHTTPTransport())
+        options = HttpOptions(timeout=2.0, transport=transport, clock=clock, sleep=clock.sleep)
+        clients = {ACCOUNT: HttpPagerDutyClient(config.pagerduty_accounts[0], options)}
+        command = update(incident_id)
+        async with Running(create_service(config, clients=clients)):
+            await send(nc, command)
+            outcome = await outcomes.wait_for(command.command_id, within=20)
     assert isinstance(outcome, IncidentUpdated)
-    calls = await pd_sim.requests()
     # One 429, then a wait of `ratelimit-reset` seconds (not an immediate retry), then success.
-    assert [(r["method"], r["status"]) for r in calls] == [
+    assert [(r.method, r.status) for r in sent] == [
         ("GET", 429),
         ("GET", 200),
         ("PUT", 200),
     ]
-    first, second = (datetime.fromisoformat(r["at"]) for r in calls[:2])
-    assert (second - first).total_seconds() >= 1.0
+    first, second = sent[:2]
+    assert second.at - first.at >= 1.0
 
 
 async def test_secrets_stay_out_of_outcomes_and_logs(
@@ -201,7 +212,7 @@ async def test_configured_ack_wait_is_applied_to_an_existing_consumer(
     async with start_writer() as service:
         assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 5.0
     # Stopping the app closes the HTTP clients (after the broker finished its work).
-    assert service.writer.clients[ACCOUNT]._http.is_closed
+    assert service.writer.clients[ACCOUNT].http.closed  # type: ignore[attr-defined]
     # Restarted with another ack_wait: the durable consumer follows the config.
     async with start_writer(retry={"ack_wait": 2.0}):
         assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 2.0

@@ -25,7 +25,7 @@ from pdjira_common.contracts import (
     WriteSkipped,
 )
 from pdjira_common.requests import EchoMark, PairLookup, PairReply, PdUser, UserLookup, UserReply
-from pdjira_pd_writer.catalog import Priorities
+from pdjira_pd_writer.catalog import PRIORITIES, pd_catalog
 from pdjira_pd_writer.decisions import (
     find_priority,
     plan_fields,
@@ -36,7 +36,9 @@ from pdjira_pd_writer.models import IncidentSnapshot, Priority, Reference, Respo
 from pdjira_pd_writer.pd_client import HttpPagerDutyClient
 from pdjira_pd_writer.writer import PdWriter
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
+from pdjira_writer.vendor_http import HttpOptions
 from starlette.applications import Starlette
+from support.writer_standins import MemoryLastWrites
 
 from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN
 
@@ -164,18 +166,18 @@ class CountingPd:
 
 async def test_priorities_are_cached_and_read_again_on_a_miss_or_when_old() -> None:
     pd, now = CountingPd(), [0.0]
-    priorities = Priorities(ttl=60, clock=lambda: now[0])
-    assert await priorities.find(pd, "P1") == P1  # type: ignore[arg-type]
-    assert await priorities.find(pd, "PPRI001") == P1  # type: ignore[arg-type]
+    catalog = pd_catalog(ttl=60, clock=lambda: now[0])
+    assert await catalog.find(pd, PRIORITIES, "P1") == P1  # type: ignore[arg-type]
+    assert await catalog.find(pd, PRIORITIES, "PPRI001") == P1  # type: ignore[arg-type]
     assert pd.reads == 1
     pd.items = (P1, P2)  # added in PagerDuty since
-    assert await priorities.find(pd, "p2") == P2  # type: ignore[arg-type]
+    assert await catalog.find(pd, PRIORITIES, "p2") == P2  # type: ignore[arg-type]
     assert pd.reads == 2
     with pytest.raises(Exception, match=r"has no priority 'P9'.*P2 \(id PPRI002\)"):
-        await priorities.find(pd, "P9")  # type: ignore[arg-type]
+        await catalog.find(pd, PRIORITIES, "P9")  # type: ignore[arg-type]
     assert pd.reads == 3
     now[0] = 61
-    await priorities.find(pd, "P1")  # type: ignore[arg-type]
+    await catalog.find(pd, PRIORITIES, "P1")  # type: ignore[arg-type]
     assert pd.reads == 4
 
 
@@ -204,7 +206,8 @@ async def test_lists_are_read_page_by_page() -> None:
         return httpx.Response(200, json={"services": items, "more": offset == 0})
 
     client = HttpPagerDutyClient(
-        account_config("http://pd.test"), timeout=2.0, transport=httpx.MockTransport(answer)
+        account_config("http://pd.test"),
+        HttpOptions(timeout=2.0, transport=httpx.MockTransport(answer)),
     )
     try:
         services = await client.services()
@@ -220,7 +223,8 @@ async def test_no_priorities_feature_is_an_empty_list(status: int) -> None:
         return httpx.Response(status, json={"error": {"message": "Not Found", "code": 2100}})
 
     client = HttpPagerDutyClient(
-        account_config("http://pd.test"), timeout=2.0, transport=httpx.MockTransport(answer)
+        account_config("http://pd.test"),
+        HttpOptions(timeout=2.0, transport=httpx.MockTransport(answer)),
     )
     try:
         assert await client.priorities() == ()
@@ -338,10 +342,10 @@ class Rig:
 async def make_rig(app: Starlette) -> tuple[Rig, HttpPagerDutyClient]:
     trace = Trace()
     client = HttpPagerDutyClient(
-        account_config("http://pd.test"), timeout=5.0, transport=Recording(app, trace)
+        account_config("http://pd.test"), HttpOptions(timeout=5.0, transport=Recording(app, trace))
     )
     mapping = Mapping(trace)
-    writer = PdWriter(clients={ACCOUNT: client}, mapping=mapping)
+    writer = PdWriter(clients={ACCOUNT: client}, mapping=mapping, last_writes=MemoryLastWrites())
     admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pd.test")
     return Rig(writer, mapping, trace, app, admin), client
 

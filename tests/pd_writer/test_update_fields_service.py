@@ -17,10 +17,11 @@ from pdjira_common.contracts import (
     encode,
 )
 from pdjira_common.requests import PdCatalogRead, PdNamesReply, pd_read_subject
-from pdjira_devstack.mapping_standin import MappingStandIn
 from pdjira_pd_writer.main import PdWriterService
+from support.mapping_standin import MappingStandIn
+from support.writers import OutcomeWatcher
 
-from .conftest import ACCOUNT, BOT_EMAIL, OutcomeWatcher, PdSim
+from .conftest import ACCOUNT, BOT_EMAIL, PdSim
 
 
 async def test_fields_command_is_applied_and_marked(

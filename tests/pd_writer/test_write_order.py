@@ -6,8 +6,9 @@ import msgspec
 from nats.aio.client import Client
 from pdjira_common.contracts import IncidentUpdated, UpdateIncident, WriteSkipped
 from pdjira_pd_writer.main import PdWriterService
+from support.writers import OutcomeWatcher
 
-from .conftest import OutcomeWatcher, PdSim, send
+from .conftest import PdSim, send
 from .test_pd_writer_service import update
 
 T1 = "2026-11-26T08:00:01.000000+00:00"

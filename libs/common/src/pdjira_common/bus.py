@@ -1,16 +1,15 @@
-"""NATS wiring shared by the services: broker factory, JetStream publish, retry policy.
+"""NATS wiring shared by the services: broker factory, JetStream publish, the retry middleware.
 
-Retries are always *delayed* naks (a plain nak redelivers at once and burns ``max_deliver`` in
-milliseconds) and bounded; a message that runs out of attempts is copied to the DLQ stream with
-the reason, then acked. Nothing is ever ``term``-ed.
+A FastStream subscriber's failures go through the one retry policy (``retry.after_failure``):
+a retry is a *delayed* nak, bounded; a message that runs out of attempts (or can never be
+handled) is copied to the DLQ stream with the reason (``dead_letters``), then acked. Nothing is
+ever ``term``-ed.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -21,12 +20,25 @@ from faststream.exceptions import AckMessage, HandlerException, NackMessage
 from faststream.message import StreamMessage
 from faststream.nats import NatsBroker, PubAck
 from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NotJSMessageError
 from nats.js import JetStreamContext
 
-from pdjira_common import streams, subjects
 from pdjira_common.config import RetrySettings
-from pdjira_common.contracts import DeadLetter, encode
+from pdjira_common.contracts import encode
+from pdjira_common.dead_letters import send_to_dlq
+from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
+from pdjira_common.retry import (
+    DeadLetterNow,
+    Retryable,
+    Unprocessable,
+    WaitForPrerequisite,
+    after_failure,
+    is_expected,
+    reason_of,
+    retry_delay,
+)
 from pdjira_common.secrets import redact
 
 __all__ = [
@@ -42,37 +54,7 @@ __all__ = [
     "retry_delay",
 ]
 
-MSG_ID_HEADER = "Nats-Msg-Id"
-CORRELATION_HEADER = "Pdjira-Correlation-Id"
 _log = get_logger(__name__)
-
-
-class Retryable(Exception):
-    """A transient failure (timeout, 5xx, 429): retry later (after ``delay`` if the server said)."""
-
-    def __init__(self, reason: str, *, delay: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.delay = delay
-
-
-class WaitForPrerequisite(Exception):
-    """The command cannot run yet (e.g. the issue it needs is not created): wait, do not fail."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Unprocessable(Exception):
-    """The message can never be handled (e.g. it does not decode): dead-letter it at once.
-
-    Retrying cannot help, and on an ordered consumer every retry holds up the messages behind it.
-    """
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def nats_client(broker: NatsBroker) -> Client:
@@ -85,13 +67,6 @@ def nats_client(broker: NatsBroker) -> Client:
 def jetstream(broker: NatsBroker) -> JetStreamContext:
     """A JetStream context on the connected broker's nats-py client."""
     return nats_client(broker).jetstream()
-
-
-def retry_delay(attempt: int, settings: RetrySettings, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter on the upper half: base * 2^(attempt-1), capped."""
-    rng = rng or random.Random()
-    ceiling = min(settings.max_delay, settings.base_delay * (2.0 ** max(attempt - 1, 0)))
-    return ceiling / 2 + rng.random() * ceiling / 2
 
 
 async def publish(
@@ -120,8 +95,20 @@ async def publish(
     return ack
 
 
+def _delivery(raw: Any) -> Msg.Metadata | None:
+    """The JetStream delivery of a raw message; None for core NATS (request/reply) and watches,
+    which have nothing to redeliver."""
+    if not isinstance(raw, Msg):
+        return None
+    try:
+        return raw.metadata
+    except NotJSMessageError:
+        return None
+
+
 class _RetryMiddleware(BaseMiddleware):
-    """Turns handler failures into delayed naks; after the last attempt, a dead letter."""
+    """Turns a JetStream handler's failure into what the retry policy says: a delayed nak, or a
+    dead letter and an ack."""
 
     def __init__(
         self,
@@ -150,63 +137,47 @@ class _RetryMiddleware(BaseMiddleware):
         correlation = (msg.headers or {}).get(CORRELATION_HEADER) or msg.correlation_id
         if correlation:
             bind_correlation_id(correlation)
+        delivery = _delivery(msg.raw_message)
+        if delivery is None:
+            return await call_next(msg)
         try:
             return await call_next(msg)
         except HandlerException:
             raise
-        except WaitForPrerequisite as exc:
-            await self._retry_or_dead_letter(
-                msg, exc.reason, self.settings.prerequisite_max_attempts, delay=1.0
-            )
-        except Unprocessable as exc:
-            await self._retry_or_dead_letter(msg, exc.reason, 1, delay=None)
         except (ArgumentError, msgspec.ValidationError, msgspec.DecodeError) as exc:
             # The body is not what the typed handler takes: retrying cannot help.
             cause = getattr(exc, "original_error", None) or exc
             reason = redact(f"the message does not decode as the handler's type: {cause}")
-            await self._retry_or_dead_letter(msg, reason, 1, delay=None)
-        except Retryable as exc:
-            await self._retry_or_dead_letter(
-                msg, exc.reason, self.settings.max_attempts, delay=exc.delay
-            )
+            await self._retry_or_dead_letter(msg, Unprocessable(reason), delivery, correlation)
         except Exception as exc:
-            reason = redact(f"{type(exc).__name__}: {exc}")
-            _log.exception("handler_failed", reason=reason)
-            await self._retry_or_dead_letter(msg, reason, self.settings.max_attempts, delay=None)
+            if not is_expected(exc):
+                _log.exception("handler_failed", reason=reason_of(exc))
+            await self._retry_or_dead_letter(msg, exc, delivery, correlation)
         return None
 
     async def _retry_or_dead_letter(
-        self, msg: StreamMessage[Any], reason: str, max_attempts: int, *, delay: float | None
+        self,
+        msg: StreamMessage[Any],
+        error: Exception,
+        delivery: Msg.Metadata,
+        correlation: str | None,
     ) -> None:
-        raw = msg.raw_message
-        metadata = getattr(raw, "metadata", None)
-        attempt = int(getattr(metadata, "num_delivered", 1) or 1)
-        if attempt < max_attempts:
-            wait = delay if delay is not None else retry_delay(attempt, self.settings)
-            _log.warning("retry_scheduled", reason=reason, attempt=attempt, delay=round(wait, 3))
-            raise NackMessage(delay=wait)
-        stream_name = str(getattr(metadata, "stream", "") or "unknown")
-        stream_seq = getattr(getattr(metadata, "sequence", None), "stream", None)
-        letter = DeadLetter(
-            stream=stream_name,
+        # The server counts deliveries only: every one is an attempt, and a wait too.
+        attempt = int(delivery.num_delivered or 1)
+        verdict = after_failure(error, attempt=attempt, waits=attempt, settings=self.settings)
+        if not isinstance(verdict, DeadLetterNow):
+            _log.warning(
+                "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
+            )
+            raise NackMessage(delay=verdict.delay)
+        await send_to_dlq(
+            jetstream(self.broker_ref[0]),
+            msg.raw_message,
             consumer=self.consumer,
-            subject=str(getattr(raw, "subject", "")),
-            reason=reason,
+            reason=verdict.reason,
             attempts=attempt,
-            correlation_id=msg.correlation_id,
-            failed_at=datetime.now(UTC).isoformat(),
-            data=bytes(msg.body),
-            headers={k: str(v) for k, v in (msg.headers or {}).items()},
+            correlation_id=correlation,
         )
-        await publish(
-            self.broker_ref[0],
-            letter,
-            subjects.dlq(letter.stream, self.consumer),
-            stream=streams.DLQ,
-            msg_id=f"dlq:{stream_name}:{self.consumer}:{stream_seq}",
-            correlation_id=letter.correlation_id or "",
-        )
-        _log.error("dead_lettered", reason=reason, attempts=attempt)
         raise AckMessage()
 
 

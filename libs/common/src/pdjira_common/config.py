@@ -70,9 +70,6 @@ class WriterSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     replicas: int = 1
     concurrency: int = 32
-    # Test hook: exit the process (as kill -9 would) right after this vendor call succeeded,
-    # e.g. "create_issue". Never set it in production.
-    crash_after: str | None = None
 
 
 class PagerDutyAccount(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -8,10 +8,10 @@ consumers partitioned by a subject-token hash would keep order but need a stream
 transform and a fixed partition count per replica. So this one durable pull consumer fetches
 batches and puts each message in the lane of its entity (the subject's tokens after
 ``commands.<system>.``); a lane runs its messages in order and acks each one after it is done.
-A failing message stays at the head of its lane: it is retried *in place* after the same
-exponential, jittered backoff (``bus.retry_delay``), while in-progress acks keep its ack timer
-alive, so nothing behind it can overtake it; other lanes keep flowing. After the bound it goes
-to the DLQ (with the reason) and is acked, and the lane moves on. When the service stops, a
+A failing message stays at the head of its lane: it is retried *in place*, as the one retry
+policy says (``retry.after_failure``), while in-progress acks keep its ack timer alive, so
+nothing behind it can overtake it; other lanes keep flowing. After the bound it goes to the DLQ
+(``dead_letters``, with the reason) and is acked, and the lane moves on. When the service stops, a
 waiting message is handed back with a delayed nak of the remaining backoff.
 
 One exception to strict order: when the head waits for a prerequisite (a transition before its
@@ -29,32 +29,33 @@ import contextlib
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
-from pdjira_common import streams, subjects
-from pdjira_common.bus import (
-    CORRELATION_HEADER,
-    MSG_ID_HEADER,
-    Retryable,
-    Unprocessable,
-    WaitForPrerequisite,
-    retry_delay,
-)
+from pdjira_common import streams
 from pdjira_common.config import RetrySettings
-from pdjira_common.contracts import DeadLetter, encode
+from pdjira_common.dead_letters import send_to_dlq
+from pdjira_common.headers import CORRELATION_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
+from pdjira_common.retry import (
+    DeadLetterNow,
+    WaitForPrerequisite,
+    after_failure,
+    is_expected,
+    reason_of,
+)
 from pdjira_common.secrets import redact
 
 __all__ = ["LaneDispatcher", "entity_of"]
 
 Handler = Callable[[Msg], Awaitable[None]]
 _log = get_logger(__name__)
-PREREQUISITE_WAIT = 1.0
+# How long one pull request waits for the first message: stop() does not wait it out (it
+# cancels the request), so this only bounds how long a lost request (a reconnect) goes unnoticed.
+IDLE_FETCH = 1.0
 
 
 def entity_of(subject: str) -> str:
@@ -106,9 +107,11 @@ class LaneDispatcher:
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"lanes:{self._durable}")
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop fetching; let running commands finish; hand the rest back to the server."""
+        """Stop fetching (at once: a waiting pull request is not waited out); let running
+        commands finish; hand the rest back to the server."""
         self._stopping.set()
         if self._fetcher is not None:
+            self._fetcher.cancel()
             await asyncio.gather(self._fetcher, return_exceptions=True)
         workers = list(self._workers.values())
         if workers:
@@ -128,26 +131,38 @@ class LaneDispatcher:
     # ------------------------------------------------------------------ fetching
 
     async def _fetch_loop(self) -> None:
-        assert self._sub is not None
+        # A pull request for several messages stays open until all came or it expires, so a
+        # lone command would wait out the expiry: ask for one unless the last message said
+        # more are waiting (``num_pending``), then for those (they come back at once).
+        waiting = 0
         while not self._stopping.is_set():
-            await self._room.acquire()
-            room = 1
-            while room < self._max_batch and not self._room.locked():
-                await self._room.acquire()
-                room += 1
-            try:
-                batch = await self._sub.fetch(room, timeout=1.0)
-            except (TimeoutError, nats.errors.TimeoutError):
-                batch = []
-            except Exception as exc:  # connection trouble: keep trying, never die silently
-                if not self._stopping.is_set():
-                    _log.warning("fetch_failed", reason=redact(f"{type(exc).__name__}: {exc}"))
-                    await asyncio.sleep(0.5)
-                batch = []
+            room = await self._take_room(max(1, min(waiting, self._max_batch)))
+            batch = await self._pull(room)
             for _ in range(room - len(batch)):
                 self._room.release()
             for msg in batch:
                 self._enqueue(msg)
+            waiting = int(batch[-1].metadata.num_pending or 0) if batch else 0
+
+    async def _take_room(self, wanted: int) -> int:
+        """Room for at least one message (waits for it), for up to ``wanted`` if free."""
+        await self._room.acquire()
+        room = 1
+        while room < wanted and not self._room.locked():
+            await self._room.acquire()
+            room += 1
+        return room
+
+    async def _pull(self, batch: int) -> list[Msg]:
+        assert self._sub is not None
+        try:
+            return await self._sub.fetch(batch, timeout=IDLE_FETCH)
+        except (TimeoutError, nats.errors.TimeoutError):
+            return []
+        except Exception as exc:  # connection trouble: keep trying, never die silently
+            _log.warning("fetch_failed", reason=redact(f"{type(exc).__name__}: {exc}"))
+            await asyncio.sleep(0.5)
+            return []
 
     def _enqueue(self, msg: Msg) -> None:
         key = entity_of(msg.subject)
@@ -174,7 +189,6 @@ class LaneDispatcher:
         """Apply ``msg`` until it is acked or dead-lettered; False if stopped while waiting."""
         attempt = max(1, int(getattr(msg.metadata, "num_delivered", 1) or 1))
         waits = 0
-        delay: float | None
         async with self._keep_alive(msg):
             while True:
                 correlation = (msg.headers or {}).get(CORRELATION_HEADER)
@@ -185,39 +199,34 @@ class LaneDispatcher:
                         await self._handler(msg)
                     await msg.ack()
                     return True
-                except Unprocessable as exc:
-                    await self._dead_letter(msg, exc.reason, attempt)
-                    return True
-                except WaitForPrerequisite as exc:
-                    waits += 1
-                    if waits >= self._retry.prerequisite_max_attempts:
-                        await self._dead_letter(msg, exc.reason, attempt)
-                        return True
-                    if await self._run_overtaker(lane):
-                        continue
-                    reason, delay = exc.reason, PREREQUISITE_WAIT
-                except Retryable as exc:
-                    reason = exc.reason
-                    attempt, delay = self._next(attempt, exc.delay)
                 except Exception as exc:
-                    reason = redact(f"{type(exc).__name__}: {exc}")
-                    _log.exception("handler_failed", reason=reason)
-                    attempt, delay = self._next(attempt, None)
-                if delay is None:
-                    await self._dead_letter(msg, reason, attempt)
+                    if not is_expected(exc):
+                        _log.exception("handler_failed", reason=reason_of(exc))
+                    failure = exc
+                waits += isinstance(failure, WaitForPrerequisite)
+                verdict = after_failure(
+                    failure, attempt=attempt, waits=waits, settings=self._retry, rng=self._rng
+                )
+                if isinstance(verdict, DeadLetterNow):
+                    await send_to_dlq(
+                        self._js,
+                        msg,
+                        consumer=self._durable,
+                        reason=verdict.reason,
+                        attempts=attempt,
+                    )
+                    await msg.ack()
                     return True
-                _log.warning("retry_scheduled", reason=reason, attempt=attempt, delay=delay)
-                if await self._wait_or_stop(delay):
+                if verdict.waiting and await self._run_overtaker(lane):
+                    continue
+                attempt += not verdict.waiting
+                _log.warning(
+                    "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
+                )
+                if await self._wait_or_stop(verdict.delay):
                     with contextlib.suppress(Exception):
-                        await msg.nak(delay=delay)  # the restart (or a peer) takes it up
+                        await msg.nak(delay=verdict.delay)  # the restart (or a peer) takes it up
                     return False
-
-    def _next(self, attempt: int, delay: float | None) -> tuple[int, float | None]:
-        """The attempt number after a failure, and the wait before it (None: dead-letter)."""
-        if attempt >= self._retry.max_attempts:
-            return attempt, None
-        wait = delay if delay is not None else retry_delay(attempt, self._retry, self._rng)
-        return attempt + 1, round(wait, 3)
 
     async def _run_overtaker(self, lane: deque[Msg]) -> bool:
         for i, msg in enumerate(list(lane)[1:], start=1):
@@ -256,30 +265,3 @@ class LaneDispatcher:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    async def _dead_letter(self, msg: Msg, reason: str, attempts: int) -> None:
-        metadata = msg.metadata
-        stream = str(metadata.stream or "unknown")
-        headers = dict(msg.headers or {})
-        letter = DeadLetter(
-            stream=stream,
-            consumer=self._durable,
-            subject=msg.subject,
-            reason=reason,
-            attempts=attempts,
-            correlation_id=headers.get(CORRELATION_HEADER),
-            failed_at=datetime.now(UTC).isoformat(),
-            data=bytes(msg.data),
-            headers=headers,
-        )
-        await self._js.publish(
-            subjects.dlq(stream, self._durable),
-            encode(letter),
-            stream=streams.DLQ,
-            headers={
-                MSG_ID_HEADER: f"dlq:{stream}:{self._durable}:{metadata.sequence.stream}",
-                CORRELATION_HEADER: letter.correlation_id or "",
-            },
-        )
-        _log.error("dead_lettered", reason=reason, attempts=attempts, subject=msg.subject)
-        await msg.ack()

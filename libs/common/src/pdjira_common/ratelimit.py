@@ -20,7 +20,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from pdjira_common.bus import Retryable
+from pdjira_common.retry import Retryable
 
 __all__ = ["Pacer"]
 

@@ -1,8 +1,11 @@
-"""Running a service: ASGI app with /health and /metrics, topology at start, uvicorn."""
+"""Running a service: its config from the command line, ASGI app with /health and /metrics,
+topology at start, uvicorn."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 from typing import Any
 
 import uvicorn
@@ -11,10 +14,25 @@ from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from pdjira_common.bus import jetstream
-from pdjira_common.config import HttpListen
+from pdjira_common.config import Config, ConfigError, HttpListen, load_config
 from pdjira_common.streams import Topology, ensure_topology
 
-__all__ = ["connect_and_declare", "run_asgi", "service_app"]
+__all__ = ["config_from_command_line", "connect_and_declare", "run_asgi", "service_app"]
+
+
+def config_from_command_line(
+    argv: list[str] | None, *, prog: str, description: str, name: str
+) -> Config:
+    """The config named by ``--config FILE``; a file that cannot be used ends the process with
+    status 2 and ``<name>: <what is wrong, and where>`` on stderr (no traceback)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--config", required=True, help="path of the pdjira YAML config file")
+    args = parser.parse_args(argv)
+    try:
+        return load_config(args.config)
+    except ConfigError as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 async def connect_and_declare(broker: NatsBroker, topology: Topology) -> None:

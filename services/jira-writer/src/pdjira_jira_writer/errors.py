@@ -1,4 +1,5 @@
-"""Pure classification of Jira answers: retry later, or a permanent error with Jira's own text.
+"""What Jira's answers mean: its error text, its rate-limit headers, what to do about a refusal.
+(The kernel classifies: retry later, or a permanent error with Jira's own text.)
 
 Jira localises its messages, so decisions are made on the HTTP status only; the text is carried
 to the outcome for people to read.
@@ -12,13 +13,16 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import msgspec
-from pdjira_common.bus import Retryable
 from pdjira_common.secrets import redact
+from pdjira_writer.errors import Refused
+from pdjira_writer.vendor_http import VendorAnswers
+
+from pdjira_jira_writer.spec import JIRA
 
 __all__ = [
+    "ANSWERS",
+    "JiraAnswers",
     "JiraError",
-    "classify_response",
-    "classify_transport_error",
     "jira_error_text",
     "pause_seconds",
     "retry_after_seconds",
@@ -28,13 +32,8 @@ __all__ = [
 _MAX_TEXT = 1000
 
 
-class JiraError(Exception):
+class JiraError(Refused):
     """Jira refused the request and repeating it will not help; ``reason`` says what to do."""
-
-    def __init__(self, reason: str, *, status_code: int | None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status_code = status_code
 
 
 class _ErrorCollection(msgspec.Struct):
@@ -107,45 +106,39 @@ def pause_seconds(status: int, headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _hint(status: int, instance: str) -> str:
-    if status == httpx.codes.UNAUTHORIZED:
-        return (
-            f"check the credentials of Jira instance '{instance}' in the config "
-            "(jira_instances[].auth: username and password, or a personal access token)"
-        )
-    if status == httpx.codes.FORBIDDEN:
-        return (
-            f"give the Jira user of instance '{instance}' the permission this needs "
-            "(e.g. Browse Projects, Create Issues, Transition Issues in the project)"
-        )
-    if status == httpx.codes.NOT_FOUND:
-        return (
-            f"the issue or project does not exist on Jira instance '{instance}', or its "
-            "Jira user cannot see it"
-        )
-    return "fix the rule or the Jira configuration it refers to, then replay the command"
+class JiraAnswers(VendorAnswers):
+    vendor = JIRA
+    refusal = JiraError
 
+    def words(self, body: bytes) -> tuple[str, int | None]:
+        return jira_error_text(body), None  # Jira has no error codes, only texts
 
-def classify_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, what: str, instance: str
-) -> Retryable | JiraError | None:
-    """None for success; Retryable for 408/429/5xx; JiraError for every other refusal."""
-    if status < httpx.codes.BAD_REQUEST:
+    def retry_after(self, status: int, headers: Mapping[str, str]) -> float | None:
+        return retry_after_seconds(headers)
+
+    def pause_seconds(self, status: int, headers: Mapping[str, str]) -> float | None:
+        return pause_seconds(status, headers)
+
+    def server_rate(self, headers: Mapping[str, str]) -> float | None:
+        return server_rate(headers)
+
+    def hint(self, status: int, code: int | None, text: str, target: str) -> str | None:
+        if status == httpx.codes.UNAUTHORIZED:
+            return (
+                f"check the credentials of Jira instance '{target}' in the config "
+                "(jira_instances[].auth: username and password, or a personal access token)"
+            )
+        if status == httpx.codes.FORBIDDEN:
+            return (
+                f"give the Jira user of instance '{target}' the permission this needs "
+                "(e.g. Browse Projects, Create Issues, Transition Issues in the project)"
+            )
+        if status == httpx.codes.NOT_FOUND:
+            return (
+                f"the issue or project does not exist on Jira instance '{target}', or its "
+                "Jira user cannot see it"
+            )
         return None
-    text = jira_error_text(body)
-    if status in (httpx.codes.REQUEST_TIMEOUT, httpx.codes.TOO_MANY_REQUESTS) or status >= 500:
-        return Retryable(
-            f"Jira instance '{instance}' answered {status} to {what}: {text}",
-            delay=retry_after_seconds(headers),
-        )
-    return JiraError(
-        f"Jira instance '{instance}' refused {what} ({status}): {text}; {_hint(status, instance)}",
-        status_code=status,
-    )
 
 
-def classify_transport_error(exc: httpx.HTTPError, *, what: str, instance: str) -> Retryable:
-    """Timeouts and connection failures: Jira may be down or slow, so try again later."""
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return Retryable(redact(f"{what} on Jira instance '{instance}' {kind}: {detail}"))
+ANSWERS = JiraAnswers()

@@ -4,16 +4,14 @@ and elsewhere."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pdjira_common.bus import Retryable, WaitForPrerequisite
+from pdjira_common import subjects
 from pdjira_common.contracts import (
     AddComment,
     Command,
-    CommandFailed,
     CommentAdded,
     CreateIssue,
     FieldsUpdated,
@@ -37,13 +35,9 @@ from pdjira_common.requests import (
     UserReply,
     body_digest,
 )
-from pdjira_common.write_order import (
-    LastWrite,
-    LastWrites,
-    MemoryLastWrites,
-    older_than_last,
-    write_key,
-)
+from pdjira_common.retry import Retryable, WaitForPrerequisite
+from pdjira_writer.outcomes import CommandRoutes, answering, client_of, echo_mark, failed, skipped
+from pdjira_writer.write_order import LastWrites, record_write, stale_reason, write_key
 
 from pdjira_jira_writer.catalog import Catalogs, Choice
 from pdjira_jira_writer.errors import JiraError
@@ -56,10 +50,10 @@ from pdjira_jira_writer.idempotency import (
 from pdjira_jira_writer.issue_fields import fields_to_read, plan_update, wanted_labels
 from pdjira_jira_writer.jira_client import JiraApi
 from pdjira_jira_writer.models import IssueSnapshot, Transition
+from pdjira_jira_writer.spec import SPEC
 from pdjira_jira_writer.transitions import Arrived, NoPath, next_step, same_status
 
 __all__ = [
-    "AgreeingMapping",
     "FindLink",
     "JiraWriter",
     "MappingPort",
@@ -70,6 +64,7 @@ __all__ = [
 
 FindLink = Callable[[IncidentRef], Awaitable[Link | None]]
 MAX_HOPS = 12
+_JIRA_COMMANDS = CreateIssue | TransitionIssue | UpdateIssueFields | AddComment
 
 
 class MappingPort(Protocol):
@@ -82,22 +77,6 @@ class MappingPort(Protocol):
     async def author(self, lookup: UserLookup) -> str | None: ...
 
     async def user(self, lookup: UserLookup) -> UserReply: ...
-
-
-class AgreeingMapping:
-    """A mapping that records every mark and knows no pairs or users (decision-path tests)."""
-
-    async def mark(self, mark: EchoMark) -> None:
-        return None
-
-    async def pair(self, lookup: PairLookup) -> PairReply:
-        return PairReply(note_id=lookup.note_id, comment_id=lookup.comment_id)
-
-    async def author(self, lookup: UserLookup) -> str | None:
-        return None
-
-    async def user(self, lookup: UserLookup) -> UserReply:
-        return UserReply(reason="no mapping in this test")
 
 
 def comment_text(body: str, author: str | None) -> str:
@@ -129,40 +108,33 @@ def pick_existing(issues: tuple[IssueSnapshot, ...], label: str) -> IssueSnapsho
     return min(owners, key=lambda i: (len(i.id), i.id))  # numeric ids: shorter is older
 
 
-@dataclass(frozen=True, slots=True)
+ROUTES = CommandRoutes(SPEC)  # which method applies which command
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class JiraWriter:
     clients: Mapping[str, JiraApi]
-    find_link: FindLink
-    mapping: MappingPort = field(default_factory=AgreeingMapping)
+    find_link: FindLink  # the incident's link, asked of mapping
+    mapping: MappingPort
     # Cause time of the last status write per incident (write_order.py says why it is ours).
-    last_writes: LastWrites = field(default_factory=MemoryLastWrites)
-    # Test hook (config writers.crash_after): die as kill -9 would right after that call.
-    crash_after: str | None = None
+    last_writes: LastWrites
     # What each instance has (projects, issue types, priorities, statuses), to resolve ids.
     catalogs: Catalogs = field(default_factory=Catalogs)
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable/WaitForPrerequisite to try again later."""
-        try:
-            if isinstance(command, CreateIssue):
-                return await self.create_issue(command)
-            if isinstance(command, TransitionIssue):
-                return await self.transition_issue(command)
-            if isinstance(command, UpdateIssueFields):
-                return await self.update_issue_fields(command)
-            if isinstance(command, AddComment):
-                return await self.add_comment(command)
-            return self._failed(
-                command.command_id,
-                command.correlation_id,
-                f"{type(command).__name__} is not a Jira command; the jira-writer received it "
-                "on a commands.jira subject: fix the publisher's subject",
-            )
-        except JiraError as exc:
-            return self._failed(
-                command.command_id, command.correlation_id, exc.reason, exc.status_code
-            )
+        return await ROUTES.apply(self, command)
 
+    def outcome_subject(self, command: Command) -> str:
+        """``outcomes.jira.<instance>``; a misrouted PagerDuty command reports under "unknown"."""
+        instance = command.instance if isinstance(command, _JIRA_COMMANDS) else "unknown"
+        return subjects.outcome("jira", instance)
+
+    def creates_prerequisite(self, data: bytes) -> bool:
+        """Creates may overtake a command of their entity that waits for the issue to exist."""
+        return b'"jira.create_issue.v1"' in data
+
+    @ROUTES.on(CreateIssue)
     async def create_issue(self, command: CreateIssue) -> Outcome:
         """One issue per incident: the mapping's link, else the labelled issue, else a new one."""
         jira = self._client(command.instance)
@@ -200,34 +172,26 @@ class JiraWriter:
             assignee_name=assignee,
         )
         created = await jira.create_issue(fields, issue_properties(command.incident))
-        self._crash_point("create_issue")
         _log.info("issue_created", issue=created.key, project=command.project)
         return self._linked(command, self._ref(jira, created.id, created.key), created=True)
 
+    @ROUTES.on(TransitionIssue)
     async def transition_issue(self, command: TransitionIssue) -> Outcome:
         """Move the linked issue to the target status; skip (no write) when already there."""
         jira = self._client(command.instance)
         link = await self._linked_issue(jira, command.incident)
         order_key = write_key("jira", command.incident.account, command.incident.incident_id)
-        stale = older_than_last(command.caused_at, await self.last_writes.get(order_key))
+        stale = await stale_reason(self.last_writes, order_key, command.caused_at)
         if stale is not None:
-            _log.info("write_skipped", issue=link.issue.key, reason=stale)
-            return WriteSkipped(
-                command_id=command.command_id,
-                correlation_id=command.correlation_id,
-                reason=f"not moving {link.issue.key} to '{command.target_status}': {stale}",
-            )
+            reason = f"not moving {link.issue.key} to '{command.target_status}': {stale}"
+            return skipped(command, reason)
         target = await self._target_status(jira, command.target_status)
         issue = await jira.get_issue(link.issue.issue_id)
         ref = self._ref(jira, issue.id, issue.key)
         if same_status(issue.status, target):
             # The wanted state holds as of this cause: an older cause must not undo it either.
-            await self._record(order_key, command, issue.status)
-            return WriteSkipped(
-                command_id=command.command_id,
-                correlation_id=command.correlation_id,
-                reason=f"issue {issue.key} is already in status '{issue.status}'",
-            )
+            await record_write(self.last_writes, order_key, command, issue.status)
+            return skipped(command, f"issue {issue.key} is already in status '{issue.status}'")
         start, current = issue.status, issue.status
         seen: dict[str, tuple[Transition, ...]] = {}
         path: list[str] = []
@@ -246,7 +210,7 @@ class JiraWriter:
                 break
             if isinstance(step, NoPath):
                 moved = f" (moved from '{start}' on the way: {' -> '.join(path)})" if path else ""
-                return self._failed(command.command_id, command.correlation_id, step.reason + moved)
+                return failed(command, step.reason + moved)
             # Mark before writing: the webhook this transition causes is our echo.
             await self._mark(jira, issue.id, "status", step.plan.to_status)
             await jira.transition(issue.id, step.plan.transition_id, step.plan.fields)
@@ -261,24 +225,22 @@ class JiraWriter:
             path.append(step.plan.to_status)
             current = step.plan.to_status
         else:
-            return self._failed(
-                command.command_id,
-                command.correlation_id,
+            return failed(
+                command,
                 f"issue {issue.key} did not reach '{target}' in {MAX_HOPS} "
                 f"transitions (now '{current}', path {' -> '.join(path)}); check the workflow",
             )
         # Before the outcome: the next command of this incident is decided against it.
-        await self._record(order_key, command, current)
+        await record_write(self.last_writes, order_key, command, current)
         return IssueTransitioned(
-            command_id=command.command_id,
-            correlation_id=command.correlation_id,
-            incident=command.incident,
+            **answering(command),
             issue=ref,
             from_status=start,
             to_status=current,
             path=tuple(path),
         )
 
+    @ROUTES.on(UpdateIssueFields)
     async def update_issue_fields(self, command: UpdateIssueFields) -> Outcome:
         """Set the linked issue's fields that differ from the command's (none differ: skip)."""
         jira = self._client(command.instance)
@@ -348,6 +310,7 @@ class JiraWriter:
             left_alone=tuple(notes),
         )
 
+    @ROUTES.on(AddComment)
     async def add_comment(self, command: AddComment) -> Outcome:
         """Post the note as a comment once: skipped when mapping knows the note's comment."""
         jira = self._client(command.instance)
@@ -361,11 +324,9 @@ class JiraWriter:
             PairLookup(incident=command.incident, note_id=command.note_id)
         )
         if pair.comment_id is not None:
-            return WriteSkipped(
-                command_id=command.command_id,
-                correlation_id=command.correlation_id,
-                reason=f"note {command.note_id} already has comment {pair.comment_id} "
-                f"on {link.issue.key}",
+            return skipped(
+                command,
+                f"note {command.note_id} already has comment {pair.comment_id} on {link.issue.key}",
             )
         author = None
         if command.author_pd_user_id:
@@ -381,9 +342,7 @@ class JiraWriter:
         comment = await jira.add_comment(link.issue.issue_id, text)
         _log.info("comment_added", issue=link.issue.key, comment=comment.id)
         return CommentAdded(
-            command_id=command.command_id,
-            correlation_id=command.correlation_id,
-            incident=command.incident,
+            **answering(command),
             issue=link.issue,
             note_id=command.note_id,
             comment_id=comment.id,
@@ -435,42 +394,13 @@ class JiraWriter:
     def _fields_skipped(
         self, command: UpdateIssueFields, reason: str, notes: list[str]
     ) -> WriteSkipped:
-        text = "; ".join([reason, *notes])
-        _log.info("write_skipped", reason=text)
-        return WriteSkipped(
-            command_id=command.command_id, correlation_id=command.correlation_id, reason=text
-        )
-
-    async def _record(self, key: str, command: TransitionIssue, status: str) -> None:
-        if command.caused_at is None:
-            return  # nothing to order by (an older publisher's command)
-        await self.last_writes.put(
-            key,
-            LastWrite(caused_at=command.caused_at, status=status, command_id=command.command_id),
-        )
+        return skipped(command, "; ".join([reason, *notes]))
 
     async def _mark(self, jira: JiraApi, issue_id: str, what: str, value: str) -> None:
-        await self.mapping.mark(
-            EchoMark(
-                system="jira", entity=f"jira:{jira.instance}:{issue_id}", field=what, value=value
-            )
-        )
-
-    def _crash_point(self, name: str) -> None:
-        if self.crash_after == name:
-            _log.error("test_crash", after=name)
-            os._exit(137)  # as kill -9: no ack, no outcome, no cleanup
+        await self.mapping.mark(echo_mark("jira", jira.instance, issue_id, what, value))
 
     def _client(self, instance: str) -> JiraApi:
-        client = self.clients.get(instance)
-        if client is None:
-            raise JiraError(
-                f"unknown Jira instance '{instance}' (configured: "
-                f"{sorted(self.clients) or 'none'}); add it to jira_instances in the config "
-                "or fix the rule that names it",
-                status_code=None,
-            )
-        return client
+        return client_of(self.clients, instance, SPEC)
 
     async def _link(self, incident: IncidentRef) -> Link | None:
         try:
@@ -485,22 +415,7 @@ class JiraWriter:
     @staticmethod
     def _linked(command: CreateIssue, issue: IssueRef, *, created: bool) -> IssueLinked:
         return IssueLinked(
-            command_id=command.command_id,
-            correlation_id=command.correlation_id,
-            incident=command.incident,
+            **answering(command),
             issue=issue,
             created=created,
-        )
-
-    @staticmethod
-    def _failed(
-        command_id: str, correlation_id: str, reason: str, status_code: int | None = None
-    ) -> CommandFailed:
-        _log.error("command_failed", reason=reason, status_code=status_code)
-        return CommandFailed(
-            command_id=command_id,
-            correlation_id=correlation_id,
-            reason=reason,
-            permanent=True,
-            status_code=status_code,
         )

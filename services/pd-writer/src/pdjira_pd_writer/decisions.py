@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pdjira_common.bus import Retryable
 from pdjira_common.contracts import IssueRef
 from pdjira_common.requests import UserReply
+from pdjira_common.retry import Retryable
+from pdjira_writer.catalog import by_id_or_name
 
 from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Priority
 
@@ -110,14 +111,7 @@ def pick_incident(found: tuple[IncidentSnapshot, ...]) -> IncidentSnapshot | Non
 def find_priority(items: Sequence[Priority], wanted: str) -> Priority | None:
     """The priority whose id is ``wanted``, else whose name ("P1") is, case-insensitively
     (several with one name: the most severe, as PagerDuty itself picks, i.e. listed first)."""
-    text = wanted.strip()
-    by_id = next((p for p in items if p.id == text), None)
-    if by_id is not None:
-        return by_id
-    folded = text.casefold()
-    return next(
-        (p for p in items if folded in {p.name.casefold(), (p.summary or "").casefold()}), None
-    )
+    return by_id_or_name(items, wanted, lambda p: (p.name, p.summary))
 
 
 def unknown_priority(wanted: str, items: Sequence[Priority], account: str) -> str:

@@ -6,15 +6,18 @@ from collections.abc import Mapping
 
 import httpx
 import msgspec
-from pdjira_common.bus import Retryable
 from pdjira_common.secrets import redact
+from pdjira_writer.errors import Refused
+from pdjira_writer.vendor_http import VendorAnswers
+
+from pdjira_pd_writer.spec import PAGERDUTY
 
 __all__ = [
+    "ANSWERS",
     "FROM_HEADER_ERROR_CODE",
     "REQUESTER_NOT_FOUND_CODE",
+    "PagerDutyAnswers",
     "PagerDutyError",
-    "classify_response",
-    "classify_transport_error",
     "parse_error",
     "pause_seconds",
     "rate_limit_reset_seconds",
@@ -25,14 +28,9 @@ FROM_HEADER_ERROR_CODE = 1028  # 'Malformed "From" header' (seen in go-pagerduty
 REQUESTER_NOT_FOUND_CODE = 1008  # "Requester User Not Found": no user has the From e-mail
 
 
-class PagerDutyError(Exception):
-    """PagerDuty refused the request and repeating it will not help."""
-
-    def __init__(self, reason: str, *, status_code: int | None, code: int | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status_code = status_code
-        self.code = code  # PagerDuty's own error code (e.g. 1001 "Incident Already Resolved")
+class PagerDutyError(Refused):
+    """PagerDuty refused the request and repeating it will not help; ``code`` is PagerDuty's
+    own error code (e.g. 1001 "Incident Already Resolved")."""
 
 
 class _Error(msgspec.Struct):
@@ -95,54 +93,44 @@ def _about_from_header(code: int | None, text: str) -> bool:
     return code in (FROM_HEADER_ERROR_CODE, REQUESTER_NOT_FOUND_CODE) or '"From" header' in text
 
 
-def _hint(status: int, code: int | None, text: str, account: str) -> str:
-    if _about_from_header(code, text):
-        return (
-            f"set pagerduty_accounts[].from_email of account '{account}' to the login email "
-            "of a valid PagerDuty user"
-        )
-    if status == httpx.codes.UNAUTHORIZED:
-        return (
-            f"check the API token of PagerDuty account '{account}' in the config "
-            "(pagerduty_accounts[].token, a REST API key)"
-        )
-    if status in (httpx.codes.PAYMENT_REQUIRED, httpx.codes.FORBIDDEN):
-        return (
-            f"the API token of account '{account}' may not do this: use a token with write "
-            "access (a full-access or user token), or an account with the ability"
-        )
-    if status == httpx.codes.NOT_FOUND:
-        return (
-            f"the incident does not exist in PagerDuty account '{account}' or its token "
-            "cannot see it"
-        )
-    return "fix the rule or the PagerDuty configuration it refers to, then replay the command"
+class PagerDutyAnswers(VendorAnswers):
+    vendor = PAGERDUTY
+    refusal = PagerDutyError
 
-
-def classify_response(
-    status: int, headers: Mapping[str, str], body: bytes, *, what: str, account: str
-) -> Retryable | PagerDutyError | None:
-    """None for success; Retryable for 408/429/5xx; PagerDutyError for every other refusal."""
-    if status < httpx.codes.BAD_REQUEST:
+    def hint(self, status: int, code: int | None, text: str, target: str) -> str | None:
+        if _about_from_header(code, text):
+            return (
+                f"set pagerduty_accounts[].from_email of account '{target}' to the login email "
+                "of a valid PagerDuty user"
+            )
+        if status == httpx.codes.UNAUTHORIZED:
+            return (
+                f"check the API token of PagerDuty account '{target}' in the config "
+                "(pagerduty_accounts[].token, a REST API key)"
+            )
+        if status in (httpx.codes.PAYMENT_REQUIRED, httpx.codes.FORBIDDEN):
+            return (
+                f"the API token of account '{target}' may not do this: use a token with write "
+                "access (a full-access or user token), or an account with the ability"
+            )
+        if status == httpx.codes.NOT_FOUND:
+            return (
+                f"the incident does not exist in PagerDuty account '{target}' or its token "
+                "cannot see it"
+            )
         return None
-    text, code = parse_error(body)
-    if status == httpx.codes.TOO_MANY_REQUESTS:
-        return Retryable(
-            f"PagerDuty account '{account}' is rate limited ({what}): {text}",
-            delay=rate_limit_reset_seconds(headers),
-        )
-    if status == httpx.codes.REQUEST_TIMEOUT or status >= 500:
-        return Retryable(f"PagerDuty answered {status} to {what} (account '{account}'): {text}")
-    return PagerDutyError(
-        f"PagerDuty account '{account}' refused {what} ({status}): {text}; "
-        f"{_hint(status, code, text, account)}",
-        status_code=status,
-        code=code,
-    )
+
+    def words(self, body: bytes) -> tuple[str, int | None]:
+        return parse_error(body)
+
+    def retry_after(self, status: int, headers: Mapping[str, str]) -> float | None:
+        # PagerDuty sends no Retry-After; after a 429, its window resets at ratelimit-reset.
+        if status == httpx.codes.TOO_MANY_REQUESTS:
+            return rate_limit_reset_seconds(headers)
+        return None
+
+    def pause_seconds(self, status: int, headers: Mapping[str, str]) -> float | None:
+        return pause_seconds(status, headers)
 
 
-def classify_transport_error(exc: httpx.HTTPError, *, what: str, account: str) -> Retryable:
-    """Timeouts and connection failures: PagerDuty may be unreachable, so try again later."""
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return Retryable(redact(f"{what} on PagerDuty account '{account}' {kind}: {detail}"))
+ANSWERS = PagerDutyAnswers()

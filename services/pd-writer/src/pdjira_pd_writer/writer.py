@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pdjira_common import subjects
 from pdjira_common.contracts import (
     AddNote,
     Command,
-    CommandFailed,
     CreateIncident,
     FieldsUpdated,
     IncidentRef,
@@ -22,7 +22,6 @@ from pdjira_common.contracts import (
     Outcome,
     UpdateIncident,
     UpdateIncidentFields,
-    WriteSkipped,
 )
 from pdjira_common.logging import get_logger
 from pdjira_common.requests import (
@@ -34,15 +33,12 @@ from pdjira_common.requests import (
     UserReply,
     body_digest,
 )
-from pdjira_common.write_order import (
-    LastWrite,
-    LastWrites,
-    MemoryLastWrites,
-    older_than_last,
-    write_key,
-)
+from pdjira_writer.catalog import Catalog
+from pdjira_writer.errors import Refused
+from pdjira_writer.outcomes import CommandRoutes, answering, client_of, echo_mark, skipped
+from pdjira_writer.write_order import LastWrites, record_write, stale_reason, write_key
 
-from pdjira_pd_writer.catalog import Priorities, Services
+from pdjira_pd_writer.catalog import PRIORITIES, SERVICES, pd_catalog
 from pdjira_pd_writer.decisions import (
     URGENCIES,
     Actor,
@@ -58,8 +54,9 @@ from pdjira_pd_writer.decisions import (
 from pdjira_pd_writer.errors import PagerDutyError
 from pdjira_pd_writer.models import Priority
 from pdjira_pd_writer.pd_client import PagerDutyApi
+from pdjira_pd_writer.spec import SPEC
 
-__all__ = ["AgreeingMapping", "MappingPort", "PdWriter"]
+__all__ = ["MappingPort", "PdWriter"]
 
 _log = get_logger(__name__)
 
@@ -76,79 +73,52 @@ class MappingPort(Protocol):
     async def link_of_issue(self, instance: str, issue_id: str) -> Link | None: ...
 
 
-class AgreeingMapping:
-    """A mapping that records every mark and knows no pairs or users (decision-path tests)."""
-
-    async def mark(self, mark: EchoMark) -> None:
-        return None
-
-    async def pair(self, lookup: PairLookup) -> PairReply:
-        return PairReply(note_id=lookup.note_id, comment_id=lookup.comment_id)
-
-    async def user(self, lookup: UserLookup) -> UserReply:
-        return UserReply(reason="no mapping in this test")
-
-    async def link_of_issue(self, instance: str, issue_id: str) -> Link | None:
-        return None
+ROUTES = CommandRoutes(SPEC)  # which method applies which command
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PdWriter:
     clients: Mapping[str, PagerDutyApi]
-    mapping: MappingPort = field(default_factory=AgreeingMapping)
+    mapping: MappingPort
     # Cause time of the last status write per incident (write_order.py says why it is ours).
-    last_writes: LastWrites = field(default_factory=MemoryLastWrites)
-    # Each account's priorities, to resolve the id or name ("P1") a rule gives.
-    priorities: Priorities = field(default_factory=Priorities)
-    # Each account's services: a rule in the config file may name its target service.
-    services: Services = field(default_factory=Services)
+    last_writes: LastWrites
+    # Each account's priorities (to resolve "P1") and services (a rule may name its target).
+    catalog: Catalog[PagerDutyApi] = field(default_factory=pd_catalog)
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable to try again later."""
-        try:
-            if isinstance(command, UpdateIncident):
-                return await self.update_incident(command)
-            if isinstance(command, AddNote):
-                return await self.add_note(command)
-            if isinstance(command, CreateIncident):
-                return await self.create_incident(command)
-            if isinstance(command, UpdateIncidentFields):
-                return await self.update_incident_fields(command)
-            raise PagerDutyError(
-                f"{type(command).__name__} is not a PagerDuty command; the pd-writer received "
-                "it on a commands.pd subject: fix the publisher's subject",
-                status_code=None,
-            )
-        except PagerDutyError as exc:
-            _log.error("command_failed", reason=exc.reason, status_code=exc.status_code)
-            return CommandFailed(
-                command_id=command.command_id,
-                correlation_id=command.correlation_id,
-                reason=exc.reason,
-                permanent=True,
-                status_code=exc.status_code,
-            )
+        return await ROUTES.apply(self, command)
 
+    def outcome_subject(self, command: Command) -> str:
+        """``outcomes.pd.<account>``."""
+        if isinstance(command, CreateIncident):
+            return subjects.outcome("pd", command.account)
+        return subjects.outcome("pd", command.incident.account)
+
+    def creates_prerequisite(self, data: bytes) -> bool:
+        """Nothing waits in a lane for another of its commands (an incident's commands are
+        keyed by the incident, its create by the issue)."""
+        return False
+
+    @ROUTES.on(UpdateIncident)
     async def update_incident(self, command: UpdateIncident) -> Outcome:
         """Set the incident's status unless it already has it (then no write, so no echo)."""
         pd = self._client(command.incident.account)
         incident_id = command.incident.incident_id
         order_key = write_key("pd", command.incident.account, incident_id)
-        stale = older_than_last(command.caused_at, await self.last_writes.get(order_key))
+        stale = await stale_reason(self.last_writes, order_key, command.caused_at)
         if stale is not None:
-            return self._skipped(
-                command, f"not setting incident {incident_id} {command.status}: {stale}"
-            )
+            return skipped(command, f"not setting incident {incident_id} {command.status}: {stale}")
         incident = await pd.get_incident(incident_id)
         if not needs_write(incident.status, command.status):
             # The wanted state holds as of this cause: an older cause must not undo it either.
-            await self._record(order_key, command, incident.status)
-            return self._skipped(command, f"incident {incident_id} is already {incident.status}")
+            await record_write(self.last_writes, order_key, command, incident.status)
+            return skipped(command, f"incident {incident_id} is already {incident.status}")
         actor = await self._actor(
             pd, command.incident.account, command.cause, command.actor_user_key
         )
         if actor.email is None:
-            return self._skipped(command, actor.why)
+            return skipped(command, actor.why)
         await self._mark(pd, incident_id, "status", command.status)
         try:
             updated = await pd.update_incident_status(
@@ -156,13 +126,11 @@ class PdWriter:
             )
         except PagerDutyError as exc:
             if already_there(exc.code, command.status):
-                await self._record(order_key, command, command.status)
-                return self._skipped(
-                    command, f"incident {incident_id} became {command.status} meanwhile"
-                )
+                await record_write(self.last_writes, order_key, command, command.status)
+                return skipped(command, f"incident {incident_id} became {command.status} meanwhile")
             raise
         # Before the outcome: the next command of this incident is decided against it.
-        await self._record(order_key, command, updated.status)
+        await record_write(self.last_writes, order_key, command, updated.status)
         _log.info(
             "incident_updated",
             incident=incident_id,
@@ -171,13 +139,12 @@ class PdWriter:
             acting_as=actor.source,
         )
         return IncidentUpdated(
-            command_id=command.command_id,
-            correlation_id=command.correlation_id,
-            incident=command.incident,
+            **answering(command),
             from_status=incident.status,
             to_status=updated.status,
         )
 
+    @ROUTES.on(CreateIncident)
     async def create_incident(self, command: CreateIncident) -> Outcome:
         """One incident per issue: mapping's link, else the incident with the issue's key as
         ``incident_key``, else a new one carrying that key (PagerDuty then refuses a second
@@ -189,8 +156,8 @@ class PdWriter:
             return self._incident_linked(command, link.incident.incident_id, created=False)
         key = incident_key(issue)
         # Before anything is created: an unknown priority fails the command, naming them all.
-        priority = await self.priorities.find(pd, command.priority) if command.priority else None
-        service = await self.services.find(pd, command.service_id)
+        priority = await self._priority(pd, command.priority)
+        service = await self.catalog.find(pd, SERVICES, command.service_id)
         existing = pick_incident(await pd.incidents_by_key(key))
         if existing is not None:
             _log.info("incident_found_by_key", incident=existing.id, incident_key=key)
@@ -199,7 +166,7 @@ class PdWriter:
             return self._incident_linked(command, existing.id, created=False)
         actor = await self._actor(pd, command.account, None, None)
         if actor.email is None:
-            return self._skipped(command, actor.why)
+            return skipped(command, actor.why)
         try:
             created = await pd.create_incident(
                 service_id=service.id,
@@ -246,11 +213,12 @@ class PdWriter:
         )
         try:
             outcome = await self._apply_fields(pd, fields, priority)
-        except PagerDutyError as exc:
+        except Refused as exc:
             _log.error("create_fields_failed", incident=incident_id, reason=exc.reason)
             return
         _log.info("create_fields_applied", incident=incident_id, outcome=type(outcome).__name__)
 
+    @ROUTES.on(UpdateIncidentFields)
     async def update_incident_fields(self, command: UpdateIncidentFields) -> Outcome:
         """Set priority / urgency and request responders, only where the incident differs."""
         pd = self._client(command.incident.account)
@@ -260,7 +228,7 @@ class PdWriter:
                 f"({', '.join(URGENCIES)}); fix the urgency in the rule",
                 status_code=None,
             )
-        priority = await self.priorities.find(pd, command.priority) if command.priority else None
+        priority = await self._priority(pd, command.priority)
         return await self._apply_fields(pd, command, priority)
 
     async def _apply_fields(
@@ -281,14 +249,14 @@ class PdWriter:
                 f"responders {', '.join(command.add_responders)}" if command.add_responders else "",
             ]
             wanted = ", ".join(a for a in asked if a) or "nothing to set"
-            return self._skipped(
+            return skipped(
                 command, "; ".join([f"incident {incident_id} already has {wanted}", *plan.notes])
             )
         actor, user = await self._actor_user(
             pd, command.incident.account, command.cause, command.actor_user_key
         )
         if actor.email is None:
-            return self._skipped(command, actor.why)
+            return skipped(command, actor.why)
         requester = None
         if plan.responders:
             # Before any write: a From user PagerDuty does not know fails the command whole.
@@ -352,6 +320,7 @@ class PdWriter:
             created=created,
         )
 
+    @ROUTES.on(AddNote)
     async def add_note(self, command: AddNote) -> Outcome:
         """Post the comment as a note once, as the mapped PagerDuty user when there is one."""
         pd = self._client(command.incident.account)
@@ -360,22 +329,18 @@ class PdWriter:
             PairLookup(incident=command.incident, comment_id=command.comment_id)
         )
         if pair.note_id is not None:
-            return self._skipped(
-                command, f"comment {command.comment_id} already has note {pair.note_id}"
-            )
+            return skipped(command, f"comment {command.comment_id} already has note {pair.note_id}")
         actor = await self._actor(
             pd, command.incident.account, command.issue, command.author_jira_user_key
         )
         if actor.email is None:
-            return self._skipped(command, actor.why)
+            return skipped(command, actor.why)
         text = note_text(command.body, actor, command.author_jira_user_key)
         await self._mark(pd, incident_id, "note", body_digest(text))
         note = await pd.add_note(incident_id, text, from_email=actor.email)
         _log.info("note_added", incident=incident_id, note=note.id, acting_as=actor.source)
         return NoteAdded(
-            command_id=command.command_id,
-            correlation_id=command.correlation_id,
-            incident=command.incident,
+            **answering(command),
             issue=command.issue,
             comment_id=command.comment_id,
             note_id=note.id,
@@ -397,36 +362,15 @@ class PdWriter:
             )
         return choose_from(reply, pd.from_email), reply.pd_user if reply is not None else None
 
-    async def _record(self, key: str, command: UpdateIncident, status: str) -> None:
-        if command.caused_at is None:
-            return  # nothing to order by (an older publisher's command)
-        await self.last_writes.put(
-            key,
-            LastWrite(caused_at=command.caused_at, status=status, command_id=command.command_id),
-        )
-
     async def _mark(self, pd: PagerDutyApi, incident_id: str, what: str, value: str) -> None:
         # Before the write: the webhook it causes is recognised as our own echo.
-        await self.mapping.mark(
-            EchoMark(system="pd", entity=f"pd:{pd.account}:{incident_id}", field=what, value=value)
-        )
+        await self.mapping.mark(echo_mark("pd", pd.account, incident_id, what, value))
+
+    async def _priority(self, pd: PagerDutyApi, wanted: str | None) -> Priority | None:
+        """The priority a rule names (id or name); none named: None."""
+        if not wanted:
+            return None
+        return await self.catalog.find(pd, PRIORITIES, wanted)
 
     def _client(self, account: str) -> PagerDutyApi:
-        client = self.clients.get(account)
-        if client is None:
-            raise PagerDutyError(
-                f"unknown PagerDuty account '{account}' (configured: "
-                f"{sorted(self.clients) or 'none'}); add it to pagerduty_accounts in the config "
-                "or fix the rule that names it",
-                status_code=None,
-            )
-        return client
-
-    @staticmethod
-    def _skipped(
-        command: UpdateIncident | UpdateIncidentFields | AddNote | CreateIncident, reason: str
-    ) -> WriteSkipped:
-        _log.info("write_skipped", reason=reason)
-        return WriteSkipped(
-            command_id=command.command_id, correlation_id=command.correlation_id, reason=reason
-        )
+        return client_of(self.clients, account, SPEC)

@@ -1,10 +1,8 @@
-"""Pure pieces: the multi-hop path finder (table-driven) and the client-side rate limiter."""
+"""Pure pieces: the multi-hop path finder (table-driven) and the rate Jira DC announces."""
 
 from __future__ import annotations
 
 import pytest
-from pdjira_common.bus import Retryable
-from pdjira_common.ratelimit import Pacer
 from pdjira_jira_writer.errors import server_rate
 from pdjira_jira_writer.models import StatusCategory, StatusRef, Transition, TransitionField
 from pdjira_jira_writer.transitions import Arrived, NoPath, Step, next_step
@@ -113,73 +111,7 @@ def test_no_transition_at_all_hints_at_permissions() -> None:
     assert "Transition Issues permission" in result.reason
 
 
-# ---------------------------------------------------------------- pacer
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 6))
-        self.now += seconds
-
-
-async def test_pacer_spaces_requests_at_the_rate() -> None:
-    clock = Clock()
-    pacer = Pacer(rate=10.0, burst=1, clock=clock, sleep=clock.sleep)
-    for _ in range(4):
-        await pacer.acquire("x")
-    assert clock.slept == [0.1, 0.1, 0.1]
-
-
-async def test_pacer_allows_the_burst_then_paces() -> None:
-    clock = Clock()
-    pacer = Pacer(rate=10.0, burst=3, clock=clock, sleep=clock.sleep)
-    for _ in range(5):
-        await pacer.acquire("x")
-    assert clock.slept == [0.1, 0.1]
-
-
-async def test_replicas_split_the_budget() -> None:
-    clock = Clock()
-    pacer = Pacer(rate=10.0, burst=1, replicas=2, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
-        await pacer.acquire("x")
-    assert clock.slept == [0.2, 0.2]
-
-
-async def test_pause_holds_every_request_until_it_ends_then_paces() -> None:
-    clock = Clock()
-    pacer = Pacer(rate=10.0, burst=5, clock=clock, sleep=clock.sleep)
-    await pacer.acquire("x")
-    pacer.pause(2.0)  # a 429 with Retry-After: 2
-    await pacer.acquire("x")
-    await pacer.acquire("x")
-    assert clock.now == pytest.approx(102.1)
-    assert clock.slept == [2.0, 0.1]
-
-
-async def test_a_long_pause_retries_the_command_later() -> None:
-    clock = Clock()
-    pacer = Pacer(rate=10.0, max_wait=5.0, clock=clock, sleep=clock.sleep)
-    pacer.pause(30.0)
-    with pytest.raises(Retryable) as caught:
-        await pacer.acquire("create issue")
-    assert caught.value.delay == pytest.approx(30.0)
-    assert clock.slept == []
-
-
-def test_server_limit_only_lowers_the_rate() -> None:
-    pacer = Pacer(rate=50.0, replicas=2)
-    pacer.observe_limit(20.0)
-    assert pacer.rate == 10.0
-    pacer.observe_limit(500.0)
-    assert pacer.rate == 25.0
+def test_server_rate_from_jira_dc_headers() -> None:
     headers = {"x-ratelimit-fillrate": "50", "x-ratelimit-interval-seconds": "1"}
     assert server_rate(headers) == 50.0
     assert server_rate({}) is None

@@ -21,8 +21,7 @@ from faststream.nats import NatsBroker
 from nats.errors import Error as NatsError
 from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from nats.js.kv import KeyValue
-
-from pdjira_common.bus import Retryable
+from pdjira_common.retry import Retryable
 from pdjira_common.streams import KV_WRITES
 from pdjira_common.subjects import token
 
@@ -30,9 +29,11 @@ __all__ = [
     "KvLastWrites",
     "LastWrite",
     "LastWrites",
-    "MemoryLastWrites",
+    "StatusCommand",
     "kv_last_writes",
     "older_than_last",
+    "record_write",
+    "stale_reason",
     "write_key",
 ]
 
@@ -80,17 +81,32 @@ class LastWrites(Protocol):
     async def put(self, key: str, value: LastWrite) -> None: ...
 
 
-class MemoryLastWrites:
-    """In-process record (unit tests)."""
+async def stale_reason(last_writes: LastWrites, key: str, caused_at: str | None) -> str | None:
+    """Why a status write caused at ``caused_at`` must be skipped, or None to go on."""
+    return older_than_last(caused_at, await last_writes.get(key))
 
-    def __init__(self) -> None:
-        self.records: dict[str, LastWrite] = {}
 
-    async def get(self, key: str) -> LastWrite | None:
-        return self.records.get(key)
+class StatusCommand(Protocol):
+    """A command that sets a status, as the write order knows it."""
 
-    async def put(self, key: str, value: LastWrite) -> None:
-        self.records[key] = value
+    @property
+    def command_id(self) -> str: ...
+
+    @property
+    def caused_at(self) -> str | None: ...
+
+
+async def record_write(
+    last_writes: LastWrites, key: str, command: StatusCommand, status: str
+) -> None:
+    """Record ``status`` as written (or found there) by ``command`` as of its cause, before
+    the outcome goes out: the entity's next command is decided against it."""
+    if command.caused_at is None:
+        return  # nothing to order by (an older publisher's command)
+    await last_writes.put(
+        key,
+        LastWrite(caused_at=command.caused_at, status=status, command_id=command.command_id),
+    )
 
 
 _decoder = msgspec.json.Decoder(LastWrite)

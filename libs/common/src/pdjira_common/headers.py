@@ -1,0 +1,8 @@
+"""NATS header names every publisher and consumer agrees on."""
+
+from __future__ import annotations
+
+__all__ = ["CORRELATION_HEADER", "MSG_ID_HEADER"]
+
+MSG_ID_HEADER = "Nats-Msg-Id"  # JetStream drops a second message with the same id (dedup window)
+CORRELATION_HEADER = "Pdjira-Correlation-Id"  # the source event id: one id finds the whole trace
