@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
-__all__ = ["free_port", "wait_port"]
+from pdjira_devstack.waiting import block_on, wait_until
+
+__all__ = ["free_port", "port_open", "wait_port"]
 
 
 def free_port() -> int:
@@ -14,15 +17,20 @@ def free_port() -> int:
         return port
 
 
+async def port_open(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port`` now."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1.0)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
 def wait_port(port: int, timeout: float = 10.0) -> bool:
     """True once something accepts connections on 127.0.0.1:``port``."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
+    try:
+        block_on(wait_until(lambda: port_open(port), timeout=timeout, what=f"port {port}"))
+    except TimeoutError:
+        return False
+    return True

@@ -6,6 +6,7 @@ Used by ``make run`` / ``pdjira dev up`` and by the end-to-end tests.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from pdjira_devstack.waiting import block_on
 
 __all__ = ["SERVICES", "Stack", "StackSettings"]
 
@@ -209,8 +211,7 @@ class Stack:
         try:
             for process in [*self._simulators(), *self._services()]:
                 self.processes[process.name] = process.start()
-            for process in self.processes.values():
-                process.wait_healthy()
+            block_on(self._all_healthy())
         except BaseException:
             self.stop()
             raise
@@ -219,9 +220,15 @@ class Stack:
     def __getitem__(self, name: str) -> ManagedProcess:
         return self.processes[name]
 
+    async def _all_healthy(self) -> None:
+        await asyncio.gather(*(process.healthy() for process in self.processes.values()))
+
     def stop(self) -> None:
+        """SIGTERM to every process at once, wait for all, then stop nats-server."""
         for process in reversed(list(self.processes.values())):
-            process.stop()
+            process.terminate()
+        for process in self.processes.values():
+            process.wait_stopped()
         self.nats.stop()
 
     def __enter__(self) -> Stack:
