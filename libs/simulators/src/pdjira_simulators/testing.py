@@ -58,7 +58,7 @@ async def running_server(
     actual_port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
     server = SimulatorServer(config, signals=False)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    task = asyncio.get_running_loop().create_task(server.serve_embedded([sock]))
     try:
         await server.wait_started(task)
         yield f"http://{host}:{actual_port}"

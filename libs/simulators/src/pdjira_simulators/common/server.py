@@ -66,6 +66,14 @@ class SimulatorServer(uvicorn.Server):
         await super().startup(sockets)
         self._started.set()
 
+    async def serve_embedded(self, sockets: list[socket.socket]) -> None:
+        """``serve`` for a server sharing the caller's loop: uvicorn's ``sys.exit`` on a
+        failed startup becomes a RuntimeError (a SystemExit would escape the event loop)."""
+        try:
+            await self.serve(sockets=sockets)
+        except SystemExit as exc:
+            raise RuntimeError(f"uvicorn exited with code {exc.code} while starting") from None
+
     async def wait_started(self, serving: asyncio.Task[None]) -> None:
         """Until the socket accepts requests; the startup error if ``serving`` ended first."""
         started = asyncio.ensure_future(self._started.wait())
