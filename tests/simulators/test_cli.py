@@ -10,10 +10,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from pdjira_devstack.ports import free_port
 from pdjira_devstack.waiting import wait_until
 from pdjira_simulators.jira.__main__ import parse_args as jira_args
 from pdjira_simulators.pagerduty.__main__ import parse_args as pd_args
-from pdjira_simulators.testing import WebhookReceiver, free_port, verify_pagerduty_signature
+from pdjira_simulators.testing import WebhookReceiver, verify_pagerduty_signature
 
 
 @asynccontextmanager
