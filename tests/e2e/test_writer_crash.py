@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -11,24 +10,28 @@ from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
-from .conftest import FAST, assert_no_contract_violations
-from .helpers import quiet_signal
+from .conftest import SHARED_STACK
+from .helpers import Quiet
 
-pytestmark = pytest.mark.e2e
+# On the shared stack: the test puts back what it changes (Jira's faults, the killed writer) and
+# waits until all is quiet before it ends, so the next test finds a stack like any other.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
 
 
 @pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[Stack]:
-    with Stack(tmp_path / "stack", FAST) as running:
-        yield running
-        assert_no_contract_violations(running)
+async def put_back(stack: Stack, http: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Whatever happens in the test: no Jira fault left, the jira-writer running."""
+    yield
+    (await http.delete(f"{stack.jira_url}/_sim/faults")).raise_for_status()
+    writer = stack["jira-writer"]
+    if not writer.running:
+        await writer.start().healthy()
 
 
+@pytest.mark.usefixtures("put_back")
 async def test_writer_killed_mid_create_leaves_one_issue(
-    own_stack: Stack, http: httpx.AsyncClient
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
-    stack = own_stack
-    sims = SimulatorState(http, stack.pd_url, stack.jira_url)
     # Jira stores the issue, then takes 5 s to answer: the writer is killed in that gap.
     await http.put(
         f"{stack.jira_url}/_sim/faults",
@@ -43,7 +46,7 @@ async def test_writer_killed_mid_create_leaves_one_issue(
     stack["jira-writer"].kill()
     await http.delete(f"{stack.jira_url}/_sim/faults")
 
-    stack["jira-writer"].start().wait_healthy()
+    await stack["jira-writer"].start().healthy()
     # The redelivered command must find the issue instead of creating a second one,
     # and the link must be recorded so the incident's later changes reach the issue.
     await http.post(
@@ -57,7 +60,6 @@ async def test_writer_killed_mid_create_leaves_one_issue(
         return (await sims.issue(key))["fields"]["status"]["name"] == "In Progress"
 
     await wait_until(in_progress, timeout=40, what=f"{key} in progress after the restart")
-    async with quiet_signal(stack, sims) as quiet:
-        await quiet()  # the redelivered create and every echo have been handled
+    await quiet()  # the redelivered create and every echo have been handled
     issues = await sims.issues_for_incident(ACCOUNT, incident["id"])
     assert [i["key"] for i in issues] == [key]
