@@ -48,7 +48,8 @@ async def _connect(url: str) -> NATS:
         await asyncio.wait_for(
             nc.connect(
                 url,
-                connect_timeout=CONNECT_TIMEOUT,
+                # Typed int by nats-py, used as a float (asyncio.wait_for).
+                connect_timeout=CONNECT_TIMEOUT,  # type: ignore[arg-type]
                 allow_reconnect=False,
                 max_reconnect_attempts=1,
                 reconnect_time_wait=0,
