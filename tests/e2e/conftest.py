@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
+from nats.aio.client import Client
 from pdjira_devstack.stack import Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState
 
@@ -52,7 +54,16 @@ def sims(stack: Stack, http: httpx.AsyncClient) -> SimulatorState:
 
 
 @pytest.fixture
-async def quiet(stack: Stack, sims: SimulatorState) -> AsyncIterator[Quiet]:
+async def bus(stack: Stack) -> AsyncIterator[Client]:
+    """A NATS connection to the stack's nats-server."""
+    nc = await nats.connect(stack.nats.url)
+    try:
+        yield nc
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def quiet(bus: Client, sims: SimulatorState) -> Quiet:
     """``await quiet()``: nothing more is in flight in the stack (see helpers.quiet_signal)."""
-    async with quiet_signal(stack, sims) as settle:
-        yield settle
+    return quiet_signal(bus.jetstream(), sims)

@@ -4,13 +4,13 @@ they show, and ``quiet``, the signal that nothing more is in flight anywhere (se
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import msgspec
 import nats
+from nats.js import JetStreamContext
 from pdjira_common.contracts import Link
 from pdjira_common.streams import KV_LINKS
 from pdjira_devstack.demo import trigger_incident
@@ -21,20 +21,14 @@ Quiet = Callable[[], Awaitable[None]]
 QUIET_TIMEOUT = 30.0  # a bound for slow machines; quiet usually comes in well under a second
 
 
-@asynccontextmanager
-async def quiet_signal(stack: Stack, sims: SimulatorState) -> AsyncIterator[Quiet]:
-    """``await quiet()``: until every durable consumer of the stack's NATS has acked all it was
-    given and neither simulator has a webhook queued or in flight."""
-    nc = await nats.connect(stack.nats.url)
-    try:
-        js = nc.jetstream()
+def quiet_signal(js: JetStreamContext, sims: SimulatorState) -> Quiet:
+    """``await quiet()``: until every durable consumer on ``js`` has acked all it was given
+    and neither simulator has a webhook queued or in flight."""
 
-        async def quiet() -> None:
-            await wait_drained(js, timeout=QUIET_TIMEOUT, sims=sims)
+    async def quiet() -> None:
+        await wait_drained(js, timeout=QUIET_TIMEOUT, sims=sims)
 
-        yield quiet
-    finally:
-        await nc.close()
+    return quiet
 
 
 # ------------------------------------------------------------------------------ issues, links
