@@ -147,20 +147,22 @@ async def wait_drained(
     named) has been delivered and has acked all it was given, the simulators (with ``sims``)
     have no webhook queued or in flight, and two readings in a row agree on every counter.
     TimeoutError says what is busy or what kept moving."""
-    deadline = time.monotonic() + timeout
     previous: Reading | None = None
-    while True:
+    problem = ""
+
+    async def quiet_now() -> bool:
+        nonlocal previous, problem
         reading = await read_system(js, sims, consumers=consumers)
         moved = reading.moved_since(previous) if previous is not None else ["(first reading)"]
-        if reading.idle and previous is not None and previous.idle and not moved:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"the system is still busy after {timeout}s: "
-                f"{'; '.join(reading.busy) or 'still moving: ' + ', '.join(moved)}"
-            )
+        quiet = reading.idle and previous is not None and previous.idle and not moved
+        problem = "; ".join(reading.busy) or "still moving: " + ", ".join(moved)
         previous = reading
-        await asyncio.sleep(interval)
+        return quiet
+
+    try:
+        await wait_until(quiet_now, timeout=timeout, what="quiet", interval=interval)
+    except TimeoutError:
+        raise TimeoutError(f"the system is still busy after {timeout}s: {problem}") from None
 
 
 class SimulatorState:
