@@ -30,8 +30,14 @@ run: install
 demo: install
 	$(UV) run --frozen pdjira dev up --demo --exit-after-demo --workdir .run/demo
 
+# In parallel (pytest-xdist). Most tests wait on sockets and child processes, so 4 workers keep
+# 2 cores busy; more only add start-up CPU (each worker collects the whole suite).
+# --dist loadgroup keeps the tests of one end-to-end stack on one worker (xdist_group marks,
+# see tests/support/xdist_groups.py): each stack starts once. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 4
+
 test: install
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(UV) run --frozen ruff check .

@@ -10,6 +10,13 @@ import pytest
 from nats.aio.client import Client
 from pdjira_common.streams import Topology, ensure_topology
 from pdjira_devstack.nats_server import NatsServer
+from support.xdist_groups import (  # noqa: F401 - hooks: `--dist loadgroup` honours xdist_group
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_configure_node,
+    pytest_unconfigure,
+    pytest_xdist_make_scheduler,
+)
 
 
 @pytest.fixture

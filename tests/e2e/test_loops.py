@@ -4,94 +4,36 @@ change right after ours must still sync; and no write happens that the scenario 
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import httpx
 import pytest
-from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
-from .test_walking_skeleton import one_issue_for, stored_link, wait_issue_status
+from .conftest import SHARED_STACK
+from .helpers import (
+    Quiet,
+    add_comment,
+    add_note,
+    comments_of,
+    jira_writes,
+    linked_issue,
+    notes_of,
+    pd_writes,
+    wait_count,
+    wait_issue_status,
+)
 
-pytestmark = pytest.mark.e2e
-
-SETTLE = 3.0  # time for an echo to come back and be (not) acted on
-
-
-async def linked_issue(stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, title: str):
-    incident = await trigger_incident(http, stack.pd_url, title)
-    issue = await one_issue_for(sims, incident["id"])
-    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
-    return incident, issue
-
-
-async def notes_of(http: httpx.AsyncClient, stack: Stack, incident_id: str) -> list[dict[str, Any]]:
-    response = await http.get(f"{stack.pd_url}/_sim/state")
-    response.raise_for_status()
-    notes: list[dict[str, Any]] = response.json()["notes"].get(incident_id, [])
-    return notes
-
-
-async def comments_of(sims: SimulatorState, key: str) -> list[dict[str, Any]]:
-    comments: list[dict[str, Any]] = (await sims.issue(key))["fields"]["comment"]["comments"]
-    return comments
-
-
-async def add_note(http: httpx.AsyncClient, stack: Stack, incident_id: str, text: str) -> None:
-    response = await http.post(
-        f"{stack.pd_url}/_sim/incidents/{incident_id}/notes",
-        json={"content": text, "as_user": "PUSER01"},
-    )
-    response.raise_for_status()
-
-
-async def add_comment(http: httpx.AsyncClient, stack: Stack, key: str, text: str) -> None:
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{key}/comment", json={"body": text, "as_user": "jdoe"}
-    )
-    response.raise_for_status()
-
-
-async def wait_count(probe: Any, count: int, what: str, timeout: float = 30) -> None:
-    async def reached() -> bool:
-        return len(await probe()) >= count
-
-    await wait_until(reached, timeout=timeout, what=what)
-
-
-def writes(requests: list[dict[str, Any]], prefix: str) -> list[str]:
-    """Vendor write calls (searches are reads) on ``prefix`` (an incident or issue path)."""
-    return sorted(
-        f"{r['method']} {r['path']}"
-        for r in requests
-        if r["method"] in ("POST", "PUT", "DELETE")
-        and not r["path"].endswith("/search")
-        and (r["path"] == prefix or r["path"].startswith(prefix + "/"))
-    )
-
-
-async def jira_writes(sims: SimulatorState, issue: dict[str, Any]) -> list[str]:
-    """Write calls on one issue, addressed by key or by id (both shown by key)."""
-    requests = await sims.jira_requests()
-    by_key = writes(requests, f"/rest/api/2/issue/{issue['key']}")
-    by_id = writes(requests, f"/rest/api/2/issue/{issue['id']}")
-    return sorted(by_key + [w.replace(f"/{issue['id']}", f"/{issue['key']}") for w in by_id])
-
-
-async def pd_writes(sims: SimulatorState, incident_id: str) -> list[str]:
-    return writes(await sims.pd_requests(), f"/incidents/{incident_id}")
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
 
 
 async def test_note_synced_to_a_comment_does_not_come_back_as_a_note(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
-    incident, issue = await linked_issue(stack, http, sims, "Loop check: note")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Loop check: note")
     await add_note(http, stack, incident["id"], "Restarted the api pods")
 
     await wait_count(lambda: comments_of(sims, issue["key"]), 1, "the note as a comment")
-    await asyncio.sleep(SETTLE)
+    await quiet()
     comments = await comments_of(sims, issue["key"])
     assert len(comments) == 1
     assert "Restarted the api pods" in comments[0]["body"]
@@ -100,13 +42,13 @@ async def test_note_synced_to_a_comment_does_not_come_back_as_a_note(
 
 
 async def test_comment_synced_to_a_note_does_not_come_back_as_a_comment(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
-    incident, issue = await linked_issue(stack, http, sims, "Loop check: comment")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Loop check: comment")
     await add_comment(http, stack, issue["key"], "Customer confirms the outage")
 
     await wait_count(lambda: notes_of(http, stack, incident["id"]), 1, "the comment as a note")
-    await asyncio.sleep(SETTLE)
+    await quiet()
     notes = await notes_of(http, stack, incident["id"])
     assert len(notes) == 1
     assert "Customer confirms the outage" in notes[0]["content"]
@@ -115,15 +57,15 @@ async def test_comment_synced_to_a_note_does_not_come_back_as_a_comment(
 
 
 async def test_status_change_does_not_bounce(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
-    incident, issue = await linked_issue(stack, http, sims, "Loop check: status")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Loop check: status")
     response = await http.post(
         f"{stack.pd_url}/_sim/incidents/{incident['id']}/status", json={"status": "acknowledged"}
     )
     response.raise_for_status()
     await wait_issue_status(sims, issue["key"], "In Progress")
-    await asyncio.sleep(SETTLE)
+    await quiet()
     # Our Jira transition's webhook came back: nothing may be written to PagerDuty for it.
     assert await pd_writes(sims, incident["id"]) == []
     assert (await sims.incident(incident["id"]))["status"] == "acknowledged"
@@ -131,9 +73,9 @@ async def test_status_change_does_not_bounce(
 
 
 async def test_a_person_changing_the_issue_right_after_our_write_is_still_synced(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
-    incident, issue = await linked_issue(stack, http, sims, "Loop check: person after us")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Loop check: person after us")
     await add_note(http, stack, incident["id"], "Rolling back")
     await wait_count(lambda: comments_of(sims, issue["key"]), 1, "the note as a comment")
     # A person writes the very same text right after our comment: not an echo, it syncs.
@@ -156,16 +98,16 @@ async def test_a_person_changing_the_issue_right_after_our_write_is_still_synced
         return (await sims.incident(incident["id"]))["status"] == "resolved"
 
     await wait_until(resolved, timeout=30, what=f"incident {incident['id']} resolved")
-    await asyncio.sleep(SETTLE)
+    await quiet()
     assert len(await notes_of(http, stack, incident["id"])) == 2
     assert len(await comments_of(sims, issue["key"])) == 2
     assert (await sims.issue(issue["key"]))["fields"]["status"]["name"] == "Done"
 
 
 async def test_vendor_writes_are_exactly_the_needed_ones(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
-    incident, issue = await linked_issue(stack, http, sims, "Loop check: write count")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Loop check: write count")
     key, incident_id = issue["key"], incident["id"]
 
     await add_note(http, stack, incident_id, "Paging the database team")  # -> 1 Jira comment
@@ -187,7 +129,7 @@ async def test_vendor_writes_are_exactly_the_needed_ones(
         return (await sims.incident(incident_id))["status"] == "resolved"
 
     await wait_until(resolved, timeout=30, what="the incident resolved")
-    await asyncio.sleep(SETTLE)  # every echo back and (not) acted on
+    await quiet()  # every echo back and (not) acted on
 
     assert await jira_writes(sims, issue) == [
         f"POST /rest/api/2/issue/{key}/comment",

@@ -5,7 +5,6 @@ the Jira fallback for JQL the local evaluator cannot answer."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import os
 import subprocess
@@ -25,12 +24,20 @@ from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
 from .conftest import FAST, assert_no_contract_violations
-from .test_loops import add_comment, add_note, comments_of, notes_of
-from .test_walking_skeleton import stored_link, wait_issue_status
+from .helpers import (
+    Quiet,
+    add_comment,
+    add_note,
+    comments_of,
+    notes_of,
+    one_issue_for,
+    stored_link,
+    wait_issue_status,
+    wait_link,
+)
 
-pytestmark = pytest.mark.e2e
-
-SETTLE = 3.0  # time for an echo or a duplicate to show up, if the system would make one
+# Its own stack (PagerDuty-style rules in the config), started once: one xdist worker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-pagerduty-rules-stack")]
 
 PRIORITY_MAP = {"P1": "Highest", "P2": "High", "P3": "Medium", "P4": "Low", "P5": "Lowest"}
 
@@ -205,33 +212,27 @@ async def trigger(
     return incident
 
 
-async def issue_for(sims: SimulatorState, incident_id: str) -> dict[str, Any]:
-    async def probe() -> list[dict[str, Any]] | None:
-        return await sims.issues_for_incident(ACCOUNT, incident_id) or None
-
-    await wait_until(probe, timeout=30, what=f"an issue for {incident_id}")
-    await asyncio.sleep(SETTLE)
-    issues = await sims.issues_for_incident(ACCOUNT, incident_id)
-    assert len(issues) == 1, [i["key"] for i in issues]
-    return issues[0]
-
-
 async def audit_records(stack: Stack, incident_or_issue: str) -> list[AuditRecord]:
-    """The rules service's audit records about one entity (e.g. "pd:main:Q...")."""
+    """The rules service's audit records about one entity (e.g. "pd:main:Q..."), as stored
+    now: the AUDIT stream read up to its last message."""
     nc = await nats.connect(stack.nats.url)
     try:
         js = nc.jetstream()
-        sub = await js.subscribe("audit.>", stream=AUDIT, ordered_consumer=True)
+        last = (await js.stream_info(AUDIT)).state.last_seq
         records: list[AuditRecord] = []
+        if not last:
+            return records
+        sub = await js.subscribe("audit.>", stream=AUDIT, ordered_consumer=True)
         try:
             while True:
-                msg = await sub.next_msg(timeout=1.0)
+                msg = await sub.next_msg(timeout=10.0)
                 record = msgspec.json.decode(msg.data, type=AuditRecord)
                 if record.entity == incident_or_issue and record.service == "rules":
                     records.append(record)
-        except nats.errors.TimeoutError:
-            pass
-        return records
+                if msg.metadata.sequence.stream >= last:
+                    return records
+        finally:
+            await sub.unsubscribe()
     finally:
         await nc.close()
 
@@ -299,10 +300,10 @@ def priority_name(incident: dict[str, Any]) -> str | None:
 
 
 async def test_autocreate_issue_with_priority_labels_and_description(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger(http, stack, "Payments failing", priority="P1", urgency="high")
-    issue = await issue_for(sims, incident["id"])
+    issue = await one_issue_for(sims, quiet, incident["id"])
     fields = issue["fields"]
     assert fields["summary"] == "Payments failing"
     assert fields["project"]["key"] == "OPS"
@@ -314,10 +315,10 @@ async def test_autocreate_issue_with_priority_labels_and_description(
 
 
 async def test_second_item_by_urgency_and_audit_explains_the_first(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger(http, stack, "Slow search", priority="P3", urgency="low")
-    issue = await issue_for(sims, incident["id"])
+    issue = await one_issue_for(sims, quiet, incident["id"])
     assert issue["fields"]["priority"]["name"] == "Low"
 
     records = await audit_records(stack, f"pd:{ACCOUNT}:{incident['id']}")
@@ -332,10 +333,10 @@ async def test_second_item_by_urgency_and_audit_explains_the_first(
 
 
 async def test_no_item_matches_no_issue(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger(http, stack, "Minor blip", priority="P3", urgency="high")
-    await asyncio.sleep(SETTLE + 2)
+    await quiet()  # the trigger decided, and whatever it caused done
     assert await sims.issues_for_incident(ACCOUNT, incident["id"]) == []
     records = await audit_records(stack, f"pd:{ACCOUNT}:{incident['id']}")
     assert records
@@ -353,12 +354,12 @@ async def test_no_item_matches_no_issue(
 
 
 async def test_issue_status_acts_on_the_incident_and_incident_events_move_the_issue(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger(http, stack, "Cart errors", priority="P2", urgency="high")
-    issue = await issue_for(sims, incident["id"])
+    issue = await one_issue_for(sims, quiet, incident["id"])
     key = issue["key"]
-    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+    await wait_link(stack, incident["id"])
 
     # react_on_issue_status_change: In Progress -> pd_acknowledge + pd_add_responders
     await jira_transition(http, stack, key, "In Progress")
@@ -382,7 +383,7 @@ async def test_issue_status_acts_on_the_incident_and_incident_events_move_the_is
     await wait_incident(sims, incident["id"], lambda i: i["status"] == "resolved", "resolved")
     await jira_transition(http, stack, key, "To Do")
     await wait_incident(sims, incident["id"], lambda i: i["status"] == "triggered", "reopened")
-    await asyncio.sleep(SETTLE)  # the echoes must not move the issue
+    await quiet()  # the echoes must not move the issue
     assert (await sims.issue(key))["fields"]["status"]["name"] == "To Do"
 
     # react_on_incident_event: a person acknowledges in PagerDuty -> In Progress
@@ -391,7 +392,7 @@ async def test_issue_status_acts_on_the_incident_and_incident_events_move_the_is
 
 
 async def test_acknowledged_before_the_issue_exists_still_moves_it(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     """Per-entity order: an acknowledge right after the trigger (before the issue and its link
     exist) is not dropped; its transition waits for the issue the rule creates."""
@@ -415,16 +416,16 @@ async def test_acknowledged_before_the_issue_exists_still_moves_it(
         assert decided.command_ids, decided.verdicts
     finally:
         await http.delete(f"{stack.jira_url}/_sim/faults")
-    issue = await issue_for(sims, incident["id"])
+    issue = await one_issue_for(sims, quiet, incident["id"])
     await wait_issue_status(sims, issue["key"], "In Progress")
 
 
 async def test_resolving_in_pagerduty_closes_the_issue(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger(http, stack, "Checkout down", priority="P1", urgency="high")
-    issue = await issue_for(sims, incident["id"])
-    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+    issue = await one_issue_for(sims, quiet, incident["id"])
+    await wait_link(stack, incident["id"])
     await pd_status(http, stack, incident["id"], "resolved")
     await wait_issue_status(sims, issue["key"], "Done")
 
@@ -433,11 +434,11 @@ async def test_resolving_in_pagerduty_closes_the_issue(
 
 
 async def test_notes_and_comments_sync_once_each_with_no_echo(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger(http, stack, "Refunds stuck", priority="P2", urgency="high")
-    issue = await issue_for(sims, incident["id"])
-    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+    issue = await one_issue_for(sims, quiet, incident["id"])
+    await wait_link(stack, incident["id"])
 
     await add_note(http, stack, incident["id"], "Looking at the refund queue")
 
@@ -455,7 +456,7 @@ async def test_notes_and_comments_sync_once_each_with_no_echo(
     await wait_until(
         lambda: _contains(note_contents, "Queue drained on our side"), timeout=30, what="note"
     )
-    await asyncio.sleep(SETTLE)
+    await quiet()
     comments = await comment_bodies()
     notes = await note_contents()
     assert sum("Looking at the refund queue" in c for c in comments) == 1, comments
@@ -469,11 +470,11 @@ async def _contains(probe: Any, text: str) -> bool:
 
 
 async def test_priority_only_changes_sync_both_ways(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger(http, stack, "Latency up", priority="P2", urgency="high")
-    issue = await issue_for(sims, incident["id"])
-    await wait_until(lambda: stored_link(stack, incident["id"]), timeout=15, what="the link")
+    issue = await one_issue_for(sims, quiet, incident["id"])
+    await wait_link(stack, incident["id"])
 
     # PagerDuty -> Jira: P4 maps to Low.
     await pd_update(http, stack, incident["id"], priority="P4")
@@ -492,7 +493,7 @@ async def test_priority_only_changes_sync_both_ways(
         sims, incident["id"], lambda i: priority_name(i) == "P5", "PagerDuty priority P5"
     )
     # No ping-pong: both sides stay where the people put them.
-    await asyncio.sleep(SETTLE)
+    await quiet()
     assert await jira_priority() == "Lowest"
     assert priority_name(await sims.incident(incident["id"])) == "P5"
 
@@ -501,7 +502,7 @@ async def test_priority_only_changes_sync_both_ways(
 
 
 async def test_jql_match_creates_one_incident_even_when_updates_match_again(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     issue = await jira_create(
         http, stack, issuetype="Bug", summary="Card declined for everyone", labels=["page-me"]
@@ -519,17 +520,17 @@ async def test_jql_match_creates_one_incident_even_when_updates_match_again(
 
     # An update that still matches the JQL must not create a second incident.
     await jira_edit(http, stack, key, {"summary": "Card declined for everyone (EU too)"})
-    await asyncio.sleep(SETTLE + 2)
+    await quiet()
     assert len(await incidents_for_issue(http, stack, key)) == 1
 
 
 async def test_unsupported_jql_function_is_answered_by_jira(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     await http.delete(f"{stack.jira_url}/_sim/requests")
     issue = await jira_create(http, stack, issuetype="Task", summary="Rotate the TLS certificate")
     key = issue["key"]
-    await asyncio.sleep(SETTLE)
+    await quiet()
     assert await incidents_for_issue(http, stack, key) == []  # not assigned to pdjira yet
 
     await jira_edit(http, stack, key, {"assignee": {"name": "pdjira"}})
@@ -621,7 +622,7 @@ def test_cli_validates_the_config_file_against_the_live_systems(
 
 
 async def test_config_rule_with_a_missing_status_is_refused_and_never_acts(
-    stack: Stack, http: httpx.AsyncClient
+    stack: Stack, http: httpx.AsyncClient, quiet: Quiet
 ) -> None:
     log = stack.logs / "rules.log"
 
@@ -634,12 +635,12 @@ async def test_config_rule_with_a_missing_status_is_refused_and_never_acts(
 
     await wait_until(logged, timeout=30, what="the refusal in the rules service's log")
     issue = await jira_create(http, stack, summary="Would page if applied", labels=["typo-rule"])
-    await asyncio.sleep(SETTLE + 2)
+    await quiet()
     assert await incidents_for_issue(http, stack, issue["key"]) == []
 
 
 async def test_rule_added_over_the_api_takes_effect_without_restart_and_deletion_too(
-    stack: Stack, http: httpx.AsyncClient
+    stack: Stack, http: httpx.AsyncClient, quiet: Quiet
 ) -> None:
     url, auth = rules_api(stack)
     added = {
@@ -668,8 +669,8 @@ async def test_rule_added_over_the_api_takes_effect_without_restart_and_deletion
 
     await wait_until(lambda: incident_for(first["key"]), timeout=30, what="incident via API rule")
 
+    # The replica that served the DELETE applies it before answering (read-your-writes).
     assert (await http.delete(f"{url}/{rule_id}", headers=auth)).status_code == 204
-    await asyncio.sleep(1.5)  # the watcher's propagation
     second = await jira_create(http, stack, summary="Queue backlog again", labels=["api-rule"])
-    await asyncio.sleep(SETTLE + 2)
+    await quiet()
     assert await incidents_for_issue(http, stack, second["key"]) == []

@@ -9,63 +9,25 @@ import json
 import uuid
 
 import httpx
-import msgspec
-import nats
 import pytest
-from pdjira_common.contracts import Link
-from pdjira_common.streams import KV_LINKS
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
-pytestmark = pytest.mark.e2e
+from .conftest import SHARED_STACK
+from .helpers import Quiet, one_issue_for, status_of, wait_issue_status, wait_link
 
-
-async def one_issue_for(sims: SimulatorState, incident_id: str) -> dict:
-    async def probe() -> list | None:
-        return await sims.issues_for_incident(ACCOUNT, incident_id) or None
-
-    issues = await wait_until(probe, timeout=30, what=f"an issue for {incident_id}")
-    await asyncio.sleep(1.5)  # time for a duplicate to appear, if the system would make one
-    issues = await sims.issues_for_incident(ACCOUNT, incident_id)
-    assert len(issues) == 1, f"expected exactly one issue, got {[i['key'] for i in issues]}"
-    return issues[0]
-
-
-async def status_of(sims: SimulatorState, key: str) -> str:
-    return str((await sims.issue(key))["fields"]["status"]["name"])
-
-
-async def wait_issue_status(sims: SimulatorState, key: str, status: str) -> None:
-    async def probe() -> bool:
-        return await status_of(sims, key) == status
-
-    await wait_until(probe, timeout=30, what=f"{key} in {status!r}")
-
-
-async def stored_link(stack: Stack, incident_id: str) -> Link | None:
-    nc = await nats.connect(stack.nats.url)
-    try:
-        kv = await nc.jetstream().key_value(KV_LINKS)
-        try:
-            entry = await kv.get(f"pd.{ACCOUNT}.{incident_id}")
-        except nats.js.errors.KeyNotFoundError:
-            return None
-        return msgspec.json.decode(entry.value or b"", type=Link)
-    finally:
-        await nc.close()
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
 
 
 async def test_incident_creates_one_issue_and_status_follows(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger_incident(http, stack.pd_url, "Disk full on db-1")
-    issue = await one_issue_for(sims, incident["id"])
+    issue = await one_issue_for(sims, quiet, incident["id"])
     assert issue["fields"]["summary"] == "Disk full on db-1"
 
-    link = await wait_until(
-        lambda: stored_link(stack, incident["id"]), timeout=10, what="the link in the registry"
-    )
+    link = await wait_link(stack, incident["id"])
     assert link.issue.key == issue["key"]
     assert link.issue.issue_id == issue["id"]
 
@@ -76,19 +38,17 @@ async def test_incident_creates_one_issue_and_status_follows(
         response.raise_for_status()
         await wait_issue_status(sims, issue["key"], jira_status)
     # The echo of our own Done transition must not disturb PagerDuty.
-    await asyncio.sleep(1.5)
+    await quiet()
     assert (await sims.incident(incident["id"]))["status"] == "resolved"
     assert len(await sims.issues_for_incident(ACCOUNT, incident["id"])) == 1
 
 
 async def test_issue_reaching_mapped_status_resolves_incident(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident = await trigger_incident(http, stack.pd_url, "Queue consumers stalled")
-    issue = await one_issue_for(sims, incident["id"])
-    await wait_until(
-        lambda: stored_link(stack, incident["id"]), timeout=10, what="the link in the registry"
-    )
+    issue = await one_issue_for(sims, quiet, incident["id"])
+    await wait_link(stack, incident["id"])
 
     response = await http.post(
         f"{stack.jira_url}/_sim/issues/{issue['key']}/transition",
@@ -108,7 +68,7 @@ async def test_issue_reaching_mapped_status_resolves_incident(
     ]
     assert len(writes) == 1
     assert writes[0]["from"] == "pdjira-bot@example.com"
-    await asyncio.sleep(1.5)
+    await quiet()  # the echo of our resolve must not move the issue
     assert await status_of(sims, issue["key"]) == "Done"
 
 
@@ -159,7 +119,7 @@ def signed_pagerduty_webhook(secret: str, incident_id: str, event_id: str) -> tu
 
 
 async def test_same_webhook_delivered_twice_creates_one_issue(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     incident_id = "Q" + uuid.uuid4().hex[:13].upper()
     body, headers = signed_pagerduty_webhook(
@@ -171,7 +131,7 @@ async def test_same_webhook_delivered_twice_creates_one_issue(
     )
     third = await http.post(url, content=body, headers=headers)
     assert {first.status_code, second.status_code, third.status_code} == {202}
-    await one_issue_for(sims, incident_id)
+    await one_issue_for(sims, quiet, incident_id)
 
 
 async def test_unsigned_webhook_is_refused(stack: Stack, http: httpx.AsyncClient) -> None:

@@ -14,6 +14,7 @@ from pdjira_common.contracts import IncidentRef, IssueLinked, IssueRef
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from pdjira_devstack.waiting import wait_until
 
 from .test_admin import fake_writers, mapping_config
 from .test_mapping_service import consumer_drained, publish_outcome
@@ -105,9 +106,7 @@ async def test_users_and_links_commands(
         created=True,
     )
     await publish_outcome(nc, link, "o1")
-    for _ in range(100):
-        if await consumer_drained(nc):
-            break
+    await wait_until(lambda: consumer_drained(nc), timeout=10, what="the outcome recorded")
     assert await cli(["links", "show", "OPS-1", *cfg]) == 0
     assert "incident acme/PINC1" in capsys.readouterr().out
     assert await cli(["links", "export", *cfg]) == 0

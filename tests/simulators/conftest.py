@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,12 @@ class Sim:
     sim: Any
     receiver: WebhookReceiver
     secret: str
+
+    async def settled(self) -> None:
+        """Every webhook queued so far was attempted (and retried, or given up): what the
+        receiver has now is all it gets. The proof that a webhook was *not* sent."""
+        await asyncio.wait_for(self.sim.dispatcher.idle(), timeout=10)
+        assert self.sim.dispatcher.pending() == 0
 
 
 @pytest.fixture

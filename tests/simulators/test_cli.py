@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from pdjira_devstack.ports import free_port
+from pdjira_devstack.waiting import wait_until
 from pdjira_simulators.jira.__main__ import parse_args as jira_args
 from pdjira_simulators.pagerduty.__main__ import parse_args as pd_args
-from pdjira_simulators.testing import WebhookReceiver, free_port, verify_pagerduty_signature
+from pdjira_simulators.testing import WebhookReceiver, verify_pagerduty_signature
 
 
 @asynccontextmanager
@@ -34,20 +36,20 @@ async def started(module: str, *args: str, env: dict[str, str] | None = None) ->
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(trust_env=False) as client:
-            for _ in range(200):
+
+            async def healthy() -> bool:
                 if proc.returncode is not None:
                     err = await proc.stderr.read() if proc.stderr else b""
                     raise AssertionError(err.decode())
                 try:
-                    if (await client.get(f"{base}/health")).status_code == 200:
-                        break
+                    return (await client.get(f"{base}/health")).status_code == 200
                 except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("simulator did not start")
+                    return False
+
+            await wait_until(healthy, timeout=30, what=f"{module} healthy", interval=0.05)
         yield base
     finally:
-        proc.terminate()
+        proc.terminate()  # SIGTERM: a graceful stop, on the signal, with no polling tick
         await asyncio.wait_for(proc.wait(), timeout=10)
 
 

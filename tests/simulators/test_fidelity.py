@@ -3,7 +3,6 @@ properties."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pdjira_simulators.pagerduty.state import DEFAULT_ROUTING_KEY
@@ -79,10 +78,12 @@ async def test_pd_webhook_faults_duplicate_keeps_webhook_id(pd: Sim) -> None:
 async def test_pd_webhook_faults_drop_and_reorder(pd: Sim) -> None:
     await pd.admin.put("/_sim/webhook-faults", json={"drop_rate": 1.0})
     created = (await pd.admin.post("/_sim/incidents", json={"title": "lost"})).json()
-    await asyncio.sleep(0.2)
+    await pd.settled()
     assert pd.receiver.received == []
     state = (await pd.admin.get("/_sim/webhook-faults")).json()
     assert state["dropped"] == 1
+    activity = (await pd.admin.get("/_sim/webhook-activity")).json()
+    assert activity == {"queued": 0, "submitted": 1, "attempts": 0, "held": 0}
     await pd.admin.put("/_sim/webhook-faults", json={"reorder_rate": 1.0})
     path = f"/_sim/incidents/{created['incident']['id']}/status"
     await pd.admin.post(path, json={"status": "acknowledged"})  # held back
@@ -97,8 +98,9 @@ async def test_pd_webhook_faults_drop_and_reorder(pd: Sim) -> None:
 async def test_pd_webhook_faults_held_webhook_released_on_clear(pd: Sim) -> None:
     await pd.admin.put("/_sim/webhook-faults", json={"reorder_rate": 1.0})
     await pd.admin.post("/_sim/incidents", json={"title": "held"})
-    await asyncio.sleep(0.1)
+    await pd.settled()
     assert pd.receiver.received == []
+    assert (await pd.admin.get("/_sim/webhook-activity")).json()["held"] == 1
     await pd.admin.delete("/_sim/webhook-faults")
     [hook] = await pd.receiver.wait_for(1)
     assert hook.json()["event"]["event_type"] == "incident.triggered"
@@ -109,7 +111,7 @@ async def test_jira_webhook_drop_is_reproducible_under_seed(jira: Sim) -> None:
         await jira.admin.put("/_sim/webhook-faults", json={"drop_rate": 0.5, "delay_ms": 20})
         for i in range(8):
             await jira.admin.post("/_sim/issues", json={"summary": f"issue {offset + i}"})
-        await asyncio.sleep(0.5)
+        await jira.settled()
         summaries = [b["issue"]["fields"]["summary"] for b in jira.receiver.bodies()]
         return [i for i in range(8) if f"issue {offset + i}" in summaries]
 
@@ -226,16 +228,11 @@ async def test_jira_webhook_to_down_receiver_is_dropped(
         "/_sim/webhook-target", json={"url": "http://127.0.0.1:9/nothing", "secret": None}
     )
     await jira.admin.post("/_sim/issues", json={"summary": "lost"})
-    for _ in range(50):
-        deliveries = (await jira.admin.get("/_sim/deliveries")).json()["deliveries"]
-        if deliveries:
-            break
-        await asyncio.sleep(0.05)
+    await jira.settled()  # attempted once, and not retried: Jira DC never retries
+    deliveries = (await jira.admin.get("/_sim/deliveries")).json()["deliveries"]
     assert len(deliveries) == 1
     assert deliveries[0]["status_code"] is None
     assert deliveries[0]["error"]
-    await asyncio.sleep(0.2)
-    assert len((await jira.admin.get("/_sim/deliveries")).json()["deliveries"]) == 1
     assert receiver.received == []
 
 
@@ -247,7 +244,7 @@ async def test_pd_subscription_disabled_after_three_drops(
         await pd.admin.post("/_sim/incidents", json={"title": title})
     await receiver.wait_for(3)
     await pd.admin.post("/_sim/incidents", json={"title": "d"})
-    await asyncio.sleep(0.3)
+    await pd.settled()
     assert len(receiver.received) == 3  # the 4th is dropped without an attempt
     deliveries = (await pd.admin.get("/_sim/deliveries")).json()["deliveries"]
     assert deliveries[-1]["error"] == "subscription temporarily disabled"

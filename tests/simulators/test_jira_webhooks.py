@@ -3,7 +3,6 @@ fields and one changelog item per changed field."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -38,9 +37,8 @@ async def fields_of(jira: Sim, key: str) -> dict[str, Any]:
 
 
 async def settled(jira: Sim, count: int) -> list[dict[str, Any]]:
-    """Exactly ``count`` webhooks arrived (and no more after a short wait)."""
-    await jira.receiver.wait_for(count)
-    await asyncio.sleep(0.1)
+    """Exactly ``count`` webhooks arrived, once every queued one was delivered."""
+    await jira.settled()
     bodies: list[dict[str, Any]] = jira.receiver.bodies()
     assert len(bodies) == count, [b.get("issue_event_type_name") for b in bodies]
     return bodies

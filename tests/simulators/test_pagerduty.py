@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pdjira_devstack.waiting import wait_until
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
 from pdjira_simulators.testing import (
     WebhookReceiver,
@@ -119,7 +120,7 @@ async def test_same_status_changes_nothing_and_sends_nothing(pd: Sim) -> None:
     resp = await pd.client.put(f"/incidents/{incident['id']}", json=body)
     assert resp.status_code == 200
     assert resp.json()["incident"]["updated_at"] == before["updated_at"]
-    await asyncio.sleep(0.3)
+    await pd.settled()
     assert event_types(pd.receiver) == ["incident.triggered"]
 
 
@@ -163,8 +164,7 @@ async def test_4xx_other_than_429_is_dropped_but_429_retried(
 ) -> None:
     receiver.statuses = [400]
     await trigger(pd, "first")
-    await receiver.wait_for(1)
-    await asyncio.sleep(0.3)
+    await pd.settled()  # the 400 is not retried
     assert len(receiver.received) == 1
     receiver.statuses = [400, 429]
     await trigger(pd, "second")
@@ -193,17 +193,16 @@ async def test_receiver_down_for_a_while_still_gets_the_event() -> None:
     app = create_app(settings)
     async with running_server(app) as base, httpx.AsyncClient(base_url=base) as admin:
         await admin.post("/_sim/incidents", json={"title": "while down"})
-        await asyncio.sleep(0.4)
-        failed = (await admin.get("/_sim/deliveries")).json()["deliveries"]
-        assert len(failed) >= 2
+
+        async def failed_twice() -> list[dict[str, Any]] | None:
+            attempts = (await admin.get("/_sim/deliveries")).json()["deliveries"]
+            return attempts if len(attempts) >= 2 else None
+
+        failed = await wait_until(failed_twice, timeout=10, what="two failed attempts")
         assert all(d["status_code"] is None for d in failed)
         rx = WebhookReceiver()
-        rx_app_started = running_server(rx_app(rx), port=port)
-        async with rx_app_started:
-            for _ in range(100):
-                if rx.received:
-                    break
-                await asyncio.sleep(0.05)
+        async with running_server(rx_app(rx), port=port):
+            await asyncio.wait_for(app.state.sim.dispatcher.idle(), timeout=10)
         assert rx.received, "event never delivered after the receiver came back"
         assert verify_pagerduty_signature(
             "s", rx.received[0].body, rx.received[0].headers["x-pagerduty-signature"]

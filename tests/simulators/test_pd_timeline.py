@@ -190,11 +190,12 @@ async def test_webhook_retried_after_the_receiver_times_out() -> None:
 
     assert PagerDutySettings().webhook_timeout == 5.0
     seen: list[str] = []
+    done = asyncio.Event()
 
     async def slow_then_fast(request: Request) -> Response:
         seen.append(request.headers["x-webhook-id"])
         if len(seen) == 1:
-            await asyncio.sleep(1.0)  # longer than the (scaled down) 5 s timeout
+            await done.wait()  # answers only after the test: longer than any timeout
         return Response(status_code=202)
 
     receiver = Starlette(routes=[Route("/hook", slow_then_fast, methods=["POST"])])
@@ -207,10 +208,13 @@ async def test_webhook_retried_after_the_receiver_times_out() -> None:
             webhook_retry_delay=0.05,
         )
         app = create_app(settings)
-        async with running_server(app) as base, httpx.AsyncClient(base_url=base) as admin:
-            await admin.post("/_sim/incidents", json={"title": "slow receiver"})
-            await asyncio.wait_for(app.state.sim.dispatcher.idle(), timeout=5)
-            deliveries = (await admin.get("/_sim/deliveries")).json()["deliveries"]
+        try:
+            async with running_server(app) as base, httpx.AsyncClient(base_url=base) as admin:
+                await admin.post("/_sim/incidents", json={"title": "slow receiver"})
+                await asyncio.wait_for(app.state.sim.dispatcher.idle(), timeout=5)
+                deliveries = (await admin.get("/_sim/deliveries")).json()["deliveries"]
+        finally:
+            done.set()  # the first request's handler ends, so the receiver can stop
     assert [(d["attempt"], d["status_code"], d["error"]) for d in deliveries] == [
         (1, None, "timeout"),
         (2, 202, None),

@@ -8,13 +8,15 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import nats
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from pdjira_common.config import ConfigError, load_config
 
-__all__ = ["DEFAULT_URL", "add_nats_options", "nats_url", "with_jetstream"]
+__all__ = ["CONNECT_TIMEOUT", "DEFAULT_URL", "add_nats_options", "nats_url", "with_jetstream"]
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
+# A command line tool asks once: a server that is there answers a local connect in milliseconds.
+CONNECT_TIMEOUT = 2.0
 _T = TypeVar("_T")
 
 
@@ -30,17 +32,43 @@ def nats_url(args: argparse.Namespace) -> str:
     return str(args.nats or os.environ.get("PDJIRA_NATS_URL") or DEFAULT_URL)
 
 
-async def with_jetstream(url: str, work: Callable[[JetStreamContext], Awaitable[_T]]) -> _T:
-    """Run ``work`` with a JetStream context; ConfigError (said plainly) if NATS is not there."""
+async def _connect(url: str) -> NATS:
+    """Connected, or ConfigError naming what went wrong (refused, timed out, ...)."""
+    nc = NATS()
+    errors: list[Exception] = []
+
+    async def note(error: Exception) -> None:
+        # Instead of nats-py's default (a traceback per attempt): the CLI says it once, plainly.
+        errors.append(error)
+
     try:
-        nc = await asyncio.wait_for(
-            nats.connect(url, connect_timeout=3, allow_reconnect=False), timeout=5
+        # nats-py's first connect goes round its server pool until each server has failed more
+        # than ``max_reconnect_attempts`` times, ``reconnect_time_wait`` apart (0 = never stop):
+        # one retry, no pause, so an unreachable server is reported at once.
+        await asyncio.wait_for(
+            nc.connect(
+                url,
+                # Typed int by nats-py, used as a float (asyncio.wait_for).
+                connect_timeout=CONNECT_TIMEOUT,  # type: ignore[arg-type]
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
+                reconnect_time_wait=0,
+                error_cb=note,
+            ),
+            timeout=2 * CONNECT_TIMEOUT + 1,
         )
     except Exception as exc:
+        cause = errors[0] if errors else exc
         raise ConfigError(
-            f"cannot connect to NATS at {url}: {type(exc).__name__}; is nats-server running "
+            f"cannot connect to NATS at {url}: {type(cause).__name__}; is nats-server running "
             "and is the URL right (--nats or --config)?"
         ) from None
+    return nc
+
+
+async def with_jetstream(url: str, work: Callable[[JetStreamContext], Awaitable[_T]]) -> _T:
+    """Run ``work`` with a JetStream context; ConfigError (said plainly) if NATS is not there."""
+    nc = await _connect(url)
     try:
         return await work(nc.jetstream())
     finally:

@@ -31,7 +31,7 @@ from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.stack import ACCOUNT, Stack, StackSettings
-from pdjira_devstack.waiting import SimulatorState
+from pdjira_devstack.waiting import SimulatorState, wait_until
 
 __all__ = ["main"]
 
@@ -131,8 +131,12 @@ async def _sync_latency(stack: Stack, samples: int) -> list[float]:
                 f"{stack.pd_url}/_sim/incidents", json={"title": f"bench latency {i}"}
             )
             incident_id = response.json()["incident"]["id"]
-            while not await state.issues_for_incident(ACCOUNT, incident_id):
-                await asyncio.sleep(0.005)
+            await wait_until(
+                lambda: state.issues_for_incident(ACCOUNT, incident_id),  # noqa: B023 - awaited now
+                timeout=30,
+                what=f"an issue for {incident_id}",
+                interval=0.005,
+            )
             if i >= 0:
                 latencies.append(time.perf_counter() - t0)
     return latencies

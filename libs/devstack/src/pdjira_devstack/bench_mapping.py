@@ -26,6 +26,7 @@ from pdjira_common.streams import Topology, ensure_topology
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from pdjira_devstack.waiting import wait_until
 
 __all__ = ["lookup_latency"]
 
@@ -136,15 +137,20 @@ async def _wait_loaded(metrics_url: str, keys: int, timeout: float = 300.0) -> f
     """Seconds until the service holds ``keys`` link keys in memory (its metrics say)."""
     start = time.perf_counter()
     async with httpx.AsyncClient() as client:
-        while time.perf_counter() - start < timeout:
+
+        async def loaded() -> bool:
             text = (await client.get(metrics_url)).text
-            for line in text.splitlines():
-                if line.startswith("pdjira_mapping_links_in_memory ") and (
-                    float(line.split()[1]) >= keys
-                ):
-                    return time.perf_counter() - start
-            await asyncio.sleep(0.5)
-    raise RuntimeError(f"mapping did not load {keys} link keys in {timeout}s")
+            return any(
+                line.startswith("pdjira_mapping_links_in_memory ")
+                and float(line.split()[1]) >= keys
+                for line in text.splitlines()
+            )
+
+        try:
+            await wait_until(loaded, timeout=timeout, what=f"{keys} link keys", interval=0.5)
+        except TimeoutError:
+            raise RuntimeError(f"mapping did not load {keys} link keys in {timeout}s") from None
+    return time.perf_counter() - start
 
 
 async def lookup_latency(workdir: Path, *, links: int = 100_000, samples: int = 3000) -> list[str]:

@@ -6,11 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+
+from pdjira_devstack.waiting import block_on, wait_until
 
 __all__ = ["ManagedProcess"]
 
@@ -57,27 +58,37 @@ class ManagedProcess:
         log.close()
         return self
 
-    def wait_healthy(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def healthy(self, timeout: float = 30.0) -> None:
+        """Until the health URL answers 2xx; RuntimeError (with the log's tail) if the process
+        exits first or is not healthy in time."""
         last_error = "no answer yet"
-        while time.monotonic() < deadline:
+
+        async def probe() -> bool:
+            nonlocal last_error
             if self._proc is not None and self._proc.poll() is not None:
                 raise RuntimeError(
                     f"{self.name} exited with code {self._proc.returncode} while starting; "
                     f"see {self.log_file}:\n{self.tail()}"
                 )
             try:
-                response = httpx.get(self.health_url, timeout=1.0)
-                if response.status_code < 300:
-                    return
-                last_error = f"HTTP {response.status_code}"
+                response = await client.get(self.health_url)
             except httpx.HTTPError as exc:
                 last_error = type(exc).__name__
-            time.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name} not healthy at {self.health_url} after {timeout}s ({last_error}); "
-            f"see {self.log_file}:\n{self.tail()}"
-        )
+                return False
+            last_error = f"HTTP {response.status_code}"
+            return response.status_code < 300
+
+        async with httpx.AsyncClient(timeout=1.0, trust_env=False) as client:
+            try:
+                await wait_until(probe, timeout=timeout, what=self.health_url, interval=0.05)
+            except TimeoutError:
+                raise RuntimeError(
+                    f"{self.name} not healthy at {self.health_url} after {timeout}s "
+                    f"({last_error}); see {self.log_file}:\n{self.tail()}"
+                ) from None
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        block_on(self.healthy(timeout))
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: no cleanup, no acks."""
@@ -85,13 +96,22 @@ class ManagedProcess:
             os.kill(self._proc.pid, signal.SIGKILL)
             self._proc.wait(10)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def terminate(self) -> None:
+        """SIGTERM without waiting: several processes then stop at the same time."""
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self, timeout: float = 15.0) -> None:
+        """Until the process has exited; SIGKILL if it takes longer than ``timeout``."""
+        if self._proc is not None:
             try:
                 self._proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self.terminate()
+        self.wait_stopped(timeout)
 
     def restart(self) -> None:
         self.stop()

@@ -6,6 +6,7 @@ Used by ``make run`` / ``pdjira dev up`` and by the end-to-end tests.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from pdjira_devstack.waiting import block_on
 
 __all__ = ["SERVICES", "Stack", "StackSettings"]
 
@@ -29,6 +31,8 @@ SERVICES: dict[str, tuple[str, str]] = {
 }
 
 ACCOUNT = "main"
+START_ATTEMPTS = 3
+ADDRESS_IN_USE = "address already in use"  # uvicorn's and nats-server's words
 INSTANCE = "main"
 JIRA_USER = "pdjira"
 
@@ -203,25 +207,54 @@ class Stack:
         ]
 
     def start(self) -> Stack:
+        """Start everything and wait until all is healthy. A port picked free can be taken by
+        someone else before our process binds it: then the whole stack starts again on new
+        ports (a few times at most)."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                return self._start_once()
+            except RuntimeError as exc:
+                if attempt == START_ATTEMPTS or not self._port_was_taken(exc):
+                    raise
+                self._pick_new_ports()
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> Stack:
         self.write_config()
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.nats.start()
         try:
+            self.nats.start()
             for process in [*self._simulators(), *self._services()]:
                 self.processes[process.name] = process.start()
-            for process in self.processes.values():
-                process.wait_healthy()
+            block_on(self._all_healthy())
         except BaseException:
             self.stop()
             raise
         return self
 
+    def _port_was_taken(self, error: RuntimeError) -> bool:
+        logs = [str(error), *(p.tail() for p in self.processes.values())]
+        if self.nats.log_file is not None and self.nats.log_file.exists():
+            logs.append(self.nats.log_file.read_text(errors="replace")[-2000:])
+        return any(ADDRESS_IN_USE in text for text in logs)
+
+    def _pick_new_ports(self) -> None:
+        self.processes.clear()
+        self.ports = {name: free_port() for name in self.ports}
+        self.nats = NatsServer(self.nats.store_dir, log_file=self.nats.log_file)
+
     def __getitem__(self, name: str) -> ManagedProcess:
         return self.processes[name]
 
+    async def _all_healthy(self) -> None:
+        await asyncio.gather(*(process.healthy() for process in self.processes.values()))
+
     def stop(self) -> None:
+        """SIGTERM to every process at once, wait for all, then stop nats-server."""
         for process in reversed(list(self.processes.values())):
-            process.stop()
+            process.terminate()
+        for process in self.processes.values():
+            process.wait_stopped()
         self.nats.stop()
 
     def __enter__(self) -> Stack:

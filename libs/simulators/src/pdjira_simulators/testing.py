@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from pdjira_simulators.common.server import SimulatorServer, bound_socket
 from pdjira_simulators.common.signing import hmac_sha256_hex
 
 __all__ = [
@@ -43,49 +44,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """No signal capture: several servers share the test's loop and Ctrl+C belongs to pytest."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def main_loop(self) -> None:
-        """uvicorn's loop with a 10 ms tick instead of 100 ms: tests stop servers often."""
-        counter = 0
-        should_exit = await self.on_tick(counter)
-        while not should_exit:
-            counter = (counter + 1) % 864000
-            await asyncio.sleep(0.01)
-            should_exit = await self.on_tick(counter)
-
-
 @asynccontextmanager
 async def running_server(
     app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[str]:
     """Serve `app` with uvicorn in this event loop; yields the base URL (no trailing slash).
 
-    The listening socket is bound before uvicorn starts, so there is no race for the port.
+    The listening socket is bound before uvicorn starts, so there is no race for the port; the
+    server is up when this yields and gone (connections closed, lifespan shut down) when it
+    returns, with no polling in between.
     """
-    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
-    # proto says TCP; with proto 0 every response waits ~40 ms for Nagle + delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock = bound_socket(host, port)
     actual_port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
-    server = _EmbeddedServer(config)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
+    server = SimulatorServer(config, signals=False)
+    task = asyncio.get_running_loop().create_task(server.serve_embedded([sock]))
     try:
-        while not server.started:
-            if task.done():
-                task.result()  # surfaces the startup error
-                raise RuntimeError("uvicorn exited before starting")
-            await asyncio.sleep(0.01)
+        await server.wait_started(task)
         yield f"http://{host}:{actual_port}"
     finally:
-        server.should_exit = True
+        server.request_exit()
         try:
             await asyncio.wait_for(task, timeout=10)
         except TimeoutError:

@@ -70,12 +70,17 @@ class KvLinkStore:
         """Keep the in-memory copy of every link current; runs until cancelled."""
         kv = await self._bucket()
         watcher = await kv.watchall()
+        me = asyncio.current_task()
         try:
             while True:
                 try:
                     entry = await watcher.updates(timeout=60.0)  # type: ignore[no-untyped-call]
                 except TimeoutError:
                     continue
+                if me is not None and me.cancelling():
+                    # Python 3.11's wait_for (inside updates) returns an entry that arrived as
+                    # the task was cancelled and swallows the cancellation: stop all the same.
+                    raise asyncio.CancelledError
                 if entry is None or not entry.key.startswith(_LINK_PREFIXES):
                     continue
                 if entry.operation in ("DEL", "PURGE") or not entry.value:

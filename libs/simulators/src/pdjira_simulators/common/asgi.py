@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.types import Scope
+from collections.abc import Sequence
 
-__all__ = ["header", "is_admin_path", "scope_state"]
+from starlette.datastructures import MutableHeaders
+from starlette.types import Message, Scope, Send
+
+__all__ = ["Headers", "adding_headers", "header", "is_admin_path", "reply", "scope_state"]
+
+Headers = Sequence[tuple[bytes, bytes]]
 
 
 def header(scope: Scope, name: bytes) -> str | None:
@@ -25,3 +30,35 @@ def scope_state(scope: Scope) -> dict[str, object]:
     state = scope.setdefault("state", {})
     assert isinstance(state, dict)
     return state
+
+
+async def reply(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: Headers = (),
+    *,
+    content_type: bytes = b"application/json",
+) -> None:
+    """Answer from a middleware, before (instead of) the app."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def adding_headers(send: Send, headers: Headers) -> Send:
+    """``send`` that adds ``headers`` to the app's response (e.g. the rate limit's)."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            response_headers = MutableHeaders(scope=message)
+            for key, value in headers:
+                response_headers.append(key.decode(), value.decode())
+        await send(message)
+
+    return wrapped

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pdjira_simulators.common.asgi import is_admin_path
+from pdjira_simulators.common.asgi import is_admin_path, reply
 from pdjira_simulators.common.jsonresp import JsonResponse, MalformedJson, read_json
 
 __all__ = ["FaultConfig", "FaultInjector", "FaultMiddleware", "fault_routes"]
@@ -124,24 +124,10 @@ class FaultMiddleware:
             await asyncio.sleep(config.latency_ms / 1000)
         if self.injector.should_throttle():
             body, headers = self.throttled()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 429,
-                    "headers": [(b"content-type", b"application/json"), *headers],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await reply(send, 429, body, headers)
             return
         if self.injector.should_fail():
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": self.error_body})
+            await reply(send, 503, self.error_body)
             return
         if not config.response_delay_ms:
             await self.app(scope, receive, send)

@@ -79,6 +79,11 @@ class WebhookFaultInjector(Generic[T]):
         self._rng = random.Random(self._seed)
         self._delay_rng = random.Random(self._seed)
 
+    @property
+    def held(self) -> int:
+        """Webhooks kept back for reordering, waiting for a later one to overtake them."""
+        return len(self._held)
+
     def clear(self) -> list[T]:
         """Stop injecting; returns webhooks held back for reordering so they can still go."""
         self.config = WebhookFaultConfig()
@@ -112,7 +117,7 @@ class WebhookFaultInjector(Generic[T]):
 
 
 def webhook_fault_routes(
-    injector: WebhookFaultInjector[Any], release: Callable[[list[Any]], None]
+    injector: WebhookFaultInjector[T], release: Callable[[list[T]], None]
 ) -> list[Route]:
     """`GET|PUT|DELETE /_sim/webhook-faults`; DELETE releases webhooks held for reordering."""
 

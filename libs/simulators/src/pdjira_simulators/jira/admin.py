@@ -9,11 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pdjira_simulators.common.contract_mode import contract_routes
-from pdjira_simulators.common.faults import fault_routes
 from pdjira_simulators.common.jsonresp import JsonResponse
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
-from pdjira_simulators.common.webhook_faults import webhook_fault_routes
+from pdjira_simulators.common.routes import RouteTable
 from pdjira_simulators.jira.catalog import JiraUser
 from pdjira_simulators.jira.errors import JiraError
 from pdjira_simulators.jira.rest import json_body
@@ -49,7 +47,9 @@ def _permission_set(raw: object) -> frozenset[str]:
 
 def admin_routes(sim: JiraSimulator) -> list[Route]:
     state, cat = sim.state, sim.state.catalog
+    route = RouteTable()
 
+    @route("/_sim/issues", "POST")
     async def create(request: Request) -> Response:
         body = await json_body(request)
         actor = _as_user(sim, body)
@@ -68,6 +68,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         sim.emit(events, base)
         return JsonResponse(issue_json(state, issue, base), status_code=201)
 
+    @route("/_sim/issues/{key}/transition", "POST")
     async def transition(request: Request) -> Response:
         body = await json_body(request)
         actor = _as_user(sim, body)
@@ -98,6 +99,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         sim.emit(events, base)
         return JsonResponse(issue_json(state, issue, base))
 
+    @route("/_sim/issues/{key}/comment", "POST")
     async def comment(request: Request) -> Response:
         body = await json_body(request)
         actor = _as_user(sim, body)
@@ -109,6 +111,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         sim.emit(events, base)
         return JsonResponse(comment_json(cat, issue, new, base), status_code=201)
 
+    @route("/_sim/issues/{key}/edit", "POST")
     async def edit(request: Request) -> Response:
         body = await json_body(request)
         actor = _as_user(sim, body)
@@ -120,6 +123,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         sim.emit(events, base)
         return JsonResponse(issue_json(state, issue, base))
 
+    @route("/_sim/state", "GET")
     async def dump_state(request: Request) -> Response:
         base = sim.base(request)
         return JsonResponse(
@@ -141,18 +145,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             }
         )
 
-    async def requests(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.requests.clear()
-        return JsonResponse({"requests": sim.requests.as_json("user")})
-
-    async def deliveries(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.deliveries.clear()
-        return JsonResponse(
-            {"deliveries": sim.deliveries.as_json("issue_key"), "pending": sim.dispatcher.pending()}
-        )
-
+    @route("/_sim/webhook-target", "GET", "PUT", "DELETE")
     async def webhook_target(request: Request) -> Response:
         if request.method == "PUT":
             body = await json_body(request)
@@ -173,6 +166,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             }
         )
 
+    @route("/_sim/workflow", "PUT", "DELETE")
     async def workflow(request: Request) -> Response:
         if request.method == "DELETE":
             state.workflows.reset()
@@ -193,6 +187,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             }
         )
 
+    @route("/_sim/create-requirements", "PUT")
     async def create_requirements(request: Request) -> Response:
         """`{"project": "OPS", "issuetype": "Incident", "fields": ["customfield_10102"]}`."""
         body = await json_body(request)
@@ -215,6 +210,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             }
         )
 
+    @route("/_sim/ratelimit", "GET", "PUT", "DELETE")
     async def ratelimit(request: Request) -> Response:
         rl = sim.ratelimit
         if request.method == "PUT":
@@ -236,6 +232,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             rl.exempt = set()
         return JsonResponse(rl.as_json())
 
+    @route("/_sim/users", "POST")
     async def users(request: Request) -> Response:
         body = await json_body(request)
         name = body.get("name")
@@ -263,10 +260,13 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
     def _groups_json() -> dict[str, Any]:
         return {"groups": {name: list(members) for name, members in cat.groups.items()}}
 
+    @route("/_sim/groups", "GET")
     async def groups(request: Request) -> Response:
         """`GET`: every group and its members (login names), for membersOf()."""
         return JsonResponse(_groups_json())
 
+    @route("/_sim/groups/{group}/users", "POST")
+    @route("/_sim/groups/{group}/users/{name}", "DELETE")
     async def group_members(request: Request) -> Response:
         """`POST {"name": user}` adds a user to the group (created if new); `DELETE
         .../users/{name}` removes one. Answers all groups."""
@@ -285,6 +285,7 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
         cat.groups[existing].remove(name)
         return JsonResponse(_groups_json())
 
+    @route("/_sim/permissions", "GET", "PUT")
     async def permissions(request: Request) -> Response:
         """`PUT {"user", "permissions": [keys] | null}` (null = all); GET lists restrictions."""
         if request.method == "PUT":
@@ -303,35 +304,14 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             }
         )
 
+    @route("/_sim/login-failures", "GET", "DELETE")
     async def login_failures(request: Request) -> Response:
         """The failed-login counters behind the CAPTCHA; DELETE = the CAPTCHA was solved."""
         if request.method == "DELETE":
             sim.login_failures.clear()
         return JsonResponse({"failures": dict(sim.login_failures)})
 
-    async def health(request: Request) -> Response:
-        return JsonResponse({"status": "ok"})
-
     return [
-        Route("/health", health, methods=["GET"]),
-        Route("/_sim/issues", create, methods=["POST"]),
-        Route("/_sim/issues/{key}/transition", transition, methods=["POST"]),
-        Route("/_sim/issues/{key}/comment", comment, methods=["POST"]),
-        Route("/_sim/issues/{key}/edit", edit, methods=["POST"]),
-        Route("/_sim/state", dump_state, methods=["GET"]),
-        Route("/_sim/requests", requests, methods=["GET", "DELETE"]),
-        Route("/_sim/deliveries", deliveries, methods=["GET", "DELETE"]),
-        Route("/_sim/webhook-target", webhook_target, methods=["GET", "PUT", "DELETE"]),
-        Route("/_sim/workflow", workflow, methods=["PUT", "DELETE"]),
-        Route("/_sim/create-requirements", create_requirements, methods=["PUT"]),
-        Route("/_sim/ratelimit", ratelimit, methods=["GET", "PUT", "DELETE"]),
-        Route("/_sim/users", users, methods=["POST"]),
-        Route("/_sim/groups", groups, methods=["GET"]),
-        Route("/_sim/groups/{group}/users", group_members, methods=["POST"]),
-        Route("/_sim/groups/{group}/users/{name}", group_members, methods=["DELETE"]),
-        Route("/_sim/permissions", permissions, methods=["GET", "PUT"]),
-        Route("/_sim/login-failures", login_failures, methods=["GET", "DELETE"]),
-        *fault_routes(sim.faults),
-        *contract_routes(sim.contract),
-        *webhook_fault_routes(sim.webhook_faults, sim.release_held),
+        *sim.common_routes(actor_key="user", subject_key="issue_key"),
+        *route.routes,
     ]

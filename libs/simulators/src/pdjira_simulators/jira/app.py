@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -13,10 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from pdjira_simulators.common.contract_mode import ContractMiddleware
-from pdjira_simulators.common.faults import FaultMiddleware
+from pdjira_simulators.common.app import simulator_app
 from pdjira_simulators.common.jsonresp import JsonResponse
-from pdjira_simulators.common.requestlog import RequestLogMiddleware
 from pdjira_simulators.jira.admin import admin_routes
 from pdjira_simulators.jira.errors import JiraError, error_body, jira_error_handler
 from pdjira_simulators.jira.gateway import USER_STATE_KEY, JiraGatewayMiddleware
@@ -59,38 +54,15 @@ def _contract_error(message: str) -> bytes:
 def create_app(settings: JiraSettings | None = None) -> Starlette:
     """A fresh simulated Jira instance; `app.state.sim` is the JiraSimulator."""
     sim = JiraSimulator(settings or JiraSettings())
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await sim.dispatcher.aclose()
-
-    app = Starlette(
+    return simulator_app(
+        sim,
         routes=[*admin_routes(sim), *registration_routes(sim), *rest_routes(sim)],
-        middleware=[
-            # Outermost first: the log sees faults, 401s and 429s too.
-            Middleware(RequestLogMiddleware, log=sim.requests, actor=_acting_user),
-            Middleware(
-                FaultMiddleware,
-                injector=sim.faults,
-                error_body=msgspec.json.encode(
-                    error_body(["Service Unavailable (simulated fault)"])
-                ),
-                throttled=_throttled,
-            ),
-            Middleware(
-                ContractMiddleware,
-                monitor=sim.contract,
-                error_body=_contract_error,
-                # Webhook registration belongs to separate REST modules the document omits.
-                exempt=("/rest/webhooks/", "/rest/jira-webhook/"),
-            ),
-            Middleware(JiraGatewayMiddleware, sim=sim),
-        ],
+        gateway=Middleware(JiraGatewayMiddleware, sim=sim),
+        actor=_acting_user,
+        unavailable_body=msgspec.json.encode(error_body(["Service Unavailable (simulated fault)"])),
+        throttled=_throttled,
+        contract_error=_contract_error,
+        # Webhook registration belongs to separate REST modules the document omits.
+        contract_exempt=("/rest/webhooks/", "/rest/jira-webhook/"),
         exception_handlers={JiraError: jira_error_handler, HTTPException: _http_error},
-        lifespan=lifespan,
     )
-    app.state.sim = sim
-    return app

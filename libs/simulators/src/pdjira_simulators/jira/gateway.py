@@ -6,10 +6,9 @@ import base64
 import binascii
 
 import msgspec
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pdjira_simulators.common.asgi import header, scope_state
+from pdjira_simulators.common.asgi import adding_headers, header, reply, scope_state
 from pdjira_simulators.jira.catalog import JiraUser
 from pdjira_simulators.jira.errors import error_body
 from pdjira_simulators.jira.runtime import JiraSimulator
@@ -86,14 +85,7 @@ class JiraGatewayMiddleware:
                 await _reply(send, 429, error_body(["Rate limit exceeded."]), extra)
                 return
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for key, value in extra:
-                    headers.append(key.decode(), value.decode())
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, receive, adding_headers(send, extra))
 
     def _identify(self, authorization: str | None) -> tuple[JiraUser | None, bool, bool]:
         """(user, failed, captcha): no header -> anonymous; a bad header -> failed; a user
@@ -126,11 +118,10 @@ class JiraGatewayMiddleware:
 async def _reply(
     send: Send, status: int, body: dict[str, object], headers: list[tuple[bytes, bytes]]
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json;charset=UTF-8"), *headers],
-        }
+    await reply(
+        send,
+        status,
+        msgspec.json.encode(body),
+        headers,
+        content_type=b"application/json;charset=UTF-8",
     )
-    await send({"type": "http.response.body", "body": msgspec.json.encode(body)})

@@ -8,12 +8,8 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
-from pdjira_simulators.common.contract_mode import ContractMonitor, load_checker
-from pdjira_simulators.common.deliveries import DeliveryLog
-from pdjira_simulators.common.faults import FaultInjector
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
-from pdjira_simulators.common.requestlog import RequestLog
-from pdjira_simulators.common.webhook_faults import WebhookFaultInjector
+from pdjira_simulators.common.runtime import SimulatorCore
 from pdjira_simulators.jira import jql
 from pdjira_simulators.jira.catalog import JiraUser
 from pdjira_simulators.jira.search import matches
@@ -65,22 +61,13 @@ PERMISSIONS = {
 }
 
 
-class JiraSimulator:
+class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
     """Everything one simulated instance needs; handlers close over one instance."""
 
     def __init__(self, settings: JiraSettings) -> None:
+        super().__init__("jira", settings)
         self.settings = settings
         self.state = JiraState(seed=settings.seed)
-        self.requests = RequestLog()
-        check = settings.check_contract or settings.contract_strict
-        self.contract = ContractMonitor(
-            load_checker("jira") if check else None, strict=settings.contract_strict
-        )
-        self.deliveries = DeliveryLog()
-        self.faults = FaultInjector(settings.seed)
-        self.webhook_faults: WebhookFaultInjector[OutgoingJiraWebhook] = WebhookFaultInjector(
-            settings.seed
-        )
         self.ratelimit = RateLimitConfig()
         self.registrations: dict[int, Registration] = {}
         self._next_registration = 1
@@ -278,7 +265,3 @@ class JiraSimulator:
         if comment is not None:
             payload["comment"] = comment
         return payload
-
-    def release_held(self, held: Sequence[OutgoingJiraWebhook]) -> None:
-        for hook in held:
-            self.dispatcher.enqueue(hook)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import httpx
 
-from pdjira_simulators.common.deliveries import DeliveryLog
+from pdjira_simulators.common.deliveries import DeliveryLog, Dispatcher
 from pdjira_simulators.common.signing import jira_signature
 from pdjira_simulators.common.webhook_faults import WebhookFaultInjector
 
@@ -68,7 +68,7 @@ class OutgoingJiraWebhook:
     secret: str | None
 
 
-class JiraWebhookDispatcher:
+class JiraWebhookDispatcher(Dispatcher[OutgoingJiraWebhook]):
     """One worker, one queue: global event order, one attempt per webhook."""
 
     def __init__(
@@ -78,17 +78,13 @@ class JiraWebhookDispatcher:
         faults: WebhookFaultInjector[OutgoingJiraWebhook],
         timeout: float,
     ) -> None:
-        self._log = log
-        self._faults = faults
-        self._timeout = timeout
+        super().__init__(log=log, faults=faults, timeout=timeout)
         self._queue: asyncio.Queue[OutgoingJiraWebhook] | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._client: httpx.AsyncClient | None = None
         self._in_flight = 0
 
-    def submit(self, hook: OutgoingJiraWebhook) -> None:
-        for copy in self._faults.plan("all", hook):
-            self.enqueue(copy)
+    def _order_group(self, hook: OutgoingJiraWebhook) -> str:
+        return "all"
 
     def enqueue(self, hook: OutgoingJiraWebhook) -> None:
         if self._queue is None:
@@ -102,17 +98,13 @@ class JiraWebhookDispatcher:
         return self._in_flight
 
     async def idle(self) -> None:
-        """Wait until every queued webhook was attempted (wrap in a timeout)."""
         if self._queue is not None:
             await self._queue.join()
 
-    async def aclose(self) -> None:
+    async def _stop_workers(self) -> None:
         if self._worker is not None:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -128,8 +120,6 @@ class JiraWebhookDispatcher:
         delay = self._faults.delay_seconds()
         if delay:
             await asyncio.sleep(delay)
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
         headers = {"User-Agent": USER_AGENT}
         if hook.body:
             headers["Content-Type"] = "application/json; charset=UTF-8"
@@ -138,7 +128,7 @@ class JiraWebhookDispatcher:
         status: int | None = None
         error: str | None = None
         try:
-            response = await self._client.post(hook.url, content=hook.body, headers=headers)
+            response = await self._http().post(hook.url, content=hook.body, headers=headers)
             status = response.status_code
         except httpx.TimeoutException:
             error = "timeout"

@@ -11,10 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pdjira_simulators.common.contract_mode import contract_routes
-from pdjira_simulators.common.faults import fault_routes
 from pdjira_simulators.common.jsonresp import JsonResponse
-from pdjira_simulators.common.webhook_faults import webhook_fault_routes
+from pdjira_simulators.common.routes import RouteTable
 from pdjira_simulators.pagerduty.errors import invalid_input
 from pdjira_simulators.pagerduty.rest import json_object, str_field
 from pdjira_simulators.pagerduty.runtime import SIM_SUBSCRIPTION_ID, PagerDutySimulator
@@ -35,7 +33,9 @@ def _as_user(sim: PagerDutySimulator, body: dict[str, Any]) -> User:
 
 def admin_routes(sim: PagerDutySimulator) -> list[Route]:
     state = sim.state
+    route = RouteTable()
 
+    @route("/_sim/incidents", "POST")
     async def trigger(request: Request) -> Response:
         body = await json_object(request)
         agent = _as_user(sim, body)
@@ -52,6 +52,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         sim.emit(events, urls)
         return JsonResponse({"incident": incident_json(state, incident, urls)}, status_code=201)
 
+    @route("/_sim/incidents/{id}/status", "POST")
     async def set_status(request: Request) -> Response:
         body = await json_object(request)
         agent = _as_user(sim, body)
@@ -65,6 +66,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         sim.emit(events, urls)
         return JsonResponse({"incident": incident_json(state, incident, urls)})
 
+    @route("/_sim/incidents/{id}/update", "POST")
     async def update(request: Request) -> Response:
         """Priority / urgency / title edits made in the UI (`priority`: name, id or null)."""
         body = await json_object(request)
@@ -85,6 +87,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         sim.emit(events, urls)
         return JsonResponse({"incident": incident_json(state, incident, urls)})
 
+    @route("/_sim/incidents/{id}/notes", "POST")
     async def add_note(request: Request) -> Response:
         body = await json_object(request)
         agent = _as_user(sim, body)
@@ -96,6 +99,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         sim.emit(events, urls)
         return JsonResponse({"note": note_json(state, note, urls)}, status_code=201)
 
+    @route("/_sim/state", "GET")
     async def dump_state(request: Request) -> Response:
         urls = sim.urls(request)
         return JsonResponse(
@@ -114,21 +118,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
             }
         )
 
-    async def requests(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.requests.clear()
-        return JsonResponse({"requests": sim.requests.as_json("from")})
-
-    async def deliveries(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.deliveries.clear()
-        return JsonResponse(
-            {
-                "deliveries": sim.deliveries.as_json("incident_id"),
-                "pending": sim.dispatcher.pending(),
-            }
-        )
-
+    @route("/_sim/webhook-target", "GET", "PUT", "DELETE")
     async def webhook_target(request: Request) -> Response:
         if request.method == "PUT":
             body = await json_object(request)
@@ -147,6 +137,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
             {"url": sub.url if sub else None, "subscription_id": sub.id if sub else None}
         )
 
+    @route("/_sim/ratelimit", "GET", "PUT")
     async def ratelimit(request: Request) -> Response:
         if request.method == "PUT":
             body = await json_object(request)
@@ -159,6 +150,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
             sim.limiter.configure(limit, float(window))
         return JsonResponse({"limit": sim.limiter.limit, "window_seconds": sim.limiter.window})
 
+    @route("/_sim/incidents/{id}/escalate", "POST")
     async def escalate(request: Request) -> Response:
         """PagerDuty escalating on its own (no `as_user`: agent null) or a person doing it."""
         body = await json_object(request)
@@ -172,6 +164,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         sim.emit(events, urls)
         return JsonResponse({"incident": incident_json(state, incident, urls)})
 
+    @route("/_sim/incidents/{id}/responders/{user_id}/reply", "POST")
     async def responder_reply(request: Request) -> Response:
         body = await json_object(request)
         accept = body.get("accept", True)
@@ -185,23 +178,7 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         incident = state.incident(request.path_params["id"])
         return JsonResponse({"incident": incident_json(state, incident, urls)})
 
-    async def health(request: Request) -> Response:
-        return JsonResponse({"status": "ok"})
-
     return [
-        Route("/health", health, methods=["GET"]),
-        Route("/_sim/incidents", trigger, methods=["POST"]),
-        Route("/_sim/incidents/{id}/status", set_status, methods=["POST"]),
-        Route("/_sim/incidents/{id}/update", update, methods=["POST"]),
-        Route("/_sim/incidents/{id}/notes", add_note, methods=["POST"]),
-        Route("/_sim/incidents/{id}/escalate", escalate, methods=["POST"]),
-        Route("/_sim/incidents/{id}/responders/{user_id}/reply", responder_reply, methods=["POST"]),
-        Route("/_sim/state", dump_state, methods=["GET"]),
-        Route("/_sim/requests", requests, methods=["GET", "DELETE"]),
-        Route("/_sim/deliveries", deliveries, methods=["GET", "DELETE"]),
-        Route("/_sim/webhook-target", webhook_target, methods=["GET", "PUT", "DELETE"]),
-        Route("/_sim/ratelimit", ratelimit, methods=["GET", "PUT"]),
-        *fault_routes(sim.faults),
-        *contract_routes(sim.contract),
-        *webhook_fault_routes(sim.webhook_faults, sim.release_held),
+        *sim.common_routes(actor_key="from", subject_key="incident_id"),
+        *route.routes,
     ]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -12,11 +9,9 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pdjira_simulators.common.app import simulator_app
 from pdjira_simulators.common.asgi import header
-from pdjira_simulators.common.contract_mode import ContractMiddleware
-from pdjira_simulators.common.faults import FaultMiddleware
 from pdjira_simulators.common.jsonresp import JsonResponse
-from pdjira_simulators.common.requestlog import RequestLogMiddleware
 from pdjira_simulators.pagerduty.admin import admin_routes
 from pdjira_simulators.pagerduty.errors import PdError, error_body, pd_error_handler
 from pdjira_simulators.pagerduty.events_api import events_api_routes
@@ -53,40 +48,19 @@ def _contract_error(message: str) -> bytes:
 def create_app(settings: PagerDutySettings | None = None) -> Starlette:
     """A fresh simulated PagerDuty account; `app.state.sim` is the PagerDutySimulator."""
     sim = PagerDutySimulator(settings or PagerDutySettings())
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await sim.dispatcher.aclose()
-
-    app = Starlette(
+    return simulator_app(
+        sim,
         routes=[*admin_routes(sim), *events_api_routes(sim), *rest_routes(sim)],
-        middleware=[
-            # Outermost first: the log sees faults, 401s and 429s too.
-            Middleware(RequestLogMiddleware, log=sim.requests, actor=lambda s: header(s, b"from")),
-            Middleware(
-                FaultMiddleware,
-                injector=sim.faults,
-                error_body=msgspec.json.encode(error_body("Service Unavailable", 2000)),
-                throttled=lambda: _throttled(sim),
-            ),
-            Middleware(
-                ContractMiddleware,
-                monitor=sim.contract,
-                error_body=_contract_error,
-                exempt=("/v2/",),  # Events API v2: not part of the REST document
-            ),
-            Middleware(
-                PdGatewayMiddleware,
-                tokens=sim.tokens,
-                limiter=sim.limiter,
-                require_accept=sim.settings.require_accept_header,
-            ),
-        ],
+        gateway=Middleware(
+            PdGatewayMiddleware,
+            tokens=sim.tokens,
+            limiter=sim.limiter,
+            require_accept=sim.settings.require_accept_header,
+        ),
+        actor=lambda scope: header(scope, b"from"),
+        unavailable_body=msgspec.json.encode(error_body("Service Unavailable", 2000)),
+        throttled=lambda: _throttled(sim),
+        contract_error=_contract_error,
+        contract_exempt=("/v2/",),  # Events API v2: not part of the REST document
         exception_handlers={PdError: pd_error_handler, HTTPException: _http_error},
-        lifespan=lifespan,
     )
-    app.state.sim = sim
-    return app

@@ -6,10 +6,9 @@ import re
 from collections.abc import Collection
 
 import msgspec
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pdjira_simulators.common.asgi import header, is_admin_path
+from pdjira_simulators.common.asgi import adding_headers, header, is_admin_path, reply
 from pdjira_simulators.common.ratelimit import FixedWindowLimiter
 from pdjira_simulators.pagerduty.errors import error_body
 
@@ -70,14 +69,7 @@ class PdGatewayMiddleware:
             await _reply(send, 400, error_body(problem, 2001), rl_headers)
             return
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in rl_headers:
-                    headers.append(name.decode(), value.decode())
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, receive, adding_headers(send, rl_headers))
 
     def _accept_problem(self, accept: str | None) -> str | None:
         """Only version 2 exists; without the header the version follows the token's."""
@@ -92,11 +84,4 @@ class PdGatewayMiddleware:
 async def _reply(
     send: Send, status: int, body: dict[str, object], headers: list[tuple[bytes, bytes]]
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": msgspec.json.encode(body)})
+    await reply(send, status, msgspec.json.encode(body), headers)

@@ -7,12 +7,8 @@ from collections.abc import Sequence
 import msgspec
 from starlette.requests import Request
 
-from pdjira_simulators.common.contract_mode import ContractMonitor, load_checker
-from pdjira_simulators.common.deliveries import DeliveryLog
-from pdjira_simulators.common.faults import FaultInjector
 from pdjira_simulators.common.ratelimit import FixedWindowLimiter
-from pdjira_simulators.common.requestlog import RequestLog
-from pdjira_simulators.common.webhook_faults import WebhookFaultInjector
+from pdjira_simulators.common.runtime import SimulatorCore
 from pdjira_simulators.pagerduty.settings import PagerDutySettings
 from pdjira_simulators.pagerduty.state import (
     INCIDENT_EVENT_TYPES,
@@ -30,22 +26,13 @@ __all__ = ["SIM_SUBSCRIPTION_ID", "PagerDutySimulator"]
 SIM_SUBSCRIPTION_ID = "PSIMWHK"
 
 
-class PagerDutySimulator:
+class PagerDutySimulator(SimulatorCore[OutgoingWebhook]):
     """Everything one simulated account needs; handlers close over one instance."""
 
     def __init__(self, settings: PagerDutySettings) -> None:
+        super().__init__("pagerduty", settings)
         self.settings = settings
         self.state = PagerDutyState(seed=settings.seed, with_priorities=settings.priorities_enabled)
-        self.requests = RequestLog()
-        check = settings.check_contract or settings.contract_strict
-        self.contract = ContractMonitor(
-            load_checker("pagerduty") if check else None, strict=settings.contract_strict
-        )
-        self.deliveries = DeliveryLog()
-        self.faults = FaultInjector(settings.seed)
-        self.webhook_faults: WebhookFaultInjector[OutgoingWebhook] = WebhookFaultInjector(
-            settings.seed
-        )
         self.limiter = FixedWindowLimiter(settings.rate_limit_per_minute, 60.0)
         self.tokens = {settings.token, *settings.extra_tokens}
         self.dispatcher = WebhookDispatcher(
@@ -122,7 +109,3 @@ class PagerDutySimulator:
                 body=msgspec.json.encode(envelope),
             )
         )
-
-    def release_held(self, held: Sequence[OutgoingWebhook]) -> None:
-        for hook in held:
-            self.dispatcher.enqueue(hook)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from pdjira_simulators.common.deliveries import DeliveryLog
+from pdjira_simulators.common.deliveries import DeliveryLog, Dispatcher
 from pdjira_simulators.common.signing import pagerduty_signature
 from pdjira_simulators.common.webhook_faults import WebhookFaultInjector
 from pdjira_simulators.pagerduty.state import Subscription
@@ -39,7 +39,7 @@ def should_retry(status_code: int) -> bool:
     return status_code == 429 or not 400 <= status_code < 500
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(Dispatcher[OutgoingWebhook]):
     """Owns the delivery queues and worker tasks; create and close inside the event loop."""
 
     def __init__(
@@ -53,45 +53,35 @@ class WebhookDispatcher:
         max_attempts: int,
         disable_after: int = 3,
     ) -> None:
+        super().__init__(log=log, faults=faults, timeout=timeout)
         self._subscription = subscription
-        self._log = log
-        self._faults = faults
         self._retry_delay = retry_delay
-        self._timeout = timeout
         self._max_attempts = max_attempts
         self._disable_after = disable_after
         self._queues: dict[tuple[str, str], deque[OutgoingWebhook]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._client: httpx.AsyncClient | None = None
 
-    def submit(self, hook: OutgoingWebhook) -> None:
-        """Queue without waiting: deliveries never run inline with the REST response."""
-        group = f"{hook.subscription_id}/{hook.incident_id}"
-        for copy in self._faults.plan(group, hook):
-            self.enqueue(copy)
+    def _order_group(self, hook: OutgoingWebhook) -> str:
+        return f"{hook.subscription_id}/{hook.incident_id}"
 
     def enqueue(self, hook: OutgoingWebhook) -> None:
-        """Queue bypassing fault injection (used to release webhooks held for reordering)."""
         key = (hook.subscription_id, hook.incident_id)
         self._queues.setdefault(key, deque()).append(hook)
         if key not in self._workers:
             self._workers[key] = asyncio.get_running_loop().create_task(self._drain(key))
 
     def pending(self) -> int:
+        """Queued per (subscription, incident), the one being attempted or retried included."""
         return sum(len(q) for q in self._queues.values())
 
     async def idle(self) -> None:
-        """Wait until every queued webhook was delivered or given up (wrap in a timeout)."""
         while self._workers:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
-    async def aclose(self) -> None:
+    async def _stop_workers(self) -> None:
         for task in list(self._workers.values()):
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def _drain(self, key: tuple[str, str]) -> None:
         queue = self._queues[key]
@@ -103,12 +93,6 @@ class WebhookDispatcher:
             del self._workers[key]
             if not queue:
                 del self._queues[key]
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            # trust_env=False: a proxy from the environment must not swallow local deliveries.
-            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
-        return self._client
 
     async def _deliver(self, hook: OutgoingWebhook) -> None:
         delay = self._faults.delay_seconds()

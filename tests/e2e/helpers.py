@@ -1,0 +1,151 @@
+"""What the end-to-end tests do and look at: a person's actions on the simulators, the state
+they show, and ``quiet``, the signal that nothing more is in flight anywhere (see
+``pdjira_devstack.waiting``): after it, "no echo" and "no duplicate" are facts, not hopes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import msgspec
+import nats
+from nats.js import JetStreamContext
+from pdjira_common.contracts import Link
+from pdjira_common.streams import KV_LINKS
+from pdjira_devstack.demo import trigger_incident
+from pdjira_devstack.stack import ACCOUNT, Stack
+from pdjira_devstack.waiting import SimulatorState, wait_drained, wait_until
+
+Quiet = Callable[[], Awaitable[None]]
+QUIET_TIMEOUT = 30.0  # a bound for slow machines; quiet usually comes in well under a second
+
+
+def quiet_signal(js: JetStreamContext, sims: SimulatorState) -> Quiet:
+    """``await quiet()``: until every durable consumer on ``js`` has acked all it was given
+    and neither simulator has a webhook queued or in flight."""
+
+    async def quiet() -> None:
+        await wait_drained(js, timeout=QUIET_TIMEOUT, sims=sims)
+
+    return quiet
+
+
+# ------------------------------------------------------------------------------ issues, links
+
+
+async def one_issue_for(sims: SimulatorState, quiet: Quiet, incident_id: str) -> dict[str, Any]:
+    """The incident's issue, once it exists and everything has settled: exactly one."""
+
+    async def probe() -> list[dict[str, Any]] | None:
+        return await sims.issues_for_incident(ACCOUNT, incident_id) or None
+
+    await wait_until(probe, timeout=30, what=f"an issue for {incident_id}")
+    await quiet()  # a duplicate create, if the system would make one, has been made by now
+    issues = await sims.issues_for_incident(ACCOUNT, incident_id)
+    assert len(issues) == 1, f"expected exactly one issue, got {[i['key'] for i in issues]}"
+    return issues[0]
+
+
+async def status_of(sims: SimulatorState, key: str) -> str:
+    return str((await sims.issue(key))["fields"]["status"]["name"])
+
+
+async def wait_issue_status(sims: SimulatorState, key: str, status: str) -> None:
+    async def probe() -> bool:
+        return await status_of(sims, key) == status
+
+    await wait_until(probe, timeout=30, what=f"{key} in {status!r}")
+
+
+async def stored_link(stack: Stack, incident_id: str) -> Link | None:
+    nc = await nats.connect(stack.nats.url)
+    try:
+        kv = await nc.jetstream().key_value(KV_LINKS)
+        try:
+            entry = await kv.get(f"pd.{ACCOUNT}.{incident_id}")
+        except nats.js.errors.KeyNotFoundError:
+            return None
+        return msgspec.json.decode(entry.value or b"", type=Link)
+    finally:
+        await nc.close()
+
+
+async def wait_link(stack: Stack, incident_id: str) -> Link:
+    return await wait_until(
+        lambda: stored_link(stack, incident_id), timeout=15, what="the link in the registry"
+    )
+
+
+async def linked_issue(
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet, title: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    incident = await trigger_incident(http, stack.pd_url, title)
+    issue = await one_issue_for(sims, quiet, incident["id"])
+    await wait_link(stack, incident["id"])
+    return incident, issue
+
+
+# ------------------------------------------------------------------------------ notes, comments
+
+
+async def notes_of(http: httpx.AsyncClient, stack: Stack, incident_id: str) -> list[dict[str, Any]]:
+    response = await http.get(f"{stack.pd_url}/_sim/state")
+    response.raise_for_status()
+    notes: list[dict[str, Any]] = response.json()["notes"].get(incident_id, [])
+    return notes
+
+
+async def comments_of(sims: SimulatorState, key: str) -> list[dict[str, Any]]:
+    comments: list[dict[str, Any]] = (await sims.issue(key))["fields"]["comment"]["comments"]
+    return comments
+
+
+async def add_note(http: httpx.AsyncClient, stack: Stack, incident_id: str, text: str) -> None:
+    response = await http.post(
+        f"{stack.pd_url}/_sim/incidents/{incident_id}/notes",
+        json={"content": text, "as_user": "PUSER01"},
+    )
+    response.raise_for_status()
+
+
+async def add_comment(http: httpx.AsyncClient, stack: Stack, key: str, text: str) -> None:
+    response = await http.post(
+        f"{stack.jira_url}/_sim/issues/{key}/comment", json={"body": text, "as_user": "jdoe"}
+    )
+    response.raise_for_status()
+
+
+async def wait_count(
+    probe: Callable[[], Awaitable[list[Any]]], count: int, what: str, timeout: float = 30
+) -> None:
+    async def reached() -> bool:
+        return len(await probe()) >= count
+
+    await wait_until(reached, timeout=timeout, what=what)
+
+
+# ------------------------------------------------------------------------------ vendor writes
+
+
+def writes(requests: list[dict[str, Any]], prefix: str) -> list[str]:
+    """Vendor write calls (searches are reads) on ``prefix`` (an incident or issue path)."""
+    return sorted(
+        f"{r['method']} {r['path']}"
+        for r in requests
+        if r["method"] in ("POST", "PUT", "DELETE")
+        and not r["path"].endswith("/search")
+        and (r["path"] == prefix or r["path"].startswith(prefix + "/"))
+    )
+
+
+async def jira_writes(sims: SimulatorState, issue: dict[str, Any]) -> list[str]:
+    """Write calls on one issue, addressed by key or by id (both shown by key)."""
+    requests = await sims.jira_requests()
+    by_key = writes(requests, f"/rest/api/2/issue/{issue['key']}")
+    by_id = writes(requests, f"/rest/api/2/issue/{issue['id']}")
+    return sorted(by_key + [w.replace(f"/{issue['id']}", f"/{issue['key']}") for w in by_id])
+
+
+async def pd_writes(sims: SimulatorState, incident_id: str) -> list[str]:
+    return writes(await sims.pd_requests(), f"/incidents/{incident_id}")
