@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, make_ping_asgi
@@ -17,19 +17,30 @@ from pdjira_common.bus import jetstream
 from pdjira_common.config import Config, ConfigError, HttpListen, load_config
 from pdjira_common.streams import Topology, ensure_topology
 
-__all__ = ["config_from_command_line", "connect_and_declare", "run_asgi", "service_app"]
+__all__ = [
+    "ServiceArgs",
+    "config_from_command_line",
+    "connect_and_declare",
+    "run_asgi",
+    "service_app",
+]
+
+
+class ServiceArgs(NamedTuple):
+    config: Config
+    config_path: str
 
 
 def config_from_command_line(
     argv: list[str] | None, *, prog: str, description: str, name: str
-) -> Config:
-    """The config named by ``--config FILE``; a file that cannot be used ends the process with
-    status 2 and ``<name>: <what is wrong, and where>`` on stderr (no traceback)."""
+) -> ServiceArgs:
+    """The config named by ``--config FILE`` (and that path); a file that cannot be used ends
+    the process with status 2 and ``<name>: <what is wrong, and where>`` on stderr."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--config", required=True, help="path of the pdjira YAML config file")
     args = parser.parse_args(argv)
     try:
-        return load_config(args.config)
+        return ServiceArgs(load_config(args.config), args.config)
     except ConfigError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

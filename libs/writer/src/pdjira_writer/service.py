@@ -142,7 +142,7 @@ def run(
         prog=f"python -m {spec.module}",
         description=f"pdjira {spec.name}: applies {spec.commands} to {spec.vendor.name}",
         name=f"pdjira-{spec.name}",
-    )
+    ).config
     configure_logging(spec.name, config.log_level)
     service = (create or factory)(config)
     run_asgi(service.app, listener(config, spec))

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-
-from pdjira_common.config import ConfigError, load_config
 from pdjira_common.logging import configure_logging
-from pdjira_common.service import run_asgi
+from pdjira_common.service import config_from_command_line, run_asgi
 
 from pdjira_mapping.main import create_service
 
@@ -15,17 +11,12 @@ __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    config = config_from_command_line(
+        argv,
         prog="python -m pdjira_mapping",
         description="pdjira mapping: links, users and echo marks; lookups and admin API",
-    )
-    parser.add_argument("--config", required=True, help="path of the pdjira YAML config file")
-    args = parser.parse_args(argv)
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"pdjira-mapping: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        name="pdjira-mapping",
+    ).config
     configure_logging("mapping", config.log_level)
     run_asgi(create_service(config).asgi, config.listen.mapping)
 
