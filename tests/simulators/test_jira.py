@@ -520,6 +520,12 @@ async def test_response_delay_leaves_write_done_but_unacknowledged(jira: Sim) ->
             },
             timeout=0.3,
         )
+    # The call is on record as done the moment Jira did the work, while its answer is still
+    # held back: a test that saw the write's effect finds the call that made it.
+    log = (await jira.admin.get("/_sim/requests")).json()["requests"]
+    assert [(r["method"], r["path"], r["status"]) for r in log] == [
+        ("POST", "/rest/api/2/issue", 201)
+    ]
     await jira.admin.delete("/_sim/faults")
     state = (await jira.admin.get("/_sim/state")).json()
     assert [i["fields"]["summary"] for i in state["issues"]] == ["slow"]

@@ -7,9 +7,21 @@ from collections.abc import Sequence
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Scope, Send
 
-__all__ = ["Headers", "adding_headers", "header", "is_admin_path", "reply", "scope_state"]
+__all__ = [
+    "ANSWER_DECIDED",
+    "Headers",
+    "adding_headers",
+    "header",
+    "is_admin_path",
+    "reply",
+    "scope_state",
+]
 
 Headers = Sequence[tuple[bytes, bytes]]
+# Scope-state key of a callback taking the status the vendor decided on: a layer that holds the
+# answer back (a delayed response) calls it, so the call is on record from the moment its work
+# is done, also when the client gives up before the answer arrives.
+ANSWER_DECIDED = "answer_decided"
 
 
 def header(scope: Scope, name: bytes) -> str | None:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pdjira_simulators.common.asgi import is_admin_path, reply
+from pdjira_simulators.common.asgi import ANSWER_DECIDED, is_admin_path, reply, scope_state
 from pdjira_simulators.common.jsonresp import JsonResponse, MalformedJson, read_json
 
 __all__ = ["FaultConfig", "FaultInjector", "FaultMiddleware", "fault_routes"]
@@ -138,6 +138,9 @@ class FaultMiddleware:
             # The handler has finished its state change when it starts the response, so a
             # client that gives up now leaves the write done but unacknowledged.
             if message["type"] == "http.response.start":
+                decided = scope_state(scope).get(ANSWER_DECIDED)
+                if callable(decided):
+                    decided(int(message["status"]))
                 await asyncio.sleep(delay)
             await send(message)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pdjira_simulators.common.asgi import is_admin_path, scope_state
+from pdjira_simulators.common.asgi import ANSWER_DECIDED, is_admin_path, scope_state
 
 __all__ = ["RecordedRequest", "RequestLog", "RequestLogMiddleware"]
 
@@ -71,18 +71,16 @@ class RequestLogMiddleware:
         if scope["type"] != "http" or is_admin_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        scope_state(scope)  # inner layers (auth) write the acting user into this dict
-        status = 500
+        state = scope_state(scope)  # inner layers (auth) write the acting user into this dict
+        recorded = False
 
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
+        def record(status: int) -> None:
+            # Once, when the answer is decided: a test that saw the outcome of a call whose
+            # answer is still held back (or was never delivered) finds it here already.
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             self.log.record(
                 RecordedRequest(
                     method=scope["method"],
@@ -93,3 +91,15 @@ class RequestLogMiddleware:
                     at=datetime.now(UTC).isoformat(),
                 )
             )
+
+        state[ANSWER_DECIDED] = record
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record(int(message["status"]))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            record(500)  # no answer at all (the handler failed, or the client went away first)
