@@ -10,6 +10,7 @@ import pytest
 from nats.aio.client import Client
 from pdjira_common.streams import Topology, ensure_topology
 from pdjira_devstack.nats_server import NatsServer
+from support.logs import configure_test_logging
 from support.xdist_groups import (  # noqa: F401 - hooks: `--dist loadgroup` honours xdist_group
     pytest_collection_modifyitems,
     pytest_configure,
@@ -17,6 +18,8 @@ from support.xdist_groups import (  # noqa: F401 - hooks: `--dist loadgroup` hon
     pytest_unconfigure,
     pytest_xdist_make_scheduler,
 )
+
+configure_test_logging()
 
 
 @pytest.fixture

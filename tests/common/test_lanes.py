@@ -191,3 +191,20 @@ async def test_a_lone_command_is_taken_at_once_and_stop_does_not_wait_out_the_fe
         # The dispatcher now waits in a pull request: leaving stops it, and cancels that.
         leaving = time.monotonic()
     assert time.monotonic() - leaving < 0.5
+
+
+async def test_a_redelivery_of_a_held_command_does_not_run_it_twice(nc: Client) -> None:
+    calls: list[bytes] = []
+
+    async def handler(msg: Msg) -> None:
+        calls.append(msg.data)
+        if len(calls) == 1:
+            # The loop stalls past the ack wait (no in-progress beat goes out), so the server
+            # redelivers the command the lane still holds.
+            time.sleep(1.5)  # noqa: ASYNC251 - blocking on purpose
+
+    await publish(nc, "A", "slow")
+    retry = RetrySettings(base_delay=0.2, max_delay=0.4, max_attempts=3, ack_wait=0.6)
+    async with running(nc, handler, retry=retry):
+        await wait_drained(nc.jetstream(), timeout=10, consumers=["t"])
+    assert calls == [b"slow"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import nats.errors
@@ -56,6 +56,12 @@ _log = get_logger(__name__)
 # How long one pull request waits for the first message: stop() does not wait it out (it
 # cancels the request), so this only bounds how long a lost request (a reconnect) goes unnoticed.
 IDLE_FETCH = 1.0
+_DONE_REMEMBERED = 4096  # sequences of finished commands kept to drop their late redeliveries
+
+
+async def _ack_quietly(msg: Msg) -> None:
+    with contextlib.suppress(Exception):
+        await msg.ack()
 
 
 def entity_of(subject: str) -> str:
@@ -92,6 +98,12 @@ class LaneDispatcher:
         self._room = asyncio.Semaphore(concurrency * 4)
         self._max_batch = max(1, min(concurrency * 2, 256))
         self._lanes: dict[str, deque[Msg]] = {}
+        # Stream sequences of the messages held (queued or running) and of the last ones done:
+        # a redelivery of either (an ack timer that ran out under load, an ack the server had
+        # not processed yet) must not make the lane run a command twice.
+        self._held: set[int] = set()
+        self._done: OrderedDict[int, None] = OrderedDict()
+        self._acking: set[asyncio.Task[None]] = set()
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._fetcher: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -124,6 +136,7 @@ class LaneDispatcher:
                 with contextlib.suppress(Exception):
                     await msg.nak()
         self._lanes.clear()
+        self._held.clear()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -165,10 +178,30 @@ class LaneDispatcher:
             return []
 
     def _enqueue(self, msg: Msg) -> None:
+        sequence = msg.metadata.sequence.stream
+        if sequence in self._held or sequence in self._done:
+            _log.warning("redelivery_dropped", subject=msg.subject, sequence=sequence)
+            if sequence in self._done:  # it was done: settle this delivery too
+                task = asyncio.create_task(_ack_quietly(msg))
+                self._acking.add(task)
+                task.add_done_callback(self._acking.discard)
+            self._room.release()
+            return
+        self._held.add(sequence)
         key = entity_of(msg.subject)
         self._lanes.setdefault(key, deque()).append(msg)
         if key not in self._workers:
             self._workers[key] = asyncio.create_task(self._work(key), name=f"lane:{key}")
+
+    def _release(self, msg: Msg, *, finished: bool) -> None:
+        """``msg`` left its lane (``finished``: acked or dead-lettered; else handed back)."""
+        sequence = msg.metadata.sequence.stream
+        self._held.discard(sequence)
+        if finished:
+            self._done[sequence] = None
+            if len(self._done) > _DONE_REMEMBERED:
+                self._done.popitem(last=False)
+        self._room.release()
 
     # ------------------------------------------------------------------ one lane
 
@@ -177,9 +210,8 @@ class LaneDispatcher:
         try:
             while lane and not self._stopping.is_set():
                 # Done, dead-lettered, or handed back with a delayed nak when stopping.
-                await self._run(lane[0], lane)
-                lane.popleft()
-                self._room.release()
+                finished = await self._run(lane[0], lane)
+                self._release(lane.popleft(), finished=finished)
         finally:
             self._workers.pop(key, None)
             if not lane:
@@ -234,7 +266,7 @@ class LaneDispatcher:
                 del lane[i]
                 _log.info("prerequisite_first", subject=msg.subject)
                 if await self._run(msg, lane):
-                    self._room.release()
+                    self._release(msg, finished=True)
                 else:
                     lane.insert(i, msg)
                 return True
