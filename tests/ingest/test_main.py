@@ -12,7 +12,7 @@ from nats.aio.client import Client
 from pdjira_common import streams
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
-from pdjira_devstack.process import ManagedProcess
+from support.services import service_process
 
 from .payloads import pd_envelope, pd_incident, pd_signature, to_body
 
@@ -37,17 +37,8 @@ async def test_serves_signed_webhooks_and_logs_json(
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    process = ManagedProcess(
-        "ingest",
-        "pdjira_ingest",
-        ["--config", str(path)],
-        health_url=f"http://127.0.0.1:{port}/health",
-        log_file=tmp_path / "ingest.log",
-        env={"PD_TOKEN": "token-abcdef", "PD_WEBHOOK_SECRET": SECRET},
-    )
-    process.start()
-    try:
-        process.wait_healthy()
+    env = {"PD_TOKEN": "token-abcdef", "PD_WEBHOOK_SECRET": SECRET}
+    with service_process("ingest", path, tmp_path, env=env):
         body = to_body(pd_envelope("incident.triggered", pd_incident()))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             ok = await http.post(
@@ -61,8 +52,6 @@ async def test_serves_signed_webhooks_and_logs_json(
         assert (ok.status_code, bad.status_code) == (202, 401)
         info = await nc.jetstream().stream_info(streams.EVENTS)
         assert info.state.messages == 1
-    finally:
-        process.stop()
     log = (tmp_path / "ingest.log").read_text()
     assert '"event": "webhook_rejected"' in log
     assert '"service": "ingest"' in log

@@ -15,6 +15,7 @@ from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.waiting import wait_until
+from support.services import service_process
 
 from .test_admin import fake_writers, mapping_config
 from .test_mapping_service import consumer_drained, publish_outcome
@@ -42,21 +43,9 @@ def mapping_process(
     config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ManagedProcess]:
     monkeypatch.setenv("PDJIRA_ADMIN_TOKEN", TOKEN)
-    port = yaml.safe_load(config_file.read_text())["listen"]["mapping"]["port"]
-    process = ManagedProcess(
-        "mapping",
-        "pdjira_mapping",
-        ["--config", str(config_file)],
-        health_url=f"http://127.0.0.1:{port}/health",
-        log_file=tmp_path / "mapping.log",
-        env={"PDJIRA_ADMIN_TOKEN": TOKEN},
-    )
-    process.start()
-    try:
-        process.wait_healthy()
+    env = {"PDJIRA_ADMIN_TOKEN": TOKEN}
+    with service_process("mapping", config_file, tmp_path, env=env) as process:
         yield process
-    finally:
-        process.stop()
     assert TOKEN not in (tmp_path / "mapping.log").read_text()
 
 

@@ -18,6 +18,7 @@ from pdjira_cli.main import main
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from support.services import service_process
 
 from .conftest import TOKEN, FakeWriters, base_config
 from .test_loading import pd_rule
@@ -44,21 +45,8 @@ def rules_process(
     config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, nc: Client
 ) -> Iterator[ManagedProcess]:
     monkeypatch.setenv("PDJIRA_RULES_TOKEN", TOKEN)
-    port = yaml.safe_load(config_file.read_text())["listen"]["rules"]["port"]
-    process = ManagedProcess(
-        "rules",
-        "pdjira_rules",
-        ["--config", str(config_file)],
-        health_url=f"http://127.0.0.1:{port}/health",
-        log_file=tmp_path / "rules.log",
-        env={"PDJIRA_RULES_TOKEN": TOKEN},
-    )
-    process.start()
-    try:
-        process.wait_healthy()
-        yield process
-    finally:
-        process.stop()
+    with service_process("rules", config_file, tmp_path, env={"PDJIRA_RULES_TOKEN": TOKEN}) as p:
+        yield p
     assert TOKEN not in (tmp_path / "rules.log").read_text()
 
 

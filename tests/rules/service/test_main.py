@@ -12,8 +12,8 @@ from nats.aio.client import Client
 from pdjira_common import streams
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
-from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.waiting import wait_until
+from support.services import service_process
 
 from ..builders import incident_event
 from .conftest import FakeMapping, publish_event, stream_messages
@@ -38,16 +38,7 @@ async def test_runs_decides_and_serves_health_and_metrics(
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     await mapping.start()
-    process = ManagedProcess(
-        "rules",
-        "pdjira_rules",
-        ["--config", str(path)],
-        health_url=f"http://127.0.0.1:{port}/health",
-        log_file=tmp_path / "rules.log",
-    )
-    process.start()
-    try:
-        process.wait_healthy()
+    with service_process("rules", path, tmp_path):
         await publish_event(nc, incident_event(), "e1")
 
         async def one_command() -> bool:
@@ -60,8 +51,6 @@ async def test_runs_decides_and_serves_health_and_metrics(
             'pdjira_rules_decisions_total{event_type="incident.triggered",matched="true"} 1.0'
             in (metrics)
         )
-    finally:
-        process.stop()
     assert '"event": "decided"' in (tmp_path / "rules.log").read_text()
 
 
