@@ -198,6 +198,8 @@ def register(
         config=ConsumerConfig(ack_wait=retry.ack_wait),
     )
     async def on_outcome(message: NatsMessage) -> None:
+        # The raw message, not a typed ``Outcome``: outcome kinds a newer writer adds are for
+        # other consumers and are acked here; a typed body would dead-letter each of them.
         recorded = await record_outcome(registries, message.body)
         if recorded is not None:
             metrics.links_recorded.labels(recorded.verdict.value).inc()
