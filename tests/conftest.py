@@ -8,6 +8,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client
+from pdjira_common.bus import close_client
 from pdjira_common.streams import Topology, ensure_topology
 from pdjira_devstack.nats_server import NatsServer
 from support.logs import configure_test_logging
@@ -20,6 +21,13 @@ from support.xdist_groups import (  # noqa: F401 - hooks: `--dist loadgroup` hon
 )
 
 configure_test_logging()
+
+
+@pytest.fixture(autouse=True)
+def _suite_logging() -> None:
+    """Every test starts from the suite's logging: a test elsewhere may have left structlog
+    writing to a captured (now closed) stream, which would make every log call fail."""
+    configure_test_logging()
 
 
 @pytest.fixture
@@ -40,4 +48,4 @@ async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
     try:
         yield client
     finally:
-        await client.close()
+        await close_client(client)

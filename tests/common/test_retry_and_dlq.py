@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 import time
@@ -13,7 +14,7 @@ from faststream.nats.annotations import NatsMessage
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 from pdjira_common import streams
-from pdjira_common.bus import Retryable, make_broker, retry_delay
+from pdjira_common.bus import Retryable, make_broker, nats_client, retry_delay
 from pdjira_common.config import RetrySettings
 from pdjira_common.contracts import DeadLetter
 from pdjira_devstack.waiting import wait_drained, wait_until
@@ -129,3 +130,19 @@ async def test_body_that_is_not_the_handlers_type_is_dead_lettered_at_once(
     assert why in letter.reason
     assert letter.data == body
     assert calls == [Ping(name="ok")]  # the next message was not held up
+
+
+async def test_a_broker_stopped_while_nats_is_gone_leaves_no_reconnect_loop(nats_server) -> None:
+    broker = make_broker(nats_server.url, consumer="gone", retry=SETTINGS)
+    await broker.connect()
+    client = nats_client(broker)
+    nats_server.stop()
+
+    async def reconnecting() -> bool:
+        return bool(client.is_reconnecting)
+
+    await wait_until(reconnecting, timeout=10, what="the client reconnecting")
+    await broker.stop()  # nothing to drain: no error, the client closed
+    assert client.is_closed
+    left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert not [t for t in left if "reconnect" in t.get_coro().__qualname__.lower()], left

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-import structlog
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
@@ -51,13 +50,6 @@ def make_config() -> Config:
             ],
         }
     )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_structlog() -> None:
-    """Start from structlog's defaults: a test elsewhere may have left it writing to a
-    captured (now closed) stream, which would make every log call in a handler fail."""
-    structlog.reset_defaults()
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-import structlog
 from pdjira_common.bus import MSG_ID_HEADER
 from pdjira_common.contracts import IncidentEvent, IssueEvent, decode_event
 from pdjira_common.logging import configure_logging
 from pdjira_devstack.nats_server import NatsServer
+from support.logs import configure_test_logging
 
 from .conftest import JIRA_SECRET, PD_SECRET, Ingest
 from .payloads import (
@@ -263,7 +263,7 @@ def log_output(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     monkeypatch.setattr(sys, "stderr", buffer)
     configure_logging("ingest", "debug")
     yield buffer
-    structlog.reset_defaults()
+    configure_test_logging()
 
 
 async def test_rejections_are_logged_without_secrets_or_body(

@@ -3,13 +3,3 @@ conftest adds what only it needs (fake writers and the rule store; a fake mappin
 running service)."""
 
 from __future__ import annotations
-
-import pytest
-import structlog
-
-
-@pytest.fixture(autouse=True)
-def _fresh_structlog() -> None:
-    """Start from structlog's defaults: a test elsewhere may have left it writing to a
-    captured (now closed) stream, which would make every log call in a handler fail."""
-    structlog.reset_defaults()

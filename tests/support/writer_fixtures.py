@@ -12,6 +12,7 @@ import structlog
 from nats.aio.client import Client
 from pdjira_common.logging import configure_logging
 
+from support.logs import configure_test_logging
 from support.mapping_standin import MappingStandIn
 from support.writers import JsonLogs, OutcomeWatcher
 
@@ -38,7 +39,7 @@ def json_logs(monkeypatch: pytest.MonkeyPatch, service_name: str) -> Iterator[Js
         yield JsonLogs(buffer)
     finally:
         # Back to structlog's defaults: later tests must not write to this buffer.
-        structlog.reset_defaults()
+        configure_test_logging()
         structlog.contextvars.clear_contextvars()
 
 

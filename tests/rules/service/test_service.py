@@ -8,7 +8,6 @@ import sys
 
 import msgspec
 import pytest
-import structlog
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 from pdjira_common import streams
@@ -23,6 +22,7 @@ from pdjira_common.contracts import (
 )
 from pdjira_common.logging import configure_logging
 from pdjira_devstack.waiting import wait_until
+from support.logs import configure_test_logging
 
 from ..builders import incident_event, issue_event, status_change
 from .conftest import (
@@ -211,7 +211,7 @@ async def test_log_lines_carry_the_event_correlation_id(
         await publish_event(nc, incident_event(event_id="01CORR", correlation_id="01CORR"), "x")
         await drained(nc)
     finally:
-        structlog.reset_defaults()
+        configure_test_logging()
 
     # The link lookup's reply passes the broker middlewares too; it must not rebind the id.
     [decided] = [json.loads(line) for line in buffer.getvalue().splitlines() if '"decided"' in line]

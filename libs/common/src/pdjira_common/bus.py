@@ -8,6 +8,7 @@ ever ``term``-ed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,7 +22,7 @@ from faststream.message import StreamMessage
 from faststream.nats import NatsBroker, PubAck
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import NotJSMessageError
+from nats.errors import ConnectionClosedError, ConnectionReconnectingError, NotJSMessageError
 from nats.js import JetStreamContext
 
 from pdjira_common.config import RetrySettings
@@ -47,6 +48,7 @@ __all__ = [
     "Retryable",
     "Unprocessable",
     "WaitForPrerequisite",
+    "close_client",
     "jetstream",
     "make_broker",
     "nats_client",
@@ -191,6 +193,34 @@ async def _lenient_json(msg: StreamMessage[Any]) -> Any:
         return msg.body
 
 
+class _Broker(NatsBroker):
+    """FastStream's broker, stopping cleanly also while NATS is gone."""
+
+    async def stop(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().stop(*args, **kwargs)
+        except (ConnectionReconnectingError, ConnectionClosedError) as exc:
+            # Nothing can be drained without a server. Close the client, or its reconnect loop
+            # outlives the service (and a test's event loop, which then never closes).
+            _log.warning("broker_stopped_without_nats", reason=type(exc).__name__)
+            await close_client(nats_client(self))
+
+
+async def close_client(client: Client) -> None:
+    """Close a nats-py client, also one that is reconnecting. On Python 3.11 a cancel that lands
+    as the reconnect loop's connect attempt fails is swallowed by ``asyncio.wait_for`` and the
+    loop goes on for ever (upstream: nats-io/nats.py#981): cancel it until it has stopped."""
+    if not client.is_closed:
+        await client.close()
+    reconnecting: asyncio.Task[None] | None = getattr(client, "_reconnection_task", None)
+    for _ in range(100):
+        if reconnecting is None or reconnecting.done():
+            return
+        reconnecting.cancel()
+        await asyncio.wait([reconnecting], timeout=0.05)
+    _log.warning("nats_reconnect_loop_survived_close")
+
+
 def make_broker(
     url: str, *, consumer: str, retry: RetrySettings, middlewares: tuple[Any, ...] = ()
 ) -> NatsBroker:
@@ -203,7 +233,7 @@ def make_broker(
             msg, context=context, settings=retry, consumer=consumer, broker_ref=broker_ref
         )
 
-    broker = NatsBroker(
+    broker = _Broker(
         url,
         serializer=MsgSpecSerializer(),
         decoder=_lenient_json,
