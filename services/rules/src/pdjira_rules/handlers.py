@@ -4,7 +4,8 @@ record."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -91,26 +92,30 @@ async def _ask(
     return _Known(link=link, echoes=echoes, synced_as=synced_as, jira_answers=answers)
 
 
-async def _link(broker: NatsBroker, event: Event) -> Link | None:
+@contextmanager
+def _mapping_must_answer(what: str) -> Iterator[None]:
+    """No answer from mapping is retried, never guessed: assuming "no link" would create a
+    second issue, "not an echo" is how loops start, "not synced" mirrors a note twice."""
     try:
+        yield
+    except MappingUnavailable as exc:
+        raise Retryable(f"{what} failed: {exc}") from exc
+
+
+async def _link(broker: NatsBroker, event: Event) -> Link | None:
+    with _mapping_must_answer("link lookup"):
         if isinstance(event, IncidentEvent):
             return await link_of_incident(broker, event.incident)
         return await link_of_issue(broker, event.instance, event.issue_id)
-    except MappingUnavailable as exc:
-        # Never assume "no link": that would create a second issue for a linked incident.
-        raise Retryable(f"link lookup failed: {exc}") from exc
 
 
 async def _echoes(broker: NatsBroker, event: Event, link: Link | None) -> frozenset[str]:
     """The fields of ``event`` that are echoes of our own writes (their marks are consumed)."""
     matched: set[str] = set()
-    try:
+    with _mapping_must_answer("echo check"):
         for probe in echo_probes(event, link):
             if await consume_echo(broker, probe):
                 matched.add(probe.field)
-    except MappingUnavailable as exc:
-        # Never assume "not an echo": that is how loops start.
-        raise Retryable(f"echo check failed: {exc}") from exc
     return frozenset(matched)
 
 
@@ -119,10 +124,8 @@ async def _synced_as(broker: NatsBroker, event: Event, link: Link | None) -> str
     probe = pair_probe(event, link)
     if probe is None:
         return None
-    try:
+    with _mapping_must_answer("pair lookup"):
         reply = await lookup_pair(broker, probe)
-    except MappingUnavailable as exc:
-        raise Retryable(f"pair lookup failed: {exc}") from exc
     return reply.comment_id if probe.note_id is not None else reply.note_id
 
 
