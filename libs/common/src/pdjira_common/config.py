@@ -169,6 +169,22 @@ class RulesSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     read_timeout: float = 5.0  # waiting for a writer's read (catalogs, JQL fallback search)
     jql_cache_ttl: float = 10.0  # how long Jira's answer to a fallback JQL query is reused
     max_rules: int = 2000  # PagerDuty's own limit per account
+    # How long a note, comment or status change of an entity whose link is not recorded yet
+    # (its create is in flight) waits for the link before it is dead-lettered with the reason.
+    link_wait: float = 120.0
+
+
+class ReconcileSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The reconciliation poller (in ingest): per PagerDuty account and Jira instance, fetch
+    what changed since a watermark and publish the changes whose webhooks never came."""
+
+    enabled: bool = True
+    interval: float = 60.0  # seconds between two polls of one target
+    lookback: float = 300.0  # how far before the watermark each poll looks again (late writes)
+    # On a first start (no watermark yet): how far back to look, not the whole history.
+    initial_lookback: float = 3600.0
+    # A change younger than this is left to its webhook (still in flight); the next poll sees it.
+    settle: float = 5.0
 
 
 class ServiceListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -189,6 +205,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     # them all in KV pdjira_rules).
     pagerduty_rules: tuple[dict[str, Any], ...] = ()
     rules_service: RulesSettings = RulesSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
     retry: RetrySettings = RetrySettings()
     writers: WriterSettings = WriterSettings()
     listen: ServiceListen = ServiceListen()

@@ -109,6 +109,9 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.
     # service... are unknown there, and a made-up value would pass for a real one.
     facts: IncidentFacts | None = None
     note: PdNote | None = None  # the note an ``incident.annotated`` event adds
+    # "webhook", or "reconcile": made by the reconciliation poller for a change whose webhook
+    # never came (same shape; the audit trail and the chaos report tell them apart).
+    origin: str = "webhook"
 
     @property
     def incident(self) -> IncidentRef:
@@ -149,6 +152,7 @@ class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v2")
     user: JiraUser | None = None  # who acted
     changes: tuple[FieldChange, ...] = ()
     comment: JiraComment | None = None
+    origin: str = "webhook"  # or "reconcile" (see IncidentEvent.origin)
 
     @property
     def issue(self) -> IssueRef:
@@ -386,8 +390,12 @@ class TransitionIssue(msgspec.Struct, frozen=True, kw_only=True, tag="jira.trans
     target_status: str
     resolution: str | None = None
     # ISO time of the source event: a status write caused earlier than the last one the writer
-    # applied to this entity is skipped (None, from older publishers: always applied).
+    # applied to this entity, or than the issue's latest change by a person, is skipped (None,
+    # from older publishers: always applied).
     caused_at: str | None = None
+    # The rule explicitly reopens (the cause is an ``incident.reopened``): only then may the
+    # issue leave a Done-category status, and only if the cause is newer than its last change.
+    reopen: bool = False
 
 
 class UpdateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.update_incident.v1"):
@@ -439,6 +447,10 @@ class CreateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.create_i
     urgency: str | None = None  # None: the service's default
     priority: str | None = None  # PagerDuty priority id or name, set after the create
     add_responders: tuple[str, ...] = ()  # PagerDuty user ids, requested after the create
+    # The status the incident takes right after the create (e.g. "resolved": the issue was
+    # already in a status a rule resolves on, before the incident existed).
+    then_status: IncidentStatus | None = None
+    caused_at: str | None = None  # ISO time of the source event
 
 
 class UpdateIncidentFields(

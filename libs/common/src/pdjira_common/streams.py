@@ -23,15 +23,22 @@ __all__ = [
     "AUDIT",
     "COMMANDS",
     "DLQ",
+    "DONE_TTL",
     "ECHO_MAX_TTL",
     "EVENTS",
+    "KV_DONE",
     "KV_ECHO",
+    "KV_LEASES",
     "KV_LINKS",
     "KV_PAIRS",
+    "KV_PENDING",
+    "KV_RECONCILE",
     "KV_RULES",
     "KV_USERS",
     "KV_WRITES",
+    "LEASE_TTL",
     "OUTCOMES",
+    "PENDING_TTL",
     "STREAMS",
     "Topology",
     "ensure_topology",
@@ -56,6 +63,18 @@ KV_PAIRS = "pdjira_pairs"
 KV_WRITES = "pdjira_writes"
 # PagerDuty-style rules (key: rule id; value: the rule JSON); the rules service watches it.
 KV_RULES = "pdjira_rules"
+# Entities whose create command the rules service sent and whose link is not recorded yet:
+# their early notes / comments / status changes wait for the link instead of being dropped.
+KV_PENDING = "pdjira_pending"
+PENDING_TTL = 7 * DAY
+# Reconciliation watermarks, one key per PagerDuty account / Jira instance.
+KV_RECONCILE = "pdjira_reconcile"
+# Leases (one active poller per target among replicas): a holder renews before the TTL ends.
+KV_LEASES = "pdjira_leases"
+LEASE_TTL = 30.0
+# Commands a writer has started / finished (by command id), so a redelivery never runs twice.
+KV_DONE = "pdjira_done"
+DONE_TTL = 2 * 3600.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +149,10 @@ def kv_configs(topology: Topology) -> list[KeyValueConfig]:
         KeyValueConfig(bucket=KV_PAIRS, history=1, replicas=r),
         KeyValueConfig(bucket=KV_WRITES, history=1, replicas=r),
         KeyValueConfig(bucket=KV_RULES, history=5, replicas=r),
+        KeyValueConfig(bucket=KV_PENDING, history=1, replicas=r, ttl=PENDING_TTL),
+        KeyValueConfig(bucket=KV_RECONCILE, history=1, replicas=r),
+        KeyValueConfig(bucket=KV_LEASES, history=1, replicas=r, ttl=LEASE_TTL),
+        KeyValueConfig(bucket=KV_DONE, history=1, replicas=r, ttl=DONE_TTL),
     ]
 
 
