@@ -161,9 +161,10 @@ async def _send(
         msg_id=audit_msg_id(record),
         correlation_id=event.correlation_id,
     )
-    metrics.observe(record)
+    metrics.observe(record, origin=event.origin)
     _log.info(
         "decided",
+        origin=event.origin,
         event_type=record.event_type,
         entity=record.entity,
         summary=record.summary,
