@@ -163,8 +163,10 @@ def status_for_current(wrapped: PdjiraRule, event: IssueEvent) -> IncidentStatus
         return None
     current = event.fields.status
     for item in config.react_on_issue_status_change_config:
-        hit = any(matches(s.id, (s.label,), current.id, (current.name,)) for s in item.jira_statuses)
-        status = pd_changes(item).status if hit else None
+        named = any(
+            matches(s.id, (s.label,), current.id, (current.name,)) for s in item.jira_statuses
+        )
+        status = pd_changes(item).status if named else None
         if status is not None:
             return status if status in ("acknowledged", "resolved") else None
     return None
