@@ -325,9 +325,7 @@ def test_incident_for_an_issue_already_in_a_reacting_status_takes_that_status(
 
 
 def test_reconciliation_first_seeing_a_done_issue_creates_it_resolved() -> None:
-    rule = stored(
-        _reacting_rule(status_item({"label": "Done"}, actions={"pd_resolve": None}))
-    )
+    rule = stored(_reacting_rule(status_item({"label": "Done"}, actions={"pd_resolve": None})))
     event = issue_event(fields=issue_fields(status=DONE_STATUS), origin="reconcile")
     (command,) = decide_rules(event, [rule], None).commands
     assert isinstance(command, CreateIncident)
