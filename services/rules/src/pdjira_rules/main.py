@@ -53,7 +53,8 @@ __all__ = [
 
 CONSUMER = "rules"
 # Events of different entities decided at once, at most (one entity's: one at a time, in order).
-CONCURRENCY = 16
+# The lanes hold 4x as many events: that much room for entities waiting for their link.
+CONCURRENCY = 32
 # What LaneDispatcher creates the durable with: the lanes hold up to 4 x CONCURRENCY messages,
 # so a durable left at max_ack_pending=1 (the global head-of-line of old) is raised to it.
 _LANES_MAX_ACK_PENDING = 10_000
