@@ -59,3 +59,18 @@ def test_commands_about_one_incident_share_a_subject() -> None:
 
     assert command_subject(create) == command_subject(move) == "commands.jira.dc1.PGR0VU2"
     assert command_subject(resolve) == "commands.pd.acme.PGR0VU2"
+
+
+def test_audit_summary_says_when_the_event_came_from_reconciliation() -> None:
+    webhook = incident_event()
+    synthetic = incident_event(origin="reconcile")
+    decided = decide(synthetic, (rule(),), None)
+
+    record = audit_record(synthetic, decided, recorded_at="t")
+
+    assert decided == decide(webhook, (rule(),), None)  # decided exactly alike
+    assert record.summary == "from reconciliation: 1 command(s): CreateIssue"
+    assert audit_record(webhook, decided, recorded_at="t").summary == "1 command(s): CreateIssue"
+    nothing = issue_event(origin="reconcile", instance="dc2")
+    summary = audit_record(nothing, decide(nothing, (rule(),), None), recorded_at="t").summary
+    assert summary == "from reconciliation: no rule matched"

@@ -18,6 +18,7 @@ from ..builders import (
     pd_rule,
     priority_change,
     simple_rule,
+    status_item,
     stored,
     verdicts_of,
 )
@@ -48,6 +49,7 @@ def test_created_issue_matching_locally() -> None:
         title="OPS-4: Database down",
         body="The primary is gone.",
         issue=issue_event().issue,
+        caused_at="2019-08-14T03:02:33.680000+00:00",  # the webhook's time
     )
     (verdict,) = _verdicts(decision)
     assert verdict.matched
@@ -281,3 +283,96 @@ def test_a_v1_event_without_raw_fields_is_decided_on_its_flat_fields() -> None:
     )
     rule = stored(_rule(jql_item("project = OPS AND priority = High AND issuetype = Task")))
     assert len(decide_rules(upgrade_event(old), [rule], None).commands) == 1
+
+
+DONE_STATUS = {"id": "10001", "name": "Done", "statusCategory": {"key": "done"}}
+PROGRESS_STATUS = {"id": "3", "name": "In Progress", "statusCategory": {"key": "indeterminate"}}
+
+
+def _reacting_rule(*status_items: dict[str, Any]) -> dict[str, Any]:
+    return _rule(
+        jql_item("project = OPS", on_update=True),
+        react_on_issue_status_change=True,
+        react_on_issue_status_change_config=list(status_items),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "then"),
+    [
+        pytest.param(DONE_STATUS, "resolved", id="created-done-resolves"),
+        pytest.param(PROGRESS_STATUS, "acknowledged", id="in-progress-acknowledges"),
+        pytest.param({"id": "1", "name": "Open"}, None, id="open-stays-triggered"),
+    ],
+)
+def test_incident_for_an_issue_already_in_a_reacting_status_takes_that_status(
+    status: dict[str, Any], then: str | None
+) -> None:
+    rule = stored(
+        _reacting_rule(
+            status_item({"id": "10001", "label": "Done"}, actions={"pd_resolve": None}),
+            status_item({"label": "In Progress"}, actions={"pd_acknowledge": None}),
+        )
+    )
+    event = issue_event(fields=issue_fields(status=status), **CREATED)
+    decision = decide_rules(event, [rule], None)
+    (command,) = decision.commands
+    assert isinstance(command, CreateIncident)
+    assert command.then_status == then
+    assert command.caused_at == "2019-08-14T03:02:33.680000+00:00"
+    (verdict,) = _verdicts(decision)
+    assert ("the issue is already" in verdict.reason) is (then is not None)
+
+
+def test_reconciliation_first_seeing_a_done_issue_creates_it_resolved() -> None:
+    rule = stored(_reacting_rule(status_item({"label": "Done"}, actions={"pd_resolve": None})))
+    event = issue_event(fields=issue_fields(status=DONE_STATUS), origin="reconcile")
+    (command,) = decide_rules(event, [rule], None).commands
+    assert isinstance(command, CreateIncident)
+    assert command.then_status == "resolved"
+
+
+@pytest.mark.parametrize(
+    ("items", "react_on"),
+    [
+        pytest.param(
+            [status_item({"label": "Done"}, actions={"pd_resolve": None})], False, id="section-off"
+        ),
+        pytest.param(
+            [status_item({"label": "Done"}, actions={"pd_reopen": None})], True, id="reopen-only"
+        ),
+        pytest.param(
+            [status_item({"label": "Done"}, actions={"pd_set_priority": {"label": "P1"}})],
+            True,
+            id="no-status-action",
+        ),
+    ],
+)
+def test_no_then_status_without_a_resolving_or_acknowledging_item(
+    items: list[dict[str, Any]], react_on: bool
+) -> None:
+    rule = stored(
+        _rule(
+            jql_item("project = OPS"),
+            react_on_issue_status_change=react_on,
+            react_on_issue_status_change_config=items,
+        )
+    )
+    event = issue_event(fields=issue_fields(status=DONE_STATUS), **CREATED)
+    (command,) = decide_rules(event, [rule], None).commands
+    assert isinstance(command, CreateIncident)
+    assert command.then_status is None
+
+
+def test_first_item_with_a_status_action_decides_then_status() -> None:
+    rule = stored(
+        _reacting_rule(
+            status_item({"label": "Done"}, actions={"pd_set_priority": {"label": "P1"}}),
+            status_item({"label": "Done"}, actions={"pd_acknowledge": None}),
+            status_item({"label": "Done"}, actions={"pd_resolve": None}),
+        )
+    )
+    event = issue_event(fields=issue_fields(status=DONE_STATUS), **CREATED)
+    (command,) = decide_rules(event, [rule], None).commands
+    assert isinstance(command, CreateIncident)
+    assert command.then_status == "acknowledged"

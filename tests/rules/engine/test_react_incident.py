@@ -267,3 +267,33 @@ def test_nothing_to_apply() -> None:
     decision = decide_rules(incident_event("incident.acknowledged"), [stored(_rule(item))], link())
     assert decision.commands == ()
     assert _react(decision)[0].reason.endswith("no Jira action to apply")
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "incident.triggered",
+        "incident.acknowledged",
+        "incident.unacknowledged",
+        "incident.resolved",
+        "incident.escalated",
+        "incident.reassigned",
+        "incident.delegated",
+    ],
+)
+def test_no_transition_asks_to_reopen_unless_the_incident_was_reopened(event_type: str) -> None:
+    # The writers move an issue out of Done only for reopen=True (an incident.reopened cause).
+    every = (
+        "incident.trigger",
+        "incident.acknowledge",
+        "incident.unacknowledge",
+        "incident.resolve",
+        "incident.escalate",
+        "incident.assign",
+        "incident.delegate",
+    )
+    rule = stored(_rule(react_item(every, actions={"jira_change_status": {"label": "Open"}})))
+    (command,) = decide_rules(incident_event(event_type), [rule], link()).commands
+    assert isinstance(command, TransitionIssue)
+    assert command.reopen is False
+    assert command.caused_at == "2020-10-02T18:45:22.169Z"

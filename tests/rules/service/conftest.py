@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 import pytest
@@ -111,7 +112,8 @@ class FakeMapping:
         return None
 
 
-def rules_config(nats_url: str) -> Config:
+def rules_config(nats_url: str, **more: Any) -> Config:
+    """The test config; ``more``: top-level sections to add or replace."""
     return parse_config(
         {
             "nats": {"url": nats_url},
@@ -140,6 +142,7 @@ def rules_config(nats_url: str) -> Config:
             ],
             # quick retries so tests that recover from a failure finish fast
             "retry": {"base_delay": 0.1, "max_delay": 0.3, "max_attempts": 50},
+            **more,
         }
     )
 
@@ -153,25 +156,27 @@ async def mapping(nc: Client) -> AsyncIterator[FakeMapping]:
         await fake.stop()
 
 
-RunRules = Callable[[], Awaitable[None]]
+RunRules = Callable[..., Awaitable[None]]
 
 
 @pytest.fixture
 async def run_rules(nats_server: NatsServer, nc: Client) -> AsyncIterator[RunRules]:
-    """Call to start the rules app (its real wiring: broker, consumer, startup hooks)."""
-    _, app = build(rules_config(nats_server.url), topology=Topology(events_duplicate_window=120.0))
-    runner = TestApp(app)
-    started = False
+    """Call to start the rules app (its real wiring: broker, consumer, startup hooks);
+    keywords add or replace top-level config sections (see :func:`rules_config`)."""
+    runner: TestApp | None = None
 
-    async def start() -> None:
-        nonlocal started
-        await runner.__aenter__()
-        started = True
+    async def start(**more: Any) -> None:
+        nonlocal runner
+        config = rules_config(nats_server.url, **more)
+        _, app = build(config, topology=Topology(events_duplicate_window=120.0))
+        app_runner = TestApp(app)
+        await app_runner.__aenter__()
+        runner = app_runner
 
     try:
         yield start
     finally:
-        if started:
+        if runner is not None:
             await runner.__aexit__()
 
 

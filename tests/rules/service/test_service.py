@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import sys
@@ -119,12 +120,14 @@ async def test_mapping_down_is_retried_never_taken_as_not_linked(
     await run_rules()  # no mapping responder yet
     await publish_event(nc, incident_event(), "e1")
 
-    async def retried() -> bool:
+    async def taken() -> bool:
         info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
-        return bool(info.num_redelivered > 0 or info.delivered.consumer_seq >= 2)
+        return bool(info.delivered.consumer_seq >= 1 and info.num_ack_pending == 1)
 
-    await wait_until(retried, timeout=10.0, what="the trigger to be retried", interval=0.05)
+    await wait_until(taken, timeout=10.0, what="the trigger to be taken", interval=0.05)
+    await asyncio.sleep(0.5)  # several retries (0.1-0.3 s apart), in its lane
     assert await stream_messages(nc, streams.COMMANDS) == []  # no create for a linked incident
+    assert await stream_messages(nc, streams.AUDIT) == []  # nor a decision: it is not made yet
 
     await mapping.start()
     await drained(nc)
@@ -175,25 +178,29 @@ async def test_undecodable_event_is_dead_lettered_at_once_and_does_not_block(
     assert letter_msg.subject == "dlq.EVENTS.rules"
     letter = _dead_letter.decode(letter_msg.data or b"")
     assert letter.attempts == 1
-    assert "the message does not decode as the handler's type" in letter.reason
+    assert "the message does not decode as an event (of any version)" in letter.reason
     assert why in letter.reason
     assert letter.data == body
     assert len(await stream_messages(nc, streams.COMMANDS)) == 1  # the next event went through
 
 
-async def test_existing_consumer_is_brought_to_one_in_flight(
+async def test_existing_consumer_of_one_in_flight_is_opened_to_the_lanes(
     nc: Client, mapping: FakeMapping, run_rules: RunRules
 ) -> None:
-    # A durable created by an older version with other settings is updated at start.
+    # A durable created by an older version (one event in flight for all entities, a global
+    # head-of-line) is updated at start, or the lanes would get one event at a time.
     await nc.jetstream().add_consumer(
         streams.EVENTS,
-        ConsumerConfig(durable_name="rules", filter_subject="events.>", max_ack_pending=1000),
+        ConsumerConfig(
+            durable_name="rules", filter_subject="events.>", max_ack_pending=1, ack_wait=5.0
+        ),
     )
     await mapping.start()
     await run_rules()
 
     info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
-    assert info.config.max_ack_pending == 1
+    assert info.config.max_ack_pending == 10_000
+    assert info.config.ack_wait == 30.0  # the configured retry.ack_wait
 
 
 async def test_log_lines_carry_the_event_correlation_id(

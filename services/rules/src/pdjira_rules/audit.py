@@ -9,9 +9,11 @@ from pdjira_common.contracts import AuditRecord, Event, IncidentEvent, encode
 
 from pdjira_rules.engine import ECHO, Decision
 
-__all__ = ["SERVICE", "audit_msg_id", "audit_record"]
+__all__ = ["RECONCILED", "SERVICE", "audit_msg_id", "audit_record"]
 
 SERVICE = "rules"
+RECONCILE = "reconcile"  # the origin of an event made by the reconciliation poller
+RECONCILED = "from reconciliation"  # how such an event's audit summary starts
 
 
 def _entity(event: Event) -> str:
@@ -20,7 +22,13 @@ def _entity(event: Event) -> str:
     return f"jira:{event.instance}:{event.issue_id}"
 
 
-def _summary(decision: Decision) -> str:
+def _summary(event: Event, decision: Decision) -> str:
+    what = _what(decision)
+    # The audit trail (and the chaos report) count what reconciliation recovered by this.
+    return f"{RECONCILED}: {what}" if event.origin == RECONCILE else what
+
+
+def _what(decision: Decision) -> str:
     if not decision.verdicts:
         return "no rules configured"
     if not decision.commands:
@@ -38,7 +46,7 @@ def audit_record(event: Event, decision: Decision, *, recorded_at: str) -> Audit
         event_id=event.event_id,
         event_type=event.event_type if isinstance(event, IncidentEvent) else event.webhook_event,
         entity=_entity(event),
-        summary=_summary(decision),
+        summary=_summary(event, decision),
         recorded_at=recorded_at,
         verdicts=decision.verdicts,
         command_ids=tuple(c.command_id for c in decision.commands),

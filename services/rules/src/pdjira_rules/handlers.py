@@ -1,6 +1,6 @@
 """The one handler: ask mapping (link, echoes, pairs) and Jira (JQL the local evaluator cannot
-answer) what the rules need, decide with the one engine, send the commands, then the audit
-record."""
+answer) what the rules need, wait while the entity's link is pending, decide with the one
+engine, mark the creates pending, send the commands, then the audit record."""
 
 from __future__ import annotations
 
@@ -22,15 +22,25 @@ from pdjira_common.mapping_client import (
     link_of_issue,
     lookup_pair,
 )
+from pdjira_common.retry import Unprocessable, WaitForPrerequisite
 
 from pdjira_rules.audit import audit_msg_id, audit_record
 from pdjira_rules.echoes import echo_probes, pair_probe
 from pdjira_rules.engine import Decision, decide_rules, jql_questions, needs_link
+from pdjira_rules.link_wait import (
+    NeverLinked,
+    WaitForLink,
+    awaits_link,
+    link_gate,
+    pending_key,
+    pending_marks,
+)
 from pdjira_rules.metrics import RulesMetrics
+from pdjira_rules.pending import PendingLinks
 from pdjira_rules.routing import command_subject
 from pdjira_rules.rule_model import StoredRule
 
-__all__ = ["JqlAsker", "RuleSource", "handle_event"]
+__all__ = ["Deciding", "JqlAsker", "RuleSource", "handle_event"]
 
 
 class RuleSource(Protocol):
@@ -47,6 +57,18 @@ class JqlAsker(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Deciding:
+    """What deciding an event uses; ``link_wait``: seconds an event waits for a pending link."""
+
+    broker: NatsBroker
+    metrics: RulesMetrics
+    rules: RuleSource
+    pending: PendingLinks
+    jql: JqlAsker | None = None
+    link_wait: float = 120.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class _Known:
     """What mapping and Jira said about the event."""
 
@@ -59,17 +81,12 @@ class _Known:
 _log = get_logger("pdjira_rules")
 
 
-async def handle_event(
-    broker: NatsBroker,
-    event: Event,
-    metrics: RulesMetrics,
-    *,
-    rules: RuleSource,
-    jql: JqlAsker | None = None,
-) -> Decision:
+async def handle_event(deciding: Deciding, event: Event, *, arrived: datetime) -> Decision:
+    """Decide ``event`` (``arrived``: when it entered the stream). Raises WaitForPrerequisite
+    while its entity's link is pending, Unprocessable when the link never came."""
     bind_correlation_id(event.correlation_id)
-    in_effect = rules.current()
-    known = await _ask(broker, jql, event, in_effect)
+    in_effect = deciding.rules.current()
+    known = await _ask(deciding, event, in_effect, arrived)
     decision = decide_rules(
         event,
         in_effect,
@@ -78,18 +95,38 @@ async def handle_event(
         synced_as=known.synced_as,
         jira_answers=known.jira_answers,
     )
-    await _send(broker, event, decision, metrics)
+    await _send(deciding, event, decision)
     return decision
 
 
 async def _ask(
-    broker: NatsBroker, jql: JqlAsker | None, event: Event, rules: Sequence[StoredRule]
+    deciding: Deciding, event: Event, rules: Sequence[StoredRule], arrived: datetime
 ) -> _Known:
-    link = await _link(broker, event) if needs_link(event, rules) else None
+    broker = deciding.broker
+    needed = needs_link(event, rules)
+    link = await _link(broker, event) if needed else None
+    if needed:  # before any echo mark is consumed: a waiting event is asked again later
+        await _wait_while_link_pending(deciding, event, link, arrived)
     echoes = await _echoes(broker, event, link)
     synced_as = None if echoes & {"note", "comment"} else await _synced_as(broker, event, link)
-    answers = await _jira_answers(jql, event, jql_questions(event, rules, link))
+    questions = jql_questions(event, rules, link)
+    answers = await _jira_answers(deciding.jql, event, questions)
     return _Known(link=link, echoes=echoes, synced_as=synced_as, jira_answers=answers)
+
+
+async def _wait_while_link_pending(
+    deciding: Deciding, event: Event, link: Link | None, arrived: datetime
+) -> None:
+    if not awaits_link(event, link):
+        return
+    pending = await deciding.pending.get(pending_key(event))
+    gate = link_gate(
+        event, link, pending, arrived=arrived, now=datetime.now(UTC), limit=deciding.link_wait
+    )
+    if isinstance(gate, WaitForLink):
+        raise WaitForPrerequisite(gate.reason)  # the lane waits; other entities flow
+    if isinstance(gate, NeverLinked):
+        raise Unprocessable(gate.reason)  # to the DLQ at once, replayable
 
 
 @contextmanager
@@ -139,9 +176,12 @@ async def _jira_answers(
     }
 
 
-async def _send(
-    broker: NatsBroker, event: Event, decision: Decision, metrics: RulesMetrics
-) -> None:
+async def _send(deciding: Deciding, event: Event, decision: Decision) -> None:
+    broker = deciding.broker
+    now = datetime.now(UTC)
+    # Marks before their creates: an event after the create must find the mark.
+    for key, mark in pending_marks(decision.commands, sent_at=now):
+        await deciding.pending.mark(key, mark)
     # Commands before the audit record: an audit record means its commands are stored.
     for command in decision.commands:
         await publish(
@@ -152,7 +192,7 @@ async def _send(
             msg_id=command.command_id,
             correlation_id=event.correlation_id,
         )
-    record = audit_record(event, decision, recorded_at=datetime.now(UTC).isoformat())
+    record = audit_record(event, decision, recorded_at=now.isoformat())
     await publish(
         broker,
         record,
@@ -161,9 +201,10 @@ async def _send(
         msg_id=audit_msg_id(record),
         correlation_id=event.correlation_id,
     )
-    metrics.observe(record)
+    deciding.metrics.observe(record, origin=event.origin)
     _log.info(
         "decided",
+        origin=event.origin,
         event_type=record.event_type,
         entity=record.entity,
         summary=record.summary,

@@ -1,67 +1,104 @@
-"""Wiring: the broker, the EVENTS consumer, the rule store (KV ``pdjira_rules``, watched), the
-JQL fallback, and the ASGI app: /health, /metrics and the rules admin API under /rules."""
+"""Wiring: the broker, the EVENTS consumer (per-entity lanes: entities decided concurrently,
+each one's events in stream order), the rule store (KV ``pdjira_rules``, watched), the
+pending-link marks (KV ``pdjira_pending``), the JQL fallback, and the ASGI app: /health,
+/metrics and the rules admin API under /rules."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from faststream.asgi import AsgiFastStream
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats import NatsBroker
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.kv import KeyValue
 from pdjira_common import streams, subjects
 from pdjira_common.bus import jetstream, make_broker, nats_client
-from pdjira_common.config import Config
+from pdjira_common.config import Config, RetrySettings
 from pdjira_common.consumers import update_consumer
-from pdjira_common.contracts import AnyEvent, upgrade_event
+from pdjira_common.contracts import Event, decode_event
+from pdjira_common.lanes import LaneDispatcher
+from pdjira_common.retry import PREREQUISITE_WAIT, Unprocessable
+from pdjira_common.secrets import redact
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
 from pdjira_rules.config_check import CheckedRules
-from pdjira_rules.handlers import JqlAsker, RuleSource, handle_event
+from pdjira_rules.handlers import Deciding, handle_event
 from pdjira_rules.metrics import RulesMetrics
+from pdjira_rules.pending import KvPendingLinks
 from pdjira_rules.reads import JqlFallback, NatsReads
 from pdjira_rules.rule_loading import load_config_rules
 from pdjira_rules.store import RuleStore
 
-__all__ = ["CONSUMER", "RulesService", "build", "consumer_settings", "create_service", "subscribe"]
+__all__ = [
+    "CONCURRENCY",
+    "CONSUMER",
+    "RulesService",
+    "build",
+    "consumer_settings",
+    "create_service",
+    "decode",
+    "event_handler",
+    "lane_retry",
+]
 
 CONSUMER = "rules"
+# Events of different entities decided at once, at most (one entity's: one at a time, in order).
+# The lanes hold 4x as many events: that much room for entities waiting for their link.
+CONCURRENCY = 32
+# What LaneDispatcher creates the durable with: the lanes hold up to 4 x CONCURRENCY messages,
+# so a durable left at max_ack_pending=1 (the global head-of-line of old) is raised to it.
+_LANES_MAX_ACK_PENDING = 10_000
 
 
 def consumer_settings(config: Config) -> dict[str, Any]:
-    """The editable consumer settings, applied at creation and again after every start."""
-    # max_ack_pending=1: at most one event in flight, also while a failed one waits for its
-    # delayed retry, so events are decided in stream order and per-incident order holds.
-    # Per-entity concurrency (parallel across incidents, ordered within one) comes later.
-    return {"ack_wait": config.retry.ack_wait, "max_ack_pending": 1}
+    """The editable consumer settings, applied again after every start (an existing durable
+    keeps its old ones otherwise)."""
+    return {"ack_wait": config.retry.ack_wait, "max_ack_pending": _LANES_MAX_ACK_PENDING}
 
 
-def subscribe(
-    broker: NatsBroker,
-    config: Config,
-    metrics: RulesMetrics,
-    *,
-    rules: RuleSource,
-    jql: JqlAsker | None = None,
-) -> None:
-    """Register the durable pull consumer "rules" on stream EVENTS. The body is decoded as an
-    event of any version (an older one is upgraded); anything else is dead-lettered at once by
-    the bus middleware, with the decoding error as the reason."""
-
-    @broker.subscriber(
-        subjects.ALL_EVENTS,
-        stream=JStream(streams.EVENTS, declare=False),
-        durable=CONSUMER,
-        pull_sub=PullSub(batch_size=1, timeout=1.0),
-        config=ConsumerConfig(**consumer_settings(config)),
+def lane_retry(config: Config) -> RetrySettings:
+    """The retry policy of the rules lanes: an event waits for a pending link up to
+    ``rules_service.link_wait`` seconds (the handler gives up then, with the reason); the wait
+    count bound only backs that up."""
+    waits = math.ceil(config.rules_service.link_wait / PREREQUISITE_WAIT) + 2
+    retry = config.retry
+    return msgspec.structs.replace(
+        retry, prerequisite_max_attempts=max(retry.prerequisite_max_attempts, waits)
     )
-    async def on_event(body: AnyEvent) -> None:
-        await handle_event(broker, upgrade_event(body), metrics, rules=rules, jql=jql)
+
+
+def decode(msg: Msg) -> Event:
+    """The event in ``msg`` (any version, upgraded); Unprocessable if it is none."""
+    try:
+        return decode_event(msg.data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        # Retrying cannot help, and would hold up the entity's later events.
+        raise Unprocessable(
+            redact(
+                f"the message does not decode as an event (of any version) on {msg.subject}: "
+                f"{exc}; if it is a new kind of event, upgrade rules and replay it from the DLQ"
+            )
+        ) from exc
+
+
+def event_handler(deciding: Deciding) -> Callable[[Msg], Awaitable[None]]:
+    """The lane handler: decode, decide (the lane acks after it, or retries, or dead-letters)."""
+
+    async def on_event(msg: Msg) -> None:
+        arrived = msg.metadata.timestamp or datetime.now(UTC)
+        await handle_event(deciding, decode(msg), arrived=arrived)
+
+    return on_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,32 +140,60 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         kv: KeyValue = await broker.key_value(streams.KV_RULES, declare=False)
         return kv
 
+    async def open_pending() -> KeyValue:
+        kv: KeyValue = await broker.key_value(streams.KV_PENDING, declare=False)
+        return kv
+
     settings = config.rules_service
     reads = NatsReads(connection, timeout=settings.read_timeout)
     store = RuleStore(open_bucket, config_rules)
     jql = JqlFallback(reads, ttl=settings.jql_cache_ttl)
     catalogs = Catalogs(reads)
     checked = CheckedRules(store, catalogs)
-    subscribe(broker, config, metrics, rules=checked, jql=jql)
+    deciding = Deciding(
+        broker=broker,
+        metrics=metrics,
+        rules=checked,
+        jql=jql,
+        pending=KvPendingLinks(open_pending),
+        link_wait=settings.link_wait,
+    )
+    lanes: list[LaneDispatcher] = []
 
     async def check_config_rules() -> None:
         checked.start()  # in the background: the writers may start after us
 
-    async def align_consumer() -> None:
-        # An existing durable keeps its old config unless updated explicitly.
+    async def start_lanes() -> None:
         js = jetstream(broker)
+        dispatcher = LaneDispatcher(
+            js,
+            subject=subjects.ALL_EVENTS,
+            durable=CONSUMER,
+            handler=event_handler(deciding),
+            retry=lane_retry(config),
+            concurrency=CONCURRENCY,
+            stream=streams.EVENTS,
+        )
+        await dispatcher.start()
+        # An existing durable keeps its old config unless updated explicitly.
         await update_consumer(js, streams.EVENTS, CONSUMER, **consumer_settings(config))
+        lanes.append(dispatcher)
+
+    async def stop_lanes() -> None:
+        for dispatcher in lanes:
+            await dispatcher.stop()
+        lanes.clear()
 
     app = service_app(
         broker,
         topology=topology or Topology(replicas=config.nats.replicas),
         registry=metrics.registry,
-        after_startup=(align_consumer, check_config_rules),
-        on_shutdown=(checked.stop, store.stop),
+        after_startup=(start_lanes, check_config_rules),
+        on_shutdown=(stop_lanes, checked.stop, store.stop),
     )
 
-    # After the topology is declared (the first startup hook), before the consumer starts:
-    # no event is decided before the stored rules are loaded.
+    # After the topology is declared (the first startup hook), before the lanes start (after
+    # startup): no event is decided before the stored rules are loaded.
     @app.on_startup
     async def start_store() -> None:
         await store.start()
@@ -147,6 +212,6 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
 
 
 def build(config: Config, *, topology: Topology | None = None) -> tuple[NatsBroker, AsgiFastStream]:
-    """The broker (with the subscriber) and the app that runs it (see :func:`create_service`)."""
+    """The broker and the app that runs it (see :func:`create_service`)."""
     service = create_service(config, topology=topology)
     return service.broker, service.app

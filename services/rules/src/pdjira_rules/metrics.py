@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter
 
 __all__ = ["RulesMetrics"]
 
+_ORIGINS = frozenset({"webhook", "reconcile"})
+
 
 @dataclass
 class RulesMetrics:
@@ -27,8 +29,16 @@ class RulesMetrics:
             ["rule", "matched"],
             registry=self.registry,
         )
+        self.origins = Counter(
+            "pdjira_rules_events",
+            "Events decided, by origin: webhook, or reconcile (recovered by the poller).",
+            ["origin"],
+            registry=self.registry,
+        )
 
-    def observe(self, record: AuditRecord) -> None:
+    def observe(self, record: AuditRecord, *, origin: str = "webhook") -> None:
+        # A label value per known origin only: the series stay bounded.
+        self.origins.labels(origin=origin if origin in _ORIGINS else "other").inc()
         matched = "true" if record.command_ids else "false"
         self.decisions.labels(event_type=record.event_type, matched=matched).inc()
         for verdict in record.verdicts:

@@ -7,20 +7,34 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from pdjira_common.contracts import Command, CreateIncident, IssueEvent
+from pdjira_common.contracts import Command, CreateIncident, IncidentStatus, IssueEvent
 
 from pdjira_rules.engine.context import Context, Outcome, Subject
-from pdjira_rules.engine.issue_facts import CREATED, UPDATED, description_of, jira_priority
+from pdjira_rules.engine.issue_facts import (
+    CREATED,
+    UPDATED,
+    caused_at,
+    description_of,
+    jira_priority,
+)
 from pdjira_rules.engine.jql_match import local_truth, match_jql
 from pdjira_rules.engine.oneline import one_line
 from pdjira_rules.engine.pd_actions import pd_changes
 from pdjira_rules.engine.priority_maps import pd_priority_for, urgency_for
+from pdjira_rules.engine.refs import matches
 from pdjira_rules.engine.sections import run_section
 from pdjira_rules.engine.trail import Skip, Trail
 from pdjira_rules.jql import UNKNOWN
-from pdjira_rules.rule_model import AutocreateIncidentItem, StoredRule
+from pdjira_rules.rule_model import AutocreateIncidentItem, PdjiraRule, StoredRule
 
-__all__ = ["ACTION", "PD_TITLE_MAX", "autocreate_incidents", "incident_command_id", "open_jql"]
+__all__ = [
+    "ACTION",
+    "PD_TITLE_MAX",
+    "autocreate_incidents",
+    "incident_command_id",
+    "open_jql",
+    "status_for_current",
+]
 
 ACTION: Final = "create_incident"
 # PagerDuty's REST spec sets no title limit; its Events API caps a summary at 1024: keep to it.
@@ -113,6 +127,9 @@ def _consider(
     if changes.status is not None:
         notes.append(f"{changes.status}: the new incident is triggered, not applied")
     urgency = urgency_for(wrapped, jira_name)
+    then_status = status_for_current(wrapped, event)
+    if then_status is not None:
+        notes.append(f"then {then_status}: the issue is already {event.status!r}")
     command = CreateIncident(
         command_id=command_id,
         correlation_id=event.correlation_id,
@@ -124,6 +141,8 @@ def _consider(
         urgency=urgency,
         priority=priority,
         add_responders=changes.add_responders,
+        then_status=then_status,
+        caused_at=caused_at(event),
     )
     ctx.claim(ACTION, subject.who)
     jira_only = _jira_actions(item)
@@ -132,6 +151,25 @@ def _consider(
     name = service.summary or service.label
     where = f"{name} ({service.id})" if name and service.id else service_ref
     return (command,), "; ".join([f"create an incident on service {where}", *notes])
+
+
+def status_for_current(wrapped: PdjiraRule, event: IssueEvent) -> IncidentStatus | None:
+    """The status the rule's react_on_issue_status_change gives an incident whose issue moves
+    to the issue's *current* status (first item wins, as there): an issue created already
+    Done, or first seen in Done, gets a resolved incident. Reopening is left out: a new
+    incident is triggered anyway."""
+    config = wrapped.rule.config
+    if not config.react_on_issue_status_change:
+        return None
+    current = event.fields.status
+    for item in config.react_on_issue_status_change_config:
+        named = any(
+            matches(s.id, (s.label,), current.id, (current.name,)) for s in item.jira_statuses
+        )
+        status = pd_changes(item).status if named else None
+        if status is not None:
+            return status if status in ("acknowledged", "resolved") else None
+    return None
 
 
 def _jira_actions(item: AutocreateIncidentItem) -> list[str]:

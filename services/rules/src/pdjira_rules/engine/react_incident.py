@@ -15,7 +15,7 @@ from pdjira_rules.engine.attrs import incident_attrs
 from pdjira_rules.engine.conditions import check_condition, creates_issue_for
 from pdjira_rules.engine.context import Context, Outcome, Subject
 from pdjira_rules.engine.decision import ECHO
-from pdjira_rules.engine.incident_facts import RULE_EVENTS, assignee_ids
+from pdjira_rules.engine.incident_facts import REOPENED, RULE_EVENTS, assignee_ids
 from pdjira_rules.engine.issue_facts import project_key_of_issue
 from pdjira_rules.engine.jira_actions import jira_changes
 from pdjira_rules.engine.sections import run_section
@@ -92,6 +92,8 @@ def _consider(
                     target_status=changes.status,
                     resolution=_resolution(wrapped, event),
                     caused_at=event.occurred_at or None,
+                    # Only a reopened incident may take its issue out of Done.
+                    reopen=event.event_type == REOPENED,
                 )
             )
             ctx.claim(TRANSITION, subject.who)
