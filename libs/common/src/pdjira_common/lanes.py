@@ -11,8 +11,9 @@ batches and puts each message in the lane of its entity (the subject's tokens af
 A failing message stays at the head of its lane: it is retried *in place*, as the one retry
 policy says (``retry.after_failure``), so nothing behind it can overtake it; other lanes keep
 flowing. One periodic beat sends in-progress acks for *every* message held, queued or running:
-a command queued behind a slow head must not reach its ack wait and come back a second time. After the bound it goes to the DLQ
-(``dead_letters``, with the reason) and is acked, and the lane moves on. When the service stops, a
+a command queued behind a slow head must not reach its ack wait and come back a second time.
+After the bound a message goes to the DLQ (``dead_letters``, with the reason) and is acked, and
+the lane moves on. When the service stops, a
 waiting message is handed back with a delayed nak of the remaining backoff.
 
 One exception to strict order: when the head waits for a prerequisite (a transition before its

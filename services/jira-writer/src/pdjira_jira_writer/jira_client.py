@@ -12,6 +12,7 @@ from pdjira_writer.vendor_http import HttpOptions, VendorHttp
 from pdjira_jira_writer.errors import ANSWERS
 from pdjira_jira_writer.models import (
     Comment,
+    CommentPage,
     CreatedIssue,
     FieldMeta,
     FieldMetaPage,
@@ -29,6 +30,7 @@ __all__ = ["HttpJiraClient", "JiraApi", "http_clients"]
 
 # Only what the writer reads: smaller answers, and `labels` for the idempotency check.
 _ISSUE_FIELDS = "status,labels"
+_MAX_COMMENT_PAGES = 50
 
 
 class JiraApi(Protocol):
@@ -55,6 +57,8 @@ class JiraApi(Protocol):
     ) -> None: ...
 
     async def add_comment(self, id_or_key: str, body: str) -> Comment: ...
+
+    async def comments(self, id_or_key: str) -> tuple[Comment, ...]: ...
 
     async def statuses(self) -> tuple[Named, ...]: ...
 
@@ -171,6 +175,20 @@ class HttpJiraClient:
             "POST", f"/rest/api/2/issue/{id_or_key}/comment", what=what, json={"body": body}
         )
         return self.http.decode(response, Comment, what=what)
+
+    async def comments(self, id_or_key: str) -> tuple[Comment, ...]:
+        """The issue's comments, oldest first (pages of 100, at most ``_MAX_COMMENT_PAGES``)."""
+        found: list[Comment] = []
+        what = f"list comments of {id_or_key}"
+        for _ in range(_MAX_COMMENT_PAGES):
+            params = {"startAt": str(len(found)), "maxResults": "100"}
+            listed = await self.http.get(
+                f"/rest/api/2/issue/{id_or_key}/comment", CommentPage, what=what, params=params
+            )
+            found.extend(listed.comments)
+            if not listed.comments or len(found) >= listed.total:
+                break
+        return tuple(found)
 
     async def statuses(self) -> tuple[Named, ...]:
         return await self.http.get("/rest/api/2/status", tuple[Named, ...], what="list statuses")

@@ -8,6 +8,7 @@ import msgspec
 
 __all__ = [
     "Comment",
+    "CommentPage",
     "CreatedIssue",
     "FieldMeta",
     "FieldMetaPage",
@@ -90,6 +91,14 @@ class TransitionList(msgspec.Struct, frozen=True):
 
 class Comment(msgspec.Struct, frozen=True):
     id: str
+    body: str = ""
+
+
+class CommentPage(msgspec.Struct, frozen=True):
+    """``GET /issue/{id}/comment``: one page of the issue's comments."""
+
+    comments: tuple[Comment, ...] = ()
+    total: int = 0
 
 
 class Named(msgspec.Struct, frozen=True):

@@ -4,7 +4,7 @@ and elsewhere."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,7 +49,7 @@ from pdjira_jira_writer.idempotency import (
 )
 from pdjira_jira_writer.issue_fields import fields_to_read, plan_update, wanted_labels
 from pdjira_jira_writer.jira_client import JiraApi
-from pdjira_jira_writer.models import IssueSnapshot, Transition
+from pdjira_jira_writer.models import Comment, IssueSnapshot, Transition
 from pdjira_jira_writer.spec import SPEC
 from pdjira_jira_writer.transitions import Arrived, NoPath, next_step, same_status
 
@@ -59,6 +59,7 @@ __all__ = [
     "MappingPort",
     "comment_text",
     "pick_existing",
+    "posted_comment",
     "priority_wanted",
 ]
 
@@ -83,6 +84,12 @@ def comment_text(body: str, author: str | None) -> str:
     """The comment as posted: the note's text under a line naming who wrote it in PagerDuty."""
     who = author or "PagerDuty"
     return f"[{who} in PagerDuty]\n{body.strip()}"
+
+
+def posted_comment(comments: Sequence[Comment], text: str) -> Comment | None:
+    """The newest comment whose text is exactly ``text`` (what we would post), if any."""
+    wanted = text.strip()
+    return next((c for c in reversed(comments) if c.body.strip() == wanted), None)
 
 
 _log = get_logger(__name__)
@@ -313,13 +320,7 @@ class JiraWriter:
     @ROUTES.on(AddComment)
     async def add_comment(self, command: AddComment) -> Outcome:
         """Post the note as a comment once: skipped when mapping knows the note's comment."""
-        jira = self._client(command.instance)
-        link = await self._link(command.incident)
-        if link is None:
-            raise WaitForPrerequisite(
-                f"no issue is linked to incident {command.incident.account}/"
-                f"{command.incident.incident_id} yet"
-            )
+        jira, link = self._client(command.instance), await self._comment_link(command)
         pair = await self.mapping.pair(
             PairLookup(incident=command.incident, note_id=command.note_id)
         )
@@ -328,6 +329,35 @@ class JiraWriter:
                 command,
                 f"note {command.note_id} already has comment {pair.comment_id} on {link.issue.key}",
             )
+        text = await self._comment_text(jira, command)
+        await self._mark(jira, link.issue.issue_id, "comment", body_digest(text))
+        comment = await jira.add_comment(link.issue.issue_id, text)
+        _log.info("comment_added", issue=link.issue.key, comment=comment.id)
+        return self._comment_added(command, link, comment)
+
+    async def recover(self, command: Command) -> Outcome | None:
+        """A comment posted before a crash (the command never recorded done) is adopted, not
+        posted twice; every other command is convergent and simply applied again."""
+        if not isinstance(command, AddComment):
+            return None
+        jira, link = self._client(command.instance), await self._comment_link(command)
+        text = await self._comment_text(jira, command)
+        posted = posted_comment(await jira.comments(link.issue.issue_id), text)
+        if posted is None:
+            return None
+        _log.info("comment_adopted", issue=link.issue.key, comment=posted.id)
+        return self._comment_added(command, link, posted)
+
+    async def _comment_link(self, command: AddComment) -> Link:
+        link = await self._link(command.incident)
+        if link is None:
+            raise WaitForPrerequisite(
+                f"no issue is linked to incident {command.incident.account}/"
+                f"{command.incident.incident_id} yet"
+            )
+        return link
+
+    async def _comment_text(self, jira: JiraApi, command: AddComment) -> str:
         author = None
         if command.author_pd_user_id:
             author = await self.mapping.author(
@@ -337,10 +367,10 @@ class JiraWriter:
                     pd_user_id=command.author_pd_user_id,
                 )
             )
-        text = comment_text(command.body, author)
-        await self._mark(jira, link.issue.issue_id, "comment", body_digest(text))
-        comment = await jira.add_comment(link.issue.issue_id, text)
-        _log.info("comment_added", issue=link.issue.key, comment=comment.id)
+        return comment_text(command.body, author)
+
+    @staticmethod
+    def _comment_added(command: AddComment, link: Link, comment: Comment) -> CommentAdded:
         return CommentAdded(
             **answering(command),
             issue=link.issue,

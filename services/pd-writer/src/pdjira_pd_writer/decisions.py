@@ -10,7 +10,7 @@ from pdjira_common.requests import UserReply
 from pdjira_common.retry import Retryable
 from pdjira_writer.catalog import by_id_or_name
 
-from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Priority
+from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Note, Priority
 
 __all__ = [
     "ALREADY_THERE_CODES",
@@ -25,6 +25,7 @@ __all__ = [
     "note_text",
     "pick_incident",
     "plan_fields",
+    "posted_note",
     "responder_message",
     "unknown_priority",
 ]
@@ -89,6 +90,12 @@ def note_text(body: str, actor: Actor, jira_user_key: str | None) -> str:
     if actor.source in ("manual", "email", "mapped") or not jira_user_key:
         return text
     return f"[{jira_user_key} in Jira]\n{text}"
+
+
+def posted_note(notes: Sequence[Note], text: str) -> Note | None:
+    """The newest note whose text is exactly ``text`` (what we would post), if any."""
+    wanted = text.strip()
+    return next((n for n in reversed(notes) if n.content.strip() == wanted), None)
 
 
 def incident_key(issue: IssueRef) -> str:

@@ -13,6 +13,7 @@ __all__ = [
     "IncidentStatus",
     "Note",
     "NoteBody",
+    "NoteList",
     "Priority",
     "PriorityList",
     "Reference",
@@ -68,6 +69,13 @@ class IncidentList(msgspec.Struct, frozen=True):
 
 class Note(msgspec.Struct, frozen=True):
     id: str
+    content: str = ""
+
+
+class NoteList(msgspec.Struct, frozen=True):
+    """``{"notes": [...]}`` of ``GET /incidents/{id}/notes``."""
+
+    notes: tuple[Note, ...] = ()
 
 
 class NoteBody(msgspec.Struct, frozen=True):

@@ -49,10 +49,11 @@ from pdjira_pd_writer.decisions import (
     note_text,
     pick_incident,
     plan_fields,
+    posted_note,
     responder_message,
 )
 from pdjira_pd_writer.errors import PagerDutyError
-from pdjira_pd_writer.models import Priority
+from pdjira_pd_writer.models import Note, Priority
 from pdjira_pd_writer.pd_client import PagerDutyApi
 from pdjira_pd_writer.spec import SPEC
 
@@ -339,6 +340,28 @@ class PdWriter:
         await self._mark(pd, incident_id, "note", body_digest(text))
         note = await pd.add_note(incident_id, text, from_email=actor.email)
         _log.info("note_added", incident=incident_id, note=note.id, acting_as=actor.source)
+        return self._note_added(command, note)
+
+    async def recover(self, command: Command) -> Outcome | None:
+        """A note posted before a crash (the command never recorded done) is adopted, not
+        posted twice; every other command is convergent and simply applied again."""
+        if not isinstance(command, AddNote):
+            return None
+        pd = self._client(command.incident.account)
+        actor = await self._actor(
+            pd, command.incident.account, command.issue, command.author_jira_user_key
+        )
+        if actor.email is None:
+            return None
+        text = note_text(command.body, actor, command.author_jira_user_key)
+        posted = posted_note(await pd.notes(command.incident.incident_id), text)
+        if posted is None:
+            return None
+        _log.info("note_adopted", incident=command.incident.incident_id, note=posted.id)
+        return self._note_added(command, posted)
+
+    @staticmethod
+    def _note_added(command: AddNote, note: Note) -> NoteAdded:
         return NoteAdded(
             **answering(command),
             issue=command.issue,
