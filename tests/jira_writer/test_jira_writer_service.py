@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
 from typing import Any
 
@@ -414,7 +415,11 @@ async def test_no_direct_transition_takes_the_path_through_the_workflow(
     incident = new_incident()
     link = await linked_issue(nc, outcomes, incident)
     await jira_sim.move(link.issue.key, "Done")
-    command = transition(incident, "In Progress")  # Done -> only Reopen (to To Do)
+    # Done -> only Reopen (to To Do); a rule that reopens, on a cause after the move.
+    later = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    command = msgspec.structs.replace(
+        transition(incident, "In Progress"), reopen=True, caused_at=later
+    )
     await send(nc, command)
 
     outcome = await outcomes.wait_for(command.command_id)

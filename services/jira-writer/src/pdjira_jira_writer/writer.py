@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
 from pdjira_common import subjects
 from pdjira_common.contracts import (
     AddComment,
@@ -49,9 +50,18 @@ from pdjira_jira_writer.idempotency import (
 )
 from pdjira_jira_writer.issue_fields import fields_to_read, plan_update, wanted_labels
 from pdjira_jira_writer.jira_client import JiraApi
-from pdjira_jira_writer.models import Comment, IssueSnapshot, Transition
+from pdjira_jira_writer.models import Comment, IssueHistory, IssueSnapshot, Transition
 from pdjira_jira_writer.spec import SPEC
-from pdjira_jira_writer.transitions import Arrived, NoPath, next_step, same_status
+from pdjira_jira_writer.status_guard import DONE, latest_status_change, transition_guard
+from pdjira_jira_writer.transitions import (
+    Arrived,
+    NoPath,
+    Step,
+    TransitionPlan,
+    next_step,
+    same_status,
+)
+from pdjira_jira_writer.workflows import WorkflowKey, Workflows
 
 __all__ = [
     "FindLink",
@@ -127,6 +137,8 @@ class JiraWriter:
     last_writes: LastWrites
     # What each instance has (projects, issue types, priorities, statuses), to resolve ids.
     catalogs: Catalogs = field(default_factory=Catalogs)
+    # The transitions seen per workflow, to plan a whole path before moving.
+    workflows: Workflows = field(default_factory=Workflows)
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable/WaitForPrerequisite to try again later."""
@@ -184,7 +196,8 @@ class JiraWriter:
 
     @ROUTES.on(TransitionIssue)
     async def transition_issue(self, command: TransitionIssue) -> Outcome:
-        """Move the linked issue to the target status; skip (no write) when already there."""
+        """Move the linked issue to the target status; skip (no write) when already there, or
+        when a person's newer change (or Done) must stand."""
         jira = self._client(command.instance)
         link = await self._linked_issue(jira, command.incident)
         order_key = write_key("jira", command.incident.account, command.incident.incident_id)
@@ -193,59 +206,161 @@ class JiraWriter:
             reason = f"not moving {link.issue.key} to '{command.target_status}': {stale}"
             return skipped(command, reason)
         target = await self._target_status(jira, command.target_status)
-        issue = await jira.get_issue(link.issue.issue_id)
-        ref = self._ref(jira, issue.id, issue.key)
+        issue = await jira.get_issue_history(link.issue.issue_id)
         if same_status(issue.status, target):
             # The wanted state holds as of this cause: an older cause must not undo it either.
             await record_write(self.last_writes, order_key, command, issue.status)
             return skipped(command, f"issue {issue.key} is already in status '{issue.status}'")
-        start, current = issue.status, issue.status
-        seen: dict[str, tuple[Transition, ...]] = {}
+        guard = await self._guard(jira, issue, command, target)
+        if guard is not None:
+            return skipped(command, f"not moving {issue.key} to '{target}': {guard}")
+        moved = await self._move(jira, issue, target, command.resolution)
+        if isinstance(moved, str):
+            return failed(command, moved)
+        arrived = moved[-1] if moved else target
+        # Before the outcome: the next command of this incident is decided against it.
+        await record_write(self.last_writes, order_key, command, arrived)
+        return IssueTransitioned(
+            **answering(command),
+            issue=self._ref(jira, issue.id, issue.key),
+            from_status=issue.status,
+            to_status=arrived,
+            path=tuple(moved),
+        )
+
+    async def _guard(
+        self, jira: JiraApi, issue: IssueHistory, command: TransitionIssue, target: str
+    ) -> str | None:
+        """Why the issue must stay as it is (transition_guard), asking Jira only what it needs."""
+        in_done = issue.category == DONE
+        target_done = in_done and (await self._status_category(jira, target)) == DONE
+        return transition_guard(
+            issue_key=issue.key,
+            status=issue.status,
+            in_done=in_done,
+            target_done=target_done,
+            reopen=command.reopen,
+            caused_at=command.caused_at,
+            change=latest_status_change(issue.changelog.histories),
+            our_login=await jira.myself() if command.caused_at else "",
+        )
+
+    async def _move(
+        self, jira: JiraApi, issue: IssueHistory, target: str, resolution: str | None
+    ) -> list[str] | str:
+        """Walk the issue to ``target`` on the path planned over the workflow seen so far (the
+        statuses it passed), or why it cannot get there (back where it started if it can)."""
+        kind = self._workflow_key(jira, issue)
+        graph = self.workflows.known(kind)
+        fresh: set[str] = set()  # statuses whose transitions were read in this command
+
+        async def read(status: str) -> None:
+            offered = await jira.get_transitions(issue.id)
+            self.workflows.learn(kind, status, offered)
+            graph[status.strip().casefold()] = offered
+            fresh.add(status.strip().casefold())
+
+        start = current = issue.status
+        await read(start)  # where the issue is, as Jira offers it now
         path: list[str] = []
         for _ in range(MAX_HOPS):
             if same_status(current, target):
-                break  # arrived: no further read
-            seen[current] = await jira.get_transitions(issue.id)
+                return path
+            if current.strip().casefold() not in graph:
+                await read(current)  # exploring: a status not seen yet
             step = next_step(
                 issue_key=issue.key,
                 current=current,
                 target=target,
-                seen=seen,
-                resolution=command.resolution,
+                seen=graph,
+                resolution=resolution,
             )
             if isinstance(step, Arrived):
-                break
+                return path
             if isinstance(step, NoPath):
-                moved = f" (moved from '{start}' on the way: {' -> '.join(path)})" if path else ""
-                return failed(command, step.reason + moved)
-            # Mark before writing: the webhook this transition causes is our echo.
-            await self._mark(jira, issue.id, "status", step.plan.to_status)
-            await jira.transition(issue.id, step.plan.transition_id, step.plan.fields)
-            _log.info(
-                "issue_transitioned",
-                issue=issue.key,
-                from_status=current,
-                to_status=step.plan.to_status,
-                transition=step.plan.transition_name,
-                exploring=step.exploring,
-            )
-            path.append(step.plan.to_status)
-            current = step.plan.to_status
-        else:
-            return failed(
-                command,
-                f"issue {issue.key} did not reach '{target}' in {MAX_HOPS} "
-                f"transitions (now '{current}', path {' -> '.join(path)}); check the workflow",
-            )
-        # Before the outcome: the next command of this incident is decided against it.
-        await record_write(self.last_writes, order_key, command, current)
-        return IssueTransitioned(
-            **answering(command),
-            issue=ref,
-            from_status=start,
-            to_status=current,
-            path=tuple(path),
+                return await self._give_up(jira, issue, step.reason, start, current, graph, path)
+            for plan in step.plans:
+                known_now = current.strip().casefold() in fresh
+                try:
+                    taken = await self._hop(jira, issue, current, plan, stale=not known_now)
+                except JiraError as exc:  # refused on the way: not left half-way
+                    return await self._give_up(jira, issue, exc.reason, start, current, graph, path)
+                if not taken:
+                    await read(current)  # our picture was old: plan again from here
+                    break
+                path.append(plan.to_status)
+                current = plan.to_status
+        return (
+            f"issue {issue.key} did not reach '{target}' in {MAX_HOPS} transitions (now "
+            f"'{current}', path {' -> '.join(path)}); check the workflow"
         )
+
+    async def _hop(
+        self, jira: JiraApi, issue: IssueHistory, current: str, plan: TransitionPlan, *, stale: bool
+    ) -> bool:
+        """Take one transition; False when Jira no longer offers it from ``current`` and our
+        picture of ``current`` is an old one (read it again)."""
+        # Mark before writing: the webhook this transition causes is our echo.
+        await self._mark(jira, issue.id, "status", plan.to_status)
+        try:
+            await jira.transition(issue.id, plan.transition_id, plan.fields)
+        except JiraError as exc:
+            if exc.status_code != httpx.codes.BAD_REQUEST:
+                raise
+            now = await jira.get_issue(issue.id)
+            if not same_status(now.status, current):
+                # Someone moved it meanwhile: read it again and decide again (their change
+                # may now be the newer one).
+                raise Retryable(
+                    f"issue {issue.key} moved from '{current}' to '{now.status}' while we "
+                    f"transitioned it ({exc.reason}); retrying on its new status"
+                ) from exc
+            if stale:
+                return False
+            raise
+        _log.info(
+            "issue_transitioned",
+            issue=issue.key,
+            from_status=current,
+            to_status=plan.to_status,
+            transition=plan.transition_name,
+        )
+        return True
+
+    async def _give_up(
+        self,
+        jira: JiraApi,
+        issue: IssueHistory,
+        reason: str,
+        start: str,
+        current: str,
+        graph: Mapping[str, Sequence[Transition]],
+        path: list[str],
+    ) -> str:
+        """No path from here (found out on the way): walk back to ``start`` on known
+        transitions, so a failed command leaves the issue where it was; say where it is."""
+        if not path:
+            return reason
+        back = next_step(issue_key=issue.key, current=current, target=start, seen=graph)
+        if isinstance(back, Step) and not back.exploring:
+            for plan in back.plans:
+                await self._hop(jira, issue, current, plan, stale=False)
+                current = plan.to_status
+            _log.warning("issue_walked_back", issue=issue.key, to_status=start, tried=path)
+            return f"{reason} (tried {' -> '.join(path)}, then moved it back to '{start}')"
+        return (
+            f"{reason} (moved from '{start}' on the way: {' -> '.join(path)}, and no known "
+            f"transitions lead back; move {issue.key} back to '{start}' by hand)"
+        )
+
+    async def _status_category(self, jira: JiraApi, status: str) -> str:
+        return (await self.catalogs.find(jira, "statuses", status)).category
+
+    @staticmethod
+    def _workflow_key(jira: JiraApi, issue: IssueHistory) -> WorkflowKey:
+        project = issue.fields.project.id if issue.fields.project else ""
+        issue_type = issue.fields.issuetype.id if issue.fields.issuetype else ""
+        return (jira.instance, project, issue_type)
 
     @ROUTES.on(UpdateIssueFields)
     async def update_issue_fields(self, command: UpdateIssueFields) -> Outcome:
