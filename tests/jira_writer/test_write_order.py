@@ -4,9 +4,8 @@ nats-server against the Jira simulator."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 from nats.aio.client import Client
