@@ -283,7 +283,10 @@ class JiraWriter:
                 known_now = current.strip().casefold() in fresh
                 try:
                     taken = await self._hop(jira, issue, current, plan, stale=not known_now)
-                except JiraError as exc:  # refused on the way: not left half-way
+                except JiraError as exc:
+                    if not path:
+                        raise  # nothing moved yet: Jira's refusal as it is
+                    # Refused on the way: the issue is not left half-way.
                     return await self._give_up(jira, issue, exc.reason, start, current, graph, path)
                 if not taken:
                     await read(current)  # our picture was old: plan again from here
