@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
+import structlog
+import structlog.testing
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pdjira_common import streams
@@ -207,3 +209,26 @@ async def test_a_redelivery_of_a_held_command_does_not_run_it_twice(nc: Client) 
     async with running(nc, handler, retry=retry):
         await wait_drained(nc.jetstream(), timeout=10, consumers=["t"])
     assert calls == [b"slow"]
+
+
+async def test_commands_queued_behind_a_slow_head_are_kept_alive_not_redelivered(
+    nc: Client,
+) -> None:
+    done: list[bytes] = []
+
+    async def handler(msg: Msg) -> None:
+        if msg.data == b"slow":
+            await asyncio.sleep(2.0)  # more than three ack waits, the loop free to beat
+        done.append(msg.data)
+
+    await publish(nc, "A", "slow")
+    for n in range(3):
+        await publish(nc, "A", f"queued {n}")
+    retry = RetrySettings(base_delay=0.2, max_delay=0.4, max_attempts=3, ack_wait=0.6)
+    with structlog.testing.capture_logs() as logs:
+        async with running(nc, handler, retry=retry):
+            await wait_until(settled(lambda: len(done) == 4), timeout=10, what="all applied")
+            await wait_drained(nc.jetstream(), timeout=5, consumers=["t"])
+    assert done == [b"slow", b"queued 0", b"queued 1", b"queued 2"]
+    redelivered = [e for e in logs if e["event"] == "redelivery_dropped"]
+    assert redelivered == [], "a queued command reached its ack wait and came back"

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import msgspec
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 from pdjira_common import streams, subjects
 from pdjira_common.contracts import (
     CommandFailed,
     CreateIssue,
+    DeadLetter,
     IncidentRef,
     IssueLinked,
     IssueTransitioned,
@@ -206,7 +209,10 @@ async def test_jira_refusal_fails_with_its_message_after_one_attempt(
     await wait_drained(nc.jetstream(), timeout=10, consumers=[CONSUMER])
     assert len(await jira_sim.requests("POST", "/rest/api/2/issue")) == 1
     assert (await nc.jetstream().stream_info(streams.COMMANDS)).state.messages == 0
-    assert (await nc.jetstream().stream_info(streams.DLQ)).state.messages == 0
+    # Kept in the DLQ with Jira's words and the hint, to be replayed after the fix.
+    raw = await nc.jetstream().get_last_msg(streams.DLQ, f"dlq.COMMANDS.{CONSUMER}")
+    letter = msgspec.json.decode(raw.data or b"", type=DeadLetter)
+    assert (letter.reason, letter.attempts) == (outcome.reason, 1)
 
 
 async def test_503_burst_is_retried_until_created_once(
@@ -409,7 +415,11 @@ async def test_no_direct_transition_takes_the_path_through_the_workflow(
     incident = new_incident()
     link = await linked_issue(nc, outcomes, incident)
     await jira_sim.move(link.issue.key, "Done")
-    command = transition(incident, "In Progress")  # Done -> only Reopen (to To Do)
+    # Done -> only Reopen (to To Do); a rule that reopens, on a cause after the move.
+    later = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    command = msgspec.structs.replace(
+        transition(incident, "In Progress"), reopen=True, caused_at=later
+    )
     await send(nc, command)
 
     outcome = await outcomes.wait_for(command.command_id)

@@ -4,6 +4,7 @@ nats-server against the Jira simulator."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -17,9 +18,9 @@ from support.writers import OutcomeWatcher
 from .conftest import JiraSim, send
 from .test_jira_writer_service import linked_issue, new_incident, transition
 
-T1 = "2026-11-26T08:00:01.000Z"
-T2 = "2026-11-26T08:00:02.000Z"
-T3 = "2026-11-26T08:00:03.000Z"
+# Causes after the issue's last change (older ones lose to it: the last human change wins).
+_SOON = datetime.now(UTC) + timedelta(minutes=5)
+T1, T2, T3 = ((_SOON + timedelta(seconds=n)).isoformat() for n in (1, 2, 3))
 
 
 def at(command: TransitionIssue, caused_at: str | None) -> TransitionIssue:
@@ -77,7 +78,8 @@ async def test_a_newer_acknowledge_moves_the_resolved_issue(
     await send(nc, resolve)
     assert isinstance(await outcomes.wait_for(resolve.command_id), IssueTransitioned)
 
-    ack = at(transition(incident, "In Progress"), T3)
+    # The incident was reopened and acknowledged: the rule reopens (Done stays Done otherwise).
+    ack = msgspec.structs.replace(at(transition(incident, "In Progress"), T3), reopen=True)
     await send(nc, ack)
 
     outcome = await outcomes.wait_for(ack.command_id)

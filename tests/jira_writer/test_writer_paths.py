@@ -21,7 +21,9 @@ from pdjira_jira_writer.models import (
     CreatedIssue,
     FieldMeta,
     IssueFields,
+    IssueHistory,
     IssueSnapshot,
+    KindFields,
     Named,
     SearchResults,
     StatusRef,
@@ -49,6 +51,13 @@ class FakeJira:
     async def get_issue(self, id_or_key: str) -> IssueSnapshot:
         self.calls.append(f"get {id_or_key}")
         return IssueSnapshot(id="1", key="OPS-1", fields=IssueFields(status=StatusRef("To Do")))
+
+    async def get_issue_history(self, id_or_key: str) -> IssueHistory:
+        self.calls.append(f"get {id_or_key}")
+        return IssueHistory(id="1", key="OPS-1", fields=KindFields(status=StatusRef("To Do")))
+
+    async def myself(self) -> str:
+        return "pdjira"
 
     async def search(self, jql: str, *, max_results: int = 10) -> SearchResults:
         self.calls.append("search")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import msgspec
 from nats.aio.client import Client
 from pdjira_common.contracts import IncidentUpdated, UpdateIncident, WriteSkipped
@@ -11,9 +13,9 @@ from support.writers import OutcomeWatcher
 from .conftest import PdSim, send
 from .test_pd_writer_service import update
 
-T1 = "2026-11-26T08:00:01.000000+00:00"
-T2 = "2026-11-26T08:00:02.000000+00:00"
-T3 = "2026-11-26T08:00:03.000000+00:00"
+# Causes after the incident's trigger (older ones lose to it: the last human change wins).
+_SOON = datetime.now(UTC) + timedelta(minutes=5)
+T1, T2, T3 = ((_SOON + timedelta(seconds=n)).isoformat() for n in (1, 2, 3))
 
 
 def at(command: UpdateIncident, caused_at: str) -> UpdateIncident:

@@ -9,9 +9,11 @@ transform and a fixed partition count per replica. So this one durable pull cons
 batches and puts each message in the lane of its entity (the subject's tokens after
 ``commands.<system>.``); a lane runs its messages in order and acks each one after it is done.
 A failing message stays at the head of its lane: it is retried *in place*, as the one retry
-policy says (``retry.after_failure``), while in-progress acks keep its ack timer alive, so
-nothing behind it can overtake it; other lanes keep flowing. After the bound it goes to the DLQ
-(``dead_letters``, with the reason) and is acked, and the lane moves on. When the service stops, a
+policy says (``retry.after_failure``), so nothing behind it can overtake it; other lanes keep
+flowing. One periodic beat sends in-progress acks for *every* message held, queued or running:
+a command queued behind a slow head must not reach its ack wait and come back a second time.
+After the bound a message goes to the DLQ (``dead_letters``, with the reason) and is acked, and
+the lane moves on. When the service stops, a
 waiting message is handed back with a delayed nak of the remaining backoff.
 
 One exception to strict order: when the head waits for a prerequisite (a transition before its
@@ -28,7 +30,7 @@ import asyncio
 import contextlib
 import random
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -101,11 +103,12 @@ class LaneDispatcher:
         # Stream sequences of the messages held (queued or running) and of the last ones done:
         # a redelivery of either (an ack timer that ran out under load, an ack the server had
         # not processed yet) must not make the lane run a command twice.
-        self._held: set[int] = set()
+        self._held: dict[int, Msg] = {}
         self._done: OrderedDict[int, None] = OrderedDict()
         self._acking: set[asyncio.Task[None]] = set()
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._fetcher: asyncio.Task[None] | None = None
+        self._beat: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
 
@@ -117,6 +120,7 @@ class LaneDispatcher:
             config=ConsumerConfig(ack_wait=self._retry.ack_wait, max_ack_pending=10_000),
         )
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"lanes:{self._durable}")
+        self._beat = asyncio.create_task(self._keep_alive(), name=f"beat:{self._durable}")
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop fetching (at once: a waiting pull request is not waited out); let running
@@ -131,6 +135,9 @@ class LaneDispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._beat is not None:
+            self._beat.cancel()
+            await asyncio.gather(self._beat, return_exceptions=True)
         for lane in self._lanes.values():
             for msg in lane:
                 with contextlib.suppress(Exception):
@@ -187,7 +194,7 @@ class LaneDispatcher:
                 task.add_done_callback(self._acking.discard)
             self._room.release()
             return
-        self._held.add(sequence)
+        self._held[sequence] = msg
         key = entity_of(msg.subject)
         self._lanes.setdefault(key, deque()).append(msg)
         if key not in self._workers:
@@ -196,7 +203,7 @@ class LaneDispatcher:
     def _release(self, msg: Msg, *, finished: bool) -> None:
         """``msg`` left its lane (``finished``: acked or dead-lettered; else handed back)."""
         sequence = msg.metadata.sequence.stream
-        self._held.discard(sequence)
+        self._held.pop(sequence, None)
         if finished:
             self._done[sequence] = None
             if len(self._done) > _DONE_REMEMBERED:
@@ -221,44 +228,43 @@ class LaneDispatcher:
         """Apply ``msg`` until it is acked or dead-lettered; False if stopped while waiting."""
         attempt = max(1, int(getattr(msg.metadata, "num_delivered", 1) or 1))
         waits = 0
-        async with self._keep_alive(msg):
-            while True:
-                correlation = (msg.headers or {}).get(CORRELATION_HEADER)
-                if correlation:
-                    bind_correlation_id(correlation)
-                try:
-                    async with self._running:
-                        await self._handler(msg)
-                    await msg.ack()
-                    return True
-                except Exception as exc:
-                    if not is_expected(exc):
-                        _log.exception("handler_failed", reason=reason_of(exc))
-                    failure = exc
-                waits += isinstance(failure, WaitForPrerequisite)
-                verdict = after_failure(
-                    failure, attempt=attempt, waits=waits, settings=self._retry, rng=self._rng
+        while True:
+            correlation = (msg.headers or {}).get(CORRELATION_HEADER)
+            if correlation:
+                bind_correlation_id(correlation)
+            try:
+                async with self._running:
+                    await self._handler(msg)
+                await msg.ack()
+                return True
+            except Exception as exc:
+                if not is_expected(exc):
+                    _log.exception("handler_failed", reason=reason_of(exc))
+                failure = exc
+            waits += isinstance(failure, WaitForPrerequisite)
+            verdict = after_failure(
+                failure, attempt=attempt, waits=waits, settings=self._retry, rng=self._rng
+            )
+            if isinstance(verdict, DeadLetterNow):
+                await send_to_dlq(
+                    self._js,
+                    msg,
+                    consumer=self._durable,
+                    reason=verdict.reason,
+                    attempts=attempt,
                 )
-                if isinstance(verdict, DeadLetterNow):
-                    await send_to_dlq(
-                        self._js,
-                        msg,
-                        consumer=self._durable,
-                        reason=verdict.reason,
-                        attempts=attempt,
-                    )
-                    await msg.ack()
-                    return True
-                if verdict.waiting and await self._run_overtaker(lane):
-                    continue
-                attempt += not verdict.waiting
-                _log.warning(
-                    "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
-                )
-                if await self._wait_or_stop(verdict.delay):
-                    with contextlib.suppress(Exception):
-                        await msg.nak(delay=verdict.delay)  # the restart (or a peer) takes it up
-                    return False
+                await msg.ack()
+                return True
+            if verdict.waiting and await self._run_overtaker(lane):
+                continue
+            attempt += not verdict.waiting
+            _log.warning(
+                "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
+            )
+            if await self._wait_or_stop(verdict.delay):
+                with contextlib.suppress(Exception):
+                    await msg.nak(delay=verdict.delay)  # the restart (or a peer) takes it up
+                return False
 
     async def _run_overtaker(self, lane: deque[Msg]) -> bool:
         for i, msg in enumerate(list(lane)[1:], start=1):
@@ -280,20 +286,11 @@ class LaneDispatcher:
             return False
         return True
 
-    @contextlib.asynccontextmanager
-    async def _keep_alive(self, msg: Msg) -> AsyncIterator[None]:
-        """In-progress acks while the message is worked on or waits: no redelivery meanwhile."""
-
-        async def beat() -> None:
-            while True:
-                await asyncio.sleep(max(0.2, self._retry.ack_wait / 3))
+    async def _keep_alive(self) -> None:
+        """In-progress acks for every message held (queued, running or waiting to retry), a
+        third of the ack wait apart: none is redelivered while this replica has it."""
+        while True:
+            await asyncio.sleep(max(0.2, self._retry.ack_wait / 3))
+            for msg in list(self._held.values()):
                 with contextlib.suppress(Exception):
                     await msg.in_progress()
-
-        task = asyncio.create_task(beat())
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

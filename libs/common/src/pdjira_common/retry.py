@@ -6,6 +6,8 @@ the lane counts). Each passes its counts; what a failure means is decided here, 
 
 - :class:`Unprocessable` (e.g. a body that does not decode): dead-letter at once, retrying
   cannot help and on an ordered consumer would hold up what comes behind it;
+- :class:`PermanentFailure` (the vendor refused for good, its failure outcome is out):
+  dead-letter at once too, so that ``pdjira dlq replay`` redoes it once the cause is fixed;
 - :class:`WaitForPrerequisite`: not a failure, wait :data:`PREREQUISITE_WAIT` and try again,
   up to ``prerequisite_max_attempts`` waits;
 - :class:`Retryable` and any other exception: retry after the delay the vendor asked for, else
@@ -25,6 +27,7 @@ from pdjira_common.secrets import redact
 __all__ = [
     "PREREQUISITE_WAIT",
     "DeadLetterNow",
+    "PermanentFailure",
     "RetryLater",
     "Retryable",
     "Unprocessable",
@@ -67,6 +70,19 @@ class Unprocessable(Exception):
         self.reason = reason
 
 
+class PermanentFailure(Exception):
+    """The command failed for good (a 4xx that will not fix itself, no transition path...) and
+    its failure outcome is published: keep it in the DLQ with ``reason`` (what to fix), to be
+    replayed after the fix, instead of only a log line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_OWN_FAILURES = (Retryable, WaitForPrerequisite, Unprocessable, PermanentFailure)
+
+
 @dataclass(frozen=True, slots=True)
 class RetryLater:
     """Try the message again after ``delay`` seconds; ``waiting`` when only a prerequisite is
@@ -96,12 +112,12 @@ def retry_delay(attempt: int, settings: RetrySettings, rng: random.Random | None
 
 def is_expected(error: BaseException) -> bool:
     """One of the failures handlers raise on purpose (anything else is a bug worth a trace)."""
-    return isinstance(error, Retryable | WaitForPrerequisite | Unprocessable)
+    return isinstance(error, _OWN_FAILURES)
 
 
 def reason_of(error: BaseException) -> str:
     """What goes into logs and dead letters: the handler's own reason, else the exception."""
-    if isinstance(error, Retryable | WaitForPrerequisite | Unprocessable):
+    if isinstance(error, _OWN_FAILURES):
         return error.reason
     return redact(f"{type(error).__name__}: {error}")
 
@@ -120,7 +136,7 @@ def after_failure(
     prerequisite was missing, this one included (a consumer that cannot tell them apart passes
     the delivery count for both)."""
     reason = reason_of(error)
-    if isinstance(error, Unprocessable):
+    if isinstance(error, Unprocessable | PermanentFailure):
         return DeadLetterNow(reason)
     if isinstance(error, WaitForPrerequisite):
         if waits >= settings.prerequisite_max_attempts:

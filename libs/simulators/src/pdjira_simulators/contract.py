@@ -108,10 +108,21 @@ def pagerduty_tolerated(error: Any) -> bool:
     return message.startswith("Tried to write read-only") and leaf in READ_ONLY_SENT_IN_PRACTICE
 
 
+_JIRA_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}")  # Jira's own times
+
+
 def jira_tolerated(error: Any) -> bool:
     """Atlassian's generated DC document types every `fields` value as an object, several
-    list endpoints as an object, and entity property values as strings."""
+    list endpoints as an object, entity property values as strings, and its times (changelog
+    `created`) as RFC 3339, which Jira writes with a `+0000` offset; changelog items name an
+    empty side as null (a resolution cleared), which it marks not nullable."""
     path, message = _path(error), _message(error)
+    if "changelog" in path and path[-1:] in (["from"], ["fromString"], ["to"], ["toString"]):
+        return message.startswith("None ")
+    if message.endswith("is not a 'date-time'") and _JIRA_TIME.fullmatch(
+        str(getattr(error, "instance", ""))
+    ):
+        return True
     if len(path) == 3 and path[0] == "properties" and path[2] == "value":
         return message.endswith("is not of type 'string'")  # create's `properties[].value`
     if "fields" in path and (

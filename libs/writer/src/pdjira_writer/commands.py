@@ -1,5 +1,6 @@
-"""The lane handler every writer runs: decode the command, let the writer apply it, publish
-the outcome (the lane acks after it)."""
+"""The lane handler every writer runs: decode the command, let the writer apply it (once per
+command id: ``command_log``), publish the outcome (the lane acks after it). A command that
+failed for good is dead-lettered after its failure outcome is out."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from faststream.nats import NatsBroker
 from nats.aio.msg import Msg
 from pdjira_common import streams
 from pdjira_common.bus import publish
-from pdjira_common.contracts import Command, Outcome, decode_command
+from pdjira_common.contracts import Command, CommandFailed, Outcome, decode_command
 from pdjira_common.logging import bind_correlation_id, get_logger
-from pdjira_common.retry import Unprocessable
+from pdjira_common.retry import PermanentFailure, Unprocessable
 
+from pdjira_writer.command_log import CommandLog, CommandRecord
 from pdjira_writer.metrics import WriterMetrics
 from pdjira_writer.spec import WriterSpec
 
@@ -28,6 +30,11 @@ class Writer(Protocol):
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable/WaitForPrerequisite to try again later."""
+        ...
+
+    async def recover(self, command: Command) -> Outcome | None:
+        """The outcome of ``command`` if its write is found done at the vendor (it was started
+        before a crash and never recorded done), else None: apply it (again)."""
         ...
 
     def outcome_subject(self, command: Command) -> str:
@@ -53,26 +60,54 @@ def decode(data: bytes, subject: str, spec: WriterSpec) -> Command:
 
 
 def make_command_handler(
-    broker: NatsBroker, writer: Writer, metrics: WriterMetrics, spec: WriterSpec
+    broker: NatsBroker,
+    writer: Writer,
+    metrics: WriterMetrics,
+    spec: WriterSpec,
+    command_log: CommandLog,
 ) -> Callable[[Msg], Awaitable[None]]:
-    """The lane handler: decode, apply, publish the outcome (the lane acks after it)."""
+    """The lane handler: decode, apply once, publish the outcome (the lane acks after it)."""
+
+    async def apply_once(command: Command) -> Outcome:
+        record = await command_log.get(command.command_id)
+        if record is not None and record.outcome is not None:
+            _log.info("command_already_done", id=command.command_id)
+            return record.outcome  # published again: JetStream drops the duplicate
+        recovered = await writer.recover(command) if record is not None else None
+        if recovered is not None:
+            _log.info("command_recovered", id=command.command_id)
+            outcome = recovered
+        else:
+            await command_log.put(CommandRecord(command_id=command.command_id, state="started"))
+            outcome = await writer.handle(command)
+        if isinstance(outcome, CommandFailed):
+            await command_log.forget(command.command_id)  # a replay from the DLQ runs it anew
+        else:
+            await command_log.put(
+                CommandRecord(command_id=command.command_id, state="done", outcome=outcome)
+            )
+        return outcome
 
     async def on_command(msg: Msg) -> None:
         command = decode(msg.data, msg.subject, spec)
         # The command's own correlation id is the trace id, whatever the headers said.
         bind_correlation_id(command.correlation_id)
         _log.info("command_received", command=type(command).__name__, id=command.command_id)
-        outcome = await writer.handle(command)
+        outcome = await apply_once(command)
         await publish(
             broker,
             outcome,
             writer.outcome_subject(command),
             stream=streams.OUTCOMES,
-            # The same fact published again by a redelivered command is dropped by JetStream.
-            msg_id=f"outcome:{command.command_id}",
+            # The same fact published again by a redelivered command is dropped by JetStream;
+            # a replayed command's new outcome (another kind) is not.
+            msg_id=f"outcome:{command.command_id}:{type(outcome).__name__}",
             correlation_id=command.correlation_id,
         )
         metrics.outcomes.labels(type(outcome).__name__).inc()
         _log.info("outcome_published", outcome=type(outcome).__name__, id=command.command_id)
+        if isinstance(outcome, CommandFailed) and outcome.permanent:
+            # Kept with what to fix, so that `pdjira dlq replay` redoes it after the fix.
+            raise PermanentFailure(outcome.reason)
 
     return on_command

@@ -23,6 +23,7 @@ from pdjira_common.logging import configure_logging
 from pdjira_common.service import config_from_command_line, run_asgi, service_app
 from pdjira_common.streams import Topology
 
+from pdjira_writer.command_log import kv_command_log
 from pdjira_writer.commands import Writer, make_command_handler
 from pdjira_writer.metrics import WriterMetrics
 from pdjira_writer.spec import WriterSpec
@@ -89,7 +90,9 @@ class WriterServiceFactory(Generic[W, C]):
                 js,
                 subject=spec.commands,
                 durable=spec.name,
-                handler=make_command_handler(broker, writer, metrics, spec),
+                handler=make_command_handler(
+                    broker, writer, metrics, spec, command_log=kv_command_log(broker)
+                ),
                 retry=config.retry,
                 concurrency=config.writers.concurrency,
                 may_overtake=lambda msg: writer.creates_prerequisite(msg.data),

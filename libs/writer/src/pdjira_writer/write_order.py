@@ -32,6 +32,7 @@ __all__ = [
     "StatusCommand",
     "kv_last_writes",
     "older_than_last",
+    "parse_time",
     "record_write",
     "stale_reason",
     "write_key",
@@ -39,11 +40,16 @@ __all__ = [
 
 
 class LastWrite(msgspec.Struct, frozen=True, kw_only=True):
-    """The last status written (or found already there) for one entity, and its cause time."""
+    """The last status written (or found already there) for one entity, and its cause time.
+
+    ``vendor_changed_at``: the vendor's time of that status change (PagerDuty's
+    ``last_status_change_at`` after our write), so that a later read can tell our change from
+    a person's."""
 
     caused_at: str
     status: str
     command_id: str
+    vendor_changed_at: str | None = None
 
 
 def write_key(system: str, scope: str, entity: str) -> str:
@@ -51,7 +57,9 @@ def write_key(system: str, scope: str, entity: str) -> str:
     return f"{token(system)}.{token(scope)}.{token(entity)}"
 
 
-def _parse(value: str) -> datetime | None:
+def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 time (PagerDuty's ``Z``, Jira's ``+0000``), as UTC when it names no zone;
+    None when it cannot be read."""
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
@@ -66,7 +74,7 @@ def older_than_last(caused_at: str | None, last: LastWrite | None) -> str | None
     An equal time applies (a redelivered command is then skipped by convergence instead)."""
     if caused_at is None or last is None:
         return None
-    cause, previous = _parse(caused_at), _parse(last.caused_at)
+    cause, previous = parse_time(caused_at), parse_time(last.caused_at)
     if cause is None or previous is None or cause >= previous:
         return None
     return (
@@ -97,7 +105,12 @@ class StatusCommand(Protocol):
 
 
 async def record_write(
-    last_writes: LastWrites, key: str, command: StatusCommand, status: str
+    last_writes: LastWrites,
+    key: str,
+    command: StatusCommand,
+    status: str,
+    *,
+    vendor_changed_at: str | None = None,
 ) -> None:
     """Record ``status`` as written (or found there) by ``command`` as of its cause, before
     the outcome goes out: the entity's next command is decided against it."""
@@ -105,7 +118,12 @@ async def record_write(
         return  # nothing to order by (an older publisher's command)
     await last_writes.put(
         key,
-        LastWrite(caused_at=command.caused_at, status=status, command_id=command.command_id),
+        LastWrite(
+            caused_at=command.caused_at,
+            status=status,
+            command_id=command.command_id,
+            vendor_changed_at=vendor_changed_at,
+        ),
     )
 
 

@@ -35,6 +35,7 @@ class Choice:
     id: str
     name: str
     key: str | None = None
+    category: str = ""  # a status's category key: new, indeterminate, done
 
 
 def find_choice(items: Sequence[Choice], wanted: str) -> Choice | None:
@@ -73,7 +74,14 @@ async def _fetch(kind: Kind, jira: JiraApi) -> tuple[Choice, ...]:
         items = await jira.priorities()
     else:
         items = await jira.statuses()
-    return tuple(Choice(id=i.id, name=i.name) for i in items)
+    return tuple(
+        Choice(
+            id=i.id,
+            name=i.name,
+            category=i.statusCategory.key if i.statusCategory is not None else "",
+        )
+        for i in items
+    )
 
 
 _LISTINGS: dict[Kind, Listing[JiraApi, Choice]] = {

@@ -11,10 +11,13 @@ from pdjira_writer.vendor_http import HttpOptions, VendorHttp
 
 from pdjira_jira_writer.errors import ANSWERS
 from pdjira_jira_writer.models import (
+    Author,
     Comment,
+    CommentPage,
     CreatedIssue,
     FieldMeta,
     FieldMetaPage,
+    IssueHistory,
     IssueSnapshot,
     IssueValues,
     Named,
@@ -29,6 +32,7 @@ __all__ = ["HttpJiraClient", "JiraApi", "http_clients"]
 
 # Only what the writer reads: smaller answers, and `labels` for the idempotency check.
 _ISSUE_FIELDS = "status,labels"
+_MAX_COMMENT_PAGES = 50
 
 
 class JiraApi(Protocol):
@@ -41,6 +45,10 @@ class JiraApi(Protocol):
     ) -> CreatedIssue: ...
 
     async def get_issue(self, id_or_key: str) -> IssueSnapshot: ...
+
+    async def get_issue_history(self, id_or_key: str) -> IssueHistory: ...
+
+    async def myself(self) -> str: ...
 
     async def get_issue_values(self, id_or_key: str, fields: Sequence[str]) -> IssueValues: ...
 
@@ -55,6 +63,8 @@ class JiraApi(Protocol):
     ) -> None: ...
 
     async def add_comment(self, id_or_key: str, body: str) -> Comment: ...
+
+    async def comments(self, id_or_key: str) -> tuple[Comment, ...]: ...
 
     async def statuses(self) -> tuple[Named, ...]: ...
 
@@ -85,6 +95,7 @@ class HttpJiraClient:
 
     def __init__(self, instance: JiraInstance, options: HttpOptions) -> None:
         self.instance = instance.id
+        self._login = instance.auth.username if instance.auth.type == "basic" else None
         headers = {
             "Accept": "application/json",
             # Jira's XSRF check rejects REST writes without it (as every Jira client sends it).
@@ -122,6 +133,22 @@ class HttpJiraClient:
             what=f"get issue {id_or_key}",
             params={"fields": _ISSUE_FIELDS},
         )
+
+    async def get_issue_history(self, id_or_key: str) -> IssueHistory:
+        return await self.http.get(
+            f"/rest/api/2/issue/{id_or_key}",
+            IssueHistory,
+            what=f"get issue {id_or_key} with its changelog",
+            params={"fields": "status,project,issuetype", "expand": "changelog"},
+        )
+
+    async def myself(self) -> str:
+        """The login pdjira writes as (its changes are not a person's): the configured user,
+        else (a personal access token) who Jira says the token belongs to, asked once."""
+        if self._login is None:
+            me = await self.http.get("/rest/api/2/myself", Author, what="get the current user")
+            self._login = me.name
+        return self._login
 
     async def get_issue_values(self, id_or_key: str, fields: Sequence[str]) -> IssueValues:
         return await self.http.get(
@@ -171,6 +198,20 @@ class HttpJiraClient:
             "POST", f"/rest/api/2/issue/{id_or_key}/comment", what=what, json={"body": body}
         )
         return self.http.decode(response, Comment, what=what)
+
+    async def comments(self, id_or_key: str) -> tuple[Comment, ...]:
+        """The issue's comments, oldest first (pages of 100, at most ``_MAX_COMMENT_PAGES``)."""
+        found: list[Comment] = []
+        what = f"list comments of {id_or_key}"
+        for _ in range(_MAX_COMMENT_PAGES):
+            params = {"startAt": str(len(found)), "maxResults": "100"}
+            listed = await self.http.get(
+                f"/rest/api/2/issue/{id_or_key}/comment", CommentPage, what=what, params=params
+            )
+            found.extend(listed.comments)
+            if not listed.comments or len(found) >= listed.total:
+                break
+        return tuple(found)
 
     async def statuses(self) -> tuple[Named, ...]:
         return await self.http.get("/rest/api/2/status", tuple[Named, ...], what="list statuses")

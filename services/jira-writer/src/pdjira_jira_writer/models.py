@@ -7,13 +7,20 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "Author",
+    "Changelog",
     "Comment",
+    "CommentPage",
     "CreatedIssue",
     "FieldMeta",
     "FieldMetaPage",
+    "History",
+    "HistoryItem",
     "IssueFields",
+    "IssueHistory",
     "IssueSnapshot",
     "IssueValues",
+    "KindFields",
     "Named",
     "Project",
     "SearchResults",
@@ -41,6 +48,15 @@ class StatusRef(msgspec.Struct, frozen=True):
         return self.statusCategory.key if self.statusCategory else ""
 
 
+class Named(msgspec.Struct, frozen=True):
+    """A status, priority, issue type, resolution or field of ``GET /status``, ``/priority``,
+    ``/issuetype``, ``/resolution`` and ``/field``."""
+
+    id: str
+    name: str
+    statusCategory: StatusCategory | None = None
+
+
 class IssueFields(msgspec.Struct, frozen=True):
     status: StatusRef | None = None
     labels: tuple[str, ...] = ()
@@ -56,6 +72,56 @@ class IssueSnapshot(msgspec.Struct, frozen=True):
     @property
     def status(self) -> str:
         return self.fields.status.name if self.fields.status else ""
+
+
+class Author(msgspec.Struct, frozen=True):
+    """Who made a change (a changelog ``author``); ``name`` is the login."""
+
+    name: str = ""
+    displayName: str | None = None
+
+
+class HistoryItem(msgspec.Struct, frozen=True):
+    field: str = ""
+    fromString: str | None = None
+    toString: str | None = None
+
+
+class History(msgspec.Struct, frozen=True):
+    """One change group of the issue's changelog: who, when, which fields."""
+
+    id: str = ""
+    author: Author | None = None
+    created: str = ""
+    items: tuple[HistoryItem, ...] = ()
+
+
+class Changelog(msgspec.Struct, frozen=True):
+    histories: tuple[History, ...] = ()
+
+
+class KindFields(msgspec.Struct, frozen=True):
+    status: StatusRef | None = None
+    project: Named | None = None
+    issuetype: Named | None = None
+
+
+class IssueHistory(msgspec.Struct, frozen=True):
+    """An issue with its status, project, issue type and changelog (``expand=changelog``): what
+    a status write is decided against (whose change was last, and when)."""
+
+    id: str
+    key: str
+    fields: KindFields = KindFields()
+    changelog: Changelog = Changelog()
+
+    @property
+    def status(self) -> str:
+        return self.fields.status.name if self.fields.status else ""
+
+    @property
+    def category(self) -> str:
+        return self.fields.status.category if self.fields.status else ""
 
 
 class SearchResults(msgspec.Struct, frozen=True):
@@ -90,15 +156,14 @@ class TransitionList(msgspec.Struct, frozen=True):
 
 class Comment(msgspec.Struct, frozen=True):
     id: str
+    body: str = ""
 
 
-class Named(msgspec.Struct, frozen=True):
-    """A status, priority, issue type, resolution or field of ``GET /status``, ``/priority``,
-    ``/issuetype``, ``/resolution`` and ``/field``."""
+class CommentPage(msgspec.Struct, frozen=True):
+    """``GET /issue/{id}/comment``: one page of the issue's comments."""
 
-    id: str
-    name: str
-    statusCategory: StatusCategory | None = None
+    comments: tuple[Comment, ...] = ()
+    total: int = 0
 
 
 class Project(msgspec.Struct, frozen=True):

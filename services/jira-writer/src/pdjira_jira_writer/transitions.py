@@ -112,13 +112,14 @@ class Arrived:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """Take ``plan`` next; ``path`` is the whole route known now (ends at the target unless
-    ``exploring``: the graph is discovered one status at a time, as Jira only ever shows the
-    transitions out of the issue's current status)."""
+    """Take ``plan`` next; ``plans`` (``path``: their statuses) is the whole route known now:
+    it ends at the target unless ``exploring`` (then at the nearest status whose transitions
+    are not known yet: Jira only ever shows the transitions out of the issue's current status)."""
 
     plan: TransitionPlan
     path: tuple[str, ...]
     exploring: bool
+    plans: tuple[TransitionPlan, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,14 +220,18 @@ def next_step(
         node, t = entry[0], entry[1]
         route.append(t)
     route.reverse()
-    first = route[0]
+    plans = tuple(
+        TransitionPlan(
+            transition_id=t.id,
+            transition_name=t.name,
+            to_status=t.to.name,
+            fields=_fill(t, resolution) or {},
+        )
+        for t in route
+    )
     return Step(
-        plan=TransitionPlan(
-            transition_id=first.id,
-            transition_name=first.name,
-            to_status=first.to.name,
-            fields=_fill(first, resolution) or {},
-        ),
+        plan=plans[0],
         path=tuple(t.to.name for t in route),
         exploring=found is None,
+        plans=plans,
     )

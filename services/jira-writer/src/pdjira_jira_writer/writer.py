@@ -4,10 +4,11 @@ and elsewhere."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
 from pdjira_common import subjects
 from pdjira_common.contracts import (
     AddComment,
@@ -49,9 +50,18 @@ from pdjira_jira_writer.idempotency import (
 )
 from pdjira_jira_writer.issue_fields import fields_to_read, plan_update, wanted_labels
 from pdjira_jira_writer.jira_client import JiraApi
-from pdjira_jira_writer.models import IssueSnapshot, Transition
+from pdjira_jira_writer.models import Comment, IssueHistory, IssueSnapshot, Transition
 from pdjira_jira_writer.spec import SPEC
-from pdjira_jira_writer.transitions import Arrived, NoPath, next_step, same_status
+from pdjira_jira_writer.status_guard import DONE, latest_status_change, transition_guard
+from pdjira_jira_writer.transitions import (
+    Arrived,
+    NoPath,
+    Step,
+    TransitionPlan,
+    next_step,
+    same_status,
+)
+from pdjira_jira_writer.workflows import WorkflowKey, Workflows
 
 __all__ = [
     "FindLink",
@@ -59,6 +69,7 @@ __all__ = [
     "MappingPort",
     "comment_text",
     "pick_existing",
+    "posted_comment",
     "priority_wanted",
 ]
 
@@ -83,6 +94,12 @@ def comment_text(body: str, author: str | None) -> str:
     """The comment as posted: the note's text under a line naming who wrote it in PagerDuty."""
     who = author or "PagerDuty"
     return f"[{who} in PagerDuty]\n{body.strip()}"
+
+
+def posted_comment(comments: Sequence[Comment], text: str) -> Comment | None:
+    """The newest comment whose text is exactly ``text`` (what we would post), if any."""
+    wanted = text.strip()
+    return next((c for c in reversed(comments) if c.body.strip() == wanted), None)
 
 
 _log = get_logger(__name__)
@@ -120,6 +137,8 @@ class JiraWriter:
     last_writes: LastWrites
     # What each instance has (projects, issue types, priorities, statuses), to resolve ids.
     catalogs: Catalogs = field(default_factory=Catalogs)
+    # The transitions seen per workflow, to plan a whole path before moving.
+    workflows: Workflows = field(default_factory=Workflows)
 
     async def handle(self, command: Command) -> Outcome:
         """The outcome of ``command``; raises Retryable/WaitForPrerequisite to try again later."""
@@ -177,7 +196,8 @@ class JiraWriter:
 
     @ROUTES.on(TransitionIssue)
     async def transition_issue(self, command: TransitionIssue) -> Outcome:
-        """Move the linked issue to the target status; skip (no write) when already there."""
+        """Move the linked issue to the target status; skip (no write) when already there, or
+        when a person's newer change (or Done) must stand."""
         jira = self._client(command.instance)
         link = await self._linked_issue(jira, command.incident)
         order_key = write_key("jira", command.incident.account, command.incident.incident_id)
@@ -186,59 +206,164 @@ class JiraWriter:
             reason = f"not moving {link.issue.key} to '{command.target_status}': {stale}"
             return skipped(command, reason)
         target = await self._target_status(jira, command.target_status)
-        issue = await jira.get_issue(link.issue.issue_id)
-        ref = self._ref(jira, issue.id, issue.key)
+        issue = await jira.get_issue_history(link.issue.issue_id)
         if same_status(issue.status, target):
             # The wanted state holds as of this cause: an older cause must not undo it either.
             await record_write(self.last_writes, order_key, command, issue.status)
             return skipped(command, f"issue {issue.key} is already in status '{issue.status}'")
-        start, current = issue.status, issue.status
-        seen: dict[str, tuple[Transition, ...]] = {}
+        guard = await self._guard(jira, issue, command, target)
+        if guard is not None:
+            return skipped(command, f"not moving {issue.key} to '{target}': {guard}")
+        moved = await self._move(jira, issue, target, command.resolution)
+        if isinstance(moved, str):
+            return failed(command, moved)
+        arrived = moved[-1] if moved else target
+        # Before the outcome: the next command of this incident is decided against it.
+        await record_write(self.last_writes, order_key, command, arrived)
+        return IssueTransitioned(
+            **answering(command),
+            issue=self._ref(jira, issue.id, issue.key),
+            from_status=issue.status,
+            to_status=arrived,
+            path=tuple(moved),
+        )
+
+    async def _guard(
+        self, jira: JiraApi, issue: IssueHistory, command: TransitionIssue, target: str
+    ) -> str | None:
+        """Why the issue must stay as it is (transition_guard), asking Jira only what it needs."""
+        in_done = issue.category == DONE
+        target_done = in_done and (await self._status_category(jira, target)) == DONE
+        return transition_guard(
+            issue_key=issue.key,
+            status=issue.status,
+            in_done=in_done,
+            target_done=target_done,
+            reopen=command.reopen,
+            caused_at=command.caused_at,
+            change=latest_status_change(issue.changelog.histories),
+            our_login=await jira.myself() if command.caused_at else "",
+        )
+
+    async def _move(
+        self, jira: JiraApi, issue: IssueHistory, target: str, resolution: str | None
+    ) -> list[str] | str:
+        """Walk the issue to ``target`` on the path planned over the workflow seen so far (the
+        statuses it passed), or why it cannot get there (back where it started if it can)."""
+        kind = self._workflow_key(jira, issue)
+        graph = self.workflows.known(kind)
+        fresh: set[str] = set()  # statuses whose transitions were read in this command
+
+        async def read(status: str) -> None:
+            offered = await jira.get_transitions(issue.id)
+            self.workflows.learn(kind, status, offered)
+            graph[status.strip().casefold()] = offered
+            fresh.add(status.strip().casefold())
+
+        start = current = issue.status
+        await read(start)  # where the issue is, as Jira offers it now
         path: list[str] = []
         for _ in range(MAX_HOPS):
             if same_status(current, target):
-                break  # arrived: no further read
-            seen[current] = await jira.get_transitions(issue.id)
+                return path
+            if current.strip().casefold() not in graph:
+                await read(current)  # exploring: a status not seen yet
             step = next_step(
                 issue_key=issue.key,
                 current=current,
                 target=target,
-                seen=seen,
-                resolution=command.resolution,
+                seen=graph,
+                resolution=resolution,
             )
             if isinstance(step, Arrived):
-                break
+                return path
             if isinstance(step, NoPath):
-                moved = f" (moved from '{start}' on the way: {' -> '.join(path)})" if path else ""
-                return failed(command, step.reason + moved)
-            # Mark before writing: the webhook this transition causes is our echo.
-            await self._mark(jira, issue.id, "status", step.plan.to_status)
-            await jira.transition(issue.id, step.plan.transition_id, step.plan.fields)
-            _log.info(
-                "issue_transitioned",
-                issue=issue.key,
-                from_status=current,
-                to_status=step.plan.to_status,
-                transition=step.plan.transition_name,
-                exploring=step.exploring,
-            )
-            path.append(step.plan.to_status)
-            current = step.plan.to_status
-        else:
-            return failed(
-                command,
-                f"issue {issue.key} did not reach '{target}' in {MAX_HOPS} "
-                f"transitions (now '{current}', path {' -> '.join(path)}); check the workflow",
-            )
-        # Before the outcome: the next command of this incident is decided against it.
-        await record_write(self.last_writes, order_key, command, current)
-        return IssueTransitioned(
-            **answering(command),
-            issue=ref,
-            from_status=start,
-            to_status=current,
-            path=tuple(path),
+                return await self._give_up(jira, issue, step.reason, start, current, graph, path)
+            for plan in step.plans:
+                known_now = current.strip().casefold() in fresh
+                try:
+                    taken = await self._hop(jira, issue, current, plan, stale=not known_now)
+                except JiraError as exc:
+                    if not path:
+                        raise  # nothing moved yet: Jira's refusal as it is
+                    # Refused on the way: the issue is not left half-way.
+                    return await self._give_up(jira, issue, exc.reason, start, current, graph, path)
+                if not taken:
+                    await read(current)  # our picture was old: plan again from here
+                    break
+                path.append(plan.to_status)
+                current = plan.to_status
+        return (
+            f"issue {issue.key} did not reach '{target}' in {MAX_HOPS} transitions (now "
+            f"'{current}', path {' -> '.join(path)}); check the workflow"
         )
+
+    async def _hop(
+        self, jira: JiraApi, issue: IssueHistory, current: str, plan: TransitionPlan, *, stale: bool
+    ) -> bool:
+        """Take one transition; False when Jira no longer offers it from ``current`` and our
+        picture of ``current`` is an old one (read it again)."""
+        # Mark before writing: the webhook this transition causes is our echo.
+        await self._mark(jira, issue.id, "status", plan.to_status)
+        try:
+            await jira.transition(issue.id, plan.transition_id, plan.fields)
+        except JiraError as exc:
+            if exc.status_code != httpx.codes.BAD_REQUEST:
+                raise
+            now = await jira.get_issue(issue.id)
+            if not same_status(now.status, current):
+                # Someone moved it meanwhile: read it again and decide again (their change
+                # may now be the newer one).
+                raise Retryable(
+                    f"issue {issue.key} moved from '{current}' to '{now.status}' while we "
+                    f"transitioned it ({exc.reason}); retrying on its new status"
+                ) from exc
+            if stale:
+                return False
+            raise
+        _log.info(
+            "issue_transitioned",
+            issue=issue.key,
+            from_status=current,
+            to_status=plan.to_status,
+            transition=plan.transition_name,
+        )
+        return True
+
+    async def _give_up(
+        self,
+        jira: JiraApi,
+        issue: IssueHistory,
+        reason: str,
+        start: str,
+        current: str,
+        graph: Mapping[str, Sequence[Transition]],
+        path: list[str],
+    ) -> str:
+        """No path from here (found out on the way): walk back to ``start`` on known
+        transitions, so a failed command leaves the issue where it was; say where it is."""
+        if not path:
+            return reason
+        back = next_step(issue_key=issue.key, current=current, target=start, seen=graph)
+        if isinstance(back, Step) and not back.exploring:
+            for plan in back.plans:
+                await self._hop(jira, issue, current, plan, stale=False)
+                current = plan.to_status
+            _log.warning("issue_walked_back", issue=issue.key, to_status=start, tried=path)
+            return f"{reason} (tried {' -> '.join(path)}, then moved it back to '{start}')"
+        return (
+            f"{reason} (moved from '{start}' on the way: {' -> '.join(path)}, and no known "
+            f"transitions lead back; move {issue.key} back to '{start}' by hand)"
+        )
+
+    async def _status_category(self, jira: JiraApi, status: str) -> str:
+        return (await self.catalogs.find(jira, "statuses", status)).category
+
+    @staticmethod
+    def _workflow_key(jira: JiraApi, issue: IssueHistory) -> WorkflowKey:
+        project = issue.fields.project.id if issue.fields.project else ""
+        issue_type = issue.fields.issuetype.id if issue.fields.issuetype else ""
+        return (jira.instance, project, issue_type)
 
     @ROUTES.on(UpdateIssueFields)
     async def update_issue_fields(self, command: UpdateIssueFields) -> Outcome:
@@ -313,13 +438,7 @@ class JiraWriter:
     @ROUTES.on(AddComment)
     async def add_comment(self, command: AddComment) -> Outcome:
         """Post the note as a comment once: skipped when mapping knows the note's comment."""
-        jira = self._client(command.instance)
-        link = await self._link(command.incident)
-        if link is None:
-            raise WaitForPrerequisite(
-                f"no issue is linked to incident {command.incident.account}/"
-                f"{command.incident.incident_id} yet"
-            )
+        jira, link = self._client(command.instance), await self._comment_link(command)
         pair = await self.mapping.pair(
             PairLookup(incident=command.incident, note_id=command.note_id)
         )
@@ -328,6 +447,35 @@ class JiraWriter:
                 command,
                 f"note {command.note_id} already has comment {pair.comment_id} on {link.issue.key}",
             )
+        text = await self._comment_text(jira, command)
+        await self._mark(jira, link.issue.issue_id, "comment", body_digest(text))
+        comment = await jira.add_comment(link.issue.issue_id, text)
+        _log.info("comment_added", issue=link.issue.key, comment=comment.id)
+        return self._comment_added(command, link, comment)
+
+    async def recover(self, command: Command) -> Outcome | None:
+        """A comment posted before a crash (the command never recorded done) is adopted, not
+        posted twice; every other command is convergent and simply applied again."""
+        if not isinstance(command, AddComment):
+            return None
+        jira, link = self._client(command.instance), await self._comment_link(command)
+        text = await self._comment_text(jira, command)
+        posted = posted_comment(await jira.comments(link.issue.issue_id), text)
+        if posted is None:
+            return None
+        _log.info("comment_adopted", issue=link.issue.key, comment=posted.id)
+        return self._comment_added(command, link, posted)
+
+    async def _comment_link(self, command: AddComment) -> Link:
+        link = await self._link(command.incident)
+        if link is None:
+            raise WaitForPrerequisite(
+                f"no issue is linked to incident {command.incident.account}/"
+                f"{command.incident.incident_id} yet"
+            )
+        return link
+
+    async def _comment_text(self, jira: JiraApi, command: AddComment) -> str:
         author = None
         if command.author_pd_user_id:
             author = await self.mapping.author(
@@ -337,10 +485,10 @@ class JiraWriter:
                     pd_user_id=command.author_pd_user_id,
                 )
             )
-        text = comment_text(command.body, author)
-        await self._mark(jira, link.issue.issue_id, "comment", body_digest(text))
-        comment = await jira.add_comment(link.issue.issue_id, text)
-        _log.info("comment_added", issue=link.issue.key, comment=comment.id)
+        return comment_text(command.body, author)
+
+    @staticmethod
+    def _comment_added(command: AddComment, link: Link, comment: Comment) -> CommentAdded:
         return CommentAdded(
             **answering(command),
             issue=link.issue,

@@ -1,4 +1,5 @@
-"""Pure decisions of the pd-writer: does a status change need a write, and as whom?"""
+"""Pure decisions of the pd-writer: does a status change need a write, may it override what
+the incident is now (the last human change wins), and as whom?"""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pdjira_common.contracts import IssueRef
 from pdjira_common.requests import UserReply
 from pdjira_common.retry import Retryable
 from pdjira_writer.catalog import by_id_or_name
+from pdjira_writer.write_order import parse_time
 
-from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Priority
+from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Note, Priority
 
 __all__ = [
     "ALREADY_THERE_CODES",
@@ -25,7 +27,9 @@ __all__ = [
     "note_text",
     "pick_incident",
     "plan_fields",
+    "posted_note",
     "responder_message",
+    "status_guard",
     "unknown_priority",
 ]
 
@@ -48,6 +52,41 @@ def needs_write(current: IncidentStatus, wanted: IncidentStatus) -> bool:
     if wanted == "triggered":
         return current == "resolved"
     return current != wanted
+
+
+def status_guard(
+    incident: IncidentSnapshot,
+    wanted: IncidentStatus,
+    *,
+    caused_at: str | None,
+    ours_at: str | None,
+) -> str | None:
+    """Why setting ``wanted`` must not happen, or None to go on.
+
+    Resolved stays resolved: never acknowledged again; reopened (``triggered``) only by a cause
+    newer than the resolve. And a cause older than the incident's latest status change made by
+    someone else (its time is not ``ours_at``, the time PagerDuty gave our own last change)
+    loses to that change. No cause time (an older publisher): only the first rule applies."""
+    changed_at = incident.last_status_change_at
+    cause = parse_time(caused_at) if caused_at else None
+    changed = parse_time(changed_at) if changed_at else None
+    if incident.status == "resolved" and wanted == "acknowledged":
+        return (
+            f"incident {incident.id} is resolved and stays resolved (acknowledging would reopen "
+            "it); only a rule that reopens it (pd_reopen) on a newer change may"
+        )
+    reopen_too_old = cause is None or (changed is not None and cause <= changed)
+    if incident.status == "resolved" and wanted == "triggered" and reopen_too_old:
+        return (
+            f"incident {incident.id} stays resolved: the reopen's cause "
+            f"({caused_at or 'no cause time'}) is not newer than its resolve at "
+            f"{changed_at or 'an unknown time'}"
+        )
+    if cause is None or changed is None or changed_at == ours_at or cause >= changed:
+        return None
+    who = incident.last_status_change_by
+    name = (who.summary or who.id) if who is not None else "someone"
+    return f"older than {name}'s change to '{incident.status}' at {changed_at} ({caused_at})"
 
 
 def already_there(error_code: int | None, wanted: IncidentStatus) -> bool:
@@ -89,6 +128,12 @@ def note_text(body: str, actor: Actor, jira_user_key: str | None) -> str:
     if actor.source in ("manual", "email", "mapped") or not jira_user_key:
         return text
     return f"[{jira_user_key} in Jira]\n{text}"
+
+
+def posted_note(notes: Sequence[Note], text: str) -> Note | None:
+    """The newest note whose text is exactly ``text`` (what we would post), if any."""
+    wanted = text.strip()
+    return next((n for n in reversed(notes) if n.content.strip() == wanted), None)
 
 
 def incident_key(issue: IssueRef) -> str:

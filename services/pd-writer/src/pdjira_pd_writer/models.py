@@ -13,6 +13,7 @@ __all__ = [
     "IncidentStatus",
     "Note",
     "NoteBody",
+    "NoteList",
     "Priority",
     "PriorityList",
     "Reference",
@@ -45,6 +46,10 @@ class IncidentSnapshot(msgspec.Struct, frozen=True):
     id: str
     status: IncidentStatus
     incident_key: str | None = None
+    # When and by whom (a user, a service, an integration) the status last changed: a write
+    # caused before a person's change must not undo it.
+    last_status_change_at: str | None = None
+    last_status_change_by: Reference | None = None
     priority: Reference | None = None
     urgency: str | None = None
     incidents_responders: tuple[Responder, ...] = ()
@@ -68,6 +73,13 @@ class IncidentList(msgspec.Struct, frozen=True):
 
 class Note(msgspec.Struct, frozen=True):
     id: str
+    content: str = ""
+
+
+class NoteList(msgspec.Struct, frozen=True):
+    """``{"notes": [...]}`` of ``GET /incidents/{id}/notes``."""
+
+    notes: tuple[Note, ...] = ()
 
 
 class NoteBody(msgspec.Struct, frozen=True):

@@ -15,6 +15,7 @@ from pdjira_pd_writer.models import (
     IncidentStatus,
     Note,
     NoteBody,
+    NoteList,
     Priority,
     PriorityList,
     Service,
@@ -62,6 +63,8 @@ class PagerDutyApi(Protocol):
     ) -> None: ...
 
     async def add_note(self, incident_id: str, content: str, *, from_email: str) -> Note: ...
+
+    async def notes(self, incident_id: str) -> tuple[Note, ...]: ...
 
     async def incidents_by_key(self, incident_key: str) -> tuple[IncidentSnapshot, ...]: ...
 
@@ -180,6 +183,12 @@ class HttpPagerDutyClient:
             headers={"From": from_email},
         )
         return self.http.decode(response, NoteBody, what=what).note
+
+    async def notes(self, incident_id: str) -> tuple[Note, ...]:
+        """The incident's notes, oldest first (PagerDuty lists them all, unpaginated)."""
+        what = f"list the notes of incident {incident_id}"
+        path = f"/incidents/{incident_id}/notes"
+        return (await self.http.get(path, NoteList, what=what)).notes
 
     async def incidents_by_key(self, incident_key: str) -> tuple[IncidentSnapshot, ...]:
         what = f"find incidents with incident_key {incident_key}"

@@ -36,7 +36,13 @@ from pdjira_common.requests import (
 from pdjira_writer.catalog import Catalog
 from pdjira_writer.errors import Refused
 from pdjira_writer.outcomes import CommandRoutes, answering, client_of, echo_mark, skipped
-from pdjira_writer.write_order import LastWrites, record_write, stale_reason, write_key
+from pdjira_writer.write_order import (
+    LastWrites,
+    StatusCommand,
+    older_than_last,
+    record_write,
+    write_key,
+)
 
 from pdjira_pd_writer.catalog import PRIORITIES, SERVICES, pd_catalog
 from pdjira_pd_writer.decisions import (
@@ -49,10 +55,12 @@ from pdjira_pd_writer.decisions import (
     note_text,
     pick_incident,
     plan_fields,
+    posted_note,
     responder_message,
+    status_guard,
 )
 from pdjira_pd_writer.errors import PagerDutyError
-from pdjira_pd_writer.models import Priority
+from pdjira_pd_writer.models import Note, Priority
 from pdjira_pd_writer.pd_client import PagerDutyApi
 from pdjira_pd_writer.spec import SPEC
 
@@ -102,18 +110,24 @@ class PdWriter:
 
     @ROUTES.on(UpdateIncident)
     async def update_incident(self, command: UpdateIncident) -> Outcome:
-        """Set the incident's status unless it already has it (then no write, so no echo)."""
+        """Set the incident's status unless it already has it (then no write, so no echo), or
+        a person's newer change (or its resolve) must stand."""
         pd = self._client(command.incident.account)
         incident_id = command.incident.incident_id
         order_key = write_key("pd", command.incident.account, incident_id)
-        stale = await stale_reason(self.last_writes, order_key, command.caused_at)
+        last = await self.last_writes.get(order_key)
+        stale = older_than_last(command.caused_at, last)
         if stale is not None:
             return skipped(command, f"not setting incident {incident_id} {command.status}: {stale}")
+        ours_at = last.vendor_changed_at if last is not None else None
         incident = await pd.get_incident(incident_id)
         if not needs_write(incident.status, command.status):
             # The wanted state holds as of this cause: an older cause must not undo it either.
-            await record_write(self.last_writes, order_key, command, incident.status)
+            await self._record(order_key, command, incident.status, ours_at)
             return skipped(command, f"incident {incident_id} is already {incident.status}")
+        guard = status_guard(incident, command.status, caused_at=command.caused_at, ours_at=ours_at)
+        if guard is not None:
+            return skipped(command, f"not setting incident {incident_id} {command.status}: {guard}")
         actor = await self._actor(
             pd, command.incident.account, command.cause, command.actor_user_key
         )
@@ -126,11 +140,12 @@ class PdWriter:
             )
         except PagerDutyError as exc:
             if already_there(exc.code, command.status):
-                await record_write(self.last_writes, order_key, command, command.status)
+                await self._record(order_key, command, command.status, ours_at)
                 return skipped(command, f"incident {incident_id} became {command.status} meanwhile")
             raise
-        # Before the outcome: the next command of this incident is decided against it.
-        await record_write(self.last_writes, order_key, command, updated.status)
+        # Before the outcome: the next command of this incident is decided against it, and
+        # PagerDuty's time of this change tells it from a person's.
+        await self._record(order_key, command, updated.status, updated.last_status_change_at)
         _log.info(
             "incident_updated",
             incident=incident_id,
@@ -142,6 +157,13 @@ class PdWriter:
             **answering(command),
             from_status=incident.status,
             to_status=updated.status,
+        )
+
+    async def _record(
+        self, key: str, command: StatusCommand, status: str, vendor_changed_at: str | None
+    ) -> None:
+        await record_write(
+            self.last_writes, key, command, status, vendor_changed_at=vendor_changed_at
         )
 
     @ROUTES.on(CreateIncident)
@@ -163,6 +185,7 @@ class PdWriter:
             _log.info("incident_found_by_key", incident=existing.id, incident_key=key)
             # Perhaps ours from before a crash, its priority or responders not yet applied.
             await self._apply_after_create(pd, command, existing.id, priority)
+            await self._then_status(pd, command, existing.id)
             return self._incident_linked(command, existing.id, created=False)
         actor = await self._actor(pd, command.account, None, None)
         if actor.email is None:
@@ -188,13 +211,41 @@ class PdWriter:
                 raise
             _log.info("incident_found_after_refusal", incident=found.id, incident_key=key)
             await self._apply_after_create(pd, command, found.id, priority)
+            await self._then_status(pd, command, found.id)
             return self._incident_linked(command, found.id, created=False)
         _log.info("incident_created", incident=created.id, incident_key=key)
         # The priority went with the create: applied again only if PagerDuty did not take it.
         taken = created.priority.id if created.priority else None
         missing = priority if priority is not None and taken != priority.id else None
         await self._apply_after_create(pd, command, created.id, missing)
+        # Its trigger is our change (so not a person's), as of the command's cause.
+        order_key = write_key("pd", command.account, created.id)
+        await self._record(order_key, command, created.status, created.last_status_change_at)
+        await self._then_status(pd, command, created.id)
         return self._incident_linked(command, created.id, created=True)
+
+    async def _then_status(
+        self, pd: PagerDutyApi, command: CreateIncident, incident_id: str
+    ) -> None:
+        """The status the incident takes right after its create (e.g. resolved: the issue was
+        already Done), as an UpdateIncident would set it (same guards). Logged, not the
+        outcome: the link must be published whatever happens here."""
+        if command.then_status is None:
+            return
+        update = UpdateIncident(
+            command_id=command.command_id,
+            correlation_id=command.correlation_id,
+            incident=IncidentRef(account=command.account, incident_id=incident_id),
+            status=command.then_status,
+            cause=command.issue,
+            caused_at=command.caused_at,
+        )
+        try:
+            outcome = await self.update_incident(update)
+        except Refused as exc:
+            _log.error("then_status_failed", incident=incident_id, reason=exc.reason)
+            return
+        _log.info("then_status_applied", incident=incident_id, outcome=type(outcome).__name__)
 
     async def _apply_after_create(
         self, pd: PagerDutyApi, command: CreateIncident, incident_id: str, priority: Priority | None
@@ -339,6 +390,28 @@ class PdWriter:
         await self._mark(pd, incident_id, "note", body_digest(text))
         note = await pd.add_note(incident_id, text, from_email=actor.email)
         _log.info("note_added", incident=incident_id, note=note.id, acting_as=actor.source)
+        return self._note_added(command, note)
+
+    async def recover(self, command: Command) -> Outcome | None:
+        """A note posted before a crash (the command never recorded done) is adopted, not
+        posted twice; every other command is convergent and simply applied again."""
+        if not isinstance(command, AddNote):
+            return None
+        pd = self._client(command.incident.account)
+        actor = await self._actor(
+            pd, command.incident.account, command.issue, command.author_jira_user_key
+        )
+        if actor.email is None:
+            return None
+        text = note_text(command.body, actor, command.author_jira_user_key)
+        posted = posted_note(await pd.notes(command.incident.incident_id), text)
+        if posted is None:
+            return None
+        _log.info("note_adopted", incident=command.incident.incident_id, note=posted.id)
+        return self._note_added(command, posted)
+
+    @staticmethod
+    def _note_added(command: AddNote, note: Note) -> NoteAdded:
         return NoteAdded(
             **answering(command),
             issue=command.issue,

@@ -1,0 +1,261 @@
+"""The last human change wins in PagerDuty: a status write caused before a person's newer change
+is skipped (saying so), resolved stays resolved, our own changes do not count as a person's;
+and CreateIncident.then_status sets the new incident's status under the same guards. The
+decision table first, then PdWriter against the PagerDuty simulator on a clock the test sets."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from pdjira_common.config import parse_config
+from pdjira_common.contracts import (
+    CreateIncident,
+    IncidentRef,
+    IncidentUpdated,
+    IssueLinked,
+    IssueRef,
+    UpdateIncident,
+    WriteSkipped,
+)
+from pdjira_pd_writer.decisions import status_guard
+from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Reference
+from pdjira_pd_writer.pd_client import HttpPagerDutyClient
+from pdjira_pd_writer.writer import PdWriter
+from pdjira_simulators.pagerduty import PagerDutySettings, create_app
+from pdjira_writer.vendor_http import HttpOptions
+from support.writer_standins import AgreeingMapping, MemoryLastWrites
+
+from .conftest import ACCOUNT, BOT_EMAIL, PD_TOKEN
+
+START = datetime(2026, 12, 1, 9, 0, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> str:
+    return (START + timedelta(seconds=seconds)).isoformat()
+
+
+def pd_time(seconds: float) -> str:
+    """As PagerDuty's REST answers say it: whole seconds, ``Z``."""
+    return (START + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def incident(status: IncidentStatus, changed: float, by: str = "Pat Oncall") -> IncidentSnapshot:
+    return IncidentSnapshot(
+        id="PINC1",
+        status=status,
+        last_status_change_at=pd_time(changed),
+        last_status_change_by=Reference(id="PUSER01", summary=by),
+    )
+
+
+# ---------------------------------------------------------------- the decision
+
+
+@pytest.mark.parametrize(
+    ("now", "wanted", "cause", "ours", "why"),
+    [
+        # a person acknowledged at 10: an older cause loses, a newer one wins
+        ("acknowledged", "resolved", 5, None, "older than Pat Oncall's change to 'acknowledged'"),
+        ("acknowledged", "resolved", 12, None, None),
+        # ... unless that change was ours (PagerDuty's time of our last write)
+        ("acknowledged", "resolved", 5, 10, None),
+        # resolved stays resolved: never acknowledged again, whatever the cause time
+        ("resolved", "acknowledged", 50, 10, "is resolved and stays resolved"),
+        # reopened only by a cause newer than the resolve (even our own resolve)
+        ("resolved", "triggered", 5, 10, "stays resolved: the reopen's cause"),
+        ("resolved", "triggered", None, None, "stays resolved: the reopen's cause (no cause"),
+        ("resolved", "triggered", 12, None, None),
+        # no cause time (an older publisher): only "resolved stays resolved" applies
+        ("acknowledged", "resolved", None, None, None),
+    ],
+)
+def test_status_guard(
+    now: IncidentStatus,
+    wanted: IncidentStatus,
+    cause: float | None,
+    ours: float | None,
+    why: str | None,
+) -> None:
+    reason = status_guard(
+        incident(now, changed=10),
+        wanted,
+        caused_at=at(cause) if cause is not None else None,
+        ours_at=pd_time(ours) if ours is not None else None,
+    )
+    if why is None:
+        assert reason is None
+    else:
+        assert reason is not None
+        assert why in reason
+
+
+def test_the_reason_says_whose_change_to_what_and_when() -> None:
+    reason = status_guard(
+        incident("acknowledged", changed=10), "resolved", caused_at=at(5), ours_at=None
+    )
+    assert reason == (
+        "older than Pat Oncall's change to 'acknowledged' at 2026-12-01T09:00:10Z "
+        "(2026-12-01T09:00:05+00:00)"
+    )
+
+
+# ---------------------------------------------------------------- against the simulator
+
+
+@dataclass
+class Rig:
+    writer: PdWriter
+    admin: httpx.AsyncClient
+    clock: list[datetime]
+    app: Any
+
+    def tick(self, seconds: float) -> None:
+        self.clock[0] = START + timedelta(seconds=seconds)
+
+    async def trigger(self) -> IncidentRef:
+        response = await self.admin.post("/_sim/incidents", json={"title": "Checkout is down"})
+        response.raise_for_status()
+        return IncidentRef(account=ACCOUNT, incident_id=response.json()["incident"]["id"])
+
+    async def person_sets(self, ref: IncidentRef, status: str) -> None:
+        url = f"/_sim/incidents/{ref.incident_id}/status"
+        (await self.admin.post(url, json={"status": status})).raise_for_status()
+
+    def status_of(self, ref: IncidentRef) -> str:
+        return str(self.app.state.sim.state.incident(ref.incident_id).status)
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[Rig]:
+    app = create_app(PagerDutySettings(token=PD_TOKEN, seed=7))
+    clock = [START]
+    app.state.sim.state._clock = lambda: clock[0]  # the test's clock
+    account = parse_config(
+        {
+            "pagerduty_accounts": [
+                {"id": ACCOUNT, "api_url": "http://pd.test", "token": PD_TOKEN}
+                | {"from_email": BOT_EMAIL}
+            ]
+        }
+    ).pagerduty_accounts[0]
+    transport = httpx.ASGITransport(app=app)
+    client = HttpPagerDutyClient(account, HttpOptions(timeout=5.0, transport=transport))
+    writer = PdWriter(
+        clients={ACCOUNT: client}, mapping=AgreeingMapping(), last_writes=MemoryLastWrites()
+    )
+    admin = httpx.AsyncClient(transport=transport, base_url="http://pd.test")
+    try:
+        yield Rig(writer, admin, clock, app)
+    finally:
+        await client.aclose()
+        await admin.aclose()
+
+
+def update(ref: IncidentRef, status: IncidentStatus, caused: float) -> UpdateIncident:
+    return UpdateIncident(
+        command_id=f"cmd-{uuid.uuid4().hex[:8]}",
+        correlation_id=f"evt-{uuid.uuid4().hex[:8]}",
+        incident=ref,
+        status=status,
+        caused_at=at(caused),
+    )
+
+
+async def test_a_stale_acknowledge_after_a_person_resolved_changes_nothing(rig: Rig) -> None:
+    ref = await rig.trigger()
+    rig.tick(10)
+    await rig.person_sets(ref, "resolved")
+    rig.tick(20)
+
+    late_ack = await rig.writer.handle(update(ref, "acknowledged", caused=5))
+    late_reopen = await rig.writer.handle(update(ref, "triggered", caused=5))
+
+    assert isinstance(late_ack, WriteSkipped)
+    assert "is resolved and stays resolved" in late_ack.reason
+    assert isinstance(late_reopen, WriteSkipped)
+    assert "not newer than its resolve at 2026-12-01T09:00:10Z" in late_reopen.reason
+    assert rig.status_of(ref) == "resolved"
+    # A reopen caused after the resolve is applied.
+    reopen = await rig.writer.handle(update(ref, "triggered", caused=15))
+    assert isinstance(reopen, IncidentUpdated)
+    assert rig.status_of(ref) == "triggered"
+
+
+async def test_a_person_s_newer_acknowledge_beats_an_older_resolve(rig: Rig) -> None:
+    ref = await rig.trigger()
+    rig.tick(10)
+    await rig.person_sets(ref, "acknowledged")
+    rig.tick(20)
+
+    older = await rig.writer.handle(update(ref, "resolved", caused=5))
+
+    assert isinstance(older, WriteSkipped)
+    assert "older than" in older.reason
+    assert "change to 'acknowledged' at 2026-12-01T09:00:10Z" in older.reason
+    assert rig.status_of(ref) == "acknowledged"
+    newer = await rig.writer.handle(update(ref, "resolved", caused=12))
+    assert isinstance(newer, IncidentUpdated)
+
+
+async def test_our_own_change_is_not_a_person_s(rig: Rig) -> None:
+    ref = await rig.trigger()
+    rig.tick(10)
+    assert isinstance(
+        await rig.writer.handle(update(ref, "acknowledged", caused=8)), IncidentUpdated
+    )
+    rig.tick(20)
+    # Caused after our acknowledge's cause but before PagerDuty recorded it: still applies.
+    resolve = await rig.writer.handle(update(ref, "resolved", caused=9))
+    assert isinstance(resolve, IncidentUpdated)
+    assert rig.status_of(ref) == "resolved"
+
+
+def create(*, then_status: IncidentStatus | None, caused: float) -> CreateIncident:
+    key = f"OPS-{uuid.uuid4().int % 10_000}"
+    return CreateIncident(
+        command_id=f"cmd-{uuid.uuid4().hex[:8]}",
+        correlation_id=f"jira:dc1:{uuid.uuid4().hex[:8]}",
+        account=ACCOUNT,
+        service_id="PSVC001",
+        title=f"{key}: checkout is down",
+        body="Created from Jira",
+        issue=IssueRef(instance="dc1", issue_id=str(uuid.uuid4().int % 100_000), key=key),
+        then_status=then_status,
+        caused_at=at(caused),
+    )
+
+
+async def test_an_incident_created_for_a_done_issue_is_then_resolved(rig: Rig) -> None:
+    rig.tick(10)
+    command = create(then_status="resolved", caused=9)
+    outcome = await rig.writer.handle(command)
+
+    assert isinstance(outcome, IssueLinked)
+    assert outcome.created
+    assert rig.status_of(outcome.incident) == "resolved"
+    # Found again (a redelivery): the same incident, already resolved.
+    again = await rig.writer.handle(command)
+    assert isinstance(again, IssueLinked)
+    assert (again.incident, again.created) == (outcome.incident, False)
+
+
+async def test_then_status_found_existing_respects_a_person_s_newer_change(rig: Rig) -> None:
+    rig.tick(10)
+    command = create(then_status="acknowledged", caused=9)
+    first = await rig.writer.handle(command)
+    assert isinstance(first, IssueLinked)
+    rig.tick(20)
+    await rig.person_sets(first.incident, "resolved")
+    rig.tick(30)
+
+    again = await rig.writer.handle(command)  # the create redelivered: found by its key
+
+    assert isinstance(again, IssueLinked)
+    assert again.incident == first.incident
+    assert rig.status_of(first.incident) == "resolved"
