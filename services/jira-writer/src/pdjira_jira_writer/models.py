@@ -7,6 +7,11 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "ChangeHistory",
+    "ChangeHistoryItem",
+    "ChangedIssue",
+    "ChangedIssuePage",
+    "Changelog",
     "Comment",
     "CreatedIssue",
     "FieldMeta",
@@ -133,3 +138,45 @@ class User(msgspec.Struct, frozen=True):
     key: str
     emailAddress: str | None = None
     displayName: str | None = None
+
+
+# ---------------------------------------------------------------- reconciliation reads
+
+
+class ChangeHistoryItem(msgspec.Struct, frozen=True):
+    """A changelog item: ``from``/``to`` ids or keys, ``fromString``/``toString`` names."""
+
+    field: str
+    from_: str | int | None = msgspec.field(name="from", default=None)
+    fromString: str | None = None
+    to: str | int | None = None
+    toString: str | None = None
+
+
+class ChangeHistory(msgspec.Struct, frozen=True):
+    """One change group of ``expand=changelog``; ``author`` as Jira sends a user."""
+
+    id: str
+    created: str
+    author: dict[str, Any] | None = None
+    items: tuple[ChangeHistoryItem, ...] = ()
+
+
+class Changelog(msgspec.Struct, frozen=True):
+    histories: tuple[ChangeHistory, ...] = ()
+
+
+class ChangedIssue(msgspec.Struct, frozen=True):
+    """A search hit with every field (raw: the poller reads them as a webhook's) and its
+    changelog."""
+
+    id: str
+    key: str
+    fields: dict[str, Any] = {}
+    changelog: Changelog | None = None
+
+
+class ChangedIssuePage(msgspec.Struct, frozen=True):
+    startAt: int = 0
+    total: int = 0
+    issues: tuple[ChangedIssue, ...] = ()
