@@ -108,10 +108,20 @@ def pagerduty_tolerated(error: Any) -> bool:
     return message.startswith("Tried to write read-only") and leaf in READ_ONLY_SENT_IN_PRACTICE
 
 
+# Changelog item values Jira leaves null (a resolution set from none, a summary's ids),
+# typed as plain strings by the document (research/jira-server-api.md, section 12.4).
+JIRA_CHANGE_ITEM_VALUES = frozenset({"from", "fromString", "to", "toString"})
+
+
 def jira_tolerated(error: Any) -> bool:
     """Atlassian's generated DC document types every `fields` value as an object, several
-    list endpoints as an object, and entity property values as strings."""
+    list endpoints as an object, entity property values as strings, changelog item values
+    as non-null strings and Jira's own times (``+0000``) as not date-times."""
     path, message = _path(error), _message(error)
+    if "items" in path and path[-1:] and path[-1] in JIRA_CHANGE_ITEM_VALUES:
+        return message.startswith("None ")
+    if "changelog" in path and message.endswith("is not a 'date-time'"):
+        return True  # Jira's own `2019-06-04T00:15:17.234+0000` (offset without a colon)
     if len(path) == 3 and path[0] == "properties" and path[2] == "value":
         return message.endswith("is not of type 'string'")  # create's `properties[].value`
     if "fields" in path and (
