@@ -77,7 +77,7 @@ def test_pagerduty_signed_with_any_configured_secret_is_accepted(
     event = accept_pagerduty(config, "acme", PD_BODY, pd_signature(PD_BODY, secret))
     assert isinstance(event, IncidentEvent)
     assert destination(event).subject == "events.pd.acme.PGR0VU2"
-    assert destination(event).msg_id == "pd:acme:PGR0VU2:incident.triggered:2020-10-02T18:45:22Z"
+    assert destination(event).msg_id == "pd:acme:5ac64822-4adc-4fda-ade0-410becf0de4f"
 
 
 def test_pagerduty_ping_is_ignored_after_the_signature_check(config: Config) -> None:

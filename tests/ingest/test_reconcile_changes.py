@@ -22,7 +22,13 @@ from pdjira_ingest.normalize import normalize_jira, normalize_pagerduty
 from pdjira_ingest.reconcile.changes import Window, poll_window, repaired, ripe
 from pdjira_ingest.reconcile.jira import issue_changes, issue_create, projects_to_poll
 from pdjira_ingest.reconcile.pagerduty import incident_changes, incident_create
-from pdjira_ingest.stable_ids import MAX_ID, bounded, jira_history_id, to_the_second
+from pdjira_ingest.stable_ids import (
+    MAX_ID,
+    bounded,
+    jira_history_id,
+    status_key,
+    to_the_second,
+)
 
 from .payloads import jira_issue_updated, pd_annotated, pd_envelope, pd_incident
 
@@ -50,15 +56,28 @@ def test_times_to_the_second_whatever_the_vendor_format() -> None:
     assert to_the_second("yesterday") is None
 
 
-def test_a_pagerduty_webhook_and_its_log_entry_get_one_id() -> None:
+def test_a_pagerduty_status_webhook_and_its_log_entry_pair_by_type_and_second() -> None:
     webhook = normalize_pagerduty(
         "acme", pd_envelope("incident.acknowledged", pd_incident(status="acknowledged"))
     )
     entry = PdLogEntry(id="R1", type="acknowledge_log_entry", created_at="2020-10-02T18:45:22Z")
     [polled] = incident_changes("acme", _incident(entry), ALL)
     assert isinstance(webhook, IncidentEvent)
-    assert polled.event.event_id == webhook.event_id
-    assert webhook.event_id == "pd:acme:PGR0VU2:incident.acknowledged:2020-10-02T18:45:22Z"
+    # Two acknowledges can share a second: the webhook keeps its own id...
+    assert webhook.event_id == "pd:acme:5ac64822-4adc-4fda-ade0-410becf0de4f"
+    # ...and the poller pairs it with the log entry by type and second.
+    assert polled.webhook_key == status_key(webhook.event_type, webhook.occurred_at)
+    assert polled.webhook_key == "incident.acknowledged@2020-10-02T18:45:22Z"
+
+
+def test_two_alike_status_changes_in_one_second_get_two_ids() -> None:
+    entries = [
+        PdLogEntry(id=f"R{n}", type="acknowledge_log_entry", created_at="2020-10-02T18:45:22Z")
+        for n in (1, 2)
+    ]
+    one, two = incident_changes("acme", _incident(*entries), ALL)
+    assert one.event.event_id == "pd:acme:PGR0VU2:incident.acknowledged:2020-10-02T18:45:22Z"
+    assert two.event.event_id == one.event.event_id + ":1"
 
 
 def test_a_pagerduty_note_webhook_and_the_polled_note_get_one_id() -> None:

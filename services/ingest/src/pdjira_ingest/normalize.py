@@ -23,13 +23,11 @@ from pdjira_common.facts import (
 
 from pdjira_ingest.fields import Fields, WebhookRejected
 from pdjira_ingest.stable_ids import (
-    PD_STATUS_EVENTS,
     bounded,
     jira_comment_id,
     jira_created_id,
     jira_history_id,
     pd_note_id,
-    pd_status_id,
 )
 
 __all__ = [
@@ -131,16 +129,9 @@ def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
     # What identifies the incident is checked here; the rest is read leniently.
     data.obj("service").text("id")
     data.integer("number")
-    incident_id = data.text("id")
-    if common["event_type"] in PD_STATUS_EVENTS:
-        common = _with_id(
-            common,
-            pd_status_id(
-                common["account"], incident_id, common["event_type"], common["occurred_at"]
-            ),
-        )
+    # A status webhook keeps its own id: no id of the change is shared with its log entry.
     return IncidentEvent(
-        incident_id=incident_id,
+        incident_id=data.text("id"),
         title=data.text("title"),
         html_url=data.opt_text("html_url") or "",
         facts=read_incident(data.raw(), status=cast(IncidentStatus, status)),
@@ -148,10 +139,8 @@ def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
     )
 
 
-def _with_id(common: dict[str, Any], change_id: str | None) -> dict[str, Any]:
-    """The change's stable id as event and correlation id (the webhook's own id without one)."""
-    if change_id is None:
-        return common
+def _with_id(common: dict[str, Any], change_id: str) -> dict[str, Any]:
+    """The change's stable id as event and correlation id."""
     return {**common, "event_id": change_id, "correlation_id": change_id}
 
 

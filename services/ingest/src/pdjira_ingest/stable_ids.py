@@ -2,10 +2,12 @@
 same whether its webhook or the reconciliation poller reports it, so JetStream keeps one.
 
 - Jira: ``jira:<instance>:<issue id>:created`` | ``:h<changelog id>`` | ``:c<comment id>``;
-- PagerDuty: ``pd:<account>:<incident>:n<note id>`` for a note, and for a status change
-  ``pd:<account>:<incident>:<event type>:<time to the second>``: a webhook's ``occurred_at``
-  is the time of its log entry's ``created_at`` (PagerDuty's REST times carry seconds, the
-  webhook's milliseconds), and no other id links the two.
+- PagerDuty: ``pd:<account>:<incident>:n<note id>`` for a note. A status change has no id
+  its webhook and its log entry share: the webhook's ``occurred_at`` is the entry's
+  ``created_at`` only to the second (REST times carry seconds), and two acknowledges can fall
+  in one second (pdjira's own, then a person's), so a status webhook keeps its own event id
+  and the poller matches log entries with stored webhooks by :func:`status_key` instead; its
+  own copies are ``pd:<account>:<incident>:<event type>:<second>[:<n>]``.
 
 Every id is bounded (:func:`bounded`): a vendor's id may be anything, a key must not be.
 """
@@ -28,12 +30,13 @@ __all__ = [
     "pd_note_id",
     "pd_status_id",
     "repair_id",
+    "status_key",
     "to_the_second",
 ]
 
 MAX_ID: Final = 200
 REPAIR_PREFIX: Final = "recon:"
-# Status events: their id pairs a webhook with its log entry by incident, type and time.
+# The status events the poller rebuilds from log entries.
 PD_STATUS_EVENTS: Final = frozenset(
     {
         "incident.triggered",
@@ -69,12 +72,21 @@ def to_the_second(text: str) -> str | None:
     return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def pd_status_id(account: str, incident_id: str, event_type: str, occurred_at: str) -> str | None:
-    """None when ``occurred_at`` is no time: the caller keeps the webhook's own id then."""
+def status_key(event_type: str, occurred_at: str) -> str | None:
+    """What pairs a status webhook with its log entry: type and second."""
+    second = to_the_second(occurred_at)
+    return None if second is None else f"{event_type}@{second}"
+
+
+def pd_status_id(
+    account: str, incident_id: str, event_type: str, occurred_at: str, nth: int = 0
+) -> str | None:
+    """The poller's id of the ``nth`` (from 0) status change of this type in that second."""
     second = to_the_second(occurred_at)
     if second is None:
         return None
-    return bounded(f"pd:{account}:{incident_id}:{event_type}:{second}")
+    suffix = f":{nth}" if nth else ""
+    return bounded(f"pd:{account}:{incident_id}:{event_type}:{second}{suffix}")
 
 
 def pd_note_id(account: str, incident_id: str, note_id: str) -> str:

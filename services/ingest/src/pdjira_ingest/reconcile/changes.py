@@ -25,6 +25,9 @@ class Change:
     event: IncidentEvent | IssueEvent
     at: datetime
     kind: Kind
+    # A PagerDuty status change: ``type@second`` (stable_ids.status_key), what pairs it with a
+    # stored webhook, which has an id of its own.
+    webhook_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

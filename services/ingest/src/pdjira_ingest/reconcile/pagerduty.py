@@ -3,6 +3,7 @@ log entries become status events, notes of the window ``incident.annotated`` eve
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Final
 
 import msgspec
@@ -10,8 +11,14 @@ from pdjira_common.contracts import IncidentEvent, IncidentStatus
 from pdjira_common.facts import IncidentFacts, PdNote
 from pdjira_common.requests import PdIncidentChanges, PdLogEntry
 
-from pdjira_ingest.reconcile.changes import ORIGIN, Change, Window
-from pdjira_ingest.stable_ids import instant, pd_note_id, pd_status_id, to_the_second
+from pdjira_ingest.reconcile.changes import ORIGIN, Change, Kind, Window
+from pdjira_ingest.stable_ids import (
+    instant,
+    pd_note_id,
+    pd_status_id,
+    status_key,
+    to_the_second,
+)
 
 __all__ = ["incident_changes", "incident_create"]
 
@@ -43,12 +50,18 @@ def _facts(incident: PdIncidentChanges, status: IncidentStatus) -> IncidentFacts
     return msgspec.structs.replace(incident.facts, status=status)
 
 
-def _status_change(account: str, incident: PdIncidentChanges, entry: PdLogEntry) -> Change | None:
+def _status_change(
+    account: str, incident: PdIncidentChanges, entry: PdLogEntry, seen: Counter[str]
+) -> Change | None:
     at = instant(entry.created_at)
     if at is None or (entry.type != _TRIGGER and entry.type not in _STATUS_ENTRIES):
         return None
     event_type, status = _event_type(entry, incident)
-    change_id = pd_status_id(account, incident.incident_id, event_type, entry.created_at)
+    key = status_key(event_type, entry.created_at)
+    if key is None:
+        return None
+    nth, seen[key] = seen[key], seen[key] + 1  # several alike in one second: each its own id
+    change_id = pd_status_id(account, incident.incident_id, event_type, entry.created_at, nth)
     if change_id is None:
         return None
     event = IncidentEvent(
@@ -64,14 +77,14 @@ def _status_change(account: str, incident: PdIncidentChanges, entry: PdLogEntry)
         facts=_facts(incident, status),
         origin=ORIGIN,
     )
-    return Change(
-        event=event, at=at, kind="create" if event_type == "incident.triggered" else "update"
-    )
+    kind: Kind = "create" if event_type == "incident.triggered" else "update"
+    return Change(event=event, at=at, kind=kind, webhook_key=key)
 
 
 def incident_changes(account: str, incident: PdIncidentChanges, window: Window) -> list[Change]:
     """The incident's status changes and notes in ``window``, oldest first."""
-    found = [_status_change(account, incident, entry) for entry in incident.log_entries]
+    seen: Counter[str] = Counter()
+    found = [_status_change(account, incident, entry, seen) for entry in incident.log_entries]
     for note in incident.notes:
         at = instant(note.created_at)
         if at is None:

@@ -14,6 +14,7 @@ import asyncio
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ from pdjira_ingest.reconcile.changes import Change, Window, poll_window, repaire
 from pdjira_ingest.reconcile.jira import issue_changes, issue_create, projects_to_poll
 from pdjira_ingest.reconcile.lease import Lease
 from pdjira_ingest.reconcile.pagerduty import incident_changes, incident_create
+from pdjira_ingest.reconcile.stored import webhook_statuses
 from pdjira_ingest.reconcile.watermark import Watermarks
 
 __all__ = ["PollFailed", "Reconciler", "Target"]
@@ -232,9 +234,14 @@ class Reconciler:
                 async def link(ref: IncidentRef = ref) -> Link | None:
                     return await link_of_incident(self.broker, ref)
 
-                await self._entity(
-                    target, changes, incident_create(target.id, incident), link, now, tally
-                )
+                delivered: frozenset[str] = frozenset()
+                if any(c.webhook_key for c in changes):
+                    subject = subjects.event_pd(target.id, incident.incident_id)
+                    came = await webhook_statuses(jetstream(self.broker), subject, window.since)
+                    delivered = self._delivered(target, changes, came, tally)
+
+                create = incident_create(target.id, incident)
+                await self._entity(target, changes, create, link, now, tally, delivered)
             offset = reply.next_offset
 
     async def _poll_jira(
@@ -263,6 +270,21 @@ class Reconciler:
                 await self._entity(target, changes, create, link, now, tally)
             start = reply.next_start_at
 
+    def _delivered(
+        self, target: Target, changes: list[Change], came: Counter[str], tally: _Tally
+    ) -> frozenset[str]:
+        """The ids of the status changes a stored webhook reported (same type, same second):
+        not published again; they count as duplicates, as a webhook's copy does."""
+        delivered: set[str] = set()
+        for change in changes:
+            if change.webhook_key is not None and came[change.webhook_key] > 0:
+                came[change.webhook_key] -= 1
+                delivered.add(change.event.event_id)
+                tally.duplicate += 1
+                labels = {"source": target.source, "outcome": "duplicate"}
+                self.metrics.reconcile_events.labels(**labels).inc()
+        return frozenset(delivered)
+
     async def _entity(
         self,
         target: Target,
@@ -271,11 +293,14 @@ class Reconciler:
         link_of: Callable[[], Awaitable[Link | None]],
         now: datetime,
         tally: _Tally,
+        delivered: frozenset[str] = frozenset(),
     ) -> None:
-        """Publish one incident's / issue's changes in order, then repair what is left."""
+        """Publish one incident's / issue's changes in order (but those ``delivered`` by a
+        webhook), then repair what is left."""
         fresh = False
         for change in changes:
-            fresh |= not await self._publish(target, change.event, tally)
+            if change.event.event_id not in delivered:
+                fresh |= not await self._publish(target, change.event, tally)
         # A change published just now is being decided: repair only what had its chance.
         if fresh or not changes or not ripe(changes[-1], now, self.settings):
             return
