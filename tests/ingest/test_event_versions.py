@@ -19,15 +19,15 @@ from pdjira_ingest.normalize import normalize_jira, normalize_pagerduty
 from .payloads import jira_issue_updated, pd_annotated, pd_envelope, pd_incident
 
 
-def _v1_incident(payload: dict[str, Any]) -> IncidentEventV1:
-    """As ingest before v2 normalized a PagerDuty webhook."""
+def _v1_incident(payload: dict[str, Any], event_id: str) -> IncidentEventV1:
+    """As ingest before v2 normalized a PagerDuty webhook (``event_id``: the id it gave)."""
     event, data = payload["event"], payload["event"]["data"]
     agent = event.get("agent") or {}
     note = data.get("type") == "incident_note"
     incident = data["incident"] if note else data
     return IncidentEventV1(
-        event_id=event["id"],
-        correlation_id=event["id"],
+        event_id=event_id,
+        correlation_id=event_id,
         account="acme",
         incident_id=incident["id"],
         event_type=event["event_type"],
@@ -57,7 +57,7 @@ def test_pagerduty_v1_events_upgrade_to_what_ingest_makes_now() -> None:
     ):
         now = normalize_pagerduty("acme", payload)
         assert isinstance(now, IncidentEvent)
-        old = _v1_incident(payload)
+        old = _v1_incident(payload, now.event_id)
         assert upgrade_event(old) == now
         assert decode_event(encode(old)) == now  # read from the stream: decoded, upgraded
 
@@ -69,8 +69,8 @@ def test_jira_v1_event_upgrades_to_what_ingest_makes_now() -> None:
     assert isinstance(now, IssueEvent)
     fields = payload["issue"]["fields"]
     old = IssueEventV1(
-        event_id="e",
-        correlation_id="e",
+        event_id=now.event_id,
+        correlation_id=now.event_id,
         instance="dc1",
         issue_id=payload["issue"]["id"],
         key=payload["issue"]["key"],

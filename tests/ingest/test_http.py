@@ -49,6 +49,9 @@ def counted(ingest: Ingest, source: str, outcome: str, reason: str) -> float:
     return value or 0.0
 
 
+TRIGGERED_ID = "pd:acme:5ac64822-4adc-4fda-ade0-410becf0de4f"
+
+
 async def test_pagerduty_event_is_stored_before_202(ingest: Ingest) -> None:
     body = to_body(pd_envelope("incident.triggered", pd_incident()))
 
@@ -57,14 +60,14 @@ async def test_pagerduty_event_is_stored_before_202(ingest: Ingest) -> None:
     assert response.status_code == 202
     assert response.json() == {
         "status": "accepted",
-        "event_id": "5ac64822-4adc-4fda-ade0-410becf0de4f",
+        "event_id": TRIGGERED_ID,
         "duplicate": False,
     }
     # No waiting: a 202 means JetStream already acknowledged storing it.
     [stored] = await ingest.stored()
     assert stored.subject == "events.pd.acme.PGR0VU2"
     assert stored.headers is not None
-    assert stored.headers[MSG_ID_HEADER] == "pd:acme:5ac64822-4adc-4fda-ade0-410becf0de4f"
+    assert stored.headers[MSG_ID_HEADER] == TRIGGERED_ID
     event = decode_event(stored.data or b"")
     assert isinstance(event, IncidentEvent)
     assert event.facts is not None

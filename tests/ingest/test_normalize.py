@@ -54,9 +54,10 @@ def test_incident_event_carries_status_service_and_agent(event_type: str) -> Non
 
     event = normalize_pagerduty("acme", payload)
 
+    change_id = "pd:acme:5ac64822-4adc-4fda-ade0-410becf0de4f"  # the webhook's own id
     assert event == IncidentEvent(
-        event_id="5ac64822-4adc-4fda-ade0-410becf0de4f",
-        correlation_id="5ac64822-4adc-4fda-ade0-410becf0de4f",
+        event_id=change_id,
+        correlation_id=change_id,
         account="acme",
         incident_id="PGR0VU2",
         event_type=event_type,
@@ -303,8 +304,8 @@ def test_issue_created() -> None:
     event = normalize_jira("dc1", payload, event_id=EID)
 
     assert event == IssueEvent(
-        event_id=EID,
-        correlation_id=EID,
+        event_id="jira:dc1:10100:created",
+        correlation_id="jira:dc1:10100:created",
         instance="dc1",
         issue_id="10100",
         key="OPS-4",

@@ -11,7 +11,9 @@ from typing import Literal
 
 import msgspec
 
-from pdjira_common.contracts import IncidentRef
+from pdjira_common.contracts import FieldChange, IncidentRef
+from pdjira_common.facts import IncidentFacts, IssueFields, PdAgent
+from pdjira_common.facts import JiraUser as FactsJiraUser
 
 __all__ = [
     "ECHO_CONSUME",
@@ -23,9 +25,14 @@ __all__ = [
     "EchoMark",
     "EchoReply",
     "JiraCatalogRead",
+    "JiraChangesRead",
+    "JiraChangesReply",
+    "JiraCommentChange",
     "JiraCreateMetaRead",
     "JiraCreateMetaReply",
     "JiraFieldMeta",
+    "JiraHistory",
+    "JiraIssueChanges",
     "JiraIssueSummary",
     "JiraNamed",
     "JiraNamesReply",
@@ -39,8 +46,13 @@ __all__ = [
     "PairLookup",
     "PairReply",
     "PdCatalogRead",
+    "PdChangesRead",
+    "PdChangesReply",
+    "PdIncidentChanges",
+    "PdLogEntry",
     "PdNamed",
     "PdNamesReply",
+    "PdNoteChange",
     "PdUser",
     "PdUserRead",
     "PdUserReply",
@@ -298,4 +310,107 @@ class PdNamed(msgspec.Struct, frozen=True, kw_only=True):
 
 class PdNamesReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.pd_names_reply.v1"):
     items: tuple[PdNamed, ...] = ()
+    error: str | None = None
+
+
+# ---------------------------------------------------------------- reconciliation reads
+# The ingest poller asks the writers what changed since a time, so its vendor calls share the
+# writers' rate budget. Both answers are paged (a NATS reply has a size limit).
+
+
+class PdChangesRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.pd_changes.v1"):
+    """The incidents of ``account`` with log entries in [``since``, ``until``) (ISO 8601), each
+    with those entries, its notes of the window and its current facts; answered with a
+    :class:`PdChangesReply` on ``reads.pd.<account>.changes``. ``offset`` skips that many
+    incidents (ordered by their first change in the window)."""
+
+    account: str
+    since: str
+    until: str
+    offset: int = 0
+    max_incidents: int = 25
+
+
+class PdLogEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One log entry (``trigger_log_entry``, ``acknowledge_log_entry``, ...)."""
+
+    id: str
+    type: str
+    created_at: str
+    agent: PdAgent | None = None
+
+
+class PdNoteChange(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    content: str
+    created_at: str
+    user: PdAgent | None = None
+
+
+class PdIncidentChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """An incident as it is now, with what happened to it in the window (oldest first)."""
+
+    incident_id: str
+    title: str = ""
+    html_url: str = ""
+    created_at: str | None = None
+    first_trigger_log_entry: str | None = None  # its id: the trigger (later ones: reopens)
+    facts: IncidentFacts | None = None
+    log_entries: tuple[PdLogEntry, ...] = ()
+    notes: tuple[PdNoteChange, ...] = ()
+
+
+class PdChangesReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.pd_changes_reply.v1"):
+    incidents: tuple[PdIncidentChanges, ...] = ()
+    next_offset: int | None = None  # ask again from here for the rest of the window
+    error: str | None = None
+
+
+class JiraChangesRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_changes.v1"):
+    """Issues of ``projects`` (keys, ids or names; empty: every project) updated at or after
+    ``since`` (ISO 8601), least recently updated first, with their changelog histories and
+    comments made since then; answered with a :class:`JiraChangesReply` on
+    ``reads.jira.<instance>.changes``, ``start_at`` paging through the search."""
+
+    instance: str
+    since: str
+    projects: tuple[str, ...] = ()
+    start_at: int = 0
+    max_results: int = 25
+
+
+class JiraHistory(msgspec.Struct, frozen=True, kw_only=True):
+    """One changelog history (change group): its id, time, author and items."""
+
+    id: str
+    created: str
+    author: FactsJiraUser | None = None
+    items: tuple[FieldChange, ...] = ()
+
+
+class JiraCommentChange(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    body: str
+    created: str
+    author: FactsJiraUser | None = None
+
+
+class JiraIssueChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """An issue as it is now (``fields``), with its histories and comments since the asked
+    time, oldest first."""
+
+    id: str
+    key: str
+    fields: IssueFields
+    histories: tuple[JiraHistory, ...] = ()
+    comments: tuple[JiraCommentChange, ...] = ()
+
+
+class JiraChangesReply(
+    msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_changes_reply.v1"
+):
+    issues: tuple[JiraIssueChanges, ...] = ()
+    next_start_at: int | None = None  # ask again from here for the rest of the search
+    # The user the jira-writer acts as: changes by it are pdjira's own writes.
+    myself: FactsJiraUser | None = None
     error: str | None = None

@@ -37,6 +37,7 @@ from pdjira_ingest.intake import (
 )
 from pdjira_ingest.metrics import IngestMetrics
 from pdjira_ingest.normalize import Ignored
+from pdjira_ingest.reconcile.poller import Reconciler
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -172,9 +173,13 @@ def create_app(
     metrics: IngestMetrics | None = None,
     publish_timeout: float = 3.0,
     max_body_bytes: int = MAX_BODY_BYTES,
+    reconciler: Reconciler | None = None,
 ) -> Starlette:
-    """The ingest app; its lifespan connects ``broker`` and declares the topology."""
+    """The ingest app; its lifespan connects ``broker``, declares the topology and, when
+    ``reconcile.enabled``, runs the reconciliation poller (``reconciler``, or one made here)."""
     metrics = metrics or IngestMetrics()
+    if reconciler is None and config.reconcile.enabled:
+        reconciler = Reconciler(config, broker, metrics)
     # PagerDuty wants a 2xx within 5 s; store or give up (503) well before that.
     webhooks = _Webhooks(
         config, broker, metrics, publish_timeout=publish_timeout, max_body_bytes=max_body_bytes
@@ -190,10 +195,14 @@ def create_app(
                     hint="set jira_instances[].webhook_secret so forged webhooks are refused",
                 )
         await connect_and_declare(broker, topology or Topology(replicas=config.nats.replicas))
+        if reconciler is not None:
+            await reconciler.start()
         _log.info("ingest_started")
         try:
             yield
         finally:
+            if reconciler is not None:
+                await reconciler.stop()
             try:
                 await broker.stop()
             except Exception as exc:  # NATS already gone (e.g. reconnecting): nothing to flush
@@ -207,7 +216,7 @@ def create_app(
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/webhooks/pagerduty/{account}", webhooks.pagerduty, methods=["POST"]),
             Route("/webhooks/jira/{instance}", webhooks.jira, methods=["POST"]),
@@ -216,3 +225,5 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    app.state.reconciler = reconciler
+    return app

@@ -19,7 +19,6 @@ from pdjira_ingest.normalize import (
     jira_event_id,
     normalize_jira,
     normalize_pagerduty,
-    pagerduty_msg_id,
 )
 from pdjira_ingest.signatures import verify_hub_signature, verify_pagerduty_signature
 
@@ -135,13 +134,10 @@ def accept_jira(
 
 
 def destination(event: IncidentEvent | IssueEvent) -> Destination:
-    """Subject and dedup id of an event (the id is stable across the vendor's redeliveries)."""
+    """Subject and dedup id of an event: its event id, stable across the vendor's redeliveries
+    and the same for the poller's copy of the change (see stable_ids)."""
     if isinstance(event, IncidentEvent):
-        return Destination(
-            subject=subjects.event_pd(event.account, event.incident_id),
-            msg_id=pagerduty_msg_id(event.account, event.event_id),
-        )
-    # The Jira event id already is `jira:<instance>:<sha256 of the body>`.
-    return Destination(
-        subject=subjects.event_jira(event.instance, event.issue_id), msg_id=event.event_id
-    )
+        subject = subjects.event_pd(event.account, event.incident_id)
+    else:
+        subject = subjects.event_jira(event.instance, event.issue_id)
+    return Destination(subject=subject, msg_id=event.event_id)

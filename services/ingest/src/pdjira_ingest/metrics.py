@@ -30,5 +30,27 @@ class IngestMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
         )
 
+        # The reconciliation poller: `source` pagerduty | jira; `outcome` of a poll ok | failed;
+        # of an event published | duplicate (its webhook or an earlier poll stored it) |
+        # repaired; `reason` of an error a stable code.
+        self.reconcile_polls = Counter(
+            "pdjira_ingest_reconcile_polls",
+            "Reconciliation polls by source and outcome.",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.reconcile_events = Counter(
+            "pdjira_ingest_reconcile_events",
+            "Synthetic events of the reconciliation poller by source and outcome.",
+            ["source", "outcome"],
+            registry=self.registry,
+        )
+        self.reconcile_errors = Counter(
+            "pdjira_ingest_reconcile_errors",
+            "Reconciliation errors by source and reason (retried on the next poll).",
+            ["source", "reason"],
+            registry=self.registry,
+        )
+
     def count(self, source: str, outcome: str, reason: str) -> None:
         self.webhooks.labels(source=source, outcome=outcome, reason=reason).inc()

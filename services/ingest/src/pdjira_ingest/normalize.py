@@ -22,6 +22,13 @@ from pdjira_common.facts import (
 )
 
 from pdjira_ingest.fields import Fields, WebhookRejected
+from pdjira_ingest.stable_ids import (
+    bounded,
+    jira_comment_id,
+    jira_created_id,
+    jira_history_id,
+    pd_note_id,
+)
 
 __all__ = [
     "JIRA_SYNCED_EVENTS",
@@ -35,6 +42,7 @@ __all__ = [
 
 JIRA_SYNCED_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated"})
 _STATUSES: tuple[str, ...] = get_args(IncidentStatus)
+_COMMENTED = "issue_commented"
 
 _PD_HINT = (
     'A PagerDuty v3 webhook looks like {"event": {"id", "event_type", "occurred_at", "data"}}; '
@@ -56,12 +64,14 @@ class Ignored:
 
 
 def pagerduty_msg_id(account: str, event_id: str) -> str:
-    """``Nats-Msg-Id`` of a PagerDuty event: ``event.id`` is stable across PagerDuty's retries."""
-    return f"pd:{account}:{event_id}"
+    """``Nats-Msg-Id`` of a PagerDuty event without a change id of its own (see stable_ids):
+    ``event.id`` is stable across PagerDuty's retries."""
+    return bounded(f"pd:{account}:{event_id}")
 
 
 def jira_event_id(instance: str, raw_body: bytes) -> str:
-    """Jira DC webhooks carry no event id: identical redeliveries share the body's hash."""
+    """Jira DC webhooks carry no event id: identical redeliveries share the body's hash (the
+    id of a webhook whose change has no stable id of its own)."""
     return f"jira:{instance}:{hashlib.sha256(raw_body).hexdigest()}"
 
 
@@ -85,14 +95,14 @@ def normalize_pagerduty(account: str, payload: Any) -> IncidentEvent | Ignored:
             event_type=event_type,
             reason=f"event type {event_type!r} is not an incident event; nothing to sync",
         )
-    event_id = event.text("id")
+    webhook_id = pagerduty_msg_id(account, event.text("id"))
     occurred_at = event.text("occurred_at")
     data = event.obj("data")
     data_type = data.text("type")
     agent = event.opt_obj("agent")
     common: dict[str, Any] = {
-        "event_id": event_id,
-        "correlation_id": event_id,
+        "event_id": webhook_id,
+        "correlation_id": webhook_id,
         "account": account,
         "event_type": event_type,
         "occurred_at": occurred_at,
@@ -119,6 +129,7 @@ def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
     # What identifies the incident is checked here; the rest is read leniently.
     data.obj("service").text("id")
     data.integer("number")
+    # A status webhook keeps its own id: no id of the change is shared with its log entry.
     return IncidentEvent(
         incident_id=data.text("id"),
         title=data.text("title"),
@@ -128,16 +139,22 @@ def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
     )
 
 
+def _with_id(common: dict[str, Any], change_id: str) -> dict[str, Any]:
+    """The change's stable id as event and correlation id."""
+    return {**common, "event_id": change_id, "correlation_id": change_id}
+
+
 def _note_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
     # An incident_note has only a reference to its incident: status, number and service stay
     # None rather than guessed; the reference's summary is the best title we have.
     incident = data.obj("incident")
+    incident_id, note_id = incident.text("id"), data.text("id")
     return IncidentEvent(
-        incident_id=incident.text("id"),
+        incident_id=incident_id,
         title=incident.opt_text("summary") or "",
         html_url=incident.opt_text("html_url") or "",
-        note=PdNote(id=data.text("id"), content=data.opt_text("content") or ""),
-        **common,
+        note=PdNote(id=note_id, content=data.opt_text("content") or ""),
+        **_with_id(common, pd_note_id(common["account"], incident_id, note_id)),
     )
 
 
@@ -145,7 +162,10 @@ def _note_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
 
 
 def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent | Ignored:
-    """A decoded Jira Server/DC webhook body -> IssueEvent, or Ignored for other events."""
+    """A decoded Jira Server/DC webhook body -> IssueEvent, or Ignored for other events.
+
+    The event id is the change's stable id (see stable_ids) when it has one, else ``event_id``
+    (the body's hash: identical redeliveries share it)."""
     root = Fields.root(payload, what="Jira webhook", hint=_JIRA_HINT)
     webhook_event = root.text("webhookEvent")
     if webhook_event not in JIRA_SYNCED_EVENTS:
@@ -167,14 +187,24 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
     changelog = root.opt_obj("changelog")
     comment_id = comment.opt_ident("id") if comment else None
     comment_body = comment.opt_text("body") if comment else None
+    issue_id = issue.ident("id")
+    event_type = root.opt_text("issue_event_type_name")
+    change_id = _jira_change_id(
+        instance,
+        issue_id,
+        webhook_event,
+        event_type,
+        changelog.opt_ident("id") if changelog else None,
+        comment_id,
+    )
     return IssueEvent(
-        event_id=event_id,
-        correlation_id=event_id,
+        event_id=change_id or event_id,
+        correlation_id=change_id or event_id,
         instance=instance,
-        issue_id=issue.ident("id"),
+        issue_id=issue_id,
         key=issue.text("key"),
         webhook_event=webhook_event,
-        issue_event_type=root.opt_text("issue_event_type_name"),
+        issue_event_type=event_type,
         timestamp_ms=root.integer("timestamp"),
         fields=read_issue_fields(fields.raw()),
         user=read_jira_user(user.raw()) if user else None,
@@ -185,6 +215,24 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
             else None
         ),
     )
+
+
+def _jira_change_id(
+    instance: str,
+    issue_id: str,
+    webhook_event: str,
+    event_type: str | None,
+    changelog_id: str | None,
+    comment_id: str | None,
+) -> str | None:
+    """The stable id of what the webhook reports: a create, a change group, a new comment."""
+    if webhook_event == "jira:issue_created":
+        return jira_created_id(instance, issue_id)
+    if changelog_id is not None:
+        return jira_history_id(instance, issue_id, changelog_id)
+    if event_type == _COMMENTED and comment_id is not None:
+        return jira_comment_id(instance, issue_id, comment_id)
+    return None
 
 
 def _changes(changelog: Fields) -> tuple[FieldChange, ...]:

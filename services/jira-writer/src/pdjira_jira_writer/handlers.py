@@ -23,6 +23,7 @@ def register_reads(broker: NatsBroker, reads: JiraReads) -> None:
         "createmeta": reads.create_meta,
         "statuses": reads.statuses,
         "priorities": reads.priorities,
+        "changes": reads.changes,  # the reconciliation poller's
         **{what: reads.catalog_of(what) for what in CATALOGS},
     }
     for what, answer in answers.items():

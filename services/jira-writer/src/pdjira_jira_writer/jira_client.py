@@ -12,6 +12,7 @@ from pdjira_writer.vendor_http import HttpOptions, VendorHttp
 from pdjira_jira_writer.errors import ANSWERS
 from pdjira_jira_writer.models import (
     Author,
+    ChangedIssuePage,
     Comment,
     CommentPage,
     CreatedIssue,
@@ -256,3 +257,25 @@ class HttpJiraClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    # ------------------------------------------------------------ reconciliation reads
+
+    async def changed_issues(
+        self, jql: str, *, start_at: int, max_results: int
+    ) -> ChangedIssuePage:
+        """One page of a search with every field and the changelog (what the poller rebuilds
+        missed webhooks from)."""
+        body = {
+            "jql": jql,
+            "startAt": start_at,
+            "maxResults": max_results,
+            "fields": ["*all"],
+            "expand": ["changelog"],
+        }
+        what = "search changed issues"
+        response = await self.http.call("POST", "/rest/api/2/search", what=what, json=body)
+        return self.http.decode(response, ChangedIssuePage, what=what)
+
+    async def acting_user(self) -> User:
+        """The user this client acts as (its changes are pdjira's own writes)."""
+        return await self.http.get("/rest/api/2/myself", User, what="read the acting user")

@@ -8,6 +8,11 @@ import msgspec
 
 __all__ = [
     "Author",
+    "ChangeHistory",
+    "ChangeHistoryItem",
+    "ChangedIssue",
+    "ChangedIssueLog",
+    "ChangedIssuePage",
     "Changelog",
     "Comment",
     "CommentPage",
@@ -198,3 +203,45 @@ class User(msgspec.Struct, frozen=True):
     key: str
     emailAddress: str | None = None
     displayName: str | None = None
+
+
+# ---------------------------------------------------------------- reconciliation reads
+
+
+class ChangeHistoryItem(msgspec.Struct, frozen=True):
+    """A changelog item: ``from``/``to`` ids or keys, ``fromString``/``toString`` names."""
+
+    field: str
+    from_: str | int | None = msgspec.field(name="from", default=None)
+    fromString: str | None = None
+    to: str | int | None = None
+    toString: str | None = None
+
+
+class ChangeHistory(msgspec.Struct, frozen=True):
+    """One change group of ``expand=changelog``; ``author`` as Jira sends a user."""
+
+    id: str
+    created: str
+    author: dict[str, Any] | None = None
+    items: tuple[ChangeHistoryItem, ...] = ()
+
+
+class ChangedIssueLog(msgspec.Struct, frozen=True):
+    histories: tuple[ChangeHistory, ...] = ()
+
+
+class ChangedIssue(msgspec.Struct, frozen=True):
+    """A search hit with every field (raw: the poller reads them as a webhook's) and its
+    changelog."""
+
+    id: str
+    key: str
+    fields: dict[str, Any] = {}
+    changelog: ChangedIssueLog | None = None
+
+
+class ChangedIssuePage(msgspec.Struct, frozen=True):
+    startAt: int = 0
+    total: int = 0
+    issues: tuple[ChangedIssue, ...] = ()

@@ -20,6 +20,7 @@ from pdjira_writer.reads import read_from, serve_read
 from pdjira_pd_writer.errors import PagerDutyError
 from pdjira_pd_writer.models import User
 from pdjira_pd_writer.pd_client import PagerDutyApi
+from pdjira_pd_writer.reads import register_change_reads
 from pdjira_pd_writer.spec import SPEC
 
 __all__ = ["CONSUMER", "register_reads"]
@@ -86,3 +87,4 @@ def register_reads(broker: NatsBroker, clients: Mapping[str, PagerDutyApi]) -> N
     serve_read(broker, "reads.pd.*.users_by_email", by_email, queue=CONSUMER)
     for what in ("services", "priorities"):
         serve_read(broker, f"reads.pd.*.{what}", catalog_of(what), queue=CONSUMER)
+    register_change_reads(broker, clients)  # the reconciliation poller's

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 __all__ = [
     "IncidentBody",
     "IncidentList",
+    "IncidentNote",
+    "IncidentNoteList",
     "IncidentSnapshot",
     "IncidentStatus",
+    "LogEntry",
+    "LogEntryList",
     "Note",
     "NoteBody",
     "NoteList",
     "Priority",
     "PriorityList",
+    "RawIncidentBody",
     "Reference",
     "Responder",
     "Service",
@@ -128,3 +133,38 @@ class Service(msgspec.Struct, frozen=True):
 class ServiceList(msgspec.Struct, frozen=True):
     services: tuple[Service, ...] = ()
     more: bool | None = False
+
+
+# ---------------------------------------------------------------- reconciliation reads
+
+
+class LogEntry(msgspec.Struct, frozen=True):
+    """A log entry of ``GET /log_entries``: ``agent`` as PagerDuty sends a reference."""
+
+    id: str
+    type: str
+    created_at: str
+    incident: Reference | None = None
+    agent: dict[str, Any] | None = None
+
+
+class LogEntryList(msgspec.Struct, frozen=True):
+    log_entries: tuple[LogEntry, ...] = ()
+    more: bool | None = False
+
+
+class RawIncidentBody(msgspec.Struct, frozen=True):
+    """``{"incident": {...}}`` kept whole: the poller reads its facts as a webhook's."""
+
+    incident: dict[str, Any]
+
+
+class IncidentNote(msgspec.Struct, frozen=True):
+    id: str
+    content: str = ""
+    created_at: str = ""
+    user: dict[str, Any] | None = None
+
+
+class IncidentNoteList(msgspec.Struct, frozen=True):
+    notes: tuple[IncidentNote, ...] = ()

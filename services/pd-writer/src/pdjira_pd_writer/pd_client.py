@@ -11,13 +11,18 @@ from pdjira_pd_writer.errors import ANSWERS, PagerDutyError
 from pdjira_pd_writer.models import (
     IncidentBody,
     IncidentList,
+    IncidentNote,
+    IncidentNoteList,
     IncidentSnapshot,
     IncidentStatus,
+    LogEntry,
+    LogEntryList,
     Note,
     NoteBody,
     NoteList,
     Priority,
     PriorityList,
+    RawIncidentBody,
     Service,
     ServiceList,
     User,
@@ -264,3 +269,35 @@ class HttpPagerDutyClient:
             if not page.more:
                 break
         return pages
+
+    # ------------------------------------------------------------ reconciliation reads
+
+    async def log_entries_between(self, since: str, until: str) -> tuple[LogEntry, ...]:
+        """The account's log entries in [since, until), every page (newest first)."""
+        found: list[LogEntry] = []
+        for number in range(_MAX_PAGES):
+            params = {
+                "since": since,
+                "until": until,
+                "limit": str(_PAGE),
+                "offset": str(number * _PAGE),
+            }
+            page = await self.http.get(
+                "/log_entries", LogEntryList, what="list log entries", params=params
+            )
+            found.extend(page.log_entries)
+            if not page.more:
+                break
+        return tuple(found)
+
+    async def incident_json(self, incident_id: str) -> dict[str, Any]:
+        """The incident as ``GET /incidents/{id}`` answers it, whole."""
+        what = f"get incident {incident_id}"
+        return (
+            await self.http.get(f"/incidents/{incident_id}", RawIncidentBody, what=what)
+        ).incident
+
+    async def incident_notes(self, incident_id: str) -> tuple[IncidentNote, ...]:
+        what = f"list notes of incident {incident_id}"
+        path = f"/incidents/{incident_id}/notes"
+        return (await self.http.get(path, IncidentNoteList, what=what)).notes
