@@ -70,3 +70,11 @@ async def test_log_entries_show_who_changed_what(pd: Sim) -> None:
     mine = [(e["type"], e["agent_id"]) for e in entries if e["incident_id"] == incident_id]
     assert mine == [("trigger_log_entry", "PUSER01"), ("resolve_log_entry", "PUSER01")]
     assert all(e["created_at"] for e in entries)
+
+
+async def test_brief_jira_state_leaves_out_the_changelog(jira: Sim) -> None:
+    await jira.admin.post("/_sim/issues", json={"summary": "printer on fire"})
+    full = (await jira.admin.get("/_sim/state")).json()["issues"][-1]
+    brief = (await jira.admin.get("/_sim/state", params={"brief": "1"})).json()["issues"][-1]
+    assert "changelog" in full and "changelog" not in brief
+    assert brief["key"] == full["key"] and brief["fields"]["summary"] == "printer on fire"
