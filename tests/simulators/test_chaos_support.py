@@ -18,7 +18,8 @@ def test_vendor_faults_count_what_they_inject() -> None:
     slowed = sum(injector.should_slow() for _ in range(200))
     assert injector.injected == {"unavailable": failed, "throttled": 2, "slowed": slowed}
     assert throttled == 2
-    assert 60 < failed < 140 and 20 < slowed < 80
+    assert 60 < failed < 140
+    assert 20 < slowed < 80
     injector.clear()  # counts are since start, not since the last configuration
     assert injector.injected["throttled"] == 2
     assert not injector.should_slow()
@@ -41,7 +42,8 @@ def test_webhook_faults_count_what_they_inject() -> None:
     delays = [injector.delay_seconds() for _ in range(300)]
     counts = injector.injected
     assert counts["dropped"] == len(injector.dropped) > 0
-    assert counts["duplicated"] > 0 and counts["reordered"] > 0
+    assert counts["duplicated"] > 0
+    assert counts["reordered"] > 0
     assert counts["delayed"] == sum(1 for d in delays if d > 0)
     assert 100 < counts["delayed"] < 200
     assert len(out) == 300 - counts["dropped"] + counts["duplicated"] - injector.held
@@ -76,5 +78,7 @@ async def test_brief_jira_state_leaves_out_the_changelog(jira: Sim) -> None:
     await jira.admin.post("/_sim/issues", json={"summary": "printer on fire"})
     full = (await jira.admin.get("/_sim/state")).json()["issues"][-1]
     brief = (await jira.admin.get("/_sim/state", params={"brief": "1"})).json()["issues"][-1]
-    assert "changelog" in full and "changelog" not in brief
-    assert brief["key"] == full["key"] and brief["fields"]["summary"] == "printer on fire"
+    assert "changelog" in full
+    assert "changelog" not in brief
+    assert brief["key"] == full["key"]
+    assert brief["fields"]["summary"] == "printer on fire"
