@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: help install run demo test test-fast lint format bench clean
+.PHONY: help install run demo test test-fast lint format bench chaos clean
 
 help:
 	@echo "make run    - install, start NATS + 5 services + simulators, show a sync, keep running"
@@ -16,6 +16,7 @@ help:
 	@echo "make test   - install and run the whole test suite"
 	@echo "make lint   - ruff + mypy --strict + import layering contracts"
 	@echo "make bench  - benchmarks (ratios to a raw baseline measured in the same run)"
+	@echo "make chaos  - people on both sides under kill -9, broker restarts, vendor and webhook faults; checks"
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -51,6 +52,12 @@ format: install
 
 bench: install
 	$(UV) run --frozen python -m pdjira_devstack.bench
+
+# CHAOS_ARGS e.g. "--seed 3 --scale 0.1 --json"; exits non-zero when a check fails.
+CHAOS_ARGS ?=
+
+chaos: install
+	$(UV) run --frozen python -m pdjira_devstack.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,9 @@ class StackSettings:
     )
     # PagerDuty-style rules ({account, instance, rule: {...}, priority_map...}) for the config.
     pagerduty_rules: list[dict[str, Any]] = field(default_factory=list)
+    # Config sections passed as they are when set (e.g. ``reconcile``, ``rules_service``).
+    extra_config: dict[str, Any] = field(default_factory=dict)
+    seed: int | None = None  # the simulators' seed (ids, faults): a replayable run
 
 
 class Stack:
@@ -138,7 +142,10 @@ class Stack:
             ],
             "rules": s.rules,
             "pagerduty_rules": s.pagerduty_rules,
-            "rules_service": {"admin_token": "${env:RULES_ADMIN_TOKEN}"},
+            "rules_service": {
+                "admin_token": "${env:RULES_ADMIN_TOKEN}",
+                **s.extra_config.get("rules_service", {}),
+            },
             "retry": {
                 "ack_wait": s.ack_wait,
                 "base_delay": s.base_delay,
@@ -148,6 +155,7 @@ class Stack:
             },
             "listen": listen,
             "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}"},
+            **{k: v for k, v in s.extra_config.items() if k != "rules_service"},
         }
 
     def write_config(self) -> Path:
@@ -167,6 +175,7 @@ class Stack:
                 "--webhook-url=" + f"{self.url('ingest')}/webhooks/pagerduty/{ACCOUNT}",
                 "--webhook-secret=" + e["PD_WEBHOOK_SECRET"],
                 "--webhook-retry-delay=" + str(self.settings.webhook_retry_delay),
+                *self._seed_args(),
             ],
             health_url=f"{self.pd_url}/health",
             log_file=self.logs / "pd-sim.log",
@@ -181,12 +190,16 @@ class Stack:
                 "--password=" + e["JIRA_PASSWORD"],
                 "--webhook-url=" + f"{self.url('ingest')}/webhooks/jira/{INSTANCE}",
                 "--webhook-secret=" + e["JIRA_WEBHOOK_SECRET"],
+                *self._seed_args(),
             ],
             health_url=f"{self.jira_url}/health",
             log_file=self.logs / "jira-sim.log",
             env=self._simulator_env(),
         )
         return [pd, jira]
+
+    def _seed_args(self) -> list[str]:
+        return [] if self.settings.seed is None else [f"--seed={self.settings.seed}"]
 
     def _simulator_env(self) -> dict[str, str]:
         # Strict contract mode: every request our services send is checked against the vendor
@@ -242,6 +255,22 @@ class Stack:
         self.processes.clear()
         self.ports = {name: free_port() for name in self.ports}
         self.nats = NatsServer(self.nats.store_dir, log_file=self.nats.log_file)
+
+    def kill_service(self, name: str) -> None:
+        """kill -9 one service (no cleanup, no acks), as a crash or an OOM kill would."""
+        self.processes[name].kill()
+
+    def start_service(self, name: str, timeout: float = 60.0) -> None:
+        """Start a killed service again and wait until it is healthy."""
+        self.processes[name].start().wait_healthy(timeout)
+
+    def restart_broker(self, down_for: float = 0.0) -> None:
+        """Stop nats-server and start it again on the same port and storage directory, so
+        JetStream (streams, consumers, KV) survives as it would on a broker restart."""
+        self.nats.stop()
+        if down_for:
+            time.sleep(down_for)
+        self.nats.start()
 
     def __getitem__(self, name: str) -> ManagedProcess:
         return self.processes[name]

@@ -29,6 +29,7 @@ class FaultConfig:
     error_rate: float = 0.0
     paths: tuple[str, ...] = ()
     throttle_burst: int = 0  # the next N REST requests get the vendor's 429
+    latency_rate: float = 1.0  # the share of requests that get ``latency_ms`` (slow answers)
 
     def applies_to(self, path: str) -> bool:
         return not self.paths or any(path.startswith(p) for p in self.paths)
@@ -43,6 +44,7 @@ class FaultConfig:
         rate = body.get("error_rate", 0.0)
         paths = body.get("paths") or []
         burst = body.get("throttle_burst", 0)
+        latency_rate = body.get("latency_rate", 1.0)
         if not isinstance(latency, int) or latency < 0:
             raise ValueError("latency_ms must be a non-negative integer")
         if not isinstance(delay, int) or delay < 0:
@@ -53,7 +55,9 @@ class FaultConfig:
             raise ValueError("paths must be a list of path prefixes")
         if not isinstance(burst, int) or isinstance(burst, bool) or burst < 0:
             raise ValueError("throttle_burst must be a non-negative integer")
-        return cls(latency, delay, float(rate), tuple(paths), burst)
+        if not isinstance(latency_rate, int | float) or not 0.0 <= float(latency_rate) <= 1.0:
+            raise ValueError("latency_rate must be a number between 0 and 1")
+        return cls(latency, delay, float(rate), tuple(paths), burst, float(latency_rate))
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -62,6 +66,7 @@ class FaultConfig:
             "error_rate": self.error_rate,
             "paths": list(self.paths),
             "throttle_burst": self.throttle_burst,
+            "latency_rate": self.latency_rate,
         }
 
 
@@ -73,6 +78,8 @@ class FaultInjector:
         self._seed = seed
         self._rng = random.Random(seed)
         self.throttle_left = 0
+        # What was injected since start (never reset): a chaos run reports them.
+        self.injected = {"unavailable": 0, "throttled": 0, "slowed": 0}
 
     def set(self, config: FaultConfig) -> None:
         self.config = config
@@ -87,11 +94,22 @@ class FaultInjector:
         if self.throttle_left <= 0:
             return False
         self.throttle_left -= 1
+        self.injected["throttled"] += 1
         return True
 
     def should_fail(self) -> bool:
         rate = self.config.error_rate
-        return rate > 0 and self._rng.random() < rate
+        failed = rate > 0 and self._rng.random() < rate
+        self.injected["unavailable"] += failed
+        return failed
+
+    def should_slow(self) -> bool:
+        config = self.config
+        if not config.latency_ms:
+            return False
+        slow = config.latency_rate >= 1.0 or self._rng.random() < config.latency_rate
+        self.injected["slowed"] += slow
+        return slow
 
 
 class FaultMiddleware:
@@ -120,7 +138,7 @@ class FaultMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        if config.latency_ms:
+        if self.injector.should_slow():
             await asyncio.sleep(config.latency_ms / 1000)
         if self.injector.should_throttle():
             body, headers = self.throttled()
@@ -159,7 +177,11 @@ def fault_routes(injector: FaultInjector) -> list[Route]:
         elif request.method == "DELETE":
             injector.clear()
         return JsonResponse(
-            {"faults": injector.config.as_json(), "throttle_left": injector.throttle_left}
+            {
+                "faults": injector.config.as_json(),
+                "throttle_left": injector.throttle_left,
+                "injected": dict(injector.injected),
+            }
         )
 
     return [Route("/_sim/faults", faults, methods=["GET", "PUT", "DELETE"])]

@@ -37,6 +37,7 @@ class WebhookFaultConfig:
     duplicate_rate: float = 0.0
     reorder_rate: float = 0.0
     delay_ms: int = 0
+    delay_rate: float = 1.0  # the share of webhooks delayed (by up to ``delay_ms``)
 
     @classmethod
     def from_json(cls, body: Any) -> WebhookFaultConfig:
@@ -50,6 +51,7 @@ class WebhookFaultConfig:
             _rate(body, "duplicate_rate"),
             _rate(body, "reorder_rate"),
             delay,
+            _rate({"delay_rate": 1.0, **body}, "delay_rate"),
         )
 
     def as_json(self) -> dict[str, object]:
@@ -58,6 +60,7 @@ class WebhookFaultConfig:
             "duplicate_rate": self.duplicate_rate,
             "reorder_rate": self.reorder_rate,
             "delay_ms": self.delay_ms,
+            "delay_rate": self.delay_rate,
         }
 
 
@@ -73,6 +76,8 @@ class WebhookFaultInjector(Generic[T]):
         self.config = WebhookFaultConfig()
         self._held: dict[str, T] = {}
         self.dropped: list[T] = []
+        # What was injected since start (never reset): a chaos run reports them.
+        self.injected = {"dropped": 0, "duplicated": 0, "reordered": 0, "delayed": 0}
 
     def set(self, config: WebhookFaultConfig) -> None:
         self.config = config
@@ -98,22 +103,29 @@ class WebhookFaultInjector(Generic[T]):
             return [item]
         if cfg.drop_rate and self._rng.random() < cfg.drop_rate:
             self.dropped.append(item)
+            self.injected["dropped"] += 1
             return []
         out = [item]
         if cfg.duplicate_rate and self._rng.random() < cfg.duplicate_rate:
             out.append(item)
+            self.injected["duplicated"] += 1
         held = self._held.pop(group, None)
         if held is not None:
             return [*out, held]  # the held one now arrives after a later one
         if cfg.reorder_rate and self._rng.random() < cfg.reorder_rate:
             self._held[group] = item
+            self.injected["reordered"] += 1
             return out[1:]
         return out
 
     def delay_seconds(self) -> float:
-        if not self.config.delay_ms:
+        cfg = self.config
+        if not cfg.delay_ms:
             return 0.0
-        return self._delay_rng.uniform(0, self.config.delay_ms) / 1000
+        if cfg.delay_rate < 1.0 and self._delay_rng.random() >= cfg.delay_rate:
+            return 0.0
+        self.injected["delayed"] += 1
+        return self._delay_rng.uniform(0, cfg.delay_ms) / 1000
 
 
 def webhook_fault_routes(
@@ -130,7 +142,11 @@ def webhook_fault_routes(
         elif request.method == "DELETE":
             release(injector.clear())
         return JsonResponse(
-            {"webhook_faults": injector.config.as_json(), "dropped": len(injector.dropped)}
+            {
+                "webhook_faults": injector.config.as_json(),
+                "dropped": len(injector.dropped),
+                "injected": dict(injector.injected),
+            }
         )
 
     return [Route("/_sim/webhook-faults", handler, methods=["GET", "PUT", "DELETE"])]

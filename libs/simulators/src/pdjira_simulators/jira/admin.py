@@ -125,11 +125,16 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
 
     @route("/_sim/state", "GET")
     async def dump_state(request: Request) -> Response:
+        """Every issue with its changelog and properties; `?brief=1`: without them (cheap
+        enough to poll)."""
         base = sim.base(request)
+        brief = request.query_params.get("brief") in ("1", "true")
         return JsonResponse(
             {
                 "issues": [
-                    issue_json(state, i, base, expand=["changelog"], properties=["*all"])
+                    issue_json(state, i, base)
+                    if brief
+                    else issue_json(state, i, base, expand=["changelog"], properties=["*all"])
                     for i in state.issues.values()
                 ],
                 "webhooks": [

@@ -137,6 +137,26 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
             {"url": sub.url if sub else None, "subscription_id": sub.id if sub else None}
         )
 
+    @route("/_sim/log-entries", "GET")
+    async def log_entries(request: Request) -> Response:
+        """Every incident's timeline, oldest first: who changed what and when (the REST
+        `GET /log_entries` pages and rate limits; a test reads the whole account at once)."""
+        return JsonResponse(
+            {
+                "log_entries": [
+                    {
+                        "id": e.id,
+                        "type": e.type,
+                        "incident_id": e.incident_id,
+                        "agent_id": e.agent_id,
+                        "created_at": e.created_at.isoformat(),
+                        "summary": e.summary,
+                    }
+                    for e in state.log_entries
+                ]
+            }
+        )
+
     @route("/_sim/ratelimit", "GET", "PUT")
     async def ratelimit(request: Request) -> Response:
         if request.method == "PUT":

@@ -1,0 +1,73 @@
+"""The expected end state of a pair from the people's actions, and which pdjira writes
+overrode a person (pure)."""
+
+from __future__ import annotations
+
+from pdjira_devstack.chaos_model import (
+    HumanAction,
+    PairState,
+    StatusWrite,
+    expected_state,
+    overriding_writes,
+    propagated_writes,
+)
+
+
+def pd(at: float, status: str) -> HumanAction:
+    return HumanAction(at, "pd", status)
+
+
+def jira(at: float, status: str) -> HumanAction:
+    return HumanAction(at, "jira", status)
+
+
+def test_a_trigger_then_pagerduty_walk_moves_the_issue_along() -> None:
+    actions = [pd(1, "triggered"), pd(2, "acknowledged"), pd(3, "resolved")]
+    assert expected_state(actions) == PairState("resolved", "Done")
+    assert propagated_writes(actions) == {"pd": 0, "jira": 2}
+
+
+def test_the_last_person_decides_whatever_order_the_log_has() -> None:
+    # A person moves the issue, another resolves in PagerDuty a moment later.
+    actions = [pd(3.1, "resolved"), jira(3.0, "In Progress"), pd(1, "triggered")]
+    assert expected_state(actions) == PairState("resolved", "Done")
+
+
+def test_moving_an_issue_back_reopens_the_resolved_incident() -> None:
+    actions = [pd(1, "triggered"), pd(2, "resolved"), jira(5, "To Do")]
+    assert expected_state(actions) == PairState("triggered", "To Do")
+
+
+def test_in_progress_does_not_reopen_a_resolved_incident() -> None:
+    actions = [jira(1, "To Do"), jira(2, "Done"), jira(3, "To Do"), pd(4, "resolved")]
+    assert expected_state(actions) == PairState("resolved", "Done")
+    later = [*actions, jira(5, "In Progress")]
+    assert expected_state(later) == PairState("resolved", "In Progress")
+
+
+def test_a_jira_born_issue_done_at_once_resolves_its_incident() -> None:
+    actions = [jira(1, "To Do"), jira(1.1, "Done")]
+    assert expected_state(actions) == PairState("resolved", "Done")
+    assert propagated_writes(actions) == {"pd": 1, "jira": 0}
+
+
+def test_no_actions_no_expectation() -> None:
+    assert expected_state([]) is None
+
+
+def test_a_stale_acknowledge_after_a_person_resolved_overrides_them() -> None:
+    actions = [pd(1, "triggered"), jira(3.0, "In Progress"), pd(3.1, "resolved")]
+    stale = StatusWrite(3.5, "pd", "acknowledged")
+    assert overriding_writes(actions, [StatusWrite(3.05, "pd", "acknowledged"), stale]) == [stale]
+
+
+def test_an_issue_taken_out_of_done_after_a_person_put_it_there_is_an_override() -> None:
+    actions = [pd(1, "triggered"), pd(2.0, "acknowledged"), jira(2.1, "Done")]
+    writes = [StatusWrite(2.05, "jira", "In Progress"), StatusWrite(2.5, "jira", "In Progress")]
+    assert overriding_writes(actions, writes) == [writes[1]]
+
+
+def test_writes_a_newer_person_asked_for_are_no_override() -> None:
+    actions = [pd(1, "triggered"), jira(2, "In Progress"), pd(3, "resolved")]
+    writes = [StatusWrite(2.5, "pd", "acknowledged"), StatusWrite(3.5, "jira", "Done")]
+    assert overriding_writes(actions, writes) == []
