@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from pdjira_common.bus import Retryable
-from pdjira_common.ratelimit import Pacer
+from pdjira_common.config import RetrySettings
+from pdjira_common.ratelimit import LIMIT_MEMORY, Pacer
+from pdjira_common.retry import DeadLetterNow, Postponed, RetryLater, after_failure
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
 from support.virtual_time import VirtualClock
 
@@ -67,10 +68,30 @@ async def test_a_long_pause_retries_the_command_later() -> None:
     async with VirtualClock(start=100.0) as clock:
         pacer = Pacer(rate=10.0, max_wait=5.0, clock=clock, sleep=clock.sleep)
         pacer.pause(30.0)
-        with pytest.raises(Retryable) as caught:
+        with pytest.raises(Postponed) as caught:
             await pacer.acquire("create issue")
     assert caught.value.delay == pytest.approx(30.0)
     assert clock.slept == []
+
+
+def test_a_postponement_waits_without_spending_an_attempt() -> None:
+    settings = RetrySettings(max_attempts=2, prerequisite_max_attempts=5)
+    postponed = Postponed("search postponed: rate limit", delay=6.0)
+    verdict = after_failure(postponed, attempt=2, waits=1, settings=settings)
+    assert verdict == RetryLater("search postponed: rate limit", 6.0, waiting=True)
+    assert isinstance(
+        after_failure(postponed, attempt=1, waits=5, settings=settings), DeadLetterNow
+    )
+
+
+async def test_a_lower_limit_not_announced_again_is_forgotten() -> None:
+    async with VirtualClock(start=100.0) as clock:
+        pacer = Pacer(rate=50.0, clock=clock, sleep=clock.sleep)
+        pacer.observe_limit(1.0)  # a burst of 429s naming a low rate
+        assert pacer.rate == 1.0
+        await clock.sleep(LIMIT_MEMORY + 1)
+        await pacer.acquire("search")
+    assert pacer.rate == 50.0
 
 
 def test_server_limit_only_lowers_the_rate() -> None:

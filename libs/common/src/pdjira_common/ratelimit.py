@@ -20,9 +20,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from pdjira_common.retry import Retryable
+from pdjira_common.retry import Postponed
 
-__all__ = ["Pacer"]
+__all__ = ["LIMIT_MEMORY", "Pacer"]
+
+# How long a lower limit the server announced is kept without being announced again: a burst
+# of 429s (whose headers name a low rate) must not slow the target for good.
+LIMIT_MEMORY = 60.0
 
 
 class Pacer:
@@ -47,6 +51,7 @@ class Pacer:
         self._sleep = sleep
         self._tat = 0.0  # theoretical arrival time of the next request
         self._not_before = 0.0
+        self._limit_seen_at = 0.0
 
     @property
     def paused_until(self) -> float:
@@ -69,9 +74,12 @@ class Pacer:
         """Wait for this request's slot; a wait longer than ``max_wait`` retries the command."""
         while True:
             now = self._clock()
+            if self.rate < self.configured and now - self._limit_seen_at > LIMIT_MEMORY:
+                self.rate = self.configured  # the lower limit was not announced again
             wait = self.next_wait(now)
             if wait > self._max_wait:
-                raise Retryable(
+                # Our own pacing, not a failure: the command waits without spending attempts.
+                raise Postponed(
                     f"{what} postponed: rate limit, next request in {wait:.1f}s", delay=wait
                 )
             wait = self.reserve(now)
@@ -92,3 +100,4 @@ class Pacer:
         """The server's own limit (requests per second for the whole login): never exceed it."""
         if server_rate and server_rate > 0:
             self.rate = min(self.configured, server_rate / self.replicas)
+            self._limit_seen_at = self._clock()

@@ -27,6 +27,7 @@ from pdjira_common.secrets import redact
 __all__ = [
     "PREREQUISITE_WAIT",
     "DeadLetterNow",
+    "Postponed",
     "PermanentFailure",
     "RetryLater",
     "Retryable",
@@ -57,6 +58,15 @@ class WaitForPrerequisite(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Postponed(WaitForPrerequisite):
+    """Our own pacing holds the command back (the vendor's rate budget is spent for now): it
+    waits ``delay`` seconds, counted as a wait like a missing prerequisite, not as a failure."""
+
+    def __init__(self, reason: str, *, delay: float) -> None:
+        super().__init__(reason)
+        self.delay = delay
 
 
 class Unprocessable(Exception):
@@ -141,7 +151,8 @@ def after_failure(
     if isinstance(error, WaitForPrerequisite):
         if waits >= settings.prerequisite_max_attempts:
             return DeadLetterNow(reason)
-        return RetryLater(reason, PREREQUISITE_WAIT, waiting=True)
+        delay = error.delay if isinstance(error, Postponed) else PREREQUISITE_WAIT
+        return RetryLater(reason, round(delay, 3), waiting=True)
     if attempt >= settings.max_attempts:
         return DeadLetterNow(reason)
     asked = error.delay if isinstance(error, Retryable) else None

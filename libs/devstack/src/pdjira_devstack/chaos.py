@@ -38,6 +38,7 @@ __all__ = ["chaos_settings", "main", "run_chaos"]
 
 SETTLE = 1.0  # reconcile.settle: a change younger than this is left to its webhook
 QUIET_TIMEOUT = 300.0
+LINK_WAIT = 120.0
 
 
 def chaos_settings(plan: Plan) -> StackSettings:
@@ -60,7 +61,9 @@ def chaos_settings(plan: Plan) -> StackSettings:
                 "initial_lookback": 600.0,
                 "settle": SETTLE,
             },
-            "rules_service": {"link_wait": plan.size.partner_wait},
+            # A create delayed by kills, restarts and rate limits can take a while: its early
+            # notes wait for it as long as in production (the default), not as a person does.
+            "rules_service": {"link_wait": LINK_WAIT},
         },
         seed=plan.seed,
     )
