@@ -27,8 +27,8 @@ from pdjira_common.secrets import redact
 __all__ = [
     "PREREQUISITE_WAIT",
     "DeadLetterNow",
-    "Postponed",
     "PermanentFailure",
+    "Postponed",
     "RetryLater",
     "Retryable",
     "Unprocessable",
