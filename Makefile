@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: help install run demo test test-fast lint format bench chaos clean
+.PHONY: help install run demo test test-fast lint format bench chaos chaos-short clean
 
 help:
 	@echo "make run    - install, start NATS + 5 services + simulators, show a sync, keep running"
@@ -38,7 +38,11 @@ demo: install
 TEST_WORKERS ?= 4
 
 test: install
-	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup -m "not chaos"
+
+# The shortened chaos run alone (scale 0.1, ~2 minutes): the same checks as `make chaos`.
+chaos-short: install
+	$(UV) run --frozen pytest -m chaos
 
 lint: install
 	$(UV) run --frozen ruff check .

@@ -10,7 +10,9 @@ import pytest
 from pdjira_devstack.chaos import run_chaos
 from pdjira_devstack.chaos_report import render_table
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("chaos-short-run")]
+# Run by `make chaos-short`, not by `make test`: under the whole suite's load on 2 cores it
+# still fails about one run in three (issue 11 stays open until it does not).
+pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.xdist_group("chaos-short-run")]
 
 
 async def test_a_short_chaos_run_converges_with_nothing_lost_duplicated_or_overridden(
