@@ -303,7 +303,23 @@ async def test_no_path_from_the_start_fails_without_moving() -> None:
     outcome = await on(jira).handle(move("Fixed"))
     assert isinstance(outcome, CommandFailed)
     assert "Transition Issues permission" in outcome.reason
-    assert jira.calls == ["get", "transitions from To Do"]
+    # Read again before giving up: the issue is still where it was (no one moved it meanwhile).
+    assert jira.calls == ["get", "transitions from To Do", "get"]
+
+
+async def test_transitions_read_after_someone_moved_the_issue_are_not_a_dead_end() -> None:
+    jira = DrawnJira(SIMPLE)
+    real_read = jira.get_transitions
+
+    async def read_after_a_person_resolved(id_or_key: str) -> tuple[Transition, ...]:
+        jira.status = "Done"  # between our read of the issue and Jira's list of transitions
+        return await real_read(id_or_key)
+
+    jira.get_transitions = read_after_a_person_resolved  # type: ignore[method-assign]
+    base = writer()
+    with pytest.raises(Retryable, match="moved from 'To Do' to 'Done' while we planned"):
+        await on(jira, base).handle(move("In Progress"))
+    assert "to do" not in base.workflows.known(("dc1", "10000", "10001"))
 
 
 async def test_a_move_refused_because_someone_moved_the_issue_is_retried() -> None:

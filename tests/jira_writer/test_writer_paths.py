@@ -168,4 +168,4 @@ async def test_no_transition_offered_is_a_permanent_failure() -> None:
     outcome = await writer(jira, link_on("dc1")).handle(move())
     assert isinstance(outcome, CommandFailed)
     assert "Transition Issues permission" in outcome.reason
-    assert jira.calls == ["get 1", "transitions"]
+    assert jira.calls == ["get 1", "transitions", "get 1"]  # read again: not moved meanwhile

@@ -33,5 +33,9 @@ class Workflows:
         graph = self._graphs.get(key, {})
         return {s: ts for s, (seen, ts) in graph.items() if now - seen < self._ttl}
 
+    def forget(self, key: WorkflowKey, status: str) -> None:
+        """What was learned for ``status`` may be another status's (the issue moved meanwhile)."""
+        self._graphs.get(key, {}).pop(status.strip().casefold(), None)
+
     def learn(self, key: WorkflowKey, status: str, transitions: tuple[Transition, ...]) -> None:
         self._graphs.setdefault(key, {})[status.strip().casefold()] = (self._clock(), transitions)

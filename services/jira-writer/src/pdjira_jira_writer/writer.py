@@ -278,6 +278,8 @@ class JiraWriter:
             if isinstance(step, Arrived):
                 return path
             if isinstance(step, NoPath):
+                if not path:
+                    await self._unless_moved_meanwhile(jira, issue, kind)
                 return await self._give_up(jira, issue, step.reason, start, current, graph, path)
             for plan in step.plans:
                 known_now = current.strip().casefold() in fresh
@@ -329,6 +331,19 @@ class JiraWriter:
             transition=plan.transition_name,
         )
         return True
+
+    async def _unless_moved_meanwhile(
+        self, jira: JiraApi, issue: IssueHistory, kind: WorkflowKey
+    ) -> None:
+        """Jira names no status with the transitions it offers: if a person moved the issue
+        between our read and theirs, those were another status's. Forget them and retry."""
+        now = await jira.get_issue_history(issue.id)
+        if not same_status(now.status, issue.status):
+            self.workflows.forget(kind, issue.status)
+            raise Retryable(
+                f"issue {issue.key} moved from '{issue.status}' to '{now.status}' while we "
+                "planned its transitions; planning again"
+            )
 
     async def _give_up(
         self,
