@@ -19,11 +19,9 @@ from typing import Literal, Protocol
 
 import msgspec
 from faststream.nats import NatsBroker
-from nats.errors import Error as NatsError
-from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from nats.js.kv import KeyValue
 from pdjira_common.contracts import Outcome
-from pdjira_common.retry import Retryable
+from pdjira_common.kv_records import KvRecords, bucket_opener
 from pdjira_common.streams import KV_DONE
 
 __all__ = [
@@ -73,55 +71,25 @@ class MemoryCommandLog:
         self.records.pop(command_id, None)
 
 
-_decoder = msgspec.json.Decoder(CommandRecord)
-_encoder = msgspec.json.Encoder()
-
-
 class KvCommandLog:
     """The record in KV bucket ``pdjira_done`` (declared in streams.py), opened on first use.
     A KV failure retries the command (its record decides whether it runs)."""
 
     def __init__(self, open_bucket: Callable[[], Awaitable[KeyValue]]) -> None:
-        self._open_bucket = open_bucket
-        self._kv: KeyValue | None = None
-
-    async def _bucket(self) -> KeyValue:
-        if self._kv is None:
-            self._kv = await self._open_bucket()
-        return self._kv
+        self._records = KvRecords(open_bucket, CommandRecord)
 
     async def get(self, command_id: str) -> CommandRecord | None:
-        try:
-            entry = await (await self._bucket()).get(command_key(command_id))
-        except (KeyNotFoundError, KeyDeletedError):
-            return None
-        except (NatsError, TimeoutError) as exc:
-            raise Retryable(f"reading the record of command {command_id} failed: {exc}") from exc
-        return _decoder.decode(entry.value) if entry.value else None
+        return await self._records.get(command_key(command_id), f"the record of {command_id}")
 
     async def put(self, record: CommandRecord) -> None:
-        try:
-            await (await self._bucket()).put(
-                command_key(record.command_id), _encoder.encode(record)
-            )
-        except (NatsError, TimeoutError) as exc:
-            raise Retryable(f"recording command {record.command_id} failed: {exc}") from exc
+        await self._records.put(
+            command_key(record.command_id), record, f"command {record.command_id}"
+        )
 
     async def forget(self, command_id: str) -> None:
-        try:
-            await (await self._bucket()).delete(command_key(command_id))
-        except (KeyNotFoundError, KeyDeletedError):
-            return
-        except (NatsError, TimeoutError) as exc:
-            raise Retryable(f"forgetting command {command_id} failed: {exc}") from exc
+        await self._records.delete(command_key(command_id), f"command {command_id}")
 
 
 def kv_command_log(broker: NatsBroker) -> KvCommandLog:
     """The record in bucket ``pdjira_done`` through ``broker``'s connection."""
-
-    async def open_bucket() -> KeyValue:
-        # Declared once, in streams.py (ensure_topology), never here.
-        kv: KeyValue = await broker.key_value(KV_DONE, declare=False)
-        return kv
-
-    return KvCommandLog(open_bucket)
+    return KvCommandLog(bucket_opener(broker, KV_DONE))

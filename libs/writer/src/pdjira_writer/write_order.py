@@ -18,10 +18,8 @@ from typing import Protocol
 
 import msgspec
 from faststream.nats import NatsBroker
-from nats.errors import Error as NatsError
-from nats.js.errors import KeyDeletedError, KeyNotFoundError
 from nats.js.kv import KeyValue
-from pdjira_common.retry import Retryable
+from pdjira_common.kv_records import KvRecords, bucket_opener
 from pdjira_common.streams import KV_WRITES
 from pdjira_common.subjects import token
 
@@ -127,45 +125,20 @@ async def record_write(
     )
 
 
-_decoder = msgspec.json.Decoder(LastWrite)
-_encoder = msgspec.json.Encoder()
-
-
 class KvLastWrites:
-    """The record in KV bucket ``pdjira_writes`` (declared in streams.py), opened on first use."""
+    """The record in KV bucket ``pdjira_writes`` (declared in streams.py), opened on first use;
+    a KV failure retries the command."""
 
     def __init__(self, open_bucket: Callable[[], Awaitable[KeyValue]]) -> None:
-        self._open_bucket = open_bucket
-        self._kv: KeyValue | None = None
-
-    async def _bucket(self) -> KeyValue:
-        if self._kv is None:
-            self._kv = await self._open_bucket()
-        return self._kv
+        self._records = KvRecords(open_bucket, LastWrite)
 
     async def get(self, key: str) -> LastWrite | None:
-        try:
-            kv = await self._bucket()
-            entry = await kv.get(key)
-        except (KeyNotFoundError, KeyDeletedError):
-            return None
-        except (NatsError, TimeoutError) as exc:  # the command retries later
-            raise Retryable(f"reading the write order of {key} failed: {exc}") from exc
-        return _decoder.decode(entry.value) if entry.value else None
+        return await self._records.get(key, f"the write order of {key}")
 
     async def put(self, key: str, value: LastWrite) -> None:
-        try:
-            await (await self._bucket()).put(key, _encoder.encode(value))
-        except (NatsError, TimeoutError) as exc:
-            raise Retryable(f"recording the write order of {key} failed: {exc}") from exc
+        await self._records.put(key, value, f"the write order of {key}")
 
 
 def kv_last_writes(broker: NatsBroker) -> KvLastWrites:
     """The record in bucket ``pdjira_writes`` through ``broker``'s connection."""
-
-    async def open_bucket() -> KeyValue:
-        # Declared once, in streams.py (ensure_topology), never here.
-        kv: KeyValue = await broker.key_value(KV_WRITES, declare=False)
-        return kv
-
-    return KvLastWrites(open_bucket)
+    return KvLastWrites(bucket_opener(broker, KV_WRITES))
