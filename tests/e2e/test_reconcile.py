@@ -113,7 +113,7 @@ async def stream_messages(js: JetStreamContext, stream: str, subject: str) -> li
         while True:
             try:
                 batch = await sub.fetch(256, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats-py raises its own or asyncio's: both are this
                 return data
             data.extend(m.data for m in batch)
     finally:
