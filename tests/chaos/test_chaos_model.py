@@ -10,6 +10,7 @@ from pdjira_devstack.chaos_model import (
     expected_state,
     overriding_writes,
     propagated_writes,
+    put_back,
 )
 
 
@@ -71,3 +72,30 @@ def test_writes_a_newer_person_asked_for_are_no_override() -> None:
     actions = [pd(1, "triggered"), jira(2, "In Progress"), pd(3, "resolved")]
     writes = [StatusWrite(2.5, "pd", "acknowledged"), StatusWrite(3.5, "jira", "Done")]
     assert overriding_writes(actions, writes) == []
+
+
+def test_an_override_pdjira_undid_at_once_is_put_back() -> None:
+    actions = [pd(1, "triggered"), jira(3.0, "In Progress"), pd(3.1, "resolved")]
+    raced = StatusWrite(3.2, "pd", "acknowledged")
+    restored = StatusWrite(3.3, "pd", "resolved")
+    writes = [raced, restored]
+    assert overriding_writes(actions, writes) == [raced]
+    assert put_back(actions, writes, raced)
+
+
+def test_an_override_left_standing_or_undone_too_late_is_not_put_back() -> None:
+    actions = [pd(1, "triggered"), jira(3.0, "In Progress"), pd(3.1, "resolved")]
+    raced = StatusWrite(3.2, "pd", "acknowledged")
+    assert not put_back(actions, [raced], raced)
+    late = StatusWrite(3.2 + 60, "pd", "resolved")
+    assert not put_back(actions, [raced, late], raced)
+    # pdjira's next write there was another override, not the value the person left
+    again = StatusWrite(3.4, "pd", "acknowledged")
+    assert not put_back(actions, [raced, again], raced)
+
+
+def test_a_person_acting_after_the_override_ends_the_chance_to_put_it_back() -> None:
+    actions = [pd(1, "triggered"), pd(3.1, "resolved"), pd(3.25, "resolved")]
+    raced = StatusWrite(3.2, "pd", "acknowledged")
+    restored = StatusWrite(3.3, "pd", "resolved")
+    assert not put_back(actions, [raced, restored], raced)

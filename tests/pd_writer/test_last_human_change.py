@@ -23,8 +23,8 @@ from pdjira_common.contracts import (
     UpdateIncident,
     WriteSkipped,
 )
-from pdjira_pd_writer.decisions import status_guard
-from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Reference
+from pdjira_pd_writer.decisions import reopened_resolve, status_guard
+from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, LogEntry, Reference
 from pdjira_pd_writer.pd_client import HttpPagerDutyClient
 from pdjira_pd_writer.writer import PdWriter
 from pdjira_simulators.pagerduty import PagerDutySettings, create_app
@@ -259,3 +259,117 @@ async def test_then_status_found_existing_respects_a_person_s_newer_change(rig: 
     assert isinstance(again, IssueLinked)
     assert again.incident == first.incident
     assert rig.status_of(first.incident) == "resolved"
+
+
+# ---------------------------------------------------------------- a resolve between read and write
+
+
+def entry(kind: str, agent: str, seconds: float) -> LogEntry:
+    return LogEntry(
+        id=f"R{kind[:3]}{seconds}",
+        type=f"{kind}_log_entry",
+        created_at=pd_time(seconds),
+        agent={"id": agent, "type": "user_reference"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("entries", "undone"),
+    [
+        # read open, a person resolved at 10, our acknowledge at 11 reopened it
+        (
+            [
+                entry("acknowledge", "BOT", 11),
+                entry("trigger", "BOT", 11),
+                entry("resolve", "P", 10),
+            ],
+            "resolve",
+        ),
+        # the same in one second, PagerDuty logging no separate reopen entry
+        ([entry("acknowledge", "BOT", 11), entry("resolve", "P", 11)], "resolve"),
+        # a plain acknowledge of a triggered incident
+        ([entry("acknowledge", "BOT", 11), entry("trigger", "P", 2)], None),
+        # created and acknowledged by us in one second
+        ([entry("acknowledge", "BOT", 11), entry("trigger", "BOT", 11)], None),
+        # someone changed it after our acknowledge: theirs stands
+        (
+            [entry("resolve", "P", 12), entry("acknowledge", "BOT", 11), entry("resolve", "P", 10)],
+            None,
+        ),
+        # the newest acknowledge is not the one we just made (another second)
+        ([entry("acknowledge", "BOT", 9), entry("resolve", "P", 8)], None),
+        # a person's reopen came between an older resolve and our acknowledge
+        (
+            [entry("acknowledge", "BOT", 11), entry("trigger", "P", 10), entry("resolve", "P", 9)],
+            None,
+        ),
+        ([], None),
+    ],
+)
+def test_reopened_resolve(entries: list[LogEntry], undone: str | None) -> None:
+    found = reopened_resolve(entries, "BOT", pd_time(11))  # our acknowledge: at 11
+
+    if undone is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.type == f"{undone}_log_entry"
+
+
+class ResolvedWhileWeLook:
+    """The PagerDuty client, but a person resolves the incident right after the writer read it
+    (between our GET and our PUT)."""
+
+    def __init__(self, client: HttpPagerDutyClient, rig: Rig) -> None:
+        self._client = client
+        self._rig = rig
+        self.fired = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def get_incident(self, incident_id: str) -> IncidentSnapshot:
+        seen = await self._client.get_incident(incident_id)
+        if not self.fired:
+            self.fired = True
+            self._rig.tick(12)
+            await self._rig.person_sets(
+                IncidentRef(account=ACCOUNT, incident_id=incident_id), "resolved"
+            )
+            self._rig.tick(13)
+        return seen
+
+
+async def test_a_resolve_between_our_read_and_acknowledge_is_put_back(rig: Rig) -> None:
+    ref = await rig.trigger()
+    rig.tick(10)
+    racing = ResolvedWhileWeLook(rig.writer.clients[ACCOUNT], rig)
+    writer = PdWriter(
+        clients={ACCOUNT: racing}, mapping=AgreeingMapping(), last_writes=MemoryLastWrites()
+    )
+
+    outcome = await writer.handle(update(ref, "acknowledged", caused=8))
+
+    assert racing.fired
+    assert isinstance(outcome, WriteSkipped)
+    assert "resolved incident" in outcome.reason
+    assert "between our read and our acknowledge" in outcome.reason
+    assert rig.status_of(ref) == "resolved"
+    # Once put back it stays: the same command again changes nothing.
+    again = await writer.handle(update(ref, "acknowledged", caused=8))
+    assert isinstance(again, WriteSkipped)
+    assert rig.status_of(ref) == "resolved"
+
+
+async def test_an_acknowledge_without_a_race_is_not_undone(rig: Rig) -> None:
+    ref = await rig.trigger()
+    rig.tick(10)
+    await rig.person_sets(ref, "resolved")
+    rig.tick(11)
+    await rig.person_sets(ref, "triggered")  # a person reopened it
+    rig.tick(20)
+
+    outcome = await rig.writer.handle(update(ref, "acknowledged", caused=15))
+
+    assert isinstance(outcome, IncidentUpdated)
+    assert rig.status_of(ref) == "acknowledged"

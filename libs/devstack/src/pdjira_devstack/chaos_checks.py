@@ -22,6 +22,7 @@ from pdjira_devstack.chaos_model import (
     expected_state,
     overriding_writes,
     propagated_writes,
+    put_back,
 )
 from pdjira_devstack.chaos_people import JIRA_PERSON, PD_PERSON, PairRecord
 from pdjira_devstack.chaos_report import ChaosReport
@@ -189,7 +190,10 @@ def _judge_pair(record: PairRecord, index: _Index, report: ChaosReport) -> None:
     actual_pd = index.incidents[incident_id]["status"]
     actual_jira = index.issues[key]["fields"]["status"]["name"]
     writes = [*index.pd_writes.get(incident_id, []), *index.jira_writes(key)]
-    overrides = overriding_writes(record.actions, writes)
+    raced = overriding_writes(record.actions, writes)
+    restored = [w for w in raced if put_back(record.actions, writes, w)]
+    overrides = [w for w in raced if w not in restored]
+    report.put_back += len(restored)
     where = f"{record.name} ({record.variant}) {incident_id}/{key}"
     if overrides:
         said = ", ".join(f"{w.side} set {w.status!r}" for w in overrides)

@@ -38,6 +38,7 @@ __all__ = [
     "model_states",
     "overriding_writes",
     "propagated_writes",
+    "put_back",
 ]
 
 Side = Literal["pd", "jira"]
@@ -147,3 +148,27 @@ def overriding_writes(
         if write.status not in allowed:
             found.append(write)
     return found
+
+
+PUT_BACK_WITHIN = 30.0  # seconds: the writer puts a raced write back right away
+
+
+def put_back(
+    actions: Sequence[HumanAction], writes: Sequence[StatusWrite], override: StatusWrite
+) -> bool:
+    """Whether pdjira itself undid ``override`` at once: its next write on that side, before
+    any person acted there again, set a value the model allows. PagerDuty has no conditional
+    update, so a person's resolve landing between the writer's read and its acknowledge is
+    detected after the fact (from the log entries) and resolved again."""
+    later_people = [a.at for a in actions if a.side == override.side and a.at > override.at]
+    until = min([override.at + PUT_BACK_WITHIN, *later_people])
+    after = sorted(
+        (w for w in writes if w.side == override.side and override.at < w.at <= until),
+        key=lambda w: w.at,
+    )
+    if not after:
+        return False
+    states = model_states(actions)
+    own = [i for i, (a, _) in enumerate(states) if a.side == override.side and a.at < override.at]
+    allowed = {(s.pd if override.side == "pd" else s.jira) for _, s in states[own[-1] :]}
+    return after[0].status in allowed

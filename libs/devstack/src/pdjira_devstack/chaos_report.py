@@ -41,6 +41,8 @@ class ChaosReport:
     recovered: dict[str, int] = field(default_factory=dict)  # by reconciliation
     writes: dict[str, int] = field(default_factory=dict)  # vendor write calls by kind
     notes: list[str] = field(default_factory=list)  # what the harness itself noticed
+    # pdjira writes that raced a person's change and that pdjira undid at once (not failures)
+    put_back: int = 0
     checks: dict[str, Check] = field(default_factory=lambda: {name: Check() for name in CHECKS})
 
     @property
@@ -63,6 +65,7 @@ def render_table(report: ChaosReport) -> str:
         *_section("faults", report.faults),
         *_section("recovered by reconciliation", report.recovered),
         *_section("vendor writes", report.writes),
+        ("raced a person's change, put back at once", str(report.put_back)),
         ("checks", ""),
     ]
     for name, check in report.checks.items():

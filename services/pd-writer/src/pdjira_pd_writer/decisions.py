@@ -12,7 +12,7 @@ from pdjira_common.retry import Retryable
 from pdjira_writer.catalog import by_id_or_name
 from pdjira_writer.write_order import parse_time
 
-from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, Note, Priority
+from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, LogEntry, Note, Priority
 
 __all__ = [
     "ALREADY_THERE_CODES",
@@ -28,6 +28,7 @@ __all__ = [
     "pick_incident",
     "plan_fields",
     "posted_note",
+    "reopened_resolve",
     "responder_message",
     "status_guard",
     "unknown_priority",
@@ -87,6 +88,51 @@ def status_guard(
     who = incident.last_status_change_by
     name = (who.summary or who.id) if who is not None else "someone"
     return f"older than {name}'s change to '{incident.status}' at {changed_at} ({caused_at})"
+
+
+# Log entries that change an incident's status (PagerDuty logs a reopen as a trigger).
+_STATUS_ENTRIES = frozenset(
+    {"trigger_log_entry", "acknowledge_log_entry", "unacknowledge_log_entry", "resolve_log_entry"}
+)
+
+
+def reopened_resolve(
+    entries: Sequence[LogEntry], our_agent_id: str | None, our_change_at: str | None
+) -> LogEntry | None:
+    """The resolve our acknowledge just undid, if someone resolved the incident between our
+    read and our write (PagerDuty has no conditional update: acknowledging a resolved incident
+    reopens it).
+
+    ``entries`` are the incident's log entries, newest first, read right after the write. Ours
+    is the newest status entry (by ``our_agent_id`` at ``our_change_at``), with the reopen
+    PagerDuty may log with it; a resolve right before means the incident was resolved when our
+    write landed, though we had read it open. A status change by anyone after ours stands."""
+    status = [e for e in entries if e.type in _STATUS_ENTRIES]
+    if our_agent_id is None or our_change_at is None or not status:
+        return None
+
+    def ours(entry: LogEntry) -> bool:
+        return _agent_id(entry) == our_agent_id and _same_time(entry.created_at, our_change_at)
+
+    if status[0].type != "acknowledge_log_entry" or not ours(status[0]):
+        return None
+    rest = status[1:]
+    if rest and rest[0].type == "trigger_log_entry" and ours(rest[0]):
+        rest = rest[1:]  # the reopen our acknowledge made
+    return rest[0] if rest and rest[0].type == "resolve_log_entry" else None
+
+
+def _same_time(a: str, b: str) -> bool:
+    try:
+        return parse_time(a) == parse_time(b)
+    except ValueError:
+        return a == b
+
+
+def _agent_id(entry: LogEntry) -> str | None:
+    agent = entry.agent or {}
+    value = agent.get("id")
+    return value if isinstance(value, str) else None
 
 
 def already_there(error_code: int | None, wanted: IncidentStatus) -> bool:

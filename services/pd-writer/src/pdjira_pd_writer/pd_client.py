@@ -38,6 +38,7 @@ _PAGE = 100  # PagerDuty's largest page (classic pagination)
 _MAX_PAGES = 100  # offset + limit stays within PagerDuty's 10000
 # No priorities on the account's plan: 404 (the feature is off) or 402 (no such ability).
 _NO_PRIORITIES = (402, 404)
+_RECENT_LOG_ENTRIES = 25
 
 
 class PagerDutyApi(Protocol):
@@ -70,6 +71,8 @@ class PagerDutyApi(Protocol):
     async def add_note(self, incident_id: str, content: str, *, from_email: str) -> Note: ...
 
     async def notes(self, incident_id: str) -> tuple[Note, ...]: ...
+
+    async def recent_log_entries(self, incident_id: str) -> tuple[LogEntry, ...]: ...
 
     async def incidents_by_key(self, incident_key: str) -> tuple[IncidentSnapshot, ...]: ...
 
@@ -194,6 +197,14 @@ class HttpPagerDutyClient:
         what = f"list the notes of incident {incident_id}"
         path = f"/incidents/{incident_id}/notes"
         return (await self.http.get(path, NoteList, what=what)).notes
+
+    async def recent_log_entries(self, incident_id: str) -> tuple[LogEntry, ...]:
+        """The incident's newest log entries, newest first (one page is enough to see what
+        happened around a write just made)."""
+        what = f"list log entries of incident {incident_id}"
+        path = f"/incidents/{incident_id}/log_entries"
+        params = {"limit": str(_RECENT_LOG_ENTRIES), "is_overview": "true"}
+        return (await self.http.get(path, LogEntryList, what=what, params=params)).log_entries
 
     async def incidents_by_key(self, incident_key: str) -> tuple[IncidentSnapshot, ...]:
         what = f"find incidents with incident_key {incident_key}"

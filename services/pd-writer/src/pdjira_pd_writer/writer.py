@@ -56,11 +56,12 @@ from pdjira_pd_writer.decisions import (
     pick_incident,
     plan_fields,
     posted_note,
+    reopened_resolve,
     responder_message,
     status_guard,
 )
 from pdjira_pd_writer.errors import PagerDutyError
-from pdjira_pd_writer.models import Note, Priority
+from pdjira_pd_writer.models import IncidentSnapshot, Note, Priority
 from pdjira_pd_writer.pd_client import PagerDutyApi
 from pdjira_pd_writer.spec import SPEC
 
@@ -146,6 +147,10 @@ class PdWriter:
         # Before the outcome: the next command of this incident is decided against it, and
         # PagerDuty's time of this change tells it from a person's.
         await self._record(order_key, command, updated.status, updated.last_status_change_at)
+        if command.status == "acknowledged":
+            undone = await self._restore_raced_resolve(pd, command, updated, actor, order_key)
+            if undone is not None:
+                return undone
         _log.info(
             "incident_updated",
             incident=incident_id,
@@ -157,6 +162,33 @@ class PdWriter:
             **answering(command),
             from_status=incident.status,
             to_status=updated.status,
+        )
+
+    async def _restore_raced_resolve(
+        self,
+        pd: PagerDutyApi,
+        command: UpdateIncident,
+        updated: IncidentSnapshot,
+        actor: Actor,
+        order_key: str,
+    ) -> Outcome | None:
+        """A person resolved the incident between our read and our acknowledge, which reopened
+        it: resolve it again (their change is newer than our cause) and say so."""
+        incident_id = updated.id
+        by = updated.last_status_change_by.id if updated.last_status_change_by else None
+        entries = await pd.recent_log_entries(incident_id)
+        resolve = reopened_resolve(entries, by, updated.last_status_change_at)
+        if resolve is None or actor.email is None:
+            return None
+        await self._mark(pd, incident_id, "status", "resolved")
+        restored = await pd.update_incident_status(incident_id, "resolved", from_email=actor.email)
+        await self._record(order_key, command, restored.status, restored.last_status_change_at)
+        who = (resolve.agent or {}).get("summary") or "someone"
+        _log.warning("raced_resolve_restored", incident=incident_id, resolved_at=resolve.created_at)
+        return skipped(
+            command,
+            f"{who} resolved incident {incident_id} at {resolve.created_at}, between our read "
+            "and our acknowledge (which reopened it); resolved it again: the newer change stands",
         )
 
     async def _record(
