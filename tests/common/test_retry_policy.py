@@ -8,6 +8,7 @@ import pytest
 from pdjira_common.config import RetrySettings
 from pdjira_common.retry import (
     PREREQUISITE_WAIT,
+    PREREQUISITE_WAIT_MAX,
     DeadLetterNow,
     Retryable,
     RetryLater,
@@ -16,6 +17,8 @@ from pdjira_common.retry import (
     after_failure,
     is_expected,
     reason_of,
+    wait_delay,
+    waits_within,
 )
 from pdjira_common.secrets import Secret
 
@@ -65,9 +68,20 @@ def test_a_missing_prerequisite_waits_on_its_own_bound(waits: int, dead: bool) -
     expected = (
         DeadLetterNow("no issue yet")
         if dead
-        else RetryLater("no issue yet", PREREQUISITE_WAIT, waiting=True)
+        else RetryLater("no issue yet", wait_delay(waits), waiting=True)
     )
     assert result == expected
+
+
+def test_waits_start_short_and_grow_to_a_cap() -> None:
+    delays = [wait_delay(n) for n in range(1, 13)]
+    assert delays[:2] == [PREREQUISITE_WAIT, PREREQUISITE_WAIT]  # a link usually comes at once
+    assert delays == sorted(delays)
+    assert max(delays) == PREREQUISITE_WAIT_MAX
+    # The default bound (60 waits) outlasts a minute of a vendor's rate limit many times over.
+    assert sum(wait_delay(n) for n in range(1, 61)) >= 8 * 60
+    assert sum(wait_delay(n) for n in range(1, waits_within(600) + 1)) >= 600
+    assert sum(wait_delay(n) for n in range(1, waits_within(600))) < 600
 
 
 def test_reasons_of_expected_failures_are_their_own() -> None:

@@ -24,7 +24,7 @@ from pdjira_common.contracts import (
     decode_audit,
     decode_command,
 )
-from pdjira_common.retry import PREREQUISITE_WAIT
+from pdjira_common.retry import wait_delay
 from pdjira_devstack.waiting import wait_until
 from pdjira_rules.main import lane_retry
 
@@ -190,6 +190,8 @@ async def test_comment_before_the_incident_is_linked_waits_then_syncs_once(
 
 def test_the_lanes_wait_count_never_cuts_the_link_wait_short() -> None:
     config = rules_config("nats://127.0.0.1:1", **_link_wait(300.0))
-    assert lane_retry(config).prerequisite_max_attempts >= 300 / PREREQUISITE_WAIT
+    waits = lane_retry(config).prerequisite_max_attempts
+    assert sum(wait_delay(n) for n in range(1, waits + 1)) >= 300
     assert lane_retry(config).max_attempts == config.retry.max_attempts  # the rest as configured
-    assert lane_retry(rules_config("nats://127.0.0.1:1")).prerequisite_max_attempts >= 120
+    default = lane_retry(rules_config("nats://127.0.0.1:1")).prerequisite_max_attempts
+    assert sum(wait_delay(n) for n in range(1, default + 1)) >= 600

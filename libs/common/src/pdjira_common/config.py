@@ -124,7 +124,8 @@ class RetrySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     max_attempts: int = 10
     ack_wait: float = 30.0
     http_timeout: float = 10.0
-    # Waiting for a prerequisite (e.g. the issue a transition needs) is not a failure.
+    # Waiting for a prerequisite (e.g. the issue a transition needs) is not a failure; the waits
+    # grow from 1 s to 10 s (pdjira_common.retry.wait_delay): 60 span about nine minutes.
     prerequisite_max_attempts: int = 60
 
 
@@ -171,7 +172,9 @@ class RulesSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     max_rules: int = 2000  # PagerDuty's own limit per account
     # How long a note, comment or status change of an entity whose link is not recorded yet
     # (its create is in flight) waits for the link before it is dead-lettered with the reason.
-    link_wait: float = 120.0
+    # Minutes, not seconds: a create held back by a vendor's rate limit (PagerDuty resets its
+    # budget each minute) or a short outage must not cost the events made meanwhile.
+    link_wait: float = 600.0
 
 
 class ReconcileSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -8,8 +8,10 @@ the lane counts). Each passes its counts; what a failure means is decided here, 
   cannot help and on an ordered consumer would hold up what comes behind it;
 - :class:`PermanentFailure` (the vendor refused for good, its failure outcome is out):
   dead-letter at once too, so that ``pdjira dlq replay`` redoes it once the cause is fixed;
-- :class:`WaitForPrerequisite`: not a failure, wait :data:`PREREQUISITE_WAIT` and try again,
-  up to ``prerequisite_max_attempts`` waits;
+- :class:`WaitForPrerequisite`: not a failure, wait and try again, up to
+  ``prerequisite_max_attempts`` waits: :data:`PREREQUISITE_WAIT` at first (a link usually comes
+  within seconds), growing to :data:`PREREQUISITE_WAIT_MAX` (a create held back by a vendor's
+  rate limit or an outage takes minutes, and must not be given up on in one);
 - :class:`Retryable` and any other exception: retry after the delay the vendor asked for, else
   an exponential, jittered backoff, up to ``max_attempts``; then dead-letter with the reason.
 
@@ -26,6 +28,7 @@ from pdjira_common.secrets import redact
 
 __all__ = [
     "PREREQUISITE_WAIT",
+    "PREREQUISITE_WAIT_MAX",
     "DeadLetterNow",
     "PermanentFailure",
     "Postponed",
@@ -38,9 +41,27 @@ __all__ = [
     "is_expected",
     "reason_of",
     "retry_delay",
+    "wait_delay",
+    "waits_within",
 ]
 
-PREREQUISITE_WAIT = 1.0  # seconds between two looks for a missing prerequisite
+PREREQUISITE_WAIT = 1.0  # seconds between the first looks for a missing prerequisite
+PREREQUISITE_WAIT_MAX = 10.0  # ... doubling every second wait up to this
+
+
+def wait_delay(waits: int) -> float:
+    """Seconds before the next look after ``waits`` looks found the prerequisite missing:
+    1, 1, 2, 2, 4, 4, 8, 8, 10, 10, ... (60 waits span about nine minutes)."""
+    return min(PREREQUISITE_WAIT_MAX, PREREQUISITE_WAIT * 2.0 ** (max(waits - 1, 0) // 2))
+
+
+def waits_within(seconds: float) -> int:
+    """How many waits it takes for ``seconds`` to pass (at least one)."""
+    waits, waited = 0, 0.0
+    while waited < seconds:
+        waits += 1
+        waited += wait_delay(waits)
+    return max(waits, 1)
 
 
 class Retryable(Exception):
@@ -151,7 +172,7 @@ def after_failure(
     if isinstance(error, WaitForPrerequisite):
         if waits >= settings.prerequisite_max_attempts:
             return DeadLetterNow(reason)
-        delay = error.delay if isinstance(error, Postponed) else PREREQUISITE_WAIT
+        delay = error.delay if isinstance(error, Postponed) else wait_delay(waits)
         return RetryLater(reason, round(delay, 3), waiting=True)
     if attempt >= settings.max_attempts:
         return DeadLetterNow(reason)

@@ -65,7 +65,7 @@ class Deciding:
     rules: RuleSource
     pending: PendingLinks
     jql: JqlAsker | None = None
-    link_wait: float = 120.0
+    link_wait: float = 600.0
 
 
 @dataclass(frozen=True, kw_only=True)

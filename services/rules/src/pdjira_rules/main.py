@@ -5,7 +5,6 @@ pending-link marks (KV ``pdjira_pending``), the JQL fallback, and the ASGI app: 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,7 @@ from pdjira_common.config import Config, RetrySettings
 from pdjira_common.consumers import update_consumer
 from pdjira_common.contracts import Event, decode_event
 from pdjira_common.lanes import LaneDispatcher
-from pdjira_common.retry import PREREQUISITE_WAIT, Unprocessable
+from pdjira_common.retry import Unprocessable, waits_within
 from pdjira_common.secrets import redact
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
@@ -70,7 +69,7 @@ def lane_retry(config: Config) -> RetrySettings:
     """The retry policy of the rules lanes: an event waits for a pending link up to
     ``rules_service.link_wait`` seconds (the handler gives up then, with the reason); the wait
     count bound only backs that up."""
-    waits = math.ceil(config.rules_service.link_wait / PREREQUISITE_WAIT) + 2
+    waits = waits_within(config.rules_service.link_wait) + 2
     retry = config.retry
     return msgspec.structs.replace(
         retry, prerequisite_max_attempts=max(retry.prerequisite_max_attempts, waits)
