@@ -28,7 +28,14 @@ from pdjira_common.retry import wait_delay
 from pdjira_devstack.waiting import wait_until
 from pdjira_rules.main import lane_retry
 
-from ..builders import comment_event, incident_data, incident_event, issue_event, note_event
+from ..builders import (
+    comment_event,
+    incident_data,
+    incident_event,
+    issue_event,
+    issue_fields,
+    note_event,
+)
 from .conftest import (
     FakeMapping,
     RunRules,
@@ -195,3 +202,75 @@ def test_the_lanes_wait_count_never_cuts_the_link_wait_short() -> None:
     assert lane_retry(config).max_attempts == config.retry.max_attempts  # the rest as configured
     default = lane_retry(rules_config("nats://127.0.0.1:1")).prerequisite_max_attempts
     assert sum(wait_delay(n) for n in range(1, default + 1)) >= 600
+
+
+PNEW1_LINK = Link(
+    incident=IncidentRef(account="acme", incident_id="PNEW1"),
+    issue=IssueRef(instance="dc1", issue_id="10100", key="OPS-4"),
+    created_at="2020-10-02T18:45:30Z",
+)
+
+
+def _trigger_of_our_incident(incident_key: str) -> Any:
+    """The trigger webhook of the incident pd-writer creates for OPS-4 (its incident_key)."""
+    data = incident_data(id="PNEW1", incident_key=incident_key)
+    return incident_event(event_id="t-new", correlation_id="t-new", incident_id="PNEW1", data=data)
+
+
+async def test_the_trigger_of_the_incident_made_for_an_issue_waits_for_its_link(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    """Both directions on: the incident pdjira creates for OPS-4 triggers, and its webhook
+    comes before the writer's outcome recorded the link. Decided then, the rule that creates
+    issues for incidents would make it a second issue."""
+    await mapping.start()
+    await run_rules(pagerduty_rules=[JIRA_BORN], **_link_wait(60.0))
+
+    await publish_event(nc, issue_event(**CREATED), "created")  # CreateIncident for OPS-4
+    await drained(nc)  # sent (the writer creates the incident, which then triggers)
+    await publish_event(nc, _trigger_of_our_incident("OPS-4"), "t-new")
+    await _held(nc, 1)
+    assert [type(c) for c in await _commands(nc)] == [CreateIncident]
+
+    mapping.links.append(PNEW1_LINK)  # the outcome of the create is recorded
+    await drained(nc)
+
+    assert [type(c) for c in await _commands(nc)] == [CreateIncident]  # no second issue
+    assert await stream_messages(nc, streams.DLQ) == []
+
+
+async def test_an_incident_whose_key_no_create_of_ours_carries_is_decided_at_once(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    await mapping.start()
+    await run_rules(pagerduty_rules=[JIRA_BORN], **_link_wait(60.0))
+
+    await publish_event(nc, issue_event(**CREATED), "created")  # CreateIncident for OPS-4
+    await drained(nc)
+    await publish_event(nc, _trigger_of_our_incident("checkout-db-1"), "t-new")
+    await drained(nc)
+
+    commands = await _commands(nc)
+    assert [type(c) for c in commands] == [CreateIncident, CreateIssue]
+
+
+async def test_the_create_of_the_issue_made_for_an_incident_waits_for_its_link(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    """The issue jira-writer creates for PGR0VU2 (labelled so) matches a rule that creates
+    incidents for issues; its create webhook must not be decided before the link is there."""
+    await mapping.start()
+    await run_rules(pagerduty_rules=[JIRA_BORN], **_link_wait(60.0))
+
+    await publish_event(nc, incident_event(), "trigger")  # CreateIssue for PGR0VU2
+    await drained(nc)
+    ours = issue_event(**CREATED, fields=issue_fields(labels=["pdjira-acme-PGR0VU2"]))
+    await publish_event(nc, ours, "created")
+    await _held(nc, 1)
+    assert [type(c) for c in await _commands(nc)] == [CreateIssue]
+
+    mapping.links.append(incident_link())
+    await drained(nc)
+
+    assert [type(c) for c in await _commands(nc)] == [CreateIssue]  # no incident for it
+    assert await stream_messages(nc, streams.DLQ) == []

@@ -97,6 +97,8 @@ class IncidentFacts(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     assignees: Annotated[tuple[PdRef, ...], msgspec.Meta(max_length=MAX_VALUES)] = ()
     created_at: Name | None = None
     description: Text | None = None  # REST-shaped data only; webhooks carry the title
+    # Set by whoever created it: pdjira gives an incident it creates for an issue that issue's key.
+    incident_key: Name | None = None
 
 
 # ---------------------------------------------------------------- Jira
@@ -261,6 +263,7 @@ def read_incident(data: object, *, status: IncidentStatus | None = None) -> Inci
         assignees=_assignees(incident),
         created_at=_name(incident.get("created_at")),
         description=description[:MAX_TEXT] if isinstance(description, str) else None,
+        incident_key=_name(incident.get("incident_key")),
     )
 
 

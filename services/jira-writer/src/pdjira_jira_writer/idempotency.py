@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from pdjira_common.contracts import CreateIssue, IncidentRef
+from pdjira_common.ownership import issue_label
 
 __all__ = [
     "ISSUE_PROPERTY",
@@ -28,7 +29,7 @@ _WHITESPACE = re.compile(r"\s+")
 
 def idempotency_label(incident: IncidentRef) -> str:
     """``pdjira-<account>-<incident_id>``: one issue carries it, found again by search."""
-    return f"pdjira-{incident.account}-{incident.incident_id}"
+    return issue_label(incident)
 
 
 def jql_string(value: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pdjira_common.contracts import IssueRef
+from pdjira_common.ownership import incident_key_for
 from pdjira_common.requests import UserReply
 from pdjira_common.retry import Retryable
 from pdjira_writer.catalog import by_id_or_name
@@ -183,8 +184,8 @@ def posted_note(notes: Sequence[Note], text: str) -> Note | None:
 
 
 def incident_key(issue: IssueRef) -> str:
-    """The ``incident_key`` of the incident created for ``issue``: its key (as people see it)."""
-    return issue.key
+    """``incident_key`` of the incident created for ``issue``: its key (as people see it)."""
+    return incident_key_for(issue)
 
 
 def pick_incident(found: tuple[IncidentSnapshot, ...]) -> IncidentSnapshot | None:

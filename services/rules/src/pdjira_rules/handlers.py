@@ -31,6 +31,7 @@ from pdjira_rules.link_wait import (
     NeverLinked,
     WaitForLink,
     awaits_link,
+    creation_mark_key,
     link_gate,
     pending_key,
     pending_marks,
@@ -117,12 +118,25 @@ async def _ask(
 async def _wait_while_link_pending(
     deciding: Deciding, event: Event, link: Link | None, arrived: datetime
 ) -> None:
+    if link is not None:
+        return
+    now = datetime.now(UTC)
+    made_by = creation_mark_key(event)
+    if made_by is not None:
+        # pdjira is making this very entity: its link is on the way (see link_wait).
+        pending = await deciding.pending.get(made_by)
+        what = "event"
+        made = link_gate(
+            event, link, pending, arrived=arrived, now=now, limit=deciding.link_wait, what=what
+        )
+        if isinstance(made, WaitForLink):
+            raise WaitForPrerequisite(made.reason)
+        # Past the bound it is decided as it is: the writers find what they made by label
+        # or incident_key, so nothing is made twice on the side it came from.
     if not awaits_link(event, link):
         return
     pending = await deciding.pending.get(pending_key(event))
-    gate = link_gate(
-        event, link, pending, arrived=arrived, now=datetime.now(UTC), limit=deciding.link_wait
-    )
+    gate = link_gate(event, link, pending, arrived=arrived, now=now, limit=deciding.link_wait)
     if isinstance(gate, WaitForLink):
         raise WaitForPrerequisite(gate.reason)  # the lane waits; other entities flow
     if isinstance(gate, NeverLinked):

@@ -9,6 +9,12 @@ seconds, then goes to the DLQ with the reason. With neither link nor mark it is 
 
 Incident status events are not held here: the engine already sends their transition for an
 issue the rule creates, and jira-writer holds it until the issue exists.
+
+Nor is any event of an entity pdjira itself is creating decided before its link: the incident
+created for an issue carries the issue's key as ``incident_key``, the issue created for an
+incident its label. Its trigger (or create webhook) can come before the writer's outcome has
+recorded the link; decided then, a rule that creates issues for incidents (or incidents for
+matching issues) would make a second one. It waits on the create's mark like a note does.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
+from msgspec import UNSET
 from pdjira_common.contracts import (
     Command,
     CreateIncident,
@@ -27,6 +34,7 @@ from pdjira_common.contracts import (
     IncidentEvent,
     Link,
 )
+from pdjira_common.ownership import created_for_incident, incident_key_for
 
 from pdjira_rules.echoes import entity_of
 from pdjira_rules.engine.incident_facts import PRIORITY_UPDATED
@@ -37,6 +45,7 @@ __all__ = [
     "PendingLink",
     "WaitForLink",
     "awaits_link",
+    "creation_mark_key",
     "link_gate",
     "link_needed_for",
     "pending_key",
@@ -86,9 +95,13 @@ def pending_marks(
     marks: list[tuple[str, PendingLink]] = []
     for command in commands:
         if isinstance(command, CreateIssue):
-            key = _key("pd", command.incident.account, command.incident.incident_id)
+            keys = [_key("pd", command.incident.account, command.incident.incident_id)]
         elif isinstance(command, CreateIncident):
-            key = _key("jira", command.issue.instance, command.issue.issue_id)
+            keys = [
+                _key("jira", command.issue.instance, command.issue.issue_id),
+                # The incident it makes is known by its incident_key (creation_mark_key).
+                _key("pdkey", command.account, incident_key_for(command.issue)),
+            ]
         else:
             continue
         mark = PendingLink(
@@ -97,8 +110,19 @@ def pending_marks(
             correlation_id=command.correlation_id,
             sent_at=sent_at.isoformat(),
         )
-        marks.append((key, mark))
+        marks.extend((key, mark) for key in keys)
     return tuple(marks)
+
+
+def creation_mark_key(event: Event) -> str | None:
+    """The mark of the create by which pdjira is making the event's entity, when the entity
+    says pdjira made it for the other side (None: it does not)."""
+    if isinstance(event, IncidentEvent):
+        key = event.facts.incident_key if event.facts is not None else None
+        return _key("pdkey", event.account, key) if key else None
+    labels = event.fields.labels
+    incident = created_for_incident(labels) if labels is not UNSET else None
+    return _key("pd", incident.account, incident.incident_id) if incident else None
 
 
 def link_needed_for(event: Event) -> str | None:
@@ -127,10 +151,12 @@ def link_gate(
     arrived: datetime,
     now: datetime,
     limit: float,
+    what: str | None = None,
 ) -> LinkGate:
     """Decide now (None), wait for the link, or give up: the link has not come within ``limit``
-    seconds of the later of the create and the event's arrival."""
-    what = link_needed_for(event)
+    seconds of the later of the create and the event's arrival. ``what`` the event needs the
+    link for (default: ``link_needed_for``)."""
+    what = what or link_needed_for(event)
     if link is not None or pending is None or what is None:
         return None
     sent = _parsed(pending.sent_at) or arrived
