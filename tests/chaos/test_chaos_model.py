@@ -7,6 +7,7 @@ from pdjira_devstack.chaos_model import (
     HumanAction,
     PairState,
     StatusWrite,
+    acceptable_states,
     expected_state,
     overriding_writes,
     propagated_writes,
@@ -63,8 +64,8 @@ def test_a_stale_acknowledge_after_a_person_resolved_overrides_them() -> None:
 
 
 def test_an_issue_taken_out_of_done_after_a_person_put_it_there_is_an_override() -> None:
-    actions = [pd(1, "triggered"), pd(2.0, "acknowledged"), jira(2.1, "Done")]
-    writes = [StatusWrite(2.05, "jira", "In Progress"), StatusWrite(2.5, "jira", "In Progress")]
+    actions = [pd(1, "triggered"), pd(2.0, "acknowledged"), jira(3.1, "Done")]
+    writes = [StatusWrite(2.05, "jira", "In Progress"), StatusWrite(3.5, "jira", "In Progress")]
     assert overriding_writes(actions, writes) == [writes[1]]
 
 
@@ -99,3 +100,30 @@ def test_a_person_acting_after_the_override_ends_the_chance_to_put_it_back() -> 
     raced = StatusWrite(3.2, "pd", "acknowledged")
     restored = StatusWrite(3.3, "pd", "resolved")
     assert not put_back(actions, [raced, restored], raced)
+
+
+def test_a_pagerduty_change_in_the_second_of_a_jira_change_may_count_as_later() -> None:
+    # PagerDuty's REST times a resolve to the second: recovered by reconciliation, pdjira takes
+    # it at the end of that second, after a Jira change made in it.
+    actions = [pd(1, "triggered"), pd(7.2, "resolved"), jira(7.29, "In Progress")]
+    assert expected_state(actions) == PairState("resolved", "In Progress")
+    assert set(acceptable_states(actions)) == {
+        PairState("resolved", "In Progress"),
+        PairState("resolved", "Done"),
+    }
+    # Jira first: PagerDuty's resolve is later either way
+    jira_first = [pd(1, "triggered"), jira(7.29, "In Progress"), pd(7.4, "resolved")]
+    assert acceptable_states(jira_first) == [PairState("resolved", "Done")]
+    # a second apart: one order only
+    apart = [pd(1, "triggered"), pd(6.9, "resolved"), jira(7.29, "In Progress")]
+    assert acceptable_states(apart) == [PairState("resolved", "In Progress")]
+    # the same side twice: its own order is known
+    same_side = [pd(1, "triggered"), pd(7.2, "acknowledged"), pd(7.4, "resolved")]
+    assert acceptable_states(same_side) == [PairState("resolved", "Done")]
+
+
+def test_a_write_right_for_either_order_of_one_second_is_no_override() -> None:
+    actions = [pd(1, "triggered"), pd(7.2, "resolved"), jira(7.29, "In Progress")]
+    assert overriding_writes(actions, [StatusWrite(9.0, "jira", "Done")]) == []
+    apart = [pd(1, "triggered"), pd(6.9, "resolved"), jira(7.29, "In Progress")]
+    assert overriding_writes(apart, [StatusWrite(9.0, "jira", "Done")]) != []

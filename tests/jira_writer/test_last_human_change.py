@@ -97,6 +97,29 @@ def test_an_older_cause_loses_to_a_person_s_change_not_to_ours() -> None:
     assert guard(cause=None) is None  # an older publisher: no time to compare
 
 
+def test_a_cause_known_only_to_the_second_of_a_person_s_change_is_not_older() -> None:
+    # PagerDuty's REST time (a resolve recovered by reconciliation) vs Jira's milliseconds:
+    # within that second the order is unknowable; the change we were asked to carry applies.
+    def at_half_past(cause: str) -> str | None:
+        change = StatusChange(
+            status="In Progress", at="2026-12-01T09:00:10.500+0000", login="alice", who="Alice"
+        )
+        return transition_guard(
+            issue_key="OPS-1",
+            status="In Progress",
+            in_done=False,
+            target_done=True,
+            reopen=False,
+            caused_at=cause,
+            change=change,
+            our_login="pdjira",
+        )
+
+    assert at_half_past("2026-12-01T09:00:10Z") is None
+    assert at_half_past("2026-12-01T09:00:10.200Z") is not None  # known to be older
+    assert at_half_past("2026-12-01T09:00:09Z") is not None
+
+
 def test_done_stays_done_unless_the_rule_reopens_on_a_newer_cause() -> None:
     stays = guard(in_done=True, cause=AFTER)
     assert stays is not None

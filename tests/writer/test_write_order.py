@@ -77,3 +77,21 @@ async def test_a_command_without_a_cause_time_records_nothing() -> None:
     record = MemoryLastWrites()
     await record_write(record, "jira.acme.P1", move(None), "Done")
     assert record.records == {}
+
+
+def test_a_cause_known_to_the_second_is_taken_at_the_end_of_it() -> None:
+    from datetime import UTC, datetime
+
+    from pdjira_writer.write_order import cause_time
+
+    # PagerDuty's REST times (what reconciliation recovers) have whole seconds
+    assert cause_time("2026-12-06T11:07:51Z") == datetime(2026, 12, 6, 11, 7, 51, 999_999, UTC)
+    # times with a fraction (webhooks, Jira) are what they say
+    assert cause_time("2026-12-06T11:07:51.293+0000") == datetime(
+        2026, 12, 6, 11, 7, 51, 293_000, UTC
+    )
+    assert cause_time("not a time") is None
+    # a resolve recovered as 11:07:51Z is not older than a write caused at 11:07:51.293
+    last = LastWrite(caused_at="2026-12-06T11:07:51.293Z", status="In Progress", command_id="c")
+    assert older_than_last("2026-12-06T11:07:51Z", last) is None
+    assert older_than_last("2026-12-06T11:07:50Z", last) is not None

@@ -18,8 +18,9 @@ from pdjira_common import streams
 from pdjira_common.contracts import DeadLetter
 
 from pdjira_devstack.chaos_model import (
+    PairState,
     StatusWrite,
-    expected_state,
+    acceptable_states,
     overriding_writes,
     propagated_writes,
     put_back,
@@ -186,7 +187,7 @@ def _judge_pair(record: PairRecord, index: _Index, report: ChaosReport) -> None:
     if pair is None:
         return
     incident_id, key = pair
-    expected = expected_state(record.actions)
+    acceptable = acceptable_states(record.actions)
     actual_pd = index.incidents[incident_id]["status"]
     actual_jira = index.issues[key]["fields"]["status"]["name"]
     writes = [*index.pd_writes.get(incident_id, []), *index.jira_writes(key)]
@@ -198,9 +199,10 @@ def _judge_pair(record: PairRecord, index: _Index, report: ChaosReport) -> None:
     if overrides:
         said = ", ".join(f"{w.side} set {w.status!r}" for w in overrides)
         report.checks["overridden"].add(f"{where}: after a person's change pdjira {said}")
-    elif expected is not None and (actual_pd, actual_jira) != (expected.pd, expected.jira):
+    elif acceptable and PairState(actual_pd, actual_jira) not in acceptable:
+        said = " or ".join(f"{s.pd}/{s.jira}" for s in acceptable)
         report.checks["not converged"].add(
-            f"{where}: is {actual_pd}/{actual_jira}, expected {expected.pd}/{expected.jira}"
+            f"{where}: is {actual_pd}/{actual_jira}, expected {said}"
         )
     _judge_notes(record, incident_id, key, index, report)
 

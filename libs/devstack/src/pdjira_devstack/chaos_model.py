@@ -34,9 +34,11 @@ __all__ = [
     "HumanAction",
     "PairState",
     "StatusWrite",
+    "acceptable_states",
     "expected_state",
     "model_states",
     "overriding_writes",
+    "possible_orders",
     "propagated_writes",
     "put_back",
 ]
@@ -99,7 +101,10 @@ def _apply(state: PairState, action: HumanAction) -> PairState:
 def model_states(actions: Iterable[HumanAction]) -> list[tuple[HumanAction, PairState]]:
     """The pair's state after each action, actions taken in time order; the first action is
     the pair's birth (a create: the other side starts at the same level)."""
-    ordered = sorted(actions, key=lambda a: a.at)
+    return _states(sorted(actions, key=lambda a: a.at))
+
+
+def _states(ordered: Sequence[HumanAction]) -> list[tuple[HumanAction, PairState]]:
     out: list[tuple[HumanAction, PairState]] = []
     state: PairState | None = None
     for action in ordered:
@@ -110,6 +115,25 @@ def model_states(actions: Iterable[HumanAction]) -> list[tuple[HumanAction, Pair
             state = _apply(state, action)
         out.append((action, state))
     return out
+
+
+def possible_orders(actions: Iterable[HumanAction]) -> list[list[HumanAction]]:
+    """The actions in time order, and each order with a PagerDuty action moved after a Jira
+    action of the same whole second: PagerDuty's REST API (all reconciliation has of a change
+    whose webhook was lost) times changes to the second, and pdjira takes such a time at the
+    end of its second (``pdjira_writer.write_order.cause_time``)."""
+    ordered = sorted(actions, key=lambda a: a.at)
+    orders = [ordered]
+    for i in range(1, len(ordered) - 1):  # the birth stays first
+        a, b = ordered[i], ordered[i + 1]
+        if (a.side, b.side) == ("pd", "jira") and int(a.at) == int(b.at):
+            orders.append([*ordered[:i], b, a, *ordered[i + 2 :]])
+    return orders
+
+
+def acceptable_states(actions: Sequence[HumanAction]) -> list[PairState]:
+    """What the pair may end as: the last state of every possible order (see above)."""
+    return list(dict.fromkeys(_states(o)[-1][1] for o in possible_orders(actions) if o))
 
 
 def expected_state(actions: Sequence[HumanAction]) -> PairState | None:
@@ -137,17 +161,28 @@ def overriding_writes(
     actions: Sequence[HumanAction], writes: Sequence[StatusWrite]
 ) -> list[StatusWrite]:
     """pdjira's status writes that undid a person: written on a side after a person changed
-    that side, with a value the model never gives that side from that person's action on."""
-    states = model_states(actions)
+    that side, with a value the model never gives that side from that person's action on (in
+    any possible order of the people's actions)."""
     found: list[StatusWrite] = []
     for write in writes:
-        own = [i for i, (a, _) in enumerate(states) if a.side == write.side and a.at < write.at]
-        if not own:
-            continue
-        allowed = {(s.pd if write.side == "pd" else s.jira) for _, s in states[own[-1] :]}
-        if write.status not in allowed:
+        allowed = _allowed(actions, write)
+        if allowed is not None and write.status not in allowed:
             found.append(write)
     return found
+
+
+def _allowed(actions: Sequence[HumanAction], write: StatusWrite) -> set[str] | None:
+    """The values the model gives ``write``'s side from the last person's action there before
+    it on (None: no person acted there before it)."""
+    allowed: set[str] = set()
+    acted = False
+    for order in possible_orders(actions):
+        states = _states(order)
+        own = [i for i, (a, _) in enumerate(states) if a.side == write.side and a.at < write.at]
+        if own:
+            acted = True
+            allowed |= {(s.pd if write.side == "pd" else s.jira) for _, s in states[own[-1] :]}
+    return allowed if acted else None
 
 
 PUT_BACK_WITHIN = 30.0  # seconds: the writer puts a raced write back right away
@@ -168,7 +203,5 @@ def put_back(
     )
     if not after:
         return False
-    states = model_states(actions)
-    own = [i for i, (a, _) in enumerate(states) if a.side == override.side and a.at < override.at]
-    allowed = {(s.pd if override.side == "pd" else s.jira) for _, s in states[own[-1] :]}
-    return after[0].status in allowed
+    allowed = _allowed(actions, override)
+    return allowed is not None and after[0].status in allowed

@@ -13,7 +13,7 @@ writes are caused by PagerDuty events, PagerDuty writes by Jira events).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import msgspec
@@ -28,6 +28,7 @@ __all__ = [
     "LastWrite",
     "LastWrites",
     "StatusCommand",
+    "cause_time",
     "kv_last_writes",
     "older_than_last",
     "parse_time",
@@ -50,6 +51,8 @@ class LastWrite(msgspec.Struct, frozen=True, kw_only=True):
     vendor_changed_at: str | None = None
 
 
+_WHOLE_SECOND = timedelta(microseconds=999_999)
+
 def write_key(system: str, scope: str, entity: str) -> str:
     """``<system>.<scope>.<entity>``, e.g. ``pd.acme.PGR0VU2``."""
     return f"{token(system)}.{token(scope)}.{token(entity)}"
@@ -65,6 +68,17 @@ def parse_time(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def cause_time(value: str) -> datetime | None:
+    """When a change happened, as late as it may have: a time given to the whole second (all
+    PagerDuty's REST API says, so every change reconciliation recovers there) may be anywhere in
+    that second, and is taken at its end. Two changes within one second on two systems have no
+    knowable order; the one we are asked to write then applies rather than being dropped."""
+    parsed = parse_time(value)
+    if parsed is None or "." in value.partition("T")[2]:
+        return parsed
+    return parsed + _WHOLE_SECOND
+
+
 def older_than_last(caused_at: str | None, last: LastWrite | None) -> str | None:
     """Why the write must be skipped (its cause is older than the last applied one), or None.
 
@@ -72,7 +86,7 @@ def older_than_last(caused_at: str | None, last: LastWrite | None) -> str | None
     An equal time applies (a redelivered command is then skipped by convergence instead)."""
     if caused_at is None or last is None:
         return None
-    cause, previous = parse_time(caused_at), parse_time(last.caused_at)
+    cause, previous = cause_time(caused_at), cause_time(last.caused_at)
     if cause is None or previous is None or cause >= previous:
         return None
     return (

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pdjira_writer.write_order import parse_time
+from pdjira_writer.write_order import cause_time, parse_time
 
 from pdjira_jira_writer.models import History
 
@@ -57,7 +57,7 @@ def transition_guard(
 
     ``change``: its latest status change; ``our_login``: the user pdjira writes as (its
     changes are not a person's). No cause time (an older publisher): only Done stays Done."""
-    cause = parse_time(caused_at) if caused_at else None
+    cause = cause_time(caused_at) if caused_at else None
     changed = parse_time(change.at) if change is not None else None
     if in_done and not target_done:
         if not reopen:

@@ -11,7 +11,7 @@ from pdjira_common.ownership import incident_key_for
 from pdjira_common.requests import UserReply
 from pdjira_common.retry import Retryable
 from pdjira_writer.catalog import by_id_or_name
-from pdjira_writer.write_order import parse_time
+from pdjira_writer.write_order import cause_time, parse_time
 
 from pdjira_pd_writer.models import IncidentSnapshot, IncidentStatus, LogEntry, Note, Priority
 
@@ -70,8 +70,8 @@ def status_guard(
     someone else (its time is not ``ours_at``, the time PagerDuty gave our own last change)
     loses to that change. No cause time (an older publisher): only the first rule applies."""
     changed_at = incident.last_status_change_at
-    cause = parse_time(caused_at) if caused_at else None
-    changed = parse_time(changed_at) if changed_at else None
+    cause = cause_time(caused_at) if caused_at else None
+    changed = cause_time(changed_at) if changed_at else None  # to the second: its end
     if incident.status == "resolved" and wanted == "acknowledged":
         return (
             f"incident {incident.id} is resolved and stays resolved (acknowledging would reopen "
