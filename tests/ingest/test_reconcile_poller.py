@@ -405,3 +405,23 @@ async def test_an_unlinked_incident_gets_its_trigger_decided_again_once(stack: S
         counted(poller, "pdjira_ingest_reconcile_events", source="pagerduty", outcome="repaired")
         == 1
     )
+
+
+async def test_an_unlinked_incident_is_repaired_with_what_happened_to_it_since(
+    stack: Stack,
+) -> None:
+    """Its trigger webhook was lost (no link), a note came and was skipped as "not linked":
+    the repair re-publishes the trigger and then the note, in that order (the note then waits
+    in the entity's lane for the link the trigger's issue brings)."""
+    incident_id = await stack.trigger()
+    note_id = await stack.note(incident_id, "the primary is back")
+    await stack.webhooks_sent()
+    mapping = parse_config({"nats": {"url": stack.config.nats.url}})
+    async with Running(create_mapping(mapping)):
+        poller = await started(stack.poller(later=3.0))
+        assert await poller.poll(PD)
+
+    repaired = [k for k in await stack.stored() if k.startswith("recon:")]
+    assert len(repaired) == 2
+    assert repaired[0].startswith(f"recon:pd:acme:{incident_id}:incident.triggered:")
+    assert repaired[1] == f"recon:pd:acme:{incident_id}:n{note_id}"

@@ -321,9 +321,14 @@ class Reconciler:
     ) -> None:
         if link is None:
             # Delivered, yet never linked (e.g. its create webhook came first and was skipped):
-            # the rules decide the create again.
+            # the rules decide the create again, then what happened to it since (a note, a
+            # status change skipped as "not linked" back then): in the entity's lane they
+            # come after the create, so they wait for its link and are applied once.
             if create is not None:
                 await self._republish(target, create.event, tally)
+                for change in changes:
+                    if change.event.event_id != create.event.event_id:
+                        await self._republish(target, change.event, tally)
             return
         talks = [
             c for c in changes if c.kind in ("note", "comment") and ripe(c, now, self.settings)
