@@ -425,3 +425,25 @@ async def test_an_unlinked_incident_is_repaired_with_what_happened_to_it_since(
     assert len(repaired) == 2
     assert repaired[0].startswith(f"recon:pd:acme:{incident_id}:incident.triggered:")
     assert repaired[1] == f"recon:pd:acme:{incident_id}:n{note_id}"
+
+
+async def test_a_lost_trigger_published_brings_the_note_decided_without_it_again(
+    stack: Stack,
+) -> None:
+    """The trigger's webhook was lost, the note's came (and was skipped: no link): the poller
+    publishes the trigger, then the note once more, after it."""
+    await stack.drop_webhooks()
+    incident_id = await stack.trigger()
+    await stack.webhooks_sent()
+    faults = f"{stack.pd_url}/_sim/webhook-faults"
+    (await stack.http.put(faults, json={"drop_rate": 0.0})).raise_for_status()  # flowing again
+    note_id = await stack.note(incident_id, "the primary is back")
+    await stack.webhooks_sent()
+    poller = await started(stack.poller())
+    assert await poller.poll(PD)
+
+    stored = list(await stack.stored())
+    trigger = next(k for k in stored if k.startswith(f"pd:acme:{incident_id}:incident.triggered"))
+    note = f"pd:acme:{incident_id}:n{note_id}"
+    assert stored.index(note) < stored.index(trigger)  # the webhook came first
+    assert stored[stored.index(trigger) + 1 :] == [f"recon:{note}"]

@@ -274,3 +274,44 @@ async def test_the_create_of_the_issue_made_for_an_incident_waits_for_its_link(
 
     assert [type(c) for c in await _commands(nc)] == [CreateIssue]  # no incident for it
     assert await stream_messages(nc, streams.DLQ) == []
+
+
+async def test_a_comment_that_itself_made_the_incident_is_synced_once_linked(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules
+) -> None:
+    """The issue's create webhook was lost; its first webhook is a comment, on which the JQL
+    (on update) matches: that event sends the create, and its comment must not be lost."""
+    on_update = {
+        **JIRA_BORN,
+        "rule": {
+            **JIRA_BORN["rule"],
+            "config": {
+                **JIRA_BORN["rule"]["config"],
+                "autocreate_incidents_config": [
+                    {"jql": "project = OPS", "on_create": True, "on_update": True}
+                ],
+            },
+        },
+    }
+    await mapping.start()
+    await run_rules(pagerduty_rules=[on_update], **_link_wait(60.0))
+
+    comment = comment_event(event_id="jira:dc1:c1", correlation_id="c1")
+    await publish_event(nc, comment, "c1")
+
+    async def create_sent() -> bool:
+        return bool(await _commands(nc))
+
+    await wait_until(create_sent, timeout=10.0, what="the create", interval=0.05)
+    await asyncio.sleep(1.5)  # more than one look for the link
+    assert [type(c) for c in await _commands(nc)] == [CreateIncident]
+    await _held(nc, 1)  # waiting for the link
+
+    mapping.links.append(PNEW1_LINK)
+    await drained(nc)
+
+    create, note = await _commands(nc)
+    assert isinstance(create, CreateIncident)
+    assert isinstance(note, AddNote)
+    assert note.comment_id == "10500"
+    assert await stream_messages(nc, streams.DLQ) == []

@@ -31,6 +31,7 @@ from pdjira_rules.link_wait import (
     NeverLinked,
     WaitForLink,
     awaits_link,
+    created_by_itself,
     creation_mark_key,
     link_gate,
     pending_key,
@@ -97,6 +98,10 @@ async def handle_event(deciding: Deciding, event: Event, *, arrived: datetime) -
         jira_answers=known.jira_answers,
     )
     await _send(deciding, event, decision)
+    if known.link is None:
+        again = created_by_itself(event, decision.commands)
+        if again is not None:
+            raise WaitForPrerequisite(again)  # its create is sent; the rest waits for it
     return decision
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "PendingLink",
     "WaitForLink",
     "awaits_link",
+    "created_by_itself",
     "creation_mark_key",
     "link_gate",
     "link_needed_for",
@@ -180,3 +181,21 @@ def _parsed(iso: str) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def created_by_itself(event: Event, commands: Iterable[Command]) -> str | None:
+    """Why ``event`` must be decided again once linked: it needs the link (a comment, a status
+    change...) and is itself what made its entity's create (a JQL matched on this very
+    update), so what it needs the link for was left out this time. None: nothing left out."""
+    what = link_needed_for(event)
+    if what is None:
+        return None
+    own = pending_key(event)
+    for key, mark in pending_marks(commands, sent_at=datetime.min):
+        if key == own:
+            made = "issue" if isinstance(event, IncidentEvent) else "incident"
+            return (
+                f"the {what} of {entity_of(event)} made its {made} ({mark.command} "
+                f"{mark.command_id}); it is decided again once that is linked"
+            )
+    return None

@@ -298,9 +298,19 @@ class Reconciler:
         """Publish one incident's / issue's changes in order (but those ``delivered`` by a
         webhook), then repair what is left."""
         fresh = False
+        created_fresh = False
         for change in changes:
-            if change.event.event_id not in delivered:
-                fresh |= not await self._publish(target, change.event, tally)
+            if change.event.event_id in delivered:
+                published = False
+            else:
+                published = not await self._publish(target, change.event, tally)
+            if published:
+                fresh = True
+                created_fresh |= change.kind == "create"
+            elif created_fresh:
+                # Its create's webhook was lost, so this one (delivered) was decided without a
+                # link and skipped: again, after the create, it waits in the lane for the link.
+                await self._republish(target, change.event, tally)
         # A change published just now is being decided: repair only what had its chance.
         if fresh or not changes or not ripe(changes[-1], now, self.settings):
             return
