@@ -118,15 +118,15 @@ def _states(ordered: Sequence[HumanAction]) -> list[tuple[HumanAction, PairState
 
 
 def possible_orders(actions: Iterable[HumanAction]) -> list[list[HumanAction]]:
-    """The actions in time order, and each order with a PagerDuty action moved after a Jira
-    action of the same whole second: PagerDuty's REST API (all reconciliation has of a change
-    whose webhook was lost) times changes to the second, and pdjira takes such a time at the
-    end of its second (``pdjira_writer.write_order.cause_time``)."""
+    """The actions in time order, and each order with two people's actions on different sides
+    within one whole second swapped: PagerDuty's REST API (what the pd-writer reads, and all
+    reconciliation has of a change whose webhook was lost) times changes to the second, so
+    their order is not knowable; pdjira then applies the change it is asked to carry."""
     ordered = sorted(actions, key=lambda a: a.at)
     orders = [ordered]
     for i in range(1, len(ordered) - 1):  # the birth stays first
         a, b = ordered[i], ordered[i + 1]
-        if (a.side, b.side) == ("pd", "jira") and int(a.at) == int(b.at):
+        if a.side != b.side and int(a.at) == int(b.at):
             orders.append([*ordered[:i], b, a, *ordered[i + 2 :]])
     return orders
 
@@ -191,10 +191,10 @@ PUT_BACK_WITHIN = 30.0  # seconds: the writer puts a raced write back right away
 def put_back(
     actions: Sequence[HumanAction], writes: Sequence[StatusWrite], override: StatusWrite
 ) -> bool:
-    """Whether pdjira itself undid ``override`` at once: its next write on that side, before
-    any person acted there again, set a value the model allows. PagerDuty has no conditional
-    update, so a person's resolve landing between the writer's read and its acknowledge is
-    detected after the fact (from the log entries) and resolved again."""
+    """Whether pdjira itself undid ``override`` at once: a write of its own on that side soon
+    after, before any person acted there again, set a value the model allows. PagerDuty has no
+    conditional update, so a person's resolve landing between the writer's read and its
+    acknowledge is detected after the fact (from the log entries) and resolved again."""
     later_people = [a.at for a in actions if a.side == override.side and a.at > override.at]
     until = min([override.at + PUT_BACK_WITHIN, *later_people])
     after = sorted(
@@ -204,4 +204,4 @@ def put_back(
     if not after:
         return False
     allowed = _allowed(actions, override)
-    return allowed is not None and after[0].status in allowed
+    return allowed is not None and any(w.status in allowed for w in after)

@@ -71,7 +71,7 @@ def status_guard(
     loses to that change. No cause time (an older publisher): only the first rule applies."""
     changed_at = incident.last_status_change_at
     cause = cause_time(caused_at) if caused_at else None
-    changed = cause_time(changed_at) if changed_at else None  # to the second: its end
+    changed = parse_time(changed_at) if changed_at else None
     if incident.status == "resolved" and wanted == "acknowledged":
         return (
             f"incident {incident.id} is resolved and stays resolved (acknowledging would reopen "
