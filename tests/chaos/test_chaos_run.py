@@ -10,8 +10,7 @@ import pytest
 from pdjira_devstack.chaos import run_chaos
 from pdjira_devstack.chaos_report import render_table
 
-# Run by `make chaos-short`, not by `make test`: under the whole suite's load on 2 cores it
-# still fails about one run in three (issue 11 stays open until it does not).
+# Part of `make test` (in a worker group of its own); `make chaos-short` runs it alone.
 pytestmark = [pytest.mark.e2e, pytest.mark.chaos, pytest.mark.xdist_group("chaos-short-run")]
 
 

@@ -82,6 +82,14 @@ async def test_note_made_before_the_link_exists_is_synced_once(
 async def test_permanent_refusal_is_a_dead_letter_and_replays_after_the_fix(
     stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
+    # The rules service checks its config rules against Jira once the writers answer; made
+    # while the field is required, that check would refuse the rule itself (for a minute).
+    rules_log = stack.logs / "rules.log"
+
+    async def config_checked() -> bool:
+        return '"config_rules_checked"' in rules_log.read_text(errors="replace")
+
+    await wait_until(config_checked, timeout=30, what="the rules' check of their config rules")
     # An admin made a field required on create: Jira refuses every create (400) until fixed.
     (
         await http.put(

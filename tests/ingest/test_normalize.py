@@ -74,6 +74,7 @@ def test_incident_event_carries_status_service_and_agent(event_type: str) -> Non
             escalation_policy=PdRef(id="PUS0KTE", summary="Default"),
             assignees=(PdRef(id="PTUXL6G", summary="User 123"),),
             created_at="2020-04-09T15:16:27Z",
+            incident_key="d3640fbd41094207a1c11e58e46b1662",
         ),
     )
 

@@ -9,7 +9,7 @@ from pdjira_rules.config_check import CheckedRules
 from pdjira_rules.reads import NatsReads
 from pdjira_rules.rule_loading import load_config_rules
 
-from .conftest import FakeWriters, StoreFactory, until
+from .conftest import FakeWriters, StoreFactory, jira_named, until
 from .test_loading import ACCOUNTS, INSTANCES, pd_rule
 
 
@@ -60,3 +60,26 @@ async def test_a_fixed_version_of_a_refused_rule_applies_again(
         lambda: [r.name for r in checked.current()] == ["Typo"], what="the fixed rule to apply"
     )
     assert checked.refused() == {}
+
+
+async def test_a_rule_refused_by_jira_as_it_was_applies_once_jira_has_what_it_names(
+    nc: Client, make_store: StoreFactory, writers: FakeWriters
+) -> None:
+    """Refused for a status Jira did not have (an admin renamed it for a while): checked again,
+    it applies once Jira has it, without a restart."""
+    store = await make_store(load_config_rules([with_status("Later", "Doen")], ACCOUNTS, INSTANCES))
+    checked = CheckedRules(
+        store, Catalogs(NatsReads(lambda: nc, timeout=1.0)), retry_every=0.1, recheck_every=0.2
+    )
+    checked.start()
+    try:
+        await checked.checked.wait()
+        assert checked.current() == ()
+
+        writers.statuses = (*writers.statuses, *jira_named(("10002", "Doen")))
+        await until(
+            lambda: [r.name for r in checked.current()] == ["Later"], what="the rule to apply"
+        )
+        assert checked.refused() == {}
+    finally:
+        await checked.stop()

@@ -19,6 +19,7 @@ from pdjira_rules.link_wait import (
     PendingLink,
     WaitForLink,
     awaits_link,
+    creation_mark_key,
     link_gate,
     link_needed_for,
     pending_key,
@@ -27,8 +28,10 @@ from pdjira_rules.link_wait import (
 
 from ..builders import (
     comment_event,
+    incident_data,
     incident_event,
     issue_event,
+    issue_fields,
     link,
     note_event,
     priority_change,
@@ -104,15 +107,26 @@ def test_a_create_marks_its_entity_under_the_key_its_events_look_up() -> None:
 
     marks = dict(pending_marks([issue, comment, incident], sent_at=T0))
 
+    incident_mark = PendingLink(
+        command="CreateIncident",
+        command_id="incident-for:dc1:10100",
+        correlation_id="jira:dc1:abc",
+        sent_at="2026-01-05T12:00:00+00:00",
+    )
+    # The incident it makes is known by its incident_key (the issue's key) before its link.
+    ours = incident_event(data=incident_data(id="PNEW1", incident_key=ISSUE.key))
+    made_key = creation_mark_key(ours)
+    assert made_key is not None
     assert marks == {
         pending_key(note_event()): _mark(),
-        pending_key(comment_event()): PendingLink(
-            command="CreateIncident",
-            command_id="incident-for:dc1:10100",
-            correlation_id="jira:dc1:abc",
-            sent_at="2026-01-05T12:00:00+00:00",
-        ),
+        pending_key(comment_event()): incident_mark,
+        made_key: incident_mark,
     }
+    # ... and the issue pdjira makes for an incident by its label, under the incident's mark.
+    labelled = issue_event(fields=issue_fields(labels=["x", f"pdjira-acme-{INCIDENT.incident_id}"]))
+    assert creation_mark_key(labelled) == pending_key(note_event())
+    assert creation_mark_key(issue_event()) is None
+    assert creation_mark_key(incident_event()) is None  # no incident_key: a person's incident
     # An incident and an issue with the same ids are different entities.
     assert pending_key(incident_event(incident_id="10100", account="dc1")) != pending_key(
         issue_event()

@@ -6,7 +6,10 @@ syntax, templates, structure. As soon as the writers answer, every config rule �
 ``rules:`` compiled, and ``pagerduty_rules:`` — is checked like an API write is (statuses,
 priorities, projects, issue types, services, fields required on create); a rule with problems
 is refused — left out of every decision and logged with each problem at its path in the file
-(e.g. ``$.rules[0].on_resolve``) — until the file (or an API write) fixes it. Until the check
+(e.g. ``$.rules[0].on_resolve``) — until the file (or an API write) fixes it, or Jira or
+PagerDuty is changed to fit it: refused rules are checked again every ``recheck_every``
+seconds (a field made required on create for a while must not switch a rule off for good).
+Until the check
 has run the rules apply: they passed every check that could run, and holding them back would
 decide events without them.
 """
@@ -45,11 +48,17 @@ class CheckedRules:
     """The store's rules minus the config rules the live catalogs refused."""
 
     def __init__(
-        self, store: RuleStoreView, catalogs: CatalogSource, *, retry_every: float = 5.0
+        self,
+        store: RuleStoreView,
+        catalogs: CatalogSource,
+        *,
+        retry_every: float = 5.0,
+        recheck_every: float = 60.0,
     ) -> None:
         self._store = store
         self._catalogs = catalogs
         self._retry_every = retry_every
+        self._recheck_every = recheck_every
         # (id, updated_at) of refused rules: a new version of the rule is not refused by it.
         self._refused: dict[tuple[str, str], tuple[Problem, ...]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -84,15 +93,20 @@ class CheckedRules:
             problems = validate_pdjira_rule(wrapped, jira[wrapped.instance], pd[wrapped.account])
             if problems and rule.place is not None:
                 problems = config_problems(problems, wrapped, rule.place)
+            key = (rule.id, rule.updated_at)
             if problems:
-                refused[(rule.id, rule.updated_at)] = tuple(problems)
-                _log.error(
-                    "config_rule_refused",
-                    rule=rule.name,
-                    rule_id=rule.id,
-                    problems=[str(p) for p in problems],
-                    fix="correct the rule in the config file (or PUT it over /rules) and restart",
-                )
+                refused[key] = tuple(problems)
+                if self._refused.get(key) != refused[key]:  # said once, not every re-check
+                    _log.error(
+                        "config_rule_refused",
+                        rule=rule.name,
+                        rule_id=rule.id,
+                        problems=[str(p) for p in problems],
+                        fix="correct the rule in the config file (or PUT it over /rules), or "
+                        f"Jira / PagerDuty; it is checked again every {self._recheck_every:g} s",
+                    )
+            elif key in self._refused:
+                _log.info("config_rule_accepted", rule=rule.name, rule_id=rule.id)
         self._refused = refused
         self.checked.set()
         _log.info("config_rules_checked", rules=len(rules), refused=len(refused))
@@ -101,14 +115,18 @@ class CheckedRules:
     async def _run(self) -> None:
         while True:
             try:
-                await self.check_once()
-                return
+                refused = await self.check_once()
             except ReadFailed as exc:
                 _log.warning("config_rules_not_checked_yet", reason=str(exc))
                 await asyncio.sleep(self._retry_every)
+                continue
+            if not refused:
+                return
+            await asyncio.sleep(self._recheck_every)
 
     def start(self) -> None:
-        """Check in the background, retrying until the writers answer."""
+        """Check in the background, retrying until the writers answer; again while any
+        config rule is refused."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="config-rule-check")
 
