@@ -53,6 +53,7 @@ class LastWrite(msgspec.Struct, frozen=True, kw_only=True):
 
 _WHOLE_SECOND = timedelta(microseconds=999_999)
 
+
 def write_key(system: str, scope: str, entity: str) -> str:
     """``<system>.<scope>.<entity>``, e.g. ``pd.acme.PGR0VU2``."""
     return f"{token(system)}.{token(scope)}.{token(entity)}"
