@@ -373,3 +373,41 @@ async def test_an_acknowledge_without_a_race_is_not_undone(rig: Rig) -> None:
 
     assert isinstance(outcome, IncidentUpdated)
     assert rig.status_of(ref) == "acknowledged"
+
+
+class CrashAfterWrite(ResolvedWhileWeLook):
+    """As above, and the writer dies right after its acknowledge (before it could look)."""
+
+    async def update_incident_status(self, incident_id: str, status: str, **kw: Any) -> Any:
+        await self._client.update_incident_status(incident_id, status, **kw)
+        raise SystemExit("kill -9")
+
+
+async def test_an_acknowledge_that_crashed_after_reopening_a_resolve_is_put_back_on_redelivery(
+    rig: Rig,
+) -> None:
+    ref = await rig.trigger()
+    rig.tick(10)
+    dying = CrashAfterWrite(rig.writer.clients[ACCOUNT], rig)
+    writer = PdWriter(
+        clients={ACCOUNT: dying}, mapping=AgreeingMapping(), last_writes=MemoryLastWrites()
+    )
+    command = update(ref, "acknowledged", caused=8)
+    with pytest.raises(SystemExit):
+        await writer.handle(command)
+    assert rig.status_of(ref) == "acknowledged"  # the person's resolve undone
+
+    # The redelivery of a command started but never done: the writer recovers first.
+    outcome = await rig.writer.recover(command)
+
+    assert isinstance(outcome, WriteSkipped)
+    assert "between our read and our acknowledge" in outcome.reason
+    assert rig.status_of(ref) == "resolved"
+    # A plain acknowledge (no resolve undone) is not touched by recovery.
+    other = await rig.trigger()
+    rig.tick(20)
+    assert isinstance(
+        await rig.writer.handle(update(other, "acknowledged", caused=19)), IncidentUpdated
+    )
+    assert await rig.writer.recover(update(other, "acknowledged", caused=19)) is None
+    assert rig.status_of(other) == "acknowledged"

@@ -39,6 +39,7 @@ from pdjira_writer.outcomes import CommandRoutes, answering, client_of, echo_mar
 from pdjira_writer.write_order import (
     LastWrites,
     StatusCommand,
+    cause_time,
     older_than_last,
     record_write,
     write_key,
@@ -180,6 +181,10 @@ class PdWriter:
         resolve = reopened_resolve(entries, by, updated.last_status_change_at)
         if resolve is None or actor.email is None:
             return None
+        resolved_at = cause_time(resolve.created_at)  # to the second: its end
+        cause = cause_time(command.caused_at) if command.caused_at else None
+        if cause is not None and resolved_at is not None and cause > resolved_at:
+            return None  # the acknowledge's cause is the newer change: it stands
         await self._mark(pd, incident_id, "status", "resolved")
         restored = await pd.update_incident_status(incident_id, "resolved", from_email=actor.email)
         await self._record(order_key, command, restored.status, restored.last_status_change_at)
@@ -427,6 +432,8 @@ class PdWriter:
     async def recover(self, command: Command) -> Outcome | None:
         """A note posted before a crash (the command never recorded done) is adopted, not
         posted twice; every other command is convergent and simply applied again."""
+        if isinstance(command, UpdateIncident) and command.status == "acknowledged":
+            return await self._recover_acknowledge(command)
         if not isinstance(command, AddNote):
             return None
         pd = self._client(command.incident.account)
@@ -441,6 +448,19 @@ class PdWriter:
             return None
         _log.info("note_adopted", incident=command.incident.incident_id, note=posted.id)
         return self._note_added(command, posted)
+
+    async def _recover_acknowledge(self, command: UpdateIncident) -> Outcome | None:
+        """An acknowledge that crashed after its write may have reopened a resolve a person
+        made between our read and our write, before we could put it back: do that now."""
+        pd = self._client(command.incident.account)
+        incident = await pd.get_incident(command.incident.incident_id)
+        if incident.status != "acknowledged":
+            return None
+        actor = await self._actor(
+            pd, command.incident.account, command.cause, command.actor_user_key
+        )
+        order_key = write_key("pd", command.incident.account, incident.id)
+        return await self._restore_raced_resolve(pd, command, incident, actor, order_key)
 
     @staticmethod
     def _note_added(command: AddNote, note: Note) -> NoteAdded:
