@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 from pdjira_common.contracts import CreateIssue, IncidentRef
-from pdjira_common.ownership import issue_label
+
+# The label one issue per incident carries, found again by search.
+from pdjira_common.ownership import issue_label as idempotency_label
 
 __all__ = [
     "ISSUE_PROPERTY",
@@ -25,11 +27,6 @@ ISSUE_PROPERTY = "pdjira"
 # Jira refuses summaries of 255 characters or more, and any with a newline.
 MAX_SUMMARY = 254
 _WHITESPACE = re.compile(r"\s+")
-
-
-def idempotency_label(incident: IncidentRef) -> str:
-    """``pdjira-<account>-<incident_id>``: one issue carries it, found again by search."""
-    return issue_label(incident)
 
 
 def jql_string(value: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pdjira_common.contracts import IssueRef
-from pdjira_common.ownership import incident_key_for
+from pdjira_common.ownership import incident_key_for as incident_key
 from pdjira_common.requests import UserReply
 from pdjira_common.retry import Retryable
 from pdjira_writer.catalog import by_id_or_name
@@ -124,10 +124,8 @@ def reopened_resolve(
 
 
 def _same_time(a: str, b: str) -> bool:
-    try:
-        return parse_time(a) == parse_time(b)
-    except ValueError:
-        return a == b
+    parsed = parse_time(a)
+    return parsed is not None and parsed == parse_time(b)
 
 
 def _agent_id(entry: LogEntry) -> str | None:
@@ -181,11 +179,6 @@ def posted_note(notes: Sequence[Note], text: str) -> Note | None:
     """The newest note whose text is exactly ``text`` (what we would post), if any."""
     wanted = text.strip()
     return next((n for n in reversed(notes) if n.content.strip() == wanted), None)
-
-
-def incident_key(issue: IssueRef) -> str:
-    """``incident_key`` of the incident created for ``issue``: its key (as people see it)."""
-    return incident_key_for(issue)
 
 
 def pick_incident(found: tuple[IncidentSnapshot, ...]) -> IncidentSnapshot | None:

@@ -89,29 +89,32 @@ def pending_key(event: Event) -> str:
     return _key("jira", event.instance, event.issue_id)
 
 
+def _marked_keys(command: Command) -> tuple[str, ...]:
+    """The keys a create marks (none for any other command)."""
+    if isinstance(command, CreateIssue):
+        return (_key("pd", command.incident.account, command.incident.incident_id),)
+    if isinstance(command, CreateIncident):
+        return (
+            _key("jira", command.issue.instance, command.issue.issue_id),
+            # The incident it makes is known by its incident_key (creation_mark_key).
+            _key("pdkey", command.account, incident_key_for(command.issue)),
+        )
+    return ()
+
+
 def pending_marks(
     commands: Iterable[Command], *, sent_at: datetime
 ) -> tuple[tuple[str, PendingLink], ...]:
     """The marks to set for the creates among ``commands`` (key, value)."""
     marks: list[tuple[str, PendingLink]] = []
     for command in commands:
-        if isinstance(command, CreateIssue):
-            keys = [_key("pd", command.incident.account, command.incident.incident_id)]
-        elif isinstance(command, CreateIncident):
-            keys = [
-                _key("jira", command.issue.instance, command.issue.issue_id),
-                # The incident it makes is known by its incident_key (creation_mark_key).
-                _key("pdkey", command.account, incident_key_for(command.issue)),
-            ]
-        else:
-            continue
         mark = PendingLink(
             command=type(command).__name__,
             command_id=command.command_id,
             correlation_id=command.correlation_id,
             sent_at=sent_at.isoformat(),
         )
-        marks.extend((key, mark) for key in keys)
+        marks.extend((key, mark) for key in _marked_keys(command))
     return tuple(marks)
 
 
@@ -191,11 +194,11 @@ def created_by_itself(event: Event, commands: Iterable[Command]) -> str | None:
     if what is None:
         return None
     own = pending_key(event)
-    for key, mark in pending_marks(commands, sent_at=datetime.min):
-        if key == own:
-            made = "issue" if isinstance(event, IncidentEvent) else "incident"
-            return (
-                f"the {what} of {entity_of(event)} made its {made} ({mark.command} "
-                f"{mark.command_id}); it is decided again once that is linked"
-            )
-    return None
+    create = next((c for c in commands if own in _marked_keys(c)), None)
+    if create is None:
+        return None
+    made = "issue" if isinstance(event, IncidentEvent) else "incident"
+    return (
+        f"the {what} of {entity_of(event)} made its {made} ({type(create).__name__} "
+        f"{create.command_id}); it is decided again once that is linked"
+    )

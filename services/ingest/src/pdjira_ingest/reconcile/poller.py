@@ -300,11 +300,8 @@ class Reconciler:
         fresh = False
         created_fresh = False
         for change in changes:
-            if change.event.event_id in delivered:
-                published = False
-            else:
-                published = not await self._publish(target, change.event, tally)
-            if published:
+            new = change.event.event_id not in delivered
+            if new and not await self._publish(target, change.event, tally):
                 fresh = True
                 created_fresh |= change.kind == "create"
             elif created_fresh:
