@@ -6,11 +6,11 @@ Every refusal is JSON ``{"error": "..."}`` saying what was wrong and what to do.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
+from pdjira_common.bearer import bearer_matches
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentRef, Link, encode
 from pdjira_common.logging import get_logger
@@ -78,9 +78,7 @@ def admin_app(config: Config, registries: Registries) -> Starlette:
                 return _error(
                     503, "the admin API is off: set mapping.admin_token in the config and restart"
                 )
-            given = request.headers.get("authorization", "")
-            expected = f"Bearer {token.reveal()}"
-            if not hmac.compare_digest(given.encode(), expected.encode()):
+            if not bearer_matches(request.headers.get("authorization"), token.reveal()):
                 return _error(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)")
             pair = request.path_params
             if "account" in pair and pair["account"] not in accounts:

@@ -24,13 +24,13 @@ the write is refused (503), never stored unvalidated.
 
 from __future__ import annotations
 
-import hmac
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qs
 
 import msgspec
+from pdjira_common.bearer import bearer_matches
 from pdjira_common.config import RulesSettings, SyncRule
 from pdjira_common.logging import get_logger
 
@@ -205,7 +205,7 @@ class RulesApi:
         for name, value in scope.get("headers", []):
             if name.lower() == b"authorization":
                 given = value
-        if not hmac.compare_digest(given, f"Bearer {token.reveal()}".encode()):
+        if not bearer_matches(given, token.reveal()):
             raise _error(401, "Authorization error")
 
     # ------------------------------------------------------------------ handlers
