@@ -23,7 +23,7 @@ from pdjira_common import streams
 from pdjira_common.config import ConfigError
 from pdjira_common.contracts import AuditRecord
 
-from pdjira_cli.nats_access import add_nats_options, nats_url, with_jetstream
+from pdjira_cli.nats_access import add_nats_options, nats_settings, with_jetstream
 
 __all__ = ["find_records", "format_record", "register"]
 
@@ -96,7 +96,7 @@ def _show(args: argparse.Namespace) -> int:
     since = timedelta(hours=min(max(args.since, 0.0), 14 * 24.0))
     try:
         records = asyncio.run(
-            with_jetstream(nats_url(args), lambda js: find_records(js, args.key, since))
+            with_jetstream(nats_settings(args), lambda js: find_records(js, args.key, since))
         )
     except (ConfigError, NotFoundError) as exc:
         print(

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pdjira_common.urls import redact_url
 from pdjira_devstack.demo import run_demo
 from pdjira_devstack.stack import Stack
 
@@ -32,7 +33,7 @@ def register(commands: Any) -> None:
 
 def _print_where(stack: Stack) -> None:
     print("pdjira is running. Where to look:")
-    print(f"  NATS                    {stack.nats.url}")
+    print(f"  NATS                    {redact_url(stack.nats.url)}")
     print(f"  PagerDuty simulator     {stack.pd_url}  (state: {stack.pd_url}/_sim/state)")
     print(f"  Jira simulator          {stack.jira_url}  (state: {stack.jira_url}/_sim/state)")
     for name in ("ingest", "rules", "jira-writer", "pd-writer", "mapping"):

@@ -21,7 +21,7 @@ from pdjira_common.bus import MSG_ID_HEADER
 from pdjira_common.config import ConfigError
 from pdjira_common.contracts import DeadLetter
 
-from pdjira_cli.nats_access import add_nats_options, nats_url, with_jetstream
+from pdjira_cli.nats_access import add_nats_options, nats_settings, with_jetstream
 
 __all__ = ["list_letters", "register", "replay_letters"]
 
@@ -87,7 +87,7 @@ def _one_line(text: str) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     try:
-        letters = asyncio.run(with_jetstream(nats_url(args), list_letters))
+        letters = asyncio.run(with_jetstream(nats_settings(args), list_letters))
     except (ConfigError, NotFoundError) as exc:
         print(
             f"pdjira dlq list: {exc or 'no DLQ stream: start a pdjira service once'}",
@@ -108,7 +108,7 @@ def _list(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     ids = None if args.all else [args.id]
     try:
-        lines = asyncio.run(with_jetstream(nats_url(args), lambda js: replay_letters(js, ids)))
+        lines = asyncio.run(with_jetstream(nats_settings(args), lambda js: replay_letters(js, ids)))
     except (ConfigError, NotFoundError) as exc:
         print(f"pdjira dlq replay: {exc or 'no DLQ stream'}", file=sys.stderr)
         return 2

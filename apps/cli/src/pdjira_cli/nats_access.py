@@ -10,9 +10,18 @@ from typing import TypeVar
 
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from pdjira_common.config import ConfigError, load_config
+from pdjira_common.config import ConfigError, NatsSettings, load_config
+from pdjira_common.nats_connect import connect_options
+from pdjira_common.urls import redact_url
 
-__all__ = ["CONNECT_TIMEOUT", "DEFAULT_URL", "add_nats_options", "nats_url", "with_jetstream"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DEFAULT_URL",
+    "add_nats_options",
+    "nats_settings",
+    "nats_url",
+    "with_jetstream",
+]
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 # A command line tool asks once: a server that is there answers a local connect in milliseconds.
@@ -22,18 +31,25 @@ _T = TypeVar("_T")
 
 def add_nats_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--config", help="pdjira config file (its nats.url is used)")
+    where.add_argument("--config", help="pdjira config file (its nats section: URL, login and TLS)")
     where.add_argument("--nats", help=f"NATS URL (default $PDJIRA_NATS_URL or {DEFAULT_URL})")
 
 
-def nats_url(args: argparse.Namespace) -> str:
+def nats_settings(args: argparse.Namespace) -> NatsSettings:
+    """The config file's ``nats`` section, or just a URL (``--nats``, $PDJIRA_NATS_URL): its user
+    info, if any, is the login."""
     if args.config:
-        return load_config(args.config).nats.url
-    return str(args.nats or os.environ.get("PDJIRA_NATS_URL") or DEFAULT_URL)
+        return load_config(args.config).nats
+    return NatsSettings(url=str(args.nats or os.environ.get("PDJIRA_NATS_URL") or DEFAULT_URL))
 
 
-async def _connect(url: str) -> NATS:
+def nats_url(args: argparse.Namespace) -> str:
+    return nats_settings(args).url
+
+
+async def _connect(nats: NatsSettings | str) -> NATS:
     """Connected, or ConfigError naming what went wrong (refused, timed out, ...)."""
+    settings = nats if isinstance(nats, NatsSettings) else NatsSettings(url=nats)
     nc = NATS()
     errors: list[Exception] = []
 
@@ -47,7 +63,7 @@ async def _connect(url: str) -> NATS:
         # one retry, no pause, so an unreachable server is reported at once.
         await asyncio.wait_for(
             nc.connect(
-                url,
+                **connect_options(settings),
                 # Typed int by nats-py, used as a float (asyncio.wait_for).
                 connect_timeout=CONNECT_TIMEOUT,  # type: ignore[arg-type]
                 allow_reconnect=False,
@@ -60,15 +76,24 @@ async def _connect(url: str) -> NATS:
     except Exception as exc:
         cause = errors[0] if errors else exc
         raise ConfigError(
-            f"cannot connect to NATS at {url}: {type(cause).__name__}; is nats-server running "
-            "and is the URL right (--nats or --config)?"
+            f"cannot connect to NATS at {redact_url(settings.url)}: {_why(cause)}; is "
+            "nats-server running, and are the URL and login right (--nats or --config)?"
         ) from None
     return nc
 
 
-async def with_jetstream(url: str, work: Callable[[JetStreamContext], Awaitable[_T]]) -> _T:
+def _why(cause: Exception) -> str:
+    text = str(cause).strip().lower()
+    if "authorization" in text or "authentication" in text:
+        return f"{type(cause).__name__} (the server refused the login)"
+    return type(cause).__name__
+
+
+async def with_jetstream(
+    nats: NatsSettings | str, work: Callable[[JetStreamContext], Awaitable[_T]]
+) -> _T:
     """Run ``work`` with a JetStream context; ConfigError (said plainly) if NATS is not there."""
-    nc = await _connect(url)
+    nc = await _connect(nats)
     try:
         return await work(nc.jetstream())
     finally:

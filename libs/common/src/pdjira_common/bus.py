@@ -25,11 +25,12 @@ from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError, ConnectionReconnectingError, NotJSMessageError
 from nats.js import JetStreamContext
 
-from pdjira_common.config import RetrySettings
+from pdjira_common.config import NatsSettings, RetrySettings
 from pdjira_common.contracts import encode
 from pdjira_common.dead_letters import send_to_dlq
 from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
+from pdjira_common.nats_connect import broker_security, servers
 from pdjira_common.retry import (
     DeadLetterNow,
     Retryable,
@@ -222,10 +223,17 @@ async def close_client(client: Client) -> None:
 
 
 def make_broker(
-    url: str, *, consumer: str, retry: RetrySettings, middlewares: tuple[Any, ...] = ()
+    nats: NatsSettings | str,
+    *,
+    consumer: str,
+    retry: RetrySettings,
+    middlewares: tuple[Any, ...] = (),
 ) -> NatsBroker:
     """A broker with msgspec decoding (handlers take msgspec Structs), explicit ack policy and the
-    retry/DLQ middleware."""
+    retry/DLQ middleware, logged in to NATS as ``nats`` says (user/password, token, creds or
+    nkey seed, TLS; a bare URL: as its user info says). It reconnects for ever
+    (``max_reconnect_attempts=-1``): a NATS outage never ends the service."""
+    settings = nats if isinstance(nats, NatsSettings) else NatsSettings(url=nats)
     broker_ref: list[NatsBroker] = []
 
     def middleware(msg: Any, /, *, context: Any) -> BaseMiddleware:
@@ -234,7 +242,9 @@ def make_broker(
         )
 
     broker = _Broker(
-        url,
+        # Without user info: the login goes in ``security``, never in a URL that may be logged.
+        servers(settings),
+        security=broker_security(settings),
         serializer=MsgSpecSerializer(),
         decoder=_lenient_json,
         ack_policy=AckPolicy.NACK_ON_ERROR,

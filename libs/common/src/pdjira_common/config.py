@@ -10,11 +10,13 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 import yaml
 
 from pdjira_common.secrets import Secret
+from pdjira_common.urls import redact_url
 
 __all__ = [
     "Config",
@@ -24,6 +26,7 @@ __all__ = [
     "JiraInstance",
     "MappingSettings",
     "NatsSettings",
+    "NatsTls",
     "PagerDutyAccount",
     "RateLimit",
     "RetrySettings",
@@ -46,9 +49,28 @@ class ConfigError(ValueError):
 Id = msgspec.Meta(pattern=_ID, description="letters, digits, '_' or '-' (used in NATS subjects)")
 
 
+class NatsTls(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """TLS to NATS: the CA that signs the server's certificate (default: the system's), a client
+    certificate and key (mutual TLS), the name the server's certificate is checked against."""
+
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+
+
 class NatsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    url: str = "nats://127.0.0.1:4222"
+    """Where NATS is and how to log in: at most one of user/password, token, a creds file
+    (JWT + nkey seed) or an nkey seed file; TLS with ``tls`` (or a ``tls://`` URL)."""
+
+    url: str = "nats://127.0.0.1:4222"  # several: comma-separated
     replicas: int = 1
+    user: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+    creds_file: str | None = None
+    nkey_seed_file: str | None = None
+    tls: NatsTls | None = None
 
 
 class HttpListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -329,7 +351,70 @@ def _check(config: Config) -> Config:
                     f"configured: {sorted(known)}"
                 )
     _check_mapping(config.mapping, accounts, seen)
+    _check_nats(config.nats)
     return msgspec.structs.replace(config, jira_instances=tuple(instances))
+
+
+def _check_nats(nats: NatsSettings) -> None:
+    where = "config error at $.nats"
+    urls = [u.strip() for u in nats.url.split(",") if u.strip()]
+    if not urls:
+        raise ConfigError(f"{where}.url: give at least one URL, e.g. nats://127.0.0.1:4222")
+    for url in urls:
+        parts = urlsplit(url if "://" in url else "nats://" + url)
+        if parts.scheme not in ("nats", "tls", "ws", "wss"):
+            raise ConfigError(
+                f"{where}.url: {redact_url(url)!r} has scheme {parts.scheme!r}; use nats://, "
+                "tls://, ws:// or wss://"
+            )
+    if nats.replicas < 1:
+        raise ConfigError(f"{where}.replicas: must be at least 1")
+    in_url = any(urlsplit(u).username or urlsplit(u).password for u in urls if "://" in u)
+    if (nats.user is None) != (nats.password is None):
+        raise ConfigError(
+            f"{where}: user and password go together; give both (or neither), "
+            "e.g. password: ${env:PDJIRA_NATS_PASSWORD}"
+        )
+    methods = [
+        name
+        for name, given in (
+            ("user/password", nats.user is not None),
+            ("token", nats.token is not None),
+            ("creds_file", nats.creds_file is not None),
+            ("nkey_seed_file", nats.nkey_seed_file is not None),
+            ("credentials in the url", in_url),
+        )
+        if given
+    ]
+    if len(methods) > 1:
+        raise ConfigError(
+            f"{where}: {' and '.join(methods)} are both set; NATS takes one way to log in, "
+            "keep one of them"
+        )
+    for key in ("creds_file", "nkey_seed_file"):
+        value = getattr(nats, key)
+        if value is None:
+            continue
+        if not Path(value).is_file():
+            raise ConfigError(f"{where}.{key}: no file at {value!r}")
+        try:
+            import nkeys  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                f"{where}.{key}: NATS nkey / JWT login needs the 'nkeys' package, which is not "
+                "installed (pip install 'nats-py[nkeys]')"
+            ) from None
+    tls = nats.tls
+    if tls is None:
+        return
+    if (tls.cert_file is None) != (tls.key_file is None):
+        raise ConfigError(
+            f"{where}.tls: cert_file and key_file go together (a client certificate and its key)"
+        )
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = getattr(tls, key)
+        if value is not None and not Path(value).is_file():
+            raise ConfigError(f"{where}.tls.{key}: no file at {value!r}")
 
 
 def _check_mapping(mapping: MappingSettings, accounts: set[str], instances: set[str]) -> None:

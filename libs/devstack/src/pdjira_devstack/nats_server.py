@@ -36,10 +36,21 @@ def nats_server_binary() -> str:
 class NatsServer:
     """Start/stop/kill a JetStream-enabled nats-server storing under ``store_dir``."""
 
-    def __init__(self, store_dir: Path, *, port: int | None = None, log_file: Path | None = None):
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        port: int | None = None,
+        log_file: Path | None = None,
+        user: str | None = None,
+        password: str | None = None,
+    ):
+        """``user`` and ``password``: clients must log in with them (``--user``/``--pass``)."""
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file
+        self.user = user
+        self.password = password
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -59,6 +70,7 @@ class NatsServer:
                 str(self.port),
                 "-sd",
                 str(self.store_dir),
+                *self._auth_args(),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -68,6 +80,11 @@ class NatsServer:
             self.stop()
             raise RuntimeError(f"nats-server did not start on port {self.port}")
         return self
+
+    def _auth_args(self) -> list[str]:
+        if self.user is None or self.password is None:
+            return []
+        return ["--user", self.user, "--pass", self.password]
 
     @property
     def running(self) -> bool:

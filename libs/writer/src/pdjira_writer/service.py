@@ -74,7 +74,7 @@ class WriterServiceFactory(Generic[W, C]):
         clients: Mapping[str, C] | None = None,
     ) -> WriterService[W]:
         spec = self.spec
-        broker = make_broker(config.nats.url, consumer=spec.name, retry=config.retry)
+        broker = make_broker(config.nats, consumer=spec.name, retry=config.retry)
         metrics = WriterMetrics.create(spec)
         targets = (
             clients

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
         name="pdjira_ingest",
     ).config
     configure_logging("ingest", config.log_level)
-    broker = make_broker(config.nats.url, consumer="ingest", retry=config.retry)
+    broker = make_broker(config.nats, consumer="ingest", retry=config.retry)
     run_asgi(create_app(config, broker), config.listen.ingest)
 
 

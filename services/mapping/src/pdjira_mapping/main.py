@@ -50,7 +50,7 @@ def _opener(broker: NatsBroker, bucket: str) -> Any:
 
 def create_service(config: Config, *, topology: Topology | None = None) -> MappingService:
     """Everything the mapping service runs, not started; ``app`` starts it."""
-    broker = make_broker(config.nats.url, consumer=CONSUMER, retry=config.retry)
+    broker = make_broker(config.nats, consumer=CONSUMER, retry=config.retry)
     settings = config.mapping
     users = _opener(broker, streams.KV_USERS)
     pairs = _opener(broker, streams.KV_PAIRS)

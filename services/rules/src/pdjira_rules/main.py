@@ -124,7 +124,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     )
     metrics = RulesMetrics()
     broker = make_broker(
-        config.nats.url,
+        config.nats,
         consumer=CONSUMER,
         retry=config.retry,
         middlewares=(NatsPrometheusMiddleware(registry=metrics.registry, app_name="rules"),),
