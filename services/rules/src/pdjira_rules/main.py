@@ -13,7 +13,6 @@ from typing import Any
 import msgspec
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
-from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.kv import KeyValue
@@ -32,7 +31,7 @@ from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
 from pdjira_rules.config_check import CheckedRules
 from pdjira_rules.handlers import Deciding, handle_event
-from pdjira_rules.metrics import RulesMetrics
+from pdjira_rules.metrics import RulesMetrics, broker_metrics_middleware
 from pdjira_rules.pending import KvPendingLinks
 from pdjira_rules.reads import JqlFallback, NatsReads
 from pdjira_rules.rule_loading import load_config_rules
@@ -127,7 +126,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         config.nats,
         consumer=CONSUMER,
         retry=config.retry,
-        middlewares=(NatsPrometheusMiddleware(registry=metrics.registry, app_name="rules"),),
+        middlewares=(broker_metrics_middleware(metrics.registry, "rules"),),
     )
 
     def connection() -> Client:

@@ -2,14 +2,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from faststream.message import StreamMessage
+from faststream.nats.prometheus.provider import BaseNatsMetricsSettingsProvider
+from faststream.prometheus import ConsumeAttrs, PrometheusMiddleware
+from faststream.response import PublishCommand
+from nats.aio.msg import Msg
 from pdjira_common.contracts import AuditRecord
+from pdjira_common.metric_labels import BoundedLabel, subject_pattern
 from prometheus_client import CollectorRegistry, Counter
 
-__all__ = ["RulesMetrics"]
+__all__ = ["RulesMetrics", "broker_metrics_middleware"]
 
 _ORIGINS = frozenset({"webhook", "reconcile"})
+# Event types come from the vendors (PagerDuty has about twenty, Jira a handful); rules from the
+# config and the admin API (max_rules per account). Past these, a value is counted as "other".
+_EVENT_TYPES = 64
+_RULES = 500
+
+
+class _BoundedSubjects(BaseNatsMetricsSettingsProvider[Any]):
+    """FastStream's NATS metrics provider, labelling by subject pattern instead of the full
+    subject (which carries incident / issue ids: a series per entity, for ever)."""
+
+    __slots__ = ()
+
+    def get_consume_attrs_from_message(self, msg: StreamMessage[Any]) -> ConsumeAttrs:
+        raw = msg.raw_message
+        batch = list(raw) if isinstance(raw, Sequence) else [raw]
+        subject = batch[0].subject if batch and isinstance(batch[0], Msg) else ""
+        return {
+            "destination_name": subject_pattern(subject),
+            "message_size": len(msg.body),
+            "messages_count": len(batch),
+        }
+
+    def get_publish_destination_name_from_cmd(self, cmd: PublishCommand) -> str:
+        return subject_pattern(cmd.destination)
+
+
+def _bounded_provider(msg: Any) -> _BoundedSubjects | None:
+    if msg is None or isinstance(msg, (Msg, Sequence)):
+        return _BoundedSubjects()
+    return None  # KV and object store watches: not measured (as FastStream's own provider)
+
+
+def broker_metrics_middleware(registry: CollectorRegistry, app_name: str) -> PrometheusMiddleware:
+    """FastStream's broker metrics (``faststream_*``: received, published, durations) with
+    bounded labels: subjects as patterns (``commands.jira.dc1.>``), never with ids."""
+    return PrometheusMiddleware(
+        settings_provider_factory=_bounded_provider,
+        registry=registry,
+        app_name=app_name,
+    )
 
 
 @dataclass
@@ -17,6 +65,8 @@ class RulesMetrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        self._event_type = BoundedLabel(_EVENT_TYPES)
+        self._rule = BoundedLabel(_RULES)
         self.decisions = Counter(
             "pdjira_rules_decisions",
             "Events decided, by event type and whether any rule produced a command.",
@@ -40,6 +90,8 @@ class RulesMetrics:
         # A label value per known origin only: the series stay bounded.
         self.origins.labels(origin=origin if origin in _ORIGINS else "other").inc()
         matched = "true" if record.command_ids else "false"
-        self.decisions.labels(event_type=record.event_type, matched=matched).inc()
+        event_type = self._event_type(record.event_type)
+        self.decisions.labels(event_type=event_type, matched=matched).inc()
         for verdict in record.verdicts:
-            self.verdicts.labels(rule=verdict.rule, matched=str(verdict.matched).lower()).inc()
+            rule = self._rule(verdict.rule)
+            self.verdicts.labels(rule=rule, matched=str(verdict.matched).lower()).inc()
