@@ -1,5 +1,5 @@
-"""Running a service: its config from the command line, ASGI app with /health and /metrics,
-topology at start, uvicorn."""
+"""Running a service: its config from the command line, ASGI app with /health (readiness),
+/live (liveness) and /metrics, topology at start, uvicorn."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ import sys
 from typing import Any, NamedTuple
 
 import uvicorn
-from faststream.asgi import AsgiFastStream, make_ping_asgi
+from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 from prometheus_client import CollectorRegistry, make_asgi_app
 
 from pdjira_common.bus import jetstream
 from pdjira_common.config import Config, ConfigError, HttpListen, load_config
+from pdjira_common.health import (
+    LIVENESS_PATH,
+    READINESS_PATH,
+    Liveness,
+    json_asgi,
+    readiness,
+)
 from pdjira_common.streams import Topology, ensure_topology
 
 __all__ = [
@@ -59,21 +66,37 @@ def service_app(
     registry: CollectorRegistry | None = None,
     after_startup: tuple[Any, ...] = (),
     on_shutdown: tuple[Any, ...] = (),
+    name: str,
 ) -> AsgiFastStream:
-    """A FastStream ASGI app: the broker's subscribers plus /health (broker ping) and /metrics."""
+    """A FastStream ASGI app: the broker's subscribers plus /health (readiness: connected to
+    NATS and started), /live (liveness, see :mod:`pdjira_common.health`) and /metrics."""
+    service = name
+    started = False
 
     async def declare() -> None:
         await connect_and_declare(broker, topology)
 
+    async def mark_started() -> None:
+        nonlocal started
+        started = True
+
+    async def mark_stopping() -> None:
+        nonlocal started
+        started = False
+
+    async def ready() -> tuple[int, dict[str, Any]]:
+        return await readiness(service, broker, started=started)
+
     return AsgiFastStream(
         broker,
         asgi_routes=[
-            ("/health", make_ping_asgi(broker, timeout=5.0)),
+            (READINESS_PATH, json_asgi(ready)),
+            (LIVENESS_PATH, json_asgi(Liveness(service, broker))),
             ("/metrics", make_asgi_app(registry or CollectorRegistry())),
         ],
         on_startup=[declare],
-        after_startup=list(after_startup),
-        on_shutdown=list(on_shutdown),
+        after_startup=[*after_startup, mark_started],
+        on_shutdown=[mark_stopping, *on_shutdown],
     )
 
 

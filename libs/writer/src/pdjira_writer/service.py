@@ -108,6 +108,7 @@ class WriterServiceFactory(Generic[W, C]):
 
         app = service_app(
             broker,
+            name=spec.name,
             topology=topology or Topology(replicas=config.nats.replicas),
             registry=metrics.registry,
             after_startup=(start_lanes,),

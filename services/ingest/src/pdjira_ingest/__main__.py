@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pdjira_common.bus import make_broker
+from pdjira_common.health import Liveness, with_liveness
 from pdjira_common.logging import configure_logging
 from pdjira_common.service import config_from_command_line, run_asgi
 
@@ -20,7 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     ).config
     configure_logging("ingest", config.log_level)
     broker = make_broker(config.nats, consumer="ingest", retry=config.retry)
-    run_asgi(create_app(config, broker), config.listen.ingest)
+    # /live: the same liveness as the other services' (their /live is in service_app).
+    app = with_liveness(create_app(config, broker), Liveness("ingest", broker))
+    run_asgi(app, config.listen.ingest)
 
 
 if __name__ == "__main__":

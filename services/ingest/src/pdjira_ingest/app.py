@@ -18,6 +18,7 @@ from pdjira_common import streams
 from pdjira_common.bus import publish
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentEvent, IssueEvent
+from pdjira_common.health import readiness
 from pdjira_common.logging import get_logger
 from pdjira_common.service import connect_and_declare
 from pdjira_common.streams import Topology
@@ -209,9 +210,10 @@ def create_app(
                 _log.warning("broker_stop_failed", error=type(exc).__name__)
 
     async def health(_: Request) -> Response:
-        if await broker.ping(timeout=1.0):
-            return JSONResponse({"status": "ok"})
-        return JSONResponse({"status": "unavailable", "reason": "not connected to NATS"}, 503)
+        # The shape of every service's /health (pdjira_common.health); the lifespan (connect,
+        # topology) is done before any request is served.
+        status, body = await readiness("ingest", broker)
+        return JSONResponse(body, status, headers={"cache-control": "no-store"})
 
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

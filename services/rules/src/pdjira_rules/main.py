@@ -184,6 +184,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
 
     app = service_app(
         broker,
+        name="rules",
         topology=topology or Topology(replicas=config.nats.replicas),
         registry=metrics.registry,
         after_startup=(start_lanes, check_config_rules),

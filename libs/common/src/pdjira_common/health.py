@@ -1,0 +1,150 @@
+"""Readiness and liveness, the same on every service.
+
+``GET /health`` (readiness): ``200 {"status": "ok", "service": NAME, "checks": {"nats":
+"connected", "startup": "done"}}`` when the service takes work; ``503`` with ``"status":
+"unavailable"`` when it does not: NATS not connected (``reconnecting``, ``disconnected``,
+``closed``, ``not_connected``) or not answering a ping (``unresponsive``), or its start (the
+topology declared, the subscribers started) not done yet (``"startup": "pending"``).
+
+``GET /live`` (liveness): ``503`` with ``"status": "dead"`` only when the service cannot get
+better by itself: its NATS client is closed for good, or it has not been connected for longer
+than ``bound`` seconds (two minutes by default; a reconnecting client normally is back within
+seconds). Anything else is ``200 "ok"``, a reconnecting client included: restarting the pod would
+not bring NATS back sooner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from faststream.exceptions import IncorrectState
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+
+__all__ = [
+    "LIVENESS_BOUND",
+    "LIVENESS_PATH",
+    "READINESS_PATH",
+    "Liveness",
+    "json_asgi",
+    "nats_state",
+    "readiness",
+    "with_liveness",
+]
+
+READINESS_PATH = "/health"
+LIVENESS_PATH = "/live"
+LIVENESS_BOUND = 120.0  # seconds without NATS after which the service counts as dead
+
+Probe = Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
+Clock = Callable[[], float]
+
+
+def _client(broker: NatsBroker) -> Client | None:
+    try:
+        client: Client = broker.connection
+    except IncorrectState:  # not connected yet
+        return None
+    return client
+
+
+def nats_state(broker: NatsBroker) -> str:
+    """``connected``, ``reconnecting``, ``disconnected``, ``closed`` or ``not_connected`` (the
+    broker has not connected yet)."""
+    client = _client(broker)
+    if client is None:
+        return "not_connected"
+    if client.is_closed:
+        return "closed"
+    if client.is_connected:
+        return "connected"
+    if client.is_reconnecting:
+        return "reconnecting"
+    return "disconnected"
+
+
+async def readiness(
+    service: str, broker: NatsBroker, *, started: bool = True, ping_timeout: float = 1.0
+) -> tuple[int, dict[str, Any]]:
+    """(HTTP status, body) of ``/health``; ``started``: the service's start is done."""
+    state = nats_state(broker)
+    if state == "connected" and not await broker.ping(timeout=ping_timeout):
+        state = "unresponsive"
+    ready = state == "connected" and started
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "service": service,
+        "checks": {"nats": state, "startup": "done" if started else "pending"},
+    }
+    return (200 if ready else 503), body
+
+
+class Liveness:
+    """``/live`` of one service: dead when its NATS client is closed, or has not been connected
+    for ``bound`` seconds (counted from the first probe that saw it so, or from creation when it
+    never connected)."""
+
+    def __init__(
+        self,
+        service: str,
+        broker: NatsBroker,
+        *,
+        bound: float = LIVENESS_BOUND,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.service = service
+        self.broker = broker
+        self.bound = bound
+        self._clock = clock
+        self._down_since: float | None = clock()
+
+    def check(self) -> tuple[int, dict[str, Any]]:
+        state = nats_state(self.broker)
+        now = self._clock()
+        if state == "connected":
+            self._down_since = None
+        elif self._down_since is None:
+            self._down_since = now
+        down_for = 0.0 if self._down_since is None else now - self._down_since
+        dead = state == "closed" or down_for > self.bound
+        checks: dict[str, Any] = {"nats": state}
+        if self._down_since is not None:
+            checks["nats_down_seconds"] = round(down_for, 1)
+        body = {"status": "dead" if dead else "ok", "service": self.service, "checks": checks}
+        return (503 if dead else 200), body
+
+    async def __call__(self) -> tuple[int, dict[str, Any]]:
+        return self.check()
+
+
+def json_asgi(probe: Probe) -> Any:
+    """An ASGI app answering every request with ``probe()``'s status and JSON body."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        status, body = await probe()
+        payload = msgspec.json.encode(body)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    return app
+
+
+def with_liveness(app: Any, liveness: Liveness, path: str = LIVENESS_PATH) -> Any:
+    """``app`` with ``GET path`` answered by ``liveness`` (for apps that route themselves)."""
+    live = json_asgi(liveness)
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("path") == path:
+            await live(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return wrapped
