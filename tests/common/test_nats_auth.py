@@ -15,7 +15,6 @@ from pdjira_cli.main import main as cli
 from pdjira_cli.nats_access import with_jetstream
 from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import ConfigError, RetrySettings, parse_config
-from pdjira_common.logging import configure_logging
 from pdjira_common.streams import Topology, ensure_topology
 from pdjira_devstack.nats_server import NatsServer
 
@@ -47,7 +46,7 @@ async def test_the_broker_logs_in_with_the_configured_user_and_password(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    configure_logging("test", "debug")  # the services' JSON lines, on stdout
+    # structlog as the suite configures it (no redaction): the password must not even be there.
     monkeypatch.setenv("PDJIRA_NATS_PASSWORD", PASSWORD)
     config = parse_config(
         {"nats": {"url": auth_server.url, "user": USER, "password": "${env:PDJIRA_NATS_PASSWORD}"}}
@@ -69,7 +68,6 @@ async def test_credentials_in_the_url_work_and_are_never_shown(
     auth_server: NatsServer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    configure_logging("test", "debug")
     url = auth_server.url.replace("nats://", f"nats://{USER}:{PASSWORD}@")
     config = parse_config({"nats": {"url": url}})
     broker = make_broker(config.nats, consumer="auth-test", retry=RetrySettings())
