@@ -4,10 +4,14 @@ output (also when it is given in the URL, and when the login fails)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats.errors
+import nkeys
 import pytest
 import yaml
 from nats.js import JetStreamContext
@@ -112,3 +116,51 @@ def test_cli_output_never_shows_the_password(
     assert "cannot connect to NATS at nats://***@127.0.0.1" in out.err
     assert "refused the login" in out.err
     assert PASSWORD not in out.out + out.err
+
+
+async def test_the_broker_logs_in_with_a_token(tmp_path: Path) -> None:
+    token = "t0ken-for-nats-4422"
+    with NatsServer(tmp_path / "nats", token=token) as server:
+        refused = make_broker(
+            parse_config({"nats": {"url": server.url}}).nats, consumer="t", retry=RetrySettings()
+        )
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats_client_connected(refused)
+        config = parse_config({"nats": {"url": server.url, "token": token}})
+        broker = make_broker(config.nats, consumer="auth-test", retry=RetrySettings())
+        try:
+            await broker.connect()
+            assert nats_client(broker).is_connected
+        finally:
+            await broker.stop()
+
+
+async def test_the_broker_logs_in_with_an_nkey_seed_file(tmp_path: Path) -> None:
+    seed = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    public = nkeys.from_seed(bytearray(seed)).public_key.decode()
+    seed_file = tmp_path / "user.nk"
+    seed_file.write_bytes(seed)
+    with NatsServer(tmp_path / "nats", nkey=public) as server:
+        config = parse_config({"nats": {"url": server.url, "nkey_seed_file": str(seed_file)}})
+        broker = make_broker(config.nats, consumer="auth-test", retry=RetrySettings())
+        try:
+            await broker.connect()
+            assert nats_client(broker).is_connected
+            ack = await broker.publish(b"{}", "anything", timeout=2.0)
+            assert ack is None  # core publish on an authenticated connection
+        finally:
+            await broker.stop()
+        settings = parse_config({"nats": {"url": server.url, "nkey_seed_file": str(seed_file)}})
+        assert await with_jetstream(settings.nats, lambda js: _stream_count(js)) == 0
+
+
+async def _stream_count(js: JetStreamContext) -> int:
+    return (await js.account_info()).streams
+
+
+async def nats_client_connected(broker: object) -> None:
+    connect = broker.connect  # type: ignore[attr-defined]
+    try:
+        await asyncio.wait_for(connect(), timeout=5.0)
+    finally:
+        await broker.stop()  # type: ignore[attr-defined]

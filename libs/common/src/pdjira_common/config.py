@@ -397,13 +397,6 @@ def _check_nats(nats: NatsSettings) -> None:
             continue
         if not Path(value).is_file():
             raise ConfigError(f"{where}.{key}: no file at {value!r}")
-        try:
-            import nkeys  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-        except ImportError:
-            raise ConfigError(
-                f"{where}.{key}: NATS nkey / JWT login needs the 'nkeys' package, which is not "
-                "installed (pip install 'nats-py[nkeys]')"
-            ) from None
     tls = nats.tls
     if tls is None:
         return

@@ -44,13 +44,18 @@ class NatsServer:
         log_file: Path | None = None,
         user: str | None = None,
         password: str | None = None,
+        token: str | None = None,
+        nkey: str | None = None,
     ):
-        """``user`` and ``password``: clients must log in with them (``--user``/``--pass``)."""
+        """Clients must log in: with ``user`` and ``password`` (``--user``/``--pass``), with
+        ``token`` (``--auth``), or with the seed of the public ``nkey`` (a config file)."""
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file
         self.user = user
         self.password = password
+        self.token = token
+        self.nkey = nkey
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -82,6 +87,12 @@ class NatsServer:
         return self
 
     def _auth_args(self) -> list[str]:
+        if self.nkey is not None:
+            config = self.store_dir / "auth.conf"
+            config.write_text(f"authorization {{ users = [ {{ nkey: {self.nkey} }} ] }}\n")
+            return ["-c", str(config)]
+        if self.token is not None:
+            return ["--auth", self.token]
         if self.user is None or self.password is None:
             return []
         return ["--user", self.user, "--pass", self.password]
