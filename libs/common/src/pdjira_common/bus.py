@@ -41,6 +41,7 @@ from pdjira_common.retry import (
     retry_delay,
 )
 from pdjira_common.secrets import redact
+from pdjira_common.subjects import msg_id as bounded_msg_id
 
 __all__ = [
     "CORRELATION_HEADER",
@@ -87,7 +88,7 @@ async def publish(
         subject,
         stream=stream,
         headers={
-            MSG_ID_HEADER: msg_id,
+            MSG_ID_HEADER: bounded_msg_id(msg_id),
             CORRELATION_HEADER: correlation_id,
             "content-type": "application/json",
         },
