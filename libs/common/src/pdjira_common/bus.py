@@ -26,6 +26,7 @@ from nats.errors import ConnectionClosedError, ConnectionReconnectingError, NotJ
 from nats.js import JetStreamContext
 
 from pdjira_common.config import RetrySettings
+from pdjira_common.consumers import poison_reason, subscriber_poison_deliveries
 from pdjira_common.contracts import encode
 from pdjira_common.dead_letters import send_to_dlq
 from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
@@ -171,6 +172,19 @@ class _RetryMiddleware(BaseMiddleware):
         delivery = _delivery(msg.raw_message)
         if delivery is None:
             return await call_next(msg)
+        deliveries = int(delivery.num_delivered or 1)
+        if deliveries > subscriber_poison_deliveries(self.settings):
+            # More deliveries than the retry policy ever takes: the handler (or the service)
+            # died on it each time, before any failure could be counted (``consumers``).
+            await send_to_dlq(
+                jetstream(self.broker_ref[0]),
+                msg.raw_message,
+                consumer=self.consumer,
+                reason=poison_reason(deliveries),
+                attempts=deliveries,
+                correlation_id=correlation,
+            )
+            raise AckMessage()
         try:
             return await call_next(msg)
         except HandlerException:
