@@ -80,3 +80,11 @@ def test_message_ids_are_bounded_and_stable() -> None:
     assert msg_id(long_id) != msg_id(long_id + "f")
     assert "\n" not in msg_id("a\r\nb")
     assert msg_id("a\r\nb") != msg_id("a__b")
+
+
+def test_read_subjects_are_bounded_too() -> None:
+    from pdjira_common.requests import jira_read_subject, pd_read_subject
+
+    assert pd_read_subject("acme", "user") == "reads.pd.acme.user"
+    assert len(jira_read_subject("i" * 5000, "users_by_email")) < 100
+    assert jira_read_subject("a.b", "user").count(".") == 3
