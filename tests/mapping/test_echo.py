@@ -15,7 +15,8 @@ from pdjira_mapping.registry import EchoRegistry
 
 def test_keys_are_safe_and_distinct() -> None:
     key = echo_key("jira", "jira:dc1:10100", "status", "In Progress")
-    assert key.startswith("echo.jira.jira_dc1_10100.status.")
+    assert key.startswith("echo.jira.jira_dc1_10100=")
+    assert key.split(".")[3] == "status"
     assert key != echo_key("jira", "jira:dc1:10100", "status", "Done")
     assert key != echo_key("jira", "jira:dc1:10100", "comment", "In Progress")
 

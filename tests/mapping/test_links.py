@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from pdjira_common.contracts import IncidentRef, IssueRef, Link
 from pdjira_mapping.links import Verdict, incident_key, issue_key, judge, same_link
@@ -44,8 +46,13 @@ def test_created_at_does_not_make_links_different() -> None:
             "pd.acme.Q3B15VLMF3ASBD",
         ),
         (issue_key("dc1", "10100"), "jira.dc1.10100"),
-        # anything unsafe for a KV key / subject token is replaced, never passed through
-        (incident_key(IncidentRef(account="acme", incident_id="a.b*c")), "pd.acme.a_b_c"),
+        # anything unsafe for a KV key / subject token is replaced, never passed through, and
+        # the replaced value carries a digest: "a.b*c" and "a_b_c" are two keys
+        (
+            incident_key(IncidentRef(account="acme", incident_id="a.b*c")),
+            "pd.acme.a_b_c=" + hashlib.sha256(b"a.b*c").hexdigest()[:16],
+        ),
+        (incident_key(IncidentRef(account="acme", incident_id="a_b_c")), "pd.acme.a_b_c"),
     ],
 )
 def test_keys(key: str, expected: str) -> None:

@@ -47,7 +47,12 @@ def test_times_compare_across_offsets_and_precisions() -> None:
 
 def test_keys_are_safe_subject_tokens() -> None:
     assert write_key("pd", "acme", "PGR0VU2") == "pd.acme.PGR0VU2"
-    assert write_key("jira", "dc 1", "a.b") == "jira.dc_1.a_b"
+    # Replaced characters leave a digest: "a.b" and "a_b" are two keys, each a valid KV key.
+    key = write_key("jira", "dc 1", "a.b")
+    assert key.startswith("jira.dc_1=")
+    assert key.count(".") == 2
+    assert key != write_key("jira", "dc 1", "a_b")
+    assert len(write_key("pd", "acme", "P" * 5000)) < 100
 
 
 def move(caused_at: str | None, command_id: str = "move-1") -> TransitionIssue:

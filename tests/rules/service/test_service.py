@@ -13,6 +13,7 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 from pdjira_common import streams
 from pdjira_common.bus import MSG_ID_HEADER
+from pdjira_common.consumers import LANE_MAX_DELIVER
 from pdjira_common.contracts import (
     CreateIssue,
     DeadLetter,
@@ -201,6 +202,7 @@ async def test_existing_consumer_of_one_in_flight_is_opened_to_the_lanes(
     info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
     assert info.config.max_ack_pending == 10_000
     assert info.config.ack_wait == 30.0  # the configured retry.ack_wait
+    assert info.config.max_deliver == LANE_MAX_DELIVER  # an event that kills rules is bounded
 
 
 async def test_log_lines_carry_the_event_correlation_id(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from fast_depends.exceptions import ValidationError as ArgumentError
@@ -26,6 +26,7 @@ from nats.errors import ConnectionClosedError, ConnectionReconnectingError, NotJ
 from nats.js import JetStreamContext
 
 from pdjira_common.config import NatsSettings, RetrySettings
+from pdjira_common.consumers import poison_reason, subscriber_poison_deliveries
 from pdjira_common.contracts import encode
 from pdjira_common.dead_letters import send_to_dlq
 from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
@@ -42,14 +43,17 @@ from pdjira_common.retry import (
     retry_delay,
 )
 from pdjira_common.secrets import redact
+from pdjira_common.subjects import msg_id as bounded_msg_id
 
 __all__ = [
     "CORRELATION_HEADER",
     "MSG_ID_HEADER",
+    "ConnectionState",
     "Retryable",
     "Unprocessable",
     "WaitForPrerequisite",
     "close_client",
+    "connection_state",
     "jetstream",
     "make_broker",
     "nats_client",
@@ -65,6 +69,32 @@ def nats_client(broker: NatsBroker) -> Client:
     services reach below FastStream, for KV watches, core request/reply and pull consumers."""
     client: Client = broker.connection
     return client
+
+
+ConnectionState = Literal["connected", "reconnecting", "closed"]
+
+
+def connection_state(broker: NatsBroker) -> ConnectionState:
+    """Where the broker's NATS connection stands, for the liveness check.
+
+    ``closed`` is for good: nats-py does not reconnect after the server ends the connection
+    with a protocol error (``-ERR 'maximum control line exceeded'``, ``-ERR 'Authorization
+    Violation'``, ...): it closes the client (status CLOSED, ``closed_cb``), whatever
+    ``max_reconnect_attempts`` says, and every later publish raises ``ConnectionClosedError``.
+    Only a lost socket or a stale connection is reconnected (``reconnecting`` meanwhile, also
+    before the first connect). A service whose connection is closed must be restarted: its
+    liveness check fails on ``closed``. Draining (a graceful stop) still counts as connected."""
+    try:
+        client: Client | None = broker.connection
+    except Exception:  # not started yet
+        return "reconnecting"
+    if client is None:
+        return "reconnecting"
+    if client.is_closed:
+        return "closed"
+    if client.is_connected or client.is_draining:
+        return "connected"
+    return "reconnecting"
 
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:
@@ -88,7 +118,7 @@ async def publish(
         subject,
         stream=stream,
         headers={
-            MSG_ID_HEADER: msg_id,
+            MSG_ID_HEADER: bounded_msg_id(msg_id),
             CORRELATION_HEADER: correlation_id,
             "content-type": "application/json",
         },
@@ -143,6 +173,19 @@ class _RetryMiddleware(BaseMiddleware):
         delivery = _delivery(msg.raw_message)
         if delivery is None:
             return await call_next(msg)
+        deliveries = int(delivery.num_delivered or 1)
+        if deliveries > subscriber_poison_deliveries(self.settings):
+            # More deliveries than the retry policy ever takes: the handler (or the service)
+            # died on it each time, before any failure could be counted (``consumers``).
+            await send_to_dlq(
+                jetstream(self.broker_ref[0]),
+                msg.raw_message,
+                consumer=self.consumer,
+                reason=poison_reason(deliveries),
+                attempts=deliveries,
+                correlation_id=correlation,
+            )
+            raise AckMessage()
         try:
             return await call_next(msg)
         except HandlerException:

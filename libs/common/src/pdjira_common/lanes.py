@@ -20,6 +20,14 @@ One exception to strict order: when the head waits for a prerequisite (a transit
 issue exists), a message that *creates* the prerequisite (``may_overtake``) may run first: its
 cause happened first, only its delivery was late.
 
+Poison messages (``consumers``): the durable has ``max_deliver`` :data:`LANE_MAX_DELIVER`, and
+a message delivered more than :data:`LANE_POISON_DELIVERIES` times (the service died or hung
+each time it held it) is dead-lettered when it reaches its lane's head, without running. A
+handler that does not finish within :func:`handler_timeout` (an await that never returns would
+otherwise hold its lane for ever: the beat keeps it in progress) is cancelled and its message
+dead-lettered with the reason. A hang that blocks the event loop itself stops the beat too: the
+liveness check restarts the service, and the delivery count ends it.
+
 Limit: order is per replica. Two replicas on the same durable may each take one command of an
 entity (rare: lanes drain in milliseconds); partitioned consumers would close that gap.
 """
@@ -39,11 +47,18 @@ from nats.js.api import ConsumerConfig
 
 from pdjira_common import streams
 from pdjira_common.config import RetrySettings
+from pdjira_common.consumers import (
+    LANE_MAX_DELIVER,
+    LANE_POISON_DELIVERIES,
+    poison_reason,
+    update_consumer,
+)
 from pdjira_common.dead_letters import send_to_dlq
 from pdjira_common.headers import CORRELATION_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.retry import (
     DeadLetterNow,
+    Unprocessable,
     WaitForPrerequisite,
     after_failure,
     is_expected,
@@ -51,7 +66,7 @@ from pdjira_common.retry import (
 )
 from pdjira_common.secrets import redact
 
-__all__ = ["LaneDispatcher", "entity_of"]
+__all__ = ["LaneDispatcher", "entity_of", "handler_timeout"]
 
 Handler = Callable[[Msg], Awaitable[None]]
 _log = get_logger(__name__)
@@ -64,6 +79,12 @@ _DONE_REMEMBERED = 4096  # sequences of finished commands kept to drop their lat
 async def _ack_quietly(msg: Msg) -> None:
     with contextlib.suppress(Exception):
         await msg.ack()
+
+
+def handler_timeout(retry: RetrySettings) -> float:
+    """How long one run of a handler may take: generous (a handler's own calls time out after
+    ``http_timeout``; its retries and waits happen between runs, not inside one)."""
+    return max(300.0, 10 * retry.ack_wait)
 
 
 def entity_of(subject: str) -> str:
@@ -117,8 +138,14 @@ class LaneDispatcher:
             self._subject,
             durable=self._durable,
             stream=self._stream,
-            config=ConsumerConfig(ack_wait=self._retry.ack_wait, max_ack_pending=10_000),
+            config=ConsumerConfig(
+                ack_wait=self._retry.ack_wait,
+                max_ack_pending=10_000,
+                max_deliver=LANE_MAX_DELIVER,
+            ),
         )
+        # A durable created before the bound existed keeps no max_deliver unless told.
+        await update_consumer(self._js, self._stream, self._durable, max_deliver=LANE_MAX_DELIVER)
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"lanes:{self._durable}")
         self._beat = asyncio.create_task(self._keep_alive(), name=f"beat:{self._durable}")
 
@@ -227,14 +254,34 @@ class LaneDispatcher:
     async def _run(self, msg: Msg, lane: deque[Msg]) -> bool:
         """Apply ``msg`` until it is acked or dead-lettered; False if stopped while waiting."""
         attempt = max(1, int(getattr(msg.metadata, "num_delivered", 1) or 1))
+        if attempt > LANE_POISON_DELIVERIES:
+            await send_to_dlq(
+                self._js,
+                msg,
+                consumer=self._durable,
+                reason=poison_reason(attempt),
+                attempts=attempt,
+            )
+            await msg.ack()
+            return True
         waits = 0
+        timeout = handler_timeout(self._retry)
         while True:
             correlation = (msg.headers or {}).get(CORRELATION_HEADER)
             if correlation:
                 bind_correlation_id(correlation)
             try:
                 async with self._running:
-                    await self._handler(msg)
+                    bound = asyncio.timeout(timeout)
+                    try:
+                        async with bound:
+                            await self._handler(msg)
+                    except TimeoutError as exc:
+                        if not bound.expired():
+                            raise  # the handler's own timeout: an ordinary failure
+                        raise Unprocessable(
+                            f"the handler did not finish within {timeout:g} s: it hung on it"
+                        ) from exc
                 await msg.ack()
                 return True
             except Exception as exc:

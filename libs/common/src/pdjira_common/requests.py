@@ -14,6 +14,7 @@ import msgspec
 from pdjira_common.contracts import FieldChange, IncidentRef
 from pdjira_common.facts import IncidentFacts, IssueFields, PdAgent
 from pdjira_common.facts import JiraUser as FactsJiraUser
+from pdjira_common.subjects import token
 
 __all__ = [
     "ECHO_CONSUME",
@@ -77,12 +78,12 @@ UserSource = Literal["manual", "email", "fallback"]
 
 def pd_read_subject(account: str, what: str) -> str:
     """Reads pd-writer answers for others, e.g. ``reads.pd.main.user``."""
-    return f"reads.pd.{account}.{what}"
+    return f"reads.pd.{token(account)}.{what}"
 
 
 def jira_read_subject(instance: str, what: str) -> str:
     """Reads jira-writer answers for others, e.g. ``reads.jira.main.users_by_email``."""
-    return f"reads.jira.{instance}.{what}"
+    return f"reads.jira.{token(instance)}.{what}"
 
 
 # ---------------------------------------------------------------- users

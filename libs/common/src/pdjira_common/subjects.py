@@ -1,7 +1,16 @@
-"""Subject names. The only place a subject string is built."""
+"""Subject names. The only place a subject string is built.
+
+Every value that becomes a subject token, or a token of a KV key (the mapping, writer and rules
+buckets build theirs with :func:`token` too), goes through :func:`token`: whatever a webhook or a
+vendor sends, the token is at most :data:`MAX_TOKEN` characters of ``[A-Za-z0-9_=-]``. A subject
+longer than the server's control line (4096 bytes) makes nats-server close the connection, and a
+character like ``.``, ``*``, ``>`` or a space would split or widen a subject; both are ruled out
+here. The original value always stays in the message body.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 __all__ = [
@@ -10,17 +19,26 @@ __all__ = [
     "ALL_EVENTS",
     "ALL_OUTCOMES",
     "LINK_LOOKUP",
+    "MAX_MSG_ID",
+    "MAX_TOKEN",
     "audit",
     "command_jira",
     "command_pd",
     "dlq",
     "event_jira",
     "event_pd",
+    "msg_id",
     "outcome",
     "token",
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+_SAFE = re.compile(r"[A-Za-z0-9_\-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # would break a header line
+MAX_TOKEN = 64  # characters of one token: ids of both vendors are far shorter
+_PREFIX = 40  # characters of a long or altered value kept readable before its digest
+_DIGEST = 16  # hex characters of sha256: 64 bits, distinct ids stay distinct
+MAX_MSG_ID = 200  # characters of a Nats-Msg-Id (JetStream dedup key)
 
 ALL_EVENTS = "events.>"
 ALL_COMMANDS_JIRA = "commands.jira.>"
@@ -29,9 +47,31 @@ ALL_OUTCOMES = "outcomes.>"
 LINK_LOOKUP = "mapping.links.lookup"
 
 
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST]
+
+
 def token(value: str) -> str:
-    """A value made safe as one subject token (ids are usually safe already)."""
-    return _UNSAFE.sub("_", value) or "_"
+    """``value`` as one subject token or KV key token, bounded and safe.
+
+    An ordinary id (1 to :data:`MAX_TOKEN` characters of ``[A-Za-z0-9_-]``) is its own token:
+    the subjects and keys of existing data do not change. Any other value (too long, empty, or
+    with a character that had to be replaced) becomes a readable prefix of its safe characters,
+    ``=``, and 16 hex digits of its sha256: the same value always gives the same token, two
+    values give two tokens (``a.b`` and ``a_b`` no longer collide), and since an ordinary id
+    never contains ``=``, no id can take the token of an altered one. ``=`` is allowed in
+    subjects and in KV keys (``[-/_=.a-zA-Z0-9]``)."""
+    if len(value) <= MAX_TOKEN and _SAFE.fullmatch(value):
+        return value
+    return f"{_UNSAFE.sub('_', value[:_PREFIX])}={_digest(value)}"
+
+
+def msg_id(value: str) -> str:
+    """A ``Nats-Msg-Id`` for ``value``: itself up to :data:`MAX_MSG_ID` characters, else a
+    readable prefix and a digest of the whole (the same value always dedupes the same)."""
+    if len(value) <= MAX_MSG_ID and not _CONTROL.search(value):
+        return value
+    return f"{_CONTROL.sub('_', value[:_PREFIX])}={_digest(value)}"
 
 
 def event_pd(account: str, incident_id: str) -> str:

@@ -17,7 +17,7 @@ from faststream.nats import NatsBroker
 from pdjira_common import streams
 from pdjira_common.bus import jetstream, make_broker
 from pdjira_common.config import Config, HttpListen
-from pdjira_common.consumers import update_consumer
+from pdjira_common.consumers import LANE_MAX_DELIVER, update_consumer
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.logging import configure_logging
 from pdjira_common.service import config_from_command_line, run_asgi, service_app
@@ -98,8 +98,15 @@ class WriterServiceFactory(Generic[W, C]):
                 may_overtake=lambda msg: writer.creates_prerequisite(msg.data),
             )
             await dispatcher.start()
-            # An existing durable keeps its old settings unless told: apply the configured one.
-            await update_consumer(js, streams.COMMANDS, spec.name, ack_wait=config.retry.ack_wait)
+            # An existing durable keeps its old settings unless told: apply the configured one,
+            # and the bound on deliveries of a command that kills the writer (``consumers``).
+            await update_consumer(
+                js,
+                streams.COMMANDS,
+                spec.name,
+                ack_wait=config.retry.ack_wait,
+                max_deliver=LANE_MAX_DELIVER,
+            )
             lanes.append(dispatcher)
 
         async def stop_lanes() -> None:

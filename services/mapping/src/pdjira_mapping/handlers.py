@@ -16,6 +16,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from pdjira_common import streams, subjects
 from pdjira_common.config import RetrySettings
+from pdjira_common.consumers import subscriber_max_deliver
 from pdjira_common.contracts import (
     CommentAdded,
     IncidentUpdated,
@@ -195,7 +196,9 @@ def register(
         # One at a time: of two different links for one incident, the earlier in the stream
         # wins, which makes conflicts reproducible. Links are rare; throughput is not at stake.
         pull_sub=PullSub(batch_size=1),
-        config=ConsumerConfig(ack_wait=retry.ack_wait),
+        # max_deliver: an outcome that kills the service is dead-lettered by the retry
+        # middleware past its poison threshold; the server stops below this backstop.
+        config=ConsumerConfig(ack_wait=retry.ack_wait, max_deliver=subscriber_max_deliver(retry)),
     )
     async def on_outcome(message: NatsMessage) -> None:
         # The raw message, not a typed ``Outcome``: outcome kinds a newer writer adds are for

@@ -12,7 +12,7 @@ from nats.js.kv import KeyValue
 from pdjira_common import streams
 from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config
-from pdjira_common.consumers import update_consumer
+from pdjira_common.consumers import subscriber_max_deliver, update_consumer
 from pdjira_common.requests import LINKS_CHANGED
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
@@ -94,7 +94,13 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
     async def apply_consumer_settings() -> None:
         # An existing durable keeps its old settings unless told: apply the configured ack_wait.
         js = jetstream(broker)
-        await update_consumer(js, streams.OUTCOMES, CONSUMER, ack_wait=config.retry.ack_wait)
+        await update_consumer(
+            js,
+            streams.OUTCOMES,
+            CONSUMER,
+            ack_wait=config.retry.ack_wait,
+            max_deliver=subscriber_max_deliver(config.retry),
+        )
 
     app = service_app(
         broker,

@@ -19,7 +19,7 @@ from nats.js.kv import KeyValue
 from pdjira_common import streams, subjects
 from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config, RetrySettings
-from pdjira_common.consumers import update_consumer
+from pdjira_common.consumers import LANE_MAX_DELIVER, update_consumer
 from pdjira_common.contracts import Event, decode_event
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.retry import Unprocessable, waits_within
@@ -60,8 +60,13 @@ _LANES_MAX_ACK_PENDING = 10_000
 
 def consumer_settings(config: Config) -> dict[str, Any]:
     """The editable consumer settings, applied again after every start (an existing durable
-    keeps its old ones otherwise)."""
-    return {"ack_wait": config.retry.ack_wait, "max_ack_pending": _LANES_MAX_ACK_PENDING}
+    keeps its old ones otherwise); ``max_deliver`` bounds an event that kills the service
+    (``pdjira_common.consumers``: past its poison threshold the lanes dead-letter it)."""
+    return {
+        "ack_wait": config.retry.ack_wait,
+        "max_ack_pending": _LANES_MAX_ACK_PENDING,
+        "max_deliver": LANE_MAX_DELIVER,
+    }
 
 
 def lane_retry(config: Config) -> RetrySettings:
