@@ -1,4 +1,4 @@
-"""Ingest fixtures: a config with signed and unsigned targets, and the app on a real nats-server."""
+"""Ingest fixtures: a config with signed and URL-token targets, and the app on a real nats-server."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from pdjira_ingest.metrics import IngestMetrics
 PD_SECRET = "pd-secret-Zm9vYmFyYmF6"
 PD_OLD_SECRET = "pd-old-secret-cXV4"
 JIRA_SECRET = "jira-secret-hub-9f8e7d"
+JIRA_TOKEN = "jira-url-token-5e1c0a77b2d94f3e"
 
 
 def make_config() -> Config:
@@ -46,6 +47,7 @@ def make_config() -> Config:
                     "id": "legacy",
                     "base_url": "https://old-jira.example.com",
                     "auth": {"type": "basic", "username": "sync", "password": "hunter22"},
+                    "webhook_token": JIRA_TOKEN,
                 },
             ],
         }
