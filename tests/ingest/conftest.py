@@ -1,12 +1,14 @@
-"""Ingest fixtures: a config with signed and URL-token targets, and the app on a real nats-server."""
+"""Ingest fixtures: a config with signed and URL-token targets; the app on a real nats-server."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
+import uvicorn
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import RawStreamMsg
@@ -15,6 +17,7 @@ from pdjira_common.bus import make_broker
 from pdjira_common.config import Config, RetrySettings, parse_config
 from pdjira_common.streams import Topology
 from pdjira_devstack.nats_server import NatsServer
+from pdjira_devstack.ports import free_port
 from pdjira_ingest.app import create_app
 from pdjira_ingest.metrics import IngestMetrics
 
@@ -95,3 +98,44 @@ async def ingest(nats_server: NatsServer, nc: Client, config: Config) -> AsyncIt
         ) as http,
     ):
         yield Ingest(http=http, js=nc.jetstream(), metrics=metrics)
+
+
+@dataclass
+class Served:
+    """The real ingest app served by uvicorn on a port (as in production), on a real NATS."""
+
+    url: str
+    port: int
+    js: JetStreamContext
+
+    async def stored_count(self) -> int:
+        return (await self.js.stream_info(streams.EVENTS)).state.messages
+
+
+@pytest.fixture
+async def served(nats_server: NatsServer, nc: Client, config: Config) -> AsyncIterator[Served]:
+    broker = make_broker(nats_server.url, consumer="ingest", retry=RetrySettings())
+    app = create_app(
+        config,
+        broker,
+        topology=Topology(events_duplicate_window=120.0),
+        metrics=IngestMetrics(),
+        publish_timeout=2.0,
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.02)
+    assert server.started, "ingest did not start"
+    try:
+        yield Served(url=f"http://127.0.0.1:{port}", port=port, js=nc.jetstream())
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)

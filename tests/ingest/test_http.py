@@ -157,7 +157,8 @@ async def test_unknown_account_is_404_not_naming_the_configured_ones(ingest: Ing
     assert response.status_code == 404
     message = response.json()["error"]["message"]
     assert "/webhooks/pagerduty/<account id>" in message
-    assert "acme" not in message and "nosecrets" not in message
+    assert "acme" not in message
+    assert "nosecrets" not in message
     assert await ingest.stored() == []
 
 

@@ -60,8 +60,7 @@ def _decode_json(raw_body: bytes, source: str) -> Any:
         raise WebhookRejected(
             400,
             "invalid_encoding",
-            f"the body is not valid UTF-8 (byte {exc.start}: {exc.reason}); {source} webhooks "
-            "are JSON in UTF-8.",
+            f"the body is not valid UTF-8 ({exc.reason}); {source} webhooks are JSON in UTF-8.",
         ) from None
     except RecursionError:
         raise WebhookRejected(
