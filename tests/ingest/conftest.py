@@ -20,6 +20,7 @@ from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_ingest.app import create_app
 from pdjira_ingest.metrics import IngestMetrics
+from starlette.applications import Starlette
 
 PD_SECRET = "pd-secret-Zm9vYmFyYmF6"
 PD_OLD_SECRET = "pd-old-secret-cXV4"
@@ -69,6 +70,7 @@ class Ingest:
     http: httpx.AsyncClient
     js: JetStreamContext
     metrics: IngestMetrics
+    app: Starlette
 
     async def stored(self) -> list[RawStreamMsg]:
         """Every message in stream EVENTS, in order."""
@@ -97,7 +99,7 @@ async def ingest(nats_server: NatsServer, nc: Client, config: Config) -> AsyncIt
             transport=httpx.ASGITransport(app=app), base_url="http://ingest.test"
         ) as http,
     ):
-        yield Ingest(http=http, js=nc.jetstream(), metrics=metrics)
+        yield Ingest(http=http, js=nc.jetstream(), metrics=metrics, app=app)
 
 
 @dataclass

@@ -284,4 +284,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.reconciler = reconciler
+    app.state.webhooks = webhooks
     return app
