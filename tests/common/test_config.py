@@ -14,6 +14,7 @@ BASE = {
             "id": "dc1",
             "base_url": "jira.example.com:8080/",
             "auth": {"type": "token", "token": "${env:JIRA_PAT}"},
+            "webhook_secret": "jira-hook-secret",
         }
     ],
     "rules": [
@@ -91,3 +92,22 @@ def test_unreadable_and_invalid_yaml_files(tmp_path: Path) -> None:
     broken.write_text("nats: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+def test_jira_instance_needs_a_webhook_secret_or_token() -> None:
+    instance = {k: v for k, v in BASE["jira_instances"][0].items() if k != "webhook_secret"}
+    with pytest.raises(
+        ConfigError, match=r"jira_instances\[0\]: set webhook_secret .* or webhook_token"
+    ):
+        parse_config({**BASE, "jira_instances": [instance]})
+
+
+def test_jira_webhook_token_is_enough_but_must_be_long() -> None:
+    instance = {k: v for k, v in BASE["jira_instances"][0].items() if k != "webhook_secret"}
+    token = "t0k3n-0123456789abcdef"
+    config = parse_config({**BASE, "jira_instances": [{**instance, "webhook_token": token}]})
+    assert config.jira_instances[0].webhook_token is not None
+    assert config.jira_instances[0].webhook_token.reveal() == token
+    assert token not in repr(config)
+    with pytest.raises(ConfigError, match=r"webhook_token: must be at least 16"):
+        parse_config({**BASE, "jira_instances": [{**instance, "webhook_token": "short"}]})

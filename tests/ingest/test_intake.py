@@ -9,7 +9,7 @@ from pdjira_common.secrets import known_secret_values
 from pdjira_ingest.intake import accept_jira, accept_pagerduty, destination
 from pdjira_ingest.normalize import Ignored, WebhookRejected
 
-from .conftest import JIRA_SECRET, PD_OLD_SECRET, PD_SECRET
+from .conftest import JIRA_SECRET, JIRA_TOKEN, PD_OLD_SECRET, PD_SECRET
 from .payloads import (
     hub_signature,
     jira_issue_created,
@@ -29,7 +29,7 @@ JIRA_BODY = to_body(jira_issue_created())
     [
         pytest.param(
             "nope", PD_BODY, pd_signature(PD_BODY, PD_SECRET), 404, "unknown_account",
-            "configured accounts: ['acme', 'nosecrets']", id="unknown-account",
+            "/webhooks/pagerduty/<account id>", id="unknown-account",
         ),
         pytest.param(
             "nosecrets", PD_BODY, pd_signature(PD_BODY, PD_SECRET), 401, "invalid_signature",
@@ -94,7 +94,7 @@ def test_pagerduty_ping_is_ignored_after_the_signature_check(config: Config) -> 
     [
         pytest.param(
             "nope", JIRA_BODY, None, 404, "unknown_instance",
-            "configured instances: ['dc1', 'legacy']", id="unknown-instance",
+            "/webhooks/jira/<instance id>", id="unknown-instance",
         ),
         pytest.param(
             "dc1", JIRA_BODY, None, 401, "invalid_signature",
@@ -105,7 +105,8 @@ def test_pagerduty_ping_is_ignored_after_the_signature_check(config: Config) -> 
             "does not match the webhook_secret", id="wrong-secret",
         ),
         pytest.param(
-            "legacy", b"<xml/>", None, 400, "invalid_json", "not valid JSON", id="unsigned-garbage",
+            "legacy", JIRA_BODY, None, 401, "invalid_token", "has no ?token=",
+            id="token-instance-without-token",
         ),
     ],
 )  # fmt: skip
@@ -134,5 +135,28 @@ def test_jira_signed_instance_accepts_valid_signature(config: Config) -> None:
     assert event.event_id.startswith("jira:dc1:")
 
 
-def test_jira_instance_without_secret_accepts_unsigned(config: Config) -> None:
-    assert isinstance(accept_jira(config, "legacy", JIRA_BODY, None), IssueEvent)
+def test_unknown_target_does_not_list_the_configured_ones(config: Config) -> None:
+    with pytest.raises(WebhookRejected) as pd:
+        accept_pagerduty(config, "nope", PD_BODY, None)
+    with pytest.raises(WebhookRejected) as jira:
+        accept_jira(config, "nope", JIRA_BODY, None)
+    for message in (pd.value.message, jira.value.message):
+        assert not any(name in message for name in ("acme", "nosecrets", "dc1", "legacy"))
+
+
+def test_jira_instance_with_url_token_accepts_its_token(config: Config) -> None:
+    assert isinstance(accept_jira(config, "legacy", JIRA_BODY, None, token=JIRA_TOKEN), IssueEvent)
+
+
+@pytest.mark.parametrize("token", ["", "guess", JIRA_TOKEN + "x", JIRA_TOKEN[:-1], "\udcff"])
+def test_jira_instance_with_url_token_refuses_others(config: Config, token: str) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        accept_jira(config, "legacy", b"<xml/>", None, token=token)
+    assert (caught.value.status, caught.value.code) == (401, "invalid_token")
+    assert JIRA_TOKEN not in caught.value.message
+
+
+def test_jira_instance_with_secret_ignores_a_token_alone(config: Config) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        accept_jira(config, "dc1", JIRA_BODY, None, token=JIRA_TOKEN)
+    assert caught.value.status == 401

@@ -244,8 +244,18 @@ def test_projects_polled_are_the_ones_the_rules_name() -> None:
         {
             "pagerduty_accounts": [{"id": "acme", "token": "t", "from_email": "a@example.com"}],
             "jira_instances": [
-                {"id": "dc1", "base_url": "j", "auth": {"type": "token", "token": "t"}},
-                {"id": "dc2", "base_url": "j2", "auth": {"type": "token", "token": "t"}},
+                {
+                    "id": "dc1",
+                    "base_url": "j",
+                    "auth": {"type": "token", "token": "t"},
+                    "webhook_secret": "s",
+                },
+                {
+                    "id": "dc2",
+                    "base_url": "j2",
+                    "auth": {"type": "token", "token": "t"},
+                    "webhook_secret": "s",
+                },
             ],
             "rules": [
                 {

@@ -104,6 +104,7 @@ def make_config(
                     "base_url": jira_url.removeprefix("http://"),
                     "auth": auth
                     or {"type": "basic", "username": JIRA_USER, "password": JIRA_PASSWORD},
+                    "webhook_secret": "jira-hook-secret",
                 }
             ],
             "retry": {**FAST_RETRY, **(retry or {})},

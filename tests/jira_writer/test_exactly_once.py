@@ -88,6 +88,7 @@ def crashing_writer_config(tmp_path: Path, nats_url: str, jira_url: str) -> Path
                 "id": INSTANCE,
                 "base_url": jira_url,
                 "auth": {"type": "basic", "username": JIRA_USER, "password": JIRA_PASSWORD},
+                "webhook_secret": "jira-hook-secret",
             }
         ],
         "retry": RETRY,

@@ -67,6 +67,7 @@ def config_dict(nats_url: str, sims: dict[str, str], **extra: Any) -> dict[str, 
                 "id": instance,
                 "base_url": url,
                 "auth": {"type": "basic", "username": JIRA_USER, "password": JIRA_PASSWORD},
+                "webhook_secret": "jira-hook-secret",
                 **extra.get("instance", {}),
             }
             for instance, url in sims.items()

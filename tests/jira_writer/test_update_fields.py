@@ -406,6 +406,7 @@ async def rig(jira_app: Starlette) -> AsyncIterator[Rig]:
                     "id": INSTANCE,
                     "base_url": "http://jira.test",
                     "auth": {"type": "basic", "username": JIRA_USER, "password": JIRA_PASSWORD},
+                    "webhook_secret": "jira-hook-secret",
                 }
             ]
         }

@@ -44,7 +44,12 @@ def mapping_config(url: str, token: str | None = TOKEN) -> dict:
         "nats": {"url": url},
         "pagerduty_accounts": [{"id": "acme", "token": "tok-abcdef", "from_email": "b@x.io"}],
         "jira_instances": [
-            {"id": "dc1", "base_url": "jira", "auth": {"type": "token", "token": "pat-1234"}}
+            {
+                "id": "dc1",
+                "base_url": "jira",
+                "auth": {"type": "token", "token": "pat-1234"},
+                "webhook_secret": "hook-1234",
+            }
         ],
         "mapping": {"admin_token": token} if token else {},
     }

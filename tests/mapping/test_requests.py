@@ -59,7 +59,12 @@ def config(url: str) -> Config:
             "nats": {"url": url},
             "pagerduty_accounts": [{"id": "acme", "token": "tok-abcdef", "from_email": "b@x.io"}],
             "jira_instances": [
-                {"id": "dc1", "base_url": "jira", "auth": {"type": "token", "token": "pat-1234"}}
+                {
+                    "id": "dc1",
+                    "base_url": "jira",
+                    "auth": {"type": "token", "token": "pat-1234"},
+                    "webhook_secret": "hook-1234",
+                }
             ],
             "mapping": {
                 "read_timeout": 0.5,

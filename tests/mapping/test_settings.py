@@ -10,7 +10,12 @@ from pdjira_common.config import ConfigError, parse_config
 BASE: dict[str, Any] = {
     "pagerduty_accounts": [{"id": "acme", "token": "tok-abcdef", "from_email": "b@x.io"}],
     "jira_instances": [
-        {"id": "dc1", "base_url": "jira", "auth": {"type": "token", "token": "pat-1234"}}
+        {
+            "id": "dc1",
+            "base_url": "jira",
+            "auth": {"type": "token", "token": "pat-1234"},
+            "webhook_secret": "hook-1234",
+        }
     ],
 }
 

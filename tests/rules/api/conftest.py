@@ -56,6 +56,7 @@ def base_config(nats_url: str, **extra: Any) -> dict[str, Any]:
                 "id": "dc1",
                 "base_url": "jira.example.com",
                 "auth": {"type": "token", "token": "jira-pat-rules"},
+                "webhook_secret": "jira-hook-secret",
             }
         ],
         "rules_service": {"admin_token": TOKEN, "read_timeout": 1.0},

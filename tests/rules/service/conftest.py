@@ -125,6 +125,7 @@ def rules_config(nats_url: str, **more: Any) -> Config:
                     "id": "dc1",
                     "base_url": "jira.example.com",
                     "auth": {"type": "token", "token": "jira-pat-rules"},
+                    "webhook_secret": "jira-hook-secret",
                 }
             ],
             "rules": [

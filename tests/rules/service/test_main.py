@@ -27,7 +27,8 @@ async def test_runs_decides_and_serves_health_and_metrics(
         "nats": {"url": nats_server.url},
         "pagerduty_accounts": [{"id": "acme", "token": "t-abcdef", "from_email": "b@example.com"}],
         "jira_instances": [
-            {"id": "dc1", "base_url": "jira.example.com", "auth": {"type": "token", "token": "p"}}
+            {"id": "dc1", "base_url": "jira.example.com", "auth": {"type": "token", "token": "p"},
+             "webhook_secret": "s"}
         ],
         "rules": [
             {"name": "ops", "account": "acme", "instance": "dc1", "project": "OPS",

@@ -115,7 +115,11 @@ class JiraInstance(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     id: str
     base_url: str
     auth: JiraAuth
+    # How ingest knows a webhook is from this Jira: at least one of the two. ``webhook_secret``
+    # checks X-Hub-Signature (Jira DC 10+); ``webhook_token`` the ``?token=`` of the webhook URL
+    # (/webhooks/jira/<id>?token=..., for a Jira that cannot sign). Both set: both are checked.
     webhook_secret: Secret | None = None
+    webhook_token: Secret | None = None
     # Jira DC's rate limiting is off by default; when on, its headers lower this budget.
     rate_limit: RateLimit = RateLimit(requests_per_second=50.0, burst=5)
 
@@ -315,6 +319,7 @@ def _check(config: Config) -> Config:
             )
         if auth.type == "token" and auth.token is None:
             raise ConfigError(f"config error at {where}.auth: token auth needs token")
+        _check_webhook_auth(j, where)
         instances.append(msgspec.structs.replace(j, base_url=normalize_base_url(j.base_url)))
     for where, limit in [
         *(
@@ -408,6 +413,32 @@ def _check_nats(nats: NatsSettings) -> None:
         value = getattr(tls, key)
         if value is not None and not Path(value).is_file():
             raise ConfigError(f"{where}.tls.{key}: no file at {value!r}")
+
+
+MIN_WEBHOOK_TOKEN = 16
+
+
+def _check_webhook_auth(instance: JiraInstance, where: str) -> None:
+    """A Jira instance's webhooks must be authenticated: a secret, a URL token or both."""
+    if instance.webhook_secret is None and instance.webhook_token is None:
+        raise ConfigError(
+            f"config error at {where}: set webhook_secret (the secret of the webhook in Jira DC, "
+            "checked against X-Hub-Signature) or webhook_token (a random token, then point the "
+            f"Jira webhook at /webhooks/jira/{instance.id}?token=<webhook_token>); without one "
+            "anyone could send this instance's webhooks"
+        )
+    for name, value in (
+        ("webhook_secret", instance.webhook_secret),
+        ("webhook_token", instance.webhook_token),
+    ):
+        if value is not None and not value.reveal():
+            raise ConfigError(f"config error at {where}.{name}: must not be empty")
+    token = instance.webhook_token
+    if token is not None and len(token.reveal()) < MIN_WEBHOOK_TOKEN:
+        raise ConfigError(
+            f"config error at {where}.webhook_token: must be at least {MIN_WEBHOOK_TOKEN} "
+            "characters (a random token, e.g. `openssl rand -hex 24`)"
+        )
 
 
 def _check_mapping(mapping: MappingSettings, accounts: set[str], instances: set[str]) -> None:

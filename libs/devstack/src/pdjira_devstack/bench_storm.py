@@ -61,6 +61,8 @@ def _config(nats_url: str, jira_port: int, ports: dict[str, int]) -> dict[str, A
                 "id": INSTANCE,
                 "base_url": f"127.0.0.1:{jira_port}",
                 "auth": {"type": "basic", "username": USER, "password": "${env:JIRA_PASSWORD}"},
+                # Nothing sends it webhooks here; the config needs a way to check them anyway.
+                "webhook_secret": "${env:JIRA_PASSWORD}",
                 # What we know of the instance's limit before it says anything.
                 "rate_limit": {"requests_per_second": RATE, "burst": 1},
             }

@@ -14,10 +14,11 @@ from typing import Any
 
 import structlog
 from faststream.nats import NatsBroker
+from nats.errors import MaxPayloadError
 from pdjira_common import streams
-from pdjira_common.bus import publish
+from pdjira_common.bus import nats_client, publish
 from pdjira_common.config import Config
-from pdjira_common.contracts import IncidentEvent, IssueEvent
+from pdjira_common.contracts import IncidentEvent, IssueEvent, encode
 from pdjira_common.health import readiness
 from pdjira_common.logging import get_logger
 from pdjira_common.service import connect_and_declare
@@ -31,6 +32,7 @@ from starlette.routing import Route
 from pdjira_ingest.fields import WebhookRejected
 from pdjira_ingest.intake import (
     HUB_SIGNATURE_HEADER,
+    JIRA_TOKEN_PARAMETER,
     PAGERDUTY_SIGNATURE_HEADER,
     accept_jira,
     accept_pagerduty,
@@ -40,14 +42,24 @@ from pdjira_ingest.metrics import IngestMetrics
 from pdjira_ingest.normalize import Ignored
 from pdjira_ingest.reconcile.poller import Reconciler
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["ENVELOPE_HEADROOM", "MAX_BODY_BYTES", "body_limit", "create_app"]
 
 # PagerDuty drops anything above 256 KB; Jira bodies carry every field of the issue, so allow more.
+# The broker's max_payload (1 MiB by default) lowers it at start: see body_limit.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# What a stored event needs beyond its JSON: the headers (Nats-Msg-Id, correlation id...) and the
+# subject, which nats-server counts against max_payload too.
+ENVELOPE_HEADROOM = 16 * 1024
 _log = get_logger("pdjira_ingest")
 
-# accept_pagerduty / accept_jira: (config, target id, raw body, signature header) -> event
-Accept = Callable[[Config, str, bytes, str | None], IncidentEvent | IssueEvent | Ignored]
+# accept_pagerduty / accept_jira: (request, target id, raw body) -> event
+Accept = Callable[[Request, str, bytes], IncidentEvent | IssueEvent | Ignored]
+
+
+def body_limit(configured: int, max_payload: int) -> int:
+    """The largest body ingest reads: ``configured``, but never so large that a body could not be
+    stored (a 503 "retry later" for an event the broker can never take would be retried forever)."""
+    return max(0, min(configured, max_payload - ENVELOPE_HEADROOM))
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -88,28 +100,49 @@ class _Webhooks:
         self.metrics = metrics
         self.publish_timeout = publish_timeout
         self.max_body_bytes = max_body_bytes
+        # The broker's limit on one message (headers included); set once connected.
+        self.max_payload: int | None = None
+
+    def limit_to(self, max_payload: int) -> None:
+        self.max_payload = max_payload
+        self.max_body_bytes = body_limit(self.max_body_bytes, max_payload)
+
+    def _accept_pagerduty(
+        self, request: Request, target: str, body: bytes
+    ) -> IncidentEvent | Ignored:
+        return accept_pagerduty(
+            self.config, target, body, request.headers.get(PAGERDUTY_SIGNATURE_HEADER)
+        )
+
+    def _accept_jira(self, request: Request, target: str, body: bytes) -> IssueEvent | Ignored:
+        return accept_jira(
+            self.config,
+            target,
+            body,
+            request.headers.get(HUB_SIGNATURE_HEADER),
+            token=request.query_params.get(JIRA_TOKEN_PARAMETER),
+        )
 
     async def pagerduty(self, request: Request) -> Response:
         return await self._receive(
-            request,
-            "pagerduty",
-            request.path_params["account"],
-            PAGERDUTY_SIGNATURE_HEADER,
-            accept_pagerduty,
+            request, "pagerduty", request.path_params["account"], self._accept_pagerduty
         )
 
     async def jira(self, request: Request) -> Response:
         return await self._receive(
-            request, "jira", request.path_params["instance"], HUB_SIGNATURE_HEADER, accept_jira
+            request, "jira", request.path_params["instance"], self._accept_jira
         )
 
     async def _receive(
-        self, request: Request, source: str, target: str, header: str, accept: Accept
+        self, request: Request, source: str, target: str, accept: Accept
     ) -> Response:
+        # The URL's query (a Jira webhook_token) and the body are never logged.
         log = _log.bind(source=source, target=target[:64])
         try:
             body = await _read_body(request, self.max_body_bytes)
-            event = accept(self.config, target, body, request.headers.get(header))
+            event = accept(request, target, body)
+            if not isinstance(event, Ignored):
+                self._check_fits(event)
         except WebhookRejected as exc:
             # The body is never logged: it can be large and holds customer data.
             log.warning("webhook_rejected", status=exc.status, code=exc.code, reason=exc.message)
@@ -124,6 +157,18 @@ class _Webhooks:
             return JSONResponse({"status": "ignored", "reason": event.reason}, 202)
         return await self._store(event, source, log)
 
+    def _check_fits(self, event: IncidentEvent | IssueEvent) -> None:
+        """The event's JSON, refused (413) if the broker could never store it: the body fitted,
+        but what ingest made of it need not (e.g. many tiny custom field values)."""
+        encoded = encode(event)
+        if self.max_payload is not None and len(encoded) + ENVELOPE_HEADROOM > self.max_payload:
+            raise WebhookRejected(
+                413,
+                "event_too_large",
+                f"the event made of this webhook is {len(encoded)} bytes, more than the "
+                f"{self.max_payload - ENVELOPE_HEADROOM} the message bus can store",
+            )
+
     async def _store(self, event: IncidentEvent | IssueEvent, source: str, log: Any) -> Response:
         where = destination(event)
         with structlog.contextvars.bound_contextvars(correlation_id=event.correlation_id):
@@ -137,6 +182,12 @@ class _Webhooks:
                     msg_id=where.msg_id,
                     correlation_id=event.correlation_id,
                     timeout=self.publish_timeout,
+                )
+            except MaxPayloadError:  # _check_fits missed it (headers?): retrying cannot help
+                log.warning("webhook_rejected", status=413, code="event_too_large")
+                self.metrics.count(source, "rejected", "event_too_large")
+                return _error(
+                    413, "event_too_large", "the event is larger than the message bus can store"
                 )
             except Exception as exc:  # any failure to store: the vendor must retry
                 log.error("webhook_store_failed", error=type(exc).__name__, subject=where.subject)
@@ -190,12 +241,19 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         for instance in config.jira_instances:
             if instance.webhook_secret is None:
-                _log.warning(
-                    "jira_webhooks_unsigned",
+                # Allowed (Jira Server cannot sign), but the token travels in every URL.
+                _log.info(
+                    "jira_webhooks_by_url_token",
                     instance=instance.id,
-                    hint="set jira_instances[].webhook_secret so forged webhooks are refused",
+                    hint="set jira_instances[].webhook_secret too if the Jira can sign webhooks",
                 )
         await connect_and_declare(broker, topology or Topology(replicas=config.nats.replicas))
+        webhooks.limit_to(nats_client(broker).max_payload)
+        _log.info(
+            "ingest_body_limit",
+            max_body_bytes=webhooks.max_body_bytes,
+            max_payload=webhooks.max_payload,
+        )
         if reconciler is not None:
             await reconciler.start()
         _log.info("ingest_started")
@@ -228,4 +286,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.reconciler = reconciler
+    app.state.webhooks = webhooks
     return app

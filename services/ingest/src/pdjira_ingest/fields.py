@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
-__all__ = ["Fields", "WebhookRejected"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ID_LENGTH",
+    "MAX_INT",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "Fields",
+    "WebhookRejected",
+    "check_shape",
+    "check_token",
+]
+
+# An id that becomes a NATS subject token, part of a Nats-Msg-Id or a KV key: vendor ids are
+# short (PagerDuty: alphanumerics and UUIDs; Jira: numbers and keys like ABC-123), so anything
+# longer or with other characters is not one. `.`, `*`, `>` and whitespace would split or
+# wildcard a subject; a long one makes nats-server close the connection (control line limit).
+MAX_ID_LENGTH: Final = 128
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]+")
+# Deeper JSON than this is no webhook either vendor sends (Jira issues nest about 6 deep).
+MAX_DEPTH: Final = 64
+# Every integer of a webhook must fit a signed 64-bit integer (what the vendors and our
+# consumers can hold); larger ones are refused rather than carried on the bus.
+MAX_INT: Final = 2**63 - 1
+# Times a webhook reports: anything outside these years is not a real event time.
+MIN_YEAR: Final = 2000
+MAX_YEAR: Final = 2100
+_MIN_MS: Final = int(datetime(MIN_YEAR, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_MAX_MS: Final = int(datetime(MAX_YEAR, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
 
 
 def _json_type(value: Any) -> str:
@@ -32,6 +61,54 @@ class WebhookRejected(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+def _invalid(where: str, rule: str, hint: str = "") -> WebhookRejected:
+    return WebhookRejected(
+        400, "invalid_field", f"field `{where}` {rule}." + (f" {hint}" if hint else "")
+    )
+
+
+def check_token(value: str, where: str, hint: str = "") -> str:
+    """``value`` if it is a safe id (subject token / key part); else a 400 naming ``where``."""
+    if len(value) > MAX_ID_LENGTH:
+        raise _invalid(where, f"is {len(value)} characters long; an id has at most {MAX_ID_LENGTH}")
+    if not _TOKEN.fullmatch(value):
+        raise _invalid(
+            where,
+            "has characters an id cannot have; an id is letters, digits, '-' and '_' only",
+            hint,
+        )
+    return value
+
+
+def check_shape(payload: Any) -> None:
+    """Refuse (400) JSON nested deeper than :data:`MAX_DEPTH` or with an integer beyond 64 bits.
+
+    Iterative, so it cannot itself run out of stack; one pass over the decoded body."""
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            if isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_INT:
+                raise WebhookRejected(
+                    400,
+                    "invalid_field",
+                    f"the body has an integer with {len(str(abs(node)))} digits; webhook "
+                    "numbers must fit in 64 bits",
+                )
+            continue
+        if depth > MAX_DEPTH:
+            raise WebhookRejected(
+                400,
+                "too_deep",
+                f"the body's JSON is nested more than {MAX_DEPTH} levels deep; no webhook is",
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 class Fields:
@@ -105,6 +182,49 @@ class Fields:
         if not isinstance(value, int) or isinstance(value, bool):
             raise self._bad(key, "an integer")
         return value
+
+    def count(self, key: str, *, maximum: int = 2**53 - 1) -> int:
+        """A non-negative integer up to ``maximum`` (a number, a sequence number)."""
+        value = self.integer(key)
+        if not 0 <= value <= maximum:
+            raise _invalid(self._where(key), f"is {value}, not between 0 and {maximum}", self._hint)
+        return value
+
+    def epoch_ms(self, key: str) -> int:
+        """A time in milliseconds since the epoch, within the years MIN_YEAR..MAX_YEAR."""
+        value = self.integer(key)
+        if not _MIN_MS <= value <= _MAX_MS:
+            raise _invalid(
+                self._where(key),
+                f"is {value}, not a time in milliseconds since 1970 between the years "
+                f"{MIN_YEAR} and {MAX_YEAR}",
+                self._hint,
+            )
+        return value
+
+    def iso_time(self, key: str) -> str:
+        """An ISO 8601 time (as the vendor wrote it) within the years MIN_YEAR..MAX_YEAR."""
+        text = self.text(key)
+        try:
+            parsed = datetime.fromisoformat(text) if len(text) <= 64 else None
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise _invalid(self._where(key), "is not an ISO 8601 time", self._hint)
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            raise _invalid(
+                self._where(key),
+                f"is in the year {parsed.year}, not between {MIN_YEAR} and {MAX_YEAR}",
+                self._hint,
+            )
+        return text
+
+    def token(self, key: str) -> str:
+        """An id that becomes a subject token or key part: :func:`check_token`."""
+        return check_token(self.ident(key), self._where(key), self._hint)
+
+    def opt_token(self, key: str) -> str | None:
+        return self.token(key) if self.has(key) else None
 
     def array(self, key: str) -> list[Any]:
         value = self._data.get(key)

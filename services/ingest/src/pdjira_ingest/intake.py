@@ -6,14 +6,16 @@ trust: who it is for (404), whether it is authentic (401), then what it says (40
 
 from __future__ import annotations
 
-from typing import Any
+import hmac
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 from pdjira_common import subjects
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentEvent, IssueEvent
 
-from pdjira_ingest.fields import WebhookRejected
+from pdjira_ingest.fields import WebhookRejected, check_shape
 from pdjira_ingest.normalize import (
     Ignored,
     jira_event_id,
@@ -24,6 +26,7 @@ from pdjira_ingest.signatures import verify_hub_signature, verify_pagerduty_sign
 
 __all__ = [
     "HUB_SIGNATURE_HEADER",
+    "JIRA_TOKEN_PARAMETER",
     "PAGERDUTY_SIGNATURE_HEADER",
     "Destination",
     "accept_jira",
@@ -33,6 +36,8 @@ __all__ = [
 
 PAGERDUTY_SIGNATURE_HEADER = "X-PagerDuty-Signature"
 HUB_SIGNATURE_HEADER = "X-Hub-Signature"
+JIRA_TOKEN_PARAMETER = "token"  # noqa: S105  # the name of /webhooks/jira/<id>?token=...
+_T = TypeVar("_T")
 
 
 class Destination(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,14 +53,42 @@ def _shown(value: str) -> str:
 
 
 def _decode_json(raw_body: bytes, source: str) -> Any:
+    """The decoded body; 400 for anything that is not JSON in UTF-8 of a sane shape."""
     try:
-        return msgspec.json.decode(raw_body)
+        payload = msgspec.json.decode(raw_body)
+    except UnicodeDecodeError as exc:
+        raise WebhookRejected(
+            400,
+            "invalid_encoding",
+            f"the body is not valid UTF-8 ({exc.reason}); {source} webhooks are JSON in UTF-8.",
+        ) from None
+    except RecursionError:
+        raise WebhookRejected(
+            400, "too_deep", "the body's JSON is nested too deep to read; no webhook is"
+        ) from None
     except msgspec.DecodeError as exc:
         raise WebhookRejected(
             400,
             "invalid_json",
             f"the body is not valid JSON ({exc}); {source} webhooks must be sent as JSON "
             "with Content-Type: application/json.",
+        ) from None
+    check_shape(payload)
+    return payload
+
+
+def _normalized(read: Callable[[], _T]) -> _T:
+    """``read()``, with any failure to read the payload a 400 rather than a 500: a hostile body
+    must never make the vendor retry (or us log a traceback per request)."""
+    try:
+        return read()
+    except WebhookRejected:
+        raise
+    except (RecursionError, UnicodeError, ValueError, TypeError, OverflowError) as exc:
+        raise WebhookRejected(
+            400,
+            "invalid_payload",
+            f"the body could not be read as a webhook ({type(exc).__name__})",
         ) from None
 
 
@@ -66,12 +99,13 @@ def accept_pagerduty(
     try:
         account = config.account(account_id)
     except KeyError:
-        configured = sorted(a.id for a in config.pagerduty_accounts)
+        # Which accounts exist is not told: the caller has not shown it is PagerDuty yet.
         raise WebhookRejected(
             404,
             "unknown_account",
-            f"no PagerDuty account {_shown(account_id)} is configured; configured accounts: "
-            f"{configured}. Point the webhook subscription at /webhooks/pagerduty/<account id>.",
+            f"no PagerDuty account {_shown(account_id)} is configured here. Point the webhook "
+            "subscription at /webhooks/pagerduty/<account id>, with the id of an account in "
+            "pagerduty_accounts.",
         ) from None
     if not account.webhook_secrets:
         raise WebhookRejected(
@@ -97,23 +131,49 @@ def accept_pagerduty(
             f"of account {account.id!r}; if the subscription was re-created, add its new secret "
             "(keep the old one until the rotation is done).",
         )
-    return normalize_pagerduty(account.id, _decode_json(raw_body, "PagerDuty"))
+    payload = _decode_json(raw_body, "PagerDuty")
+    return _normalized(lambda: normalize_pagerduty(account.id, payload))
 
 
 def accept_jira(
-    config: Config, instance_id: str, raw_body: bytes, signature: str | None
+    config: Config,
+    instance_id: str,
+    raw_body: bytes,
+    signature: str | None,
+    *,
+    token: str | None = None,
 ) -> IssueEvent | Ignored:
-    """Check and normalize one Jira Server/DC delivery; raises WebhookRejected."""
+    """Check and normalize one Jira Server/DC delivery; raises WebhookRejected.
+
+    ``token`` is the URL's ``?token=``: Jira Server webhooks cannot sign (only DC 10+ with a
+    secret can), so an instance without ``webhook_secret`` has a ``webhook_token`` in the URL.
+    An instance with both needs both."""
     try:
         instance = config.instance(instance_id)
     except KeyError:
-        configured = sorted(j.id for j in config.jira_instances)
+        # Which instances exist is not told: the caller has not shown it is Jira yet.
         raise WebhookRejected(
             404,
             "unknown_instance",
-            f"no Jira instance {_shown(instance_id)} is configured; configured instances: "
-            f"{configured}. Point the Jira webhook at /webhooks/jira/<instance id>.",
+            f"no Jira instance {_shown(instance_id)} is configured here. Point the Jira webhook "
+            "at /webhooks/jira/<instance id>, with the id of an instance in jira_instances.",
         ) from None
+    if instance.webhook_token is not None:
+        expected = instance.webhook_token.reveal().encode()
+        if not token:
+            raise WebhookRejected(
+                401,
+                "invalid_token",
+                f"the URL has no ?{JIRA_TOKEN_PARAMETER}= but Jira instance {instance.id!r} has "
+                "a webhook_token; add ?token=<webhook_token> to the webhook URL in Jira.",
+            )
+        if not hmac.compare_digest(token.encode("utf-8", "surrogateescape"), expected):
+            raise WebhookRejected(
+                401,
+                "invalid_token",
+                f"the URL's ?{JIRA_TOKEN_PARAMETER}= is not the webhook_token of Jira instance "
+                f"{instance.id!r}; set the same token in the webhook URL in Jira.",
+            )
     if instance.webhook_secret is not None:
         if not signature:
             raise WebhookRejected(
@@ -129,8 +189,17 @@ def accept_jira(
                 f"{HUB_SIGNATURE_HEADER} does not match the webhook_secret of Jira instance "
                 f"{instance.id!r}; set the same secret on the webhook in Jira.",
             )
+    if instance.webhook_token is None and instance.webhook_secret is None:
+        # The config refuses such an instance; never accept a webhook anyone could send.
+        raise WebhookRejected(
+            401,
+            "invalid_signature",
+            f"Jira instance {instance.id!r} has neither webhook_secret nor webhook_token, so "
+            "every webhook is refused; set one of them.",
+        )
     payload = _decode_json(raw_body, "Jira")
-    return normalize_jira(instance.id, payload, event_id=jira_event_id(instance.id, raw_body))
+    event_id = jira_event_id(instance.id, raw_body)
+    return _normalized(lambda: normalize_jira(instance.id, payload, event_id=event_id))
 
 
 def destination(event: IncidentEvent | IssueEvent) -> Destination:

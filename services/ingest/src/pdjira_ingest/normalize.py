@@ -43,6 +43,7 @@ __all__ = [
 JIRA_SYNCED_EVENTS = frozenset({"jira:issue_created", "jira:issue_updated"})
 _STATUSES: tuple[str, ...] = get_args(IncidentStatus)
 _COMMENTED = "issue_commented"
+MAX_USER_LENGTH = 255  # Jira's own limit on user names
 
 _PD_HINT = (
     'A PagerDuty v3 webhook looks like {"event": {"id", "event_type", "occurred_at", "data"}}; '
@@ -95,11 +96,13 @@ def normalize_pagerduty(account: str, payload: Any) -> IncidentEvent | Ignored:
             event_type=event_type,
             reason=f"event type {event_type!r} is not an incident event; nothing to sync",
         )
-    webhook_id = pagerduty_msg_id(account, event.text("id"))
-    occurred_at = event.text("occurred_at")
+    webhook_id = pagerduty_msg_id(account, event.token("id"))
+    occurred_at = event.iso_time("occurred_at")
     data = event.obj("data")
     data_type = data.text("type")
     agent = event.opt_obj("agent")
+    if agent is not None:
+        agent.opt_token("id")  # a PagerDuty user id keys the user mapping
     common: dict[str, Any] = {
         "event_id": webhook_id,
         "correlation_id": webhook_id,
@@ -127,11 +130,11 @@ def _incident_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
             f"field `event.data.status` is {status!r}, not one of {list(_STATUSES)}. {_PD_HINT}",
         )
     # What identifies the incident is checked here; the rest is read leniently.
-    data.obj("service").text("id")
-    data.integer("number")
+    data.obj("service").token("id")
+    data.count("number")
     # A status webhook keeps its own id: no id of the change is shared with its log entry.
     return IncidentEvent(
-        incident_id=data.text("id"),
+        incident_id=data.token("id"),
         title=data.text("title"),
         html_url=data.opt_text("html_url") or "",
         facts=read_incident(data.raw(), status=cast(IncidentStatus, status)),
@@ -148,7 +151,7 @@ def _note_event(data: Fields, common: dict[str, Any]) -> IncidentEvent:
     # An incident_note has only a reference to its incident: status, number and service stay
     # None rather than guessed; the reference's summary is the best title we have.
     incident = data.obj("incident")
-    incident_id, note_id = incident.text("id"), data.text("id")
+    incident_id, note_id = incident.token("id"), data.token("id")
     return IncidentEvent(
         incident_id=incident_id,
         title=incident.opt_text("summary") or "",
@@ -185,16 +188,20 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
     user = root.opt_obj("user")
     comment = root.opt_obj("comment")
     changelog = root.opt_obj("changelog")
-    comment_id = comment.opt_ident("id") if comment else None
+    comment_id = comment.opt_token("id") if comment else None
     comment_body = comment.opt_text("body") if comment else None
-    issue_id = issue.ident("id")
+    issue_id = issue.token("id")
+    key = issue.token("key")
+    timestamp_ms = root.epoch_ms("timestamp")
+    if user is not None:
+        _check_jira_user(user)
     event_type = root.opt_text("issue_event_type_name")
     change_id = _jira_change_id(
         instance,
         issue_id,
         webhook_event,
         event_type,
-        changelog.opt_ident("id") if changelog else None,
+        changelog.opt_token("id") if changelog else None,
         comment_id,
     )
     return IssueEvent(
@@ -202,10 +209,10 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
         correlation_id=change_id or event_id,
         instance=instance,
         issue_id=issue_id,
-        key=issue.text("key"),
+        key=key,
         webhook_event=webhook_event,
         issue_event_type=event_type,
-        timestamp_ms=root.integer("timestamp"),
+        timestamp_ms=timestamp_ms,
         fields=read_issue_fields(fields.raw()),
         user=read_jira_user(user.raw()) if user else None,
         changes=_changes(changelog) if changelog else (),
@@ -215,6 +222,20 @@ def normalize_jira(instance: str, payload: Any, *, event_id: str) -> IssueEvent 
             else None
         ),
     )
+
+
+def _check_jira_user(user: Fields) -> None:
+    """A Jira user's key and name key the user mapping: bounded (any characters: Jira allows
+    `.`, `@`... in user names; the mapping makes them safe key parts)."""
+    for part in ("key", "name"):
+        value = user.opt_text(part)
+        if value is not None and len(value) > MAX_USER_LENGTH:
+            raise WebhookRejected(
+                400,
+                "invalid_field",
+                f"field `user.{part}` is {len(value)} characters long; a Jira user {part} has "
+                f"at most {MAX_USER_LENGTH}. {_JIRA_HINT}",
+            )
 
 
 def _jira_change_id(
