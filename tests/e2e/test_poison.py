@@ -1,6 +1,7 @@
-"""Poison on the running stack: an event whose ids are 5,000 characters (published straight
-into EVENTS: ingest refuses such a webhook) and an event that does not decode reach rules,
-while a normal incident keeps syncing to Jira within its usual latency, and rules lives on.
+"""Poison on the running stack: a signed webhook whose incident id is 5,000 characters is a 400
+at ingest; the same kind of event published straight into EVENTS (around ingest) and an event
+that does not decode both end in rules' DLQ, while a normal incident keeps syncing to Jira
+within its usual latency, and rules lives on.
 
 Every wait is for a signal (the audit record, the dead letter, the issue), never a sleep."""
 
@@ -13,15 +14,15 @@ import httpx
 import msgspec
 import pytest
 from nats.aio.client import Client
-from nats.js.errors import NotFoundError
 from pdjira_common import streams, subjects
-from pdjira_common.contracts import AuditRecord, DeadLetter, IncidentEvent, encode
+from pdjira_common.contracts import DeadLetter, IncidentEvent, encode
 from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
 from .conftest import SHARED_STACK
+from .helpers import signed_pagerduty_webhook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
 
@@ -84,6 +85,16 @@ async def test_poison_events_do_not_stop_rules_nor_delay_a_normal_sync(
     js = bus.jetstream()
     tag = uuid.uuid4().hex[:8]
     huge = huge_event(tag)
+    # Through ingest, signed: refused with a 400 naming the field.
+    body, headers = signed_pagerduty_webhook(
+        stack.env["PD_WEBHOOK_SECRET"], huge.incident_id, str(uuid.uuid4())
+    )
+    answer = await http.post(
+        f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}", content=body, headers=headers
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_field"
+    assert "event.data.id" in answer.json()["error"]["message"]
     subject = subjects.event_pd(huge.account, huge.incident_id)
     assert len(subject) < 200
     await js.publish(
@@ -104,16 +115,14 @@ async def test_poison_events_do_not_stop_rules_nor_delay_a_normal_sync(
     # Meanwhile a normal incident syncs within its usual latency.
     await synced_in_time(stack, http, sims, f"Normal sync next to poison {tag}")
 
-    # The huge event was decided: its audit record is on a bounded subject, rules lives on.
-    async def audited() -> AuditRecord | None:
-        try:
-            raw = await js.get_last_msg(streams.AUDIT, subjects.audit(huge.correlation_id))
-        except NotFoundError:
-            return None
-        return msgspec.json.decode(raw.data or b"", type=AuditRecord)
+    # The huge event is a dead letter naming the id; its audit subject stayed bounded.
+    async def huge_dead_lettered() -> list[DeadLetter]:
+        return await dead_letters(bus, encode(huge))
 
-    record = await wait_until(audited, timeout=30, what="the audit record of the huge event")
-    assert record.correlation_id == huge.correlation_id  # the full id stays in the body
+    [huge_letter] = await wait_until(
+        huge_dead_lettered, timeout=30, what="the huge event's dead letter"
+    )
+    assert "incident_id is 5000 characters long" in huge_letter.reason
 
     # The event that does not decode is in the DLQ, with the reason.
     async def dead_lettered() -> list[DeadLetter]:

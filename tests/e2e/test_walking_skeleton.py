@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import uuid
 
 import httpx
@@ -15,7 +12,14 @@ from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
 from .conftest import SHARED_STACK
-from .helpers import Quiet, one_issue_for, status_of, wait_issue_status, wait_link
+from .helpers import (
+    Quiet,
+    one_issue_for,
+    signed_pagerduty_webhook,
+    status_of,
+    wait_issue_status,
+    wait_link,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
 
@@ -70,52 +74,6 @@ async def test_issue_reaching_mapped_status_resolves_incident(
     assert writes[0]["from"] == "pdjira-bot@example.com"
     await quiet()  # the echo of our resolve must not move the issue
     assert await status_of(sims, issue["key"]) == "Done"
-
-
-def signed_pagerduty_webhook(secret: str, incident_id: str, event_id: str) -> tuple[bytes, dict]:
-    body = json.dumps(
-        {
-            "event": {
-                "id": event_id,
-                "event_type": "incident.triggered",
-                "resource_type": "incident",
-                "occurred_at": "2026-11-26T10:00:00.000Z",
-                "agent": {"id": "PUSER01", "type": "user_reference", "summary": "Pat Oncall"},
-                "client": {"name": "PagerDuty"},
-                "data": {
-                    "id": incident_id,
-                    "type": "incident",
-                    "self": f"https://api.pagerduty.com/incidents/{incident_id}",
-                    "html_url": f"https://acme.pagerduty.com/incidents/{incident_id}",
-                    "number": 4242,
-                    "status": "triggered",
-                    "incident_key": uuid.uuid4().hex,
-                    "created_at": "2026-11-26T10:00:00Z",
-                    "title": "Replayed webhook",
-                    "service": {
-                        "id": "PSVC001",
-                        "type": "service_reference",
-                        "summary": "Checkout API",
-                    },
-                    "assignees": [],
-                    "escalation_policy": {"id": "PEP0001", "type": "escalation_policy_reference"},
-                    "teams": [],
-                    "priority": None,
-                    "urgency": "high",
-                    "conference_bridge": None,
-                    "resolve_reason": None,
-                },
-            }
-        }
-    ).encode()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "PagerDuty-Webhook/V3.0",
-        "X-Webhook-Id": str(uuid.uuid4()),
-        "X-PagerDuty-Signature": f"v1={signature}",
-    }
-    return body, headers
 
 
 async def test_same_webhook_delivered_twice_creates_one_issue(

@@ -387,7 +387,7 @@ async def test_ten_thousand_hostile_requests(served: Served, quiet: None) -> Non
 
     async with httpx.AsyncClient(base_url=served.url) as http:
         health = await http.get("/health")
-        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        assert (health.status_code, health.json()["status"]) == (200, "ok")
         # Still connected to NATS for good: a valid webhook is stored.
         body = to_body(_pd_payload(random.Random(1)))
         response = await http.post(

@@ -17,10 +17,12 @@ from pdjira_common.consumers import LANE_MAX_DELIVER
 from pdjira_common.contracts import (
     CreateIssue,
     DeadLetter,
+    Event,
     TransitionIssue,
     UpdateIncident,
     decode_audit,
     decode_command,
+    encode,
 )
 from pdjira_common.logging import configure_logging
 from pdjira_devstack.waiting import wait_until
@@ -182,6 +184,32 @@ async def test_undecodable_event_is_dead_lettered_at_once_and_does_not_block(
     assert "the message does not decode as an event (of any version)" in letter.reason
     assert why in letter.reason
     assert letter.data == body
+    assert len(await stream_messages(nc, streams.COMMANDS)) == 1  # the next event went through
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        pytest.param(
+            incident_event(incident_id="P" * 5000), "incident_id is 5000 characters", id="long"
+        ),
+        pytest.param(issue_event(key="ABC-1.>"), "key has characters", id="odd-key"),
+    ],
+)
+async def test_event_with_an_id_ingest_would_refuse_is_dead_lettered(
+    nc: Client, mapping: FakeMapping, run_rules: RunRules, event: Event, why: str
+) -> None:
+    await mapping.start()
+    await run_rules()
+
+    await nc.jetstream().publish("events.pd.acme.X", encode(event), stream=streams.EVENTS)
+    await publish_event(nc, incident_event(), "e2")
+    await drained(nc)
+
+    [letter_msg] = await stream_messages(nc, streams.DLQ)
+    letter = _dead_letter.decode(letter_msg.data or b"")
+    assert why in letter.reason
+    assert "ingest refuses such ids" in letter.reason
     assert len(await stream_messages(nc, streams.COMMANDS)) == 1  # the next event went through
 
 

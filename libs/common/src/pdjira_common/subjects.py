@@ -19,6 +19,7 @@ __all__ = [
     "ALL_EVENTS",
     "ALL_OUTCOMES",
     "LINK_LOOKUP",
+    "MAX_ID",
     "MAX_MSG_ID",
     "MAX_TOKEN",
     "audit",
@@ -27,6 +28,7 @@ __all__ = [
     "dlq",
     "event_jira",
     "event_pd",
+    "id_problem",
     "msg_id",
     "outcome",
     "token",
@@ -39,12 +41,25 @@ MAX_TOKEN = 64  # characters of one token: ids of both vendors are far shorter
 _PREFIX = 40  # characters of a long or altered value kept readable before its digest
 _DIGEST = 16  # hex characters of sha256: 64 bits, distinct ids stay distinct
 MAX_MSG_ID = 200  # characters of a Nats-Msg-Id (JetStream dedup key)
+# An entity id (incident, issue, key) as the vendors make them: PagerDuty's are alphanumerics
+# and UUIDs, Jira's numbers and keys like ABC-123. Ingest refuses anything else with a 400;
+# rules dead-letters an event that carries one anyway (published around ingest).
+MAX_ID = 128
 
 ALL_EVENTS = "events.>"
 ALL_COMMANDS_JIRA = "commands.jira.>"
 ALL_COMMANDS_PD = "commands.pd.>"
 ALL_OUTCOMES = "outcomes.>"
 LINK_LOOKUP = "mapping.links.lookup"
+
+
+def id_problem(value: str) -> str | None:
+    """What makes ``value`` no entity id (too long, empty, other characters), or None."""
+    if len(value) > MAX_ID:
+        return f"is {len(value)} characters long; an id has at most {MAX_ID}"
+    if not _SAFE.fullmatch(value):
+        return "has characters an id cannot have; an id is letters, digits, '-' and '_' only"
+    return None
 
 
 def _digest(value: str) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from pdjira_common import subjects
 
 __all__ = [
     "MAX_DEPTH",
@@ -23,8 +24,7 @@ __all__ = [
 # short (PagerDuty: alphanumerics and UUIDs; Jira: numbers and keys like ABC-123), so anything
 # longer or with other characters is not one. `.`, `*`, `>` and whitespace would split or
 # wildcard a subject; a long one makes nats-server close the connection (control line limit).
-MAX_ID_LENGTH: Final = 128
-_TOKEN: Final = re.compile(r"[A-Za-z0-9_-]+")
+MAX_ID_LENGTH: Final = subjects.MAX_ID
 # Deeper JSON than this is no webhook either vendor sends (Jira issues nest about 6 deep).
 MAX_DEPTH: Final = 64
 # Every integer of a webhook must fit a signed 64-bit integer (what the vendors and our
@@ -71,14 +71,9 @@ def _invalid(where: str, rule: str, hint: str = "") -> WebhookRejected:
 
 def check_token(value: str, where: str, hint: str = "") -> str:
     """``value`` if it is a safe id (subject token / key part); else a 400 naming ``where``."""
-    if len(value) > MAX_ID_LENGTH:
-        raise _invalid(where, f"is {len(value)} characters long; an id has at most {MAX_ID_LENGTH}")
-    if not _TOKEN.fullmatch(value):
-        raise _invalid(
-            where,
-            "has characters an id cannot have; an id is letters, digits, '-' and '_' only",
-            hint,
-        )
+    problem = subjects.id_problem(value)
+    if problem is not None:
+        raise _invalid(where, problem, hint if len(value) <= MAX_ID_LENGTH else "")
     return value
 
 

@@ -20,7 +20,7 @@ from pdjira_common import streams, subjects
 from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config, RetrySettings
 from pdjira_common.consumers import LANE_MAX_DELIVER, update_consumer
-from pdjira_common.contracts import Event, decode_event
+from pdjira_common.contracts import Event, IncidentEvent, decode_event
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.retry import Unprocessable, waits_within
 from pdjira_common.secrets import redact
@@ -83,7 +83,7 @@ def lane_retry(config: Config) -> RetrySettings:
 def decode(msg: Msg) -> Event:
     """The event in ``msg`` (any version, upgraded); Unprocessable if it is none."""
     try:
-        return decode_event(msg.data)
+        event = decode_event(msg.data)
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         # Retrying cannot help, and would hold up the entity's later events.
         raise Unprocessable(
@@ -92,6 +92,23 @@ def decode(msg: Msg) -> Event:
                 f"{exc}; if it is a new kind of event, upgrade rules and replay it from the DLQ"
             )
         ) from exc
+    for field, value in entity_ids(event):
+        problem = subjects.id_problem(value)
+        if problem is not None:
+            # Ingest refuses such an id with a 400: this event was published around it. Its
+            # commands would carry the id into subjects, keys, labels and vendor calls.
+            raise Unprocessable(
+                f"the event's {field} {problem}; ingest refuses such ids, so this event did "
+                "not come through it: find who published it"
+            )
+    return event
+
+
+def entity_ids(event: Event) -> tuple[tuple[str, str], ...]:
+    """The ids of the entity an event is about (they become subject tokens and keys)."""
+    if isinstance(event, IncidentEvent):
+        return (("account", event.account), ("incident_id", event.incident_id))
+    return (("instance", event.instance), ("issue_id", event.issue_id), ("key", event.key))
 
 
 def event_handler(deciding: Deciding) -> Callable[[Msg], Awaitable[None]]:
