@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from fast_depends.exceptions import ValidationError as ArgumentError
@@ -48,12 +48,10 @@ from pdjira_common.subjects import msg_id as bounded_msg_id
 __all__ = [
     "CORRELATION_HEADER",
     "MSG_ID_HEADER",
-    "ConnectionState",
     "Retryable",
     "Unprocessable",
     "WaitForPrerequisite",
     "close_client",
-    "connection_state",
     "jetstream",
     "make_broker",
     "nats_client",
@@ -69,32 +67,6 @@ def nats_client(broker: NatsBroker) -> Client:
     services reach below FastStream, for KV watches, core request/reply and pull consumers."""
     client: Client = broker.connection
     return client
-
-
-ConnectionState = Literal["connected", "reconnecting", "closed"]
-
-
-def connection_state(broker: NatsBroker) -> ConnectionState:
-    """Where the broker's NATS connection stands, for the liveness check.
-
-    ``closed`` is for good: nats-py does not reconnect after the server ends the connection
-    with a protocol error (``-ERR 'maximum control line exceeded'``, ``-ERR 'Authorization
-    Violation'``, ...): it closes the client (status CLOSED, ``closed_cb``), whatever
-    ``max_reconnect_attempts`` says, and every later publish raises ``ConnectionClosedError``.
-    Only a lost socket or a stale connection is reconnected (``reconnecting`` meanwhile, also
-    before the first connect). A service whose connection is closed must be restarted: its
-    liveness check fails on ``closed``. Draining (a graceful stop) still counts as connected."""
-    try:
-        client: Client | None = broker.connection
-    except Exception:  # not started yet
-        return "reconnecting"
-    if client is None:
-        return "reconnecting"
-    if client.is_closed:
-        return "closed"
-    if client.is_connected or client.is_draining:
-        return "connected"
-    return "reconnecting"
 
 
 def jetstream(broker: NatsBroker) -> JetStreamContext:

@@ -53,7 +53,13 @@ def _client(broker: NatsBroker) -> Client | None:
 
 def nats_state(broker: NatsBroker) -> str:
     """``connected``, ``reconnecting``, ``disconnected``, ``closed`` or ``not_connected`` (the
-    broker has not connected yet)."""
+    broker has not connected yet).
+
+    ``closed`` is for good: nats-py does not reconnect after the server ends the connection with
+    a protocol error (``-ERR 'maximum control line exceeded'``, ``'Authorization Violation'``):
+    it closes the client whatever ``max_reconnect_attempts`` says, and every later publish raises
+    ``ConnectionClosedError``. Only a lost socket or a stale connection is reconnected. A service
+    whose client is closed must be restarted: liveness fails on it."""
     client = _client(broker)
     if client is None:
         return "not_connected"
