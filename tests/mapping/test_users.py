@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 from nats.js.kv import KeyValue
@@ -293,3 +294,21 @@ async def test_manual_link_is_checked_and_one_to_one(make_registry: MakeRegistry
     assert removed is not None
     assert await registry.unlink("a", "i", "PUSER02") is None
     assert [x.pd_user.id for x in await registry.manual_links(None, None)] == ["PUSER01"]
+
+
+async def test_manual_links_under_the_older_key_form_are_moved_at_start(
+    make_registry: MakeRegistry, nc: Client
+) -> None:
+    """Before key tokens were bounded, a Jira user key like ``john.doe`` was stored under
+    ``john_doe``: such links are moved to today's key and found again."""
+    john = JiraUser(name="john.doe", key="john.doe", email="john@example.com")
+    link = ManualLink(account="a", instance="i", pd_user=PAT, jira_user=john, linked_at="t")
+    kv = await nc.jetstream().key_value(streams.KV_USERS)
+    await kv.put("manual.pd.a.i.PUSER01", msgspec.json.encode(link))
+    await kv.put("manual.jira.a.i.john_doe", msgspec.json.encode(link))  # the older form
+    registry = await make_registry(FakeReads(pd={"PUSER01": PAT}, jira=[john]), Clock())
+
+    assert await registry.rekey_manual_links() == 1
+    back = await registry.lookup(UserLookup(account="a", instance="i", jira_user_key="john.doe"))
+    assert (back.source, back.pd_user) == ("manual", PAT)
+    assert await registry.rekey_manual_links() == 0  # once moved, nothing more to do

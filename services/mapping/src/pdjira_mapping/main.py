@@ -13,6 +13,7 @@ from pdjira_common import streams
 from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config
 from pdjira_common.consumers import subscriber_max_deliver, update_consumer
+from pdjira_common.logging import get_logger
 from pdjira_common.requests import LINKS_CHANGED
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
@@ -27,6 +28,8 @@ from pdjira_mapping.registry import EchoRegistry, PairRegistry, UserRegistry
 from pdjira_mapping.store import KvLinkStore
 
 __all__ = ["MappingService", "create_service"]
+
+_log = get_logger("pdjira_mapping")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,9 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
     following: list[asyncio.Task[None]] = []
 
     async def start_responders() -> None:
+        moved = await registries.users.rekey_manual_links()
+        if moved:
+            _log.info("manual_user_links_rekeyed", moved=moved)
         following.append(asyncio.create_task(store.follow(), name="links-follow"))
         await responders.start(nats_client(broker))
 

@@ -230,6 +230,23 @@ class UserRegistry:
         await self._manual.delete(manual_key("jira", account, instance, link.jira_user.key))
         return link
 
+    async def rekey_manual_links(self) -> int:
+        """Move manual links stored under an older key form to today's (before key tokens were
+        bounded, ``john.doe`` was stored as ``john_doe``); how many moved. Run at start."""
+        moved = 0
+        for key in await self._manual.keys("manual.>"):
+            link = await self._manual.get(key)
+            if link is None:
+                continue
+            side: Side = "pd" if key.startswith("manual.pd.") else "jira"
+            user = link.pd_user.id if side == "pd" else link.jira_user.key
+            wanted = manual_key(side, link.account, link.instance, user)
+            if wanted != key:
+                await self._manual.put(wanted, link)
+                await self._manual.delete(key)
+                moved += 1
+        return moved
+
     async def manual_links(self, account: str | None, instance: str | None) -> list[ManualLink]:
         links = []
         for key in await self._manual.keys("manual.pd.>"):
