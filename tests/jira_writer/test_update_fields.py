@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pdjira_common.bus import Retryable, WaitForPrerequisite
+from pdjira_common.bus import WaitForPrerequisite
 from pdjira_common.config import parse_config
 from pdjira_common.contracts import (
     CommandFailed,
@@ -630,7 +630,7 @@ async def test_fallback_user_is_assigned(rig: Rig) -> None:
 async def test_user_lookup_error_is_retried_not_taken_as_unmapped(rig: Rig) -> None:
     incident, _ = await rig.linked()
     rig.mapping.users["PDOWN"] = UserReply(error="jira-writer did not answer")
-    with pytest.raises(Retryable, match="user lookup failed: jira-writer did not answer"):
+    with pytest.raises(WaitForPrerequisite, match="user lookup failed: jira-writer did not answer"):
         await rig.writer.handle(update(incident, assignee_pd_user_id="PDOWN"))
     assert rig.trace.writes() == []
 

@@ -544,8 +544,9 @@ class JiraWriter:
             UserLookup(account=incident.account, instance=jira.instance, pd_user_id=pd_user_id)
         )
         if reply.error is not None:
-            # Mapping could not answer: not "nobody"; the command retries.
-            raise Retryable(f"user lookup failed: {reply.error}")
+            # Mapping could not answer (e.g. the user search is held back by the vendor's rate
+            # limit): not "nobody", and not this command's failure: it waits for an answer.
+            raise WaitForPrerequisite(f"user lookup failed: {reply.error}")
         if reply.jira_user is not None:
             return reply.jira_user.name, None
         why = reply.reason or "no user mapping"

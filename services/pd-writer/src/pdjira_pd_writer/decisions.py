@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pdjira_common.contracts import IssueRef
 from pdjira_common.ownership import incident_key_for as incident_key
 from pdjira_common.requests import UserReply
-from pdjira_common.retry import Retryable
+from pdjira_common.retry import WaitForPrerequisite
 from pdjira_writer.catalog import by_id_or_name
 from pdjira_writer.write_order import cause_time, parse_time
 
@@ -152,8 +152,9 @@ def choose_from(reply: UserReply | None, integration_email: str) -> Actor:
     """``From``: the mapped user of the Jira user who caused the change, else the fallback
     user, else the configured integration user; none of them: no write."""
     if reply is not None and reply.error is not None:
-        # Mapping could not answer: not "nobody"; the command retries.
-        raise Retryable(f"user lookup failed: {reply.error}")
+        # Mapping could not answer (e.g. the user search is held back by the vendor's rate
+        # limit): not "nobody", and not this command's failure: it waits for an answer.
+        raise WaitForPrerequisite(f"user lookup failed: {reply.error}")
     if reply is not None and reply.pd_user is not None and reply.pd_user.email:
         return Actor(email=reply.pd_user.email, source=reply.source or "mapped")
     if integration_email.strip():
