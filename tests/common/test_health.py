@@ -70,7 +70,11 @@ async def test_service_app_health_and_live(tmp_path: Path) -> None:
                 await asyncio.sleep(0.05)
             assert health.status_code == 503
             assert health.json()["status"] == "unavailable"
-            assert health.json()["checks"]["nats"] in ("reconnecting", "disconnected")
+            assert health.json()["checks"]["nats"] in (
+                "reconnecting",
+                "disconnected",
+                "unresponsive",
+            )
             assert (await http.get("/live")).status_code == 200
             await broker.connection.close()  # closed for good: dead
             live = await http.get("/live")
@@ -78,6 +82,25 @@ async def test_service_app_health_and_live(tmp_path: Path) -> None:
             assert live.json()["status"] == "dead"
             assert live.json()["checks"]["nats"] == "closed"
     finally:
+        server.stop()
+
+
+async def test_a_server_that_stopped_answering_is_not_ready(tmp_path: Path) -> None:
+    """A hung nats-server (SIGSTOP) still looks connected to nats-py until its ping interval
+    runs out; readiness asks the server (PING/PONG) and says "unresponsive" at once."""
+    server = NatsServer(tmp_path / "nats").start()
+    broker = make_broker(server.url, consumer="svc", retry=RetrySettings())
+    await broker.connect()
+    try:
+        assert (await readiness("svc", broker))[0] == 200
+        server.pause()
+        status, body = await readiness("svc", broker, ping_timeout=0.5)
+        assert (status, body["checks"]["nats"]) == (503, "unresponsive")
+        server.resume()
+        assert (await readiness("svc", broker))[0] == 200
+    finally:
+        server.resume()
+        await broker.stop()
         server.stop()
 
 

@@ -72,12 +72,26 @@ def nats_state(broker: NatsBroker) -> str:
     return "disconnected"
 
 
+async def _answers(broker: NatsBroker, timeout: float) -> bool:
+    """The server answers a JetStream API request within ``timeout``: a server that stopped
+    answering still looks connected to nats-py until its own ping interval notices (minutes).
+    Not ``flush()``: a PONG that comes after its flush timed out breaks nats-py's read loop."""
+    client = _client(broker)
+    if client is None:
+        return False
+    try:
+        await client.request("$JS.API.INFO", b"", timeout=timeout)
+    except Exception:  # timeout, no responders, or the connection went meanwhile
+        return False
+    return True
+
+
 async def readiness(
     service: str, broker: NatsBroker, *, started: bool = True, ping_timeout: float = 1.0
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, body) of ``/health``; ``started``: the service's start is done."""
     state = nats_state(broker)
-    if state == "connected" and not await broker.ping(timeout=ping_timeout):
+    if state == "connected" and not await _answers(broker, ping_timeout):
         state = "unresponsive"
     ready = state == "connected" and started
     body = {

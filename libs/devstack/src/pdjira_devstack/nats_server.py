@@ -107,6 +107,15 @@ class NatsServer:
             os.kill(self._proc.pid, signal.SIGKILL)
             self._proc.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP: a server that hangs (connections stay open, nothing is answered)."""
+        if self._proc and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGCONT)
+
     def stop(self) -> None:
         if self._proc and self._proc.poll() is None:
             self._proc.terminate()

@@ -15,7 +15,7 @@ from pdjira_common import subjects
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentEvent, IssueEvent
 
-from pdjira_ingest.fields import WebhookRejected, check_shape
+from pdjira_ingest.fields import MAX_DEPTH, WebhookRejected, check_shape
 from pdjira_ingest.normalize import (
     Ignored,
     jira_event_id,
@@ -64,7 +64,10 @@ def _decode_json(raw_body: bytes, source: str) -> Any:
         ) from None
     except RecursionError:
         raise WebhookRejected(
-            400, "too_deep", "the body's JSON is nested too deep to read; no webhook is"
+            400,
+            "too_deep",
+            f"the body's JSON is nested too deep to read; {source} webhooks nest a few levels, "
+            f"ingest takes at most {MAX_DEPTH}.",
         ) from None
     except msgspec.DecodeError as exc:
         raise WebhookRejected(
