@@ -71,5 +71,9 @@ def _up(args: argparse.Namespace) -> int:
             stopped.wait()
         return 0
     finally:
+        # A second Ctrl-C (a terminal and `uv run` may each deliver one) must not cut the stop
+        # short: that would leave nats-server or a service running with nobody to stop it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping ...", flush=True)
         stack.stop()
