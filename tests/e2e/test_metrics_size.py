@@ -119,6 +119,7 @@ async def test_metrics_stay_small_after_5000_events(
         response = await http.get(f"{stack.url(name)}/metrics")
         response.raise_for_status()
         sizes[name] = len(response.content)
+    print("/metrics bytes after 5,000 events:", sizes)
     assert all(size < LIMIT for size in sizes.values()), sizes
     rules = (await http.get(f"{stack.url('rules')}/metrics")).text
     assert run not in rules  # no incident id, correlation id or full subject as a label
