@@ -4,10 +4,6 @@ they show, and ``quiet``, the signal that nothing more is in flight anywhere (se
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -153,52 +149,3 @@ async def jira_writes(sims: SimulatorState, issue: dict[str, Any]) -> list[str]:
 
 async def pd_writes(sims: SimulatorState, incident_id: str) -> list[str]:
     return writes(await sims.pd_requests(), f"/incidents/{incident_id}")
-
-
-def signed_pagerduty_webhook(
-    secret: str, incident_id: str, event_id: str
-) -> tuple[bytes, dict[str, str]]:
-    """A PagerDuty v3 ``incident.triggered`` delivery signed with ``secret``: (body, headers)."""
-    body = json.dumps(
-        {
-            "event": {
-                "id": event_id,
-                "event_type": "incident.triggered",
-                "resource_type": "incident",
-                "occurred_at": "2026-11-26T10:00:00.000Z",
-                "agent": {"id": "PUSER01", "type": "user_reference", "summary": "Pat Oncall"},
-                "client": {"name": "PagerDuty"},
-                "data": {
-                    "id": incident_id,
-                    "type": "incident",
-                    "self": f"https://api.pagerduty.com/incidents/{incident_id}",
-                    "html_url": f"https://acme.pagerduty.com/incidents/{incident_id}",
-                    "number": 4242,
-                    "status": "triggered",
-                    "incident_key": uuid.uuid4().hex,
-                    "created_at": "2026-11-26T10:00:00Z",
-                    "title": "Replayed webhook",
-                    "service": {
-                        "id": "PSVC001",
-                        "type": "service_reference",
-                        "summary": "Checkout API",
-                    },
-                    "assignees": [],
-                    "escalation_policy": {"id": "PEP0001", "type": "escalation_policy_reference"},
-                    "teams": [],
-                    "priority": None,
-                    "urgency": "high",
-                    "conference_bridge": None,
-                    "resolve_reason": None,
-                },
-            }
-        }
-    ).encode()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "PagerDuty-Webhook/V3.0",
-        "X-Webhook-Id": str(uuid.uuid4()),
-        "X-PagerDuty-Signature": f"v1={signature}",
-    }
-    return body, headers

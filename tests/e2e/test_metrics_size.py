@@ -6,9 +6,6 @@ service's ``/metrics`` is under 200 KB."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import json
 import uuid
 
 import httpx
@@ -20,6 +17,7 @@ from pdjira_common.streams import EVENTS
 from pdjira_common.subjects import event_pd
 from pdjira_devstack.stack import ACCOUNT, SERVICES, Stack
 from pdjira_devstack.waiting import wait_drained
+from pdjira_devstack.webhooks import signed_pagerduty_webhook
 
 from .conftest import SHARED_STACK
 
@@ -33,33 +31,9 @@ SERVICE = "PNOSUCHSVC"
 
 
 def _webhook(secret: str, incident: str) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(
-        {
-            "event": {
-                "id": str(uuid.uuid4()),
-                "event_type": "incident.priority_updated",
-                "resource_type": "incident",
-                "occurred_at": "2026-11-26T10:00:00.000Z",
-                "agent": None,
-                "client": None,
-                "data": {
-                    "id": incident,
-                    "type": "incident",
-                    "self": f"https://api.pagerduty.com/incidents/{incident}",
-                    "html_url": f"https://acme.pagerduty.com/incidents/{incident}",
-                    "number": 1,
-                    "status": "triggered",
-                    "title": "metrics size",
-                    "created_at": "2026-11-26T10:00:00Z",
-                    "service": {"id": SERVICE, "type": "service_reference", "summary": "x"},
-                    "urgency": "high",
-                    "priority": None,
-                },
-            }
-        }
-    ).encode()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/json", "X-PagerDuty-Signature": f"v1={signature}"}
+    return signed_pagerduty_webhook(
+        secret, incident, event_type="incident.priority_updated", service_id=SERVICE, number=1
+    )
 
 
 async def _send_webhooks(stack: Stack, run: str) -> None:

@@ -20,9 +20,9 @@ from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.webhooks import signed_pagerduty_webhook
 
 from .conftest import SHARED_STACK
-from .helpers import signed_pagerduty_webhook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
 
@@ -87,7 +87,7 @@ async def test_poison_events_do_not_stop_rules_nor_delay_a_normal_sync(
     huge = huge_event(tag)
     # Through ingest, signed: refused with a 400 naming the field.
     body, headers = signed_pagerduty_webhook(
-        stack.env["PD_WEBHOOK_SECRET"], huge.incident_id, str(uuid.uuid4())
+        stack.env["PD_WEBHOOK_SECRET"], huge.incident_id, event_id=str(uuid.uuid4())
     )
     answer = await http.post(
         f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}", content=body, headers=headers

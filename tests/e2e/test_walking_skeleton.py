@@ -10,12 +10,12 @@ import pytest
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.webhooks import signed_pagerduty_webhook
 
 from .conftest import SHARED_STACK
 from .helpers import (
     Quiet,
     one_issue_for,
-    signed_pagerduty_webhook,
     status_of,
     wait_issue_status,
     wait_link,
@@ -81,7 +81,7 @@ async def test_same_webhook_delivered_twice_creates_one_issue(
 ) -> None:
     incident_id = "Q" + uuid.uuid4().hex[:13].upper()
     body, headers = signed_pagerduty_webhook(
-        stack.env["PD_WEBHOOK_SECRET"], incident_id, str(uuid.uuid4())
+        stack.env["PD_WEBHOOK_SECRET"], incident_id, event_id=str(uuid.uuid4())
     )
     url = f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}"
     first, second = await asyncio.gather(
@@ -93,7 +93,9 @@ async def test_same_webhook_delivered_twice_creates_one_issue(
 
 
 async def test_unsigned_webhook_is_refused(stack: Stack, http: httpx.AsyncClient) -> None:
-    body, headers = signed_pagerduty_webhook("not-the-secret", "QUNSIGNED00001", str(uuid.uuid4()))
+    body, headers = signed_pagerduty_webhook(
+        "not-the-secret", "QUNSIGNED00001", event_id=str(uuid.uuid4())
+    )
     response = await http.post(
         f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}", content=body, headers=headers
     )

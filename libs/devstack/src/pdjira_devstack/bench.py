@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import hmac
-import json
 import statistics
 import sys
 import tempfile
@@ -32,6 +29,7 @@ from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.stack import ACCOUNT, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.webhooks import signed_pagerduty_webhook
 
 __all__ = ["main"]
 
@@ -87,34 +85,14 @@ async def _post(
 
 
 def _signed_webhook(secret: str, index: int, run: str) -> tuple[bytes, dict[str, str]]:
-    incident = f"QB{run}{index:08d}"
-    body = json.dumps(
-        {
-            "event": {
-                "id": str(uuid.uuid4()),
-                "event_type": "incident.priority_updated",
-                "resource_type": "incident",
-                "occurred_at": "2026-11-26T10:00:00.000Z",
-                "agent": None,
-                "client": None,
-                "data": {
-                    "id": incident,
-                    "type": "incident",
-                    "self": f"https://api.pagerduty.com/incidents/{incident}",
-                    "html_url": f"https://acme.pagerduty.com/incidents/{incident}",
-                    "number": index,
-                    "status": "triggered",
-                    "title": "bench",
-                    "created_at": "2026-11-26T10:00:00Z",
-                    "service": {"id": "PBENCH1", "type": "service_reference", "summary": "bench"},
-                    "urgency": "high",
-                    "priority": None,
-                },
-            }
-        }
-    ).encode()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return body, {"Content-Type": "application/json", "X-PagerDuty-Signature": f"v1={signature}"}
+    return signed_pagerduty_webhook(
+        secret,
+        f"QB{run}{index:08d}",
+        event_type="incident.priority_updated",
+        service_id="PBENCH1",
+        title="bench",
+        number=index,
+    )
 
 
 async def _sync_latency(stack: Stack, samples: int) -> list[float]:
