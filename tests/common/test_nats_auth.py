@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from pdjira_cli.main import main as cli
 from pdjira_cli.nats_access import with_jetstream
 from pdjira_common.bus import jetstream, make_broker, nats_client
-from pdjira_common.config import ConfigError, RetrySettings, parse_config
+from pdjira_common.config import ConfigError, NatsSettings, RetrySettings, parse_config
 from pdjira_common.streams import Topology, ensure_topology
 from pdjira_devstack.nats_server import NatsServer
 
@@ -73,13 +73,7 @@ async def test_credentials_in_the_url_work_and_are_never_shown(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     url = auth_server.url.replace("nats://", f"nats://{USER}:{PASSWORD}@")
-    config = parse_config({"nats": {"url": url}})
-    broker = make_broker(config.nats, consumer="auth-test", retry=RetrySettings())
-    try:
-        await broker.connect()
-        assert nats_client(broker).is_connected
-    finally:
-        await broker.stop()
+    await _logs_in(parse_config({"nats": {"url": url}}).nats)
     out = capsys.readouterr()
     assert PASSWORD not in out.out + out.err + caplog.text
 
@@ -126,13 +120,7 @@ async def test_the_broker_logs_in_with_a_token(tmp_path: Path) -> None:
         )
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
             await nats_client_connected(refused)
-        config = parse_config({"nats": {"url": server.url, "token": token}})
-        broker = make_broker(config.nats, consumer="auth-test", retry=RetrySettings())
-        try:
-            await broker.connect()
-            assert nats_client(broker).is_connected
-        finally:
-            await broker.stop()
+        await _logs_in(parse_config({"nats": {"url": server.url, "token": token}}).nats)
 
 
 async def test_the_broker_logs_in_with_an_nkey_seed_file(tmp_path: Path) -> None:
@@ -164,3 +152,13 @@ async def nats_client_connected(broker: object) -> None:
         await asyncio.wait_for(connect(), timeout=5.0)
     finally:
         await broker.stop()  # type: ignore[attr-defined]
+
+
+async def _logs_in(settings: NatsSettings) -> None:
+    """A service's broker made from ``settings`` connects (the server took the login)."""
+    broker = make_broker(settings, consumer="auth-test", retry=RetrySettings())
+    try:
+        await broker.connect()
+        assert nats_client(broker).is_connected
+    finally:
+        await broker.stop()
