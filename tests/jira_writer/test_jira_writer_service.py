@@ -30,6 +30,7 @@ from pdjira_jira_writer.jira_client import HttpJiraClient
 from pdjira_jira_writer.main import JiraWriterService, create_service
 from pdjira_mapping.main import MappingService
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
+from pdjira_writer.command_log import CommandRecord, KvCommandLog
 from pdjira_writer.vendor_http import HttpOptions
 from support.virtual_time import Sent, TimedTransport, VirtualClock
 from support.writers import JsonLogs, OutcomeWatcher, Running, asked, at_least
@@ -130,6 +131,7 @@ async def test_create_twice_and_redelivered_makes_one_issue(
     first = create(incident)
     await send(nc, first)
     await outcomes.wait_for(first.command_id)
+    await mapping_caught_up(nc)  # the second command finds the link (it does not search)
     # The same command again (past the dedup window: new Nats-Msg-Id) and a second command
     # for the same incident (a retried webhook that became a new event).
     await send(nc, first, msg_id="redelivered")
@@ -149,13 +151,16 @@ async def test_create_twice_and_redelivered_makes_one_issue(
 async def test_issue_created_before_a_crash_is_found_by_its_label(
     nc: Client, jira_sim: JiraSim, jira_writer: JiraWriterService, outcomes: OutcomeWatcher
 ) -> None:
-    # A writer created the issue, then died before publishing the outcome: no link exists.
+    # A writer recorded the command started, created the issue, then died before publishing
+    # the outcome: no link exists, the record says the command may have run.
     incident = new_incident()
     existing = await jira_sim.create_issue(
         summary="Disk full on db-1", labels=[label_of(incident)], as_user=JIRA_USER
     )
     await jira_sim.clear_requests()
     command = create(incident)
+    log = KvCommandLog(lambda: nc.jetstream().key_value(streams.KV_DONE))
+    await log.put(CommandRecord(command_id=command.command_id, state="started"))
     await send(nc, command)
 
     outcome = await outcomes.wait_for(command.command_id)
@@ -263,10 +268,10 @@ async def test_rate_limit_waits_for_retry_after(
             outcome = await outcomes.wait_for(command.command_id, within=20)
     assert isinstance(outcome, IssueLinked)
     # One 429, then a wait of `Retry-After` seconds (not an immediate retry), then success.
+    # A first delivery creates without searching first; project and issue type are resolved
+    # from what Jira lists (then cached).
     assert [(r.method, r.path, r.status) for r in sent] == [
-        ("POST", "/rest/api/2/search", 429),
-        ("POST", "/rest/api/2/search", 200),
-        # project and issue type resolved from what Jira lists (then cached)
+        ("GET", "/rest/api/2/project", 429),
         ("GET", "/rest/api/2/project", 200),
         ("GET", "/rest/api/2/issuetype", 200),
         ("POST", "/rest/api/2/issue", 201),

@@ -1,9 +1,17 @@
 """The lane handler every writer runs: decode the command, let the writer apply it (once per
 command id: ``command_log``), publish the outcome (the lane acks after it). A command that
-failed for good is dead-lettered after its failure outcome is out."""
+failed for good is dead-lettered after its failure outcome is out.
+
+``Writer.recover`` (look at the vendor for the command's write) runs only when the command may
+have run before: its record says it was started, JetStream redelivers it (``num_delivered >
+1``), ``pdjira dlq replay`` sent it back, or an earlier attempt in this process failed (the lane
+retries in place; a create that timed out may have been stored). A first delivery with no trace
+of an earlier run is applied directly: no read before the write.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -13,6 +21,7 @@ from nats.aio.msg import Msg
 from pdjira_common import streams
 from pdjira_common.bus import publish
 from pdjira_common.contracts import Command, CommandFailed, Outcome, decode_command
+from pdjira_common.headers import MSG_ID_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.retry import PermanentFailure, Unprocessable
 
@@ -20,9 +29,13 @@ from pdjira_writer.command_log import CommandLog, CommandRecord
 from pdjira_writer.metrics import WriterMetrics
 from pdjira_writer.spec import WriterSpec
 
-__all__ = ["Writer", "decode", "make_command_handler"]
+__all__ = ["Writer", "decode", "make_command_handler", "redelivered"]
 
 _log = get_logger(__name__)
+# Commands whose write this process began and that have no outcome yet (bounded: a command
+# dead-lettered after failed attempts leaves its id here until pushed out).
+_ATTEMPTS_REMEMBERED = 4096
+REPLAY_PREFIX = "replay:"  # the Nats-Msg-Id of a message `pdjira dlq replay` sent back
 
 
 class Writer(Protocol):
@@ -33,8 +46,10 @@ class Writer(Protocol):
         ...
 
     async def recover(self, command: Command) -> Outcome | None:
-        """The outcome of ``command`` if its write is found done at the vendor (it was started
-        before a crash and never recorded done), else None: apply it (again)."""
+        """The outcome of ``command`` if its write is found done at the vendor (it may have run
+        before: started before a crash and never recorded done, redelivered, replayed, or an
+        attempt that failed), else None: apply it (again). Not called on a first delivery with
+        no trace of an earlier run: ``handle`` need not look for its own write then."""
         ...
 
     def outcome_subject(self, command: Command) -> str:
@@ -59,6 +74,17 @@ def decode(data: bytes, subject: str, spec: WriterSpec) -> Command:
         ) from exc
 
 
+def redelivered(msg: Msg) -> bool:
+    """Whether ``msg`` may have been handled before: a JetStream redelivery, or a dead letter
+    sent back by ``pdjira dlq replay`` (a new message, but the same command)."""
+    try:
+        delivered = int(msg.metadata.num_delivered or 1)
+    except Exception:  # not a JetStream message (no metadata): count it as seen before
+        return True
+    replayed = (msg.headers or {}).get(MSG_ID_HEADER, "").startswith(REPLAY_PREFIX)
+    return delivered > 1 or replayed
+
+
 def make_command_handler(
     broker: NatsBroker,
     writer: Writer,
@@ -68,18 +94,27 @@ def make_command_handler(
 ) -> Callable[[Msg], Awaitable[None]]:
     """The lane handler: decode, apply once, publish the outcome (the lane acks after it)."""
 
-    async def apply_once(command: Command) -> Outcome:
-        record = await command_log.get(command.command_id)
+    attempted: OrderedDict[str, None] = OrderedDict()
+
+    async def apply_once(command: Command, *, seen_before: bool) -> Outcome:
+        command_id = command.command_id
+        record = await command_log.get(command_id)
         if record is not None and record.outcome is not None:
-            _log.info("command_already_done", id=command.command_id)
+            _log.info("command_already_done", id=command_id)
             return record.outcome  # published again: JetStream drops the duplicate
-        recovered = await writer.recover(command) if record is not None else None
+        may_have_run = record is not None or seen_before or command_id in attempted
+        recovered = await writer.recover(command) if may_have_run else None
         if recovered is not None:
-            _log.info("command_recovered", id=command.command_id)
+            _log.info("command_recovered", id=command_id)
             outcome = recovered
         else:
-            await command_log.put(CommandRecord(command_id=command.command_id, state="started"))
+            await command_log.put(CommandRecord(command_id=command_id, state="started"))
+            # Before the write: if it raises, the in-place retry looks for it first.
+            attempted[command_id] = None
+            if len(attempted) > _ATTEMPTS_REMEMBERED:
+                attempted.popitem(last=False)
             outcome = await writer.handle(command)
+        attempted.pop(command_id, None)
         if isinstance(outcome, CommandFailed):
             await command_log.forget(command.command_id)  # a replay from the DLQ runs it anew
         else:
@@ -93,7 +128,7 @@ def make_command_handler(
         # The command's own correlation id is the trace id, whatever the headers said.
         bind_correlation_id(command.correlation_id)
         _log.info("command_received", command=type(command).__name__, id=command.command_id)
-        outcome = await apply_once(command)
+        outcome = await apply_once(command, seen_before=redelivered(msg))
         await publish(
             broker,
             outcome,

@@ -37,6 +37,7 @@ from pdjira_common.requests import (
     body_digest,
 )
 from pdjira_common.retry import Retryable, WaitForPrerequisite
+from pdjira_writer.errors import Refused
 from pdjira_writer.outcomes import CommandRoutes, answering, client_of, echo_mark, failed, skipped
 from pdjira_writer.write_order import LastWrites, record_write, stale_reason, write_key
 
@@ -155,19 +156,13 @@ class JiraWriter:
 
     @ROUTES.on(CreateIssue)
     async def create_issue(self, command: CreateIssue) -> Outcome:
-        """One issue per incident: the mapping's link, else the labelled issue, else a new one."""
+        """One issue per incident: the mapping's link, else a new one. The issue this command
+        may have created before (a crash, a timeout after Jira stored it) is looked for by its
+        label in ``recover``, which the kernel runs first whenever the command may have run."""
         jira = self._client(command.instance)
         link = await self._link(command.incident)
         if link is not None:
             return self._linked(command, link.issue, created=False)
-        label = idempotency_label(command.incident)
-        found = await jira.search(label_jql(label))
-        existing = pick_existing(found.issues, label)
-        if existing is not None:
-            if found.total > 1:
-                _log.warning("duplicate_issues", label=label, keys=[i.key for i in found.issues])
-            _log.info("issue_found_by_label", issue=existing.key, label=label)
-            return self._linked(command, self._ref(jira, existing.id, existing.key), created=False)
         # Names, keys or ids (PagerDuty's rules carry ids): what Jira lists says which.
         project = await self.catalogs.find(jira, "projects", command.project)
         issue_type = await self.catalogs.find(jira, "issue_types", command.issue_type)
@@ -469,8 +464,14 @@ class JiraWriter:
         return self._comment_added(command, link, comment)
 
     async def recover(self, command: Command) -> Outcome | None:
-        """A comment posted before a crash (the command never recorded done) is adopted, not
-        posted twice; every other command is convergent and simply applied again."""
+        """A create or comment that may have run before (a crash, a redelivery, a failed
+        attempt) is adopted, not made twice: the issue by its label, the comment by its text.
+        Every other command is convergent and simply applied again."""
+        if isinstance(command, CreateIssue):
+            try:
+                return await self._recover_create(command)
+            except Refused as exc:  # as when ``handle`` searched: the failure it is
+                return failed(command, exc.reason, exc.status_code)
         if not isinstance(command, AddComment):
             return None
         jira, link = self._client(command.instance), await self._comment_link(command)
@@ -480,6 +481,23 @@ class JiraWriter:
             return None
         _log.info("comment_adopted", issue=link.issue.key, comment=posted.id)
         return self._comment_added(command, link, posted)
+
+    async def _recover_create(self, command: CreateIssue) -> Outcome | None:
+        """The incident's issue if it exists: linked (mapping), else labelled (Jira's search:
+        the create may have been stored before its outcome was, or before its error came)."""
+        jira = self._client(command.instance)
+        link = await self._link(command.incident)
+        if link is not None:
+            return self._linked(command, link.issue, created=False)
+        label = idempotency_label(command.incident)
+        found = await jira.search(label_jql(label))
+        existing = pick_existing(found.issues, label)
+        if existing is None:
+            return None
+        if found.total > 1:
+            _log.warning("duplicate_issues", label=label, keys=[i.key for i in found.issues])
+        _log.info("issue_found_by_label", issue=existing.key, label=label)
+        return self._linked(command, self._ref(jira, existing.id, existing.key), created=False)
 
     async def _comment_link(self, command: AddComment) -> Link:
         link = await self._link(command.incident)
