@@ -13,7 +13,7 @@ from typing import Protocol
 from faststream.nats import NatsBroker
 from pdjira_common import streams, subjects
 from pdjira_common.bus import Retryable, publish
-from pdjira_common.contracts import Event, IncidentEvent, Link
+from pdjira_common.contracts import Event, IncidentEvent, IssueEvent, Link
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.mapping_client import (
     MappingUnavailable,
@@ -26,7 +26,7 @@ from pdjira_common.retry import Unprocessable, WaitForPrerequisite
 
 from pdjira_rules.audit import audit_msg_id, audit_record
 from pdjira_rules.echoes import echo_probes, pair_probe
-from pdjira_rules.engine import Decision, decide_rules, jql_questions, needs_link
+from pdjira_rules.engine import Decision, LocalJql, decide_rules, jql_questions, needs_link
 from pdjira_rules.link_wait import (
     NeverLinked,
     WaitForLink,
@@ -78,6 +78,7 @@ class _Known:
     echoes: frozenset[str]
     synced_as: str | None
     jira_answers: Mapping[str, bool]
+    local_jql: LocalJql | None  # the JQL truths evaluated for the questions, reused to decide
 
 
 _log = get_logger("pdjira_rules")
@@ -96,6 +97,7 @@ async def handle_event(deciding: Deciding, event: Event, *, arrived: datetime) -
         echoes=known.echoes,
         synced_as=known.synced_as,
         jira_answers=known.jira_answers,
+        local_jql=known.local_jql,
     )
     await _send(deciding, event, decision)
     if known.link is None:
@@ -115,9 +117,16 @@ async def _ask(
         await _wait_while_link_pending(deciding, event, link, arrived)
     echoes = await _echoes(broker, event, link)
     synced_as = None if echoes & {"note", "comment"} else await _synced_as(broker, event, link)
-    questions = jql_questions(event, rules, link)
+    local_jql = LocalJql(event) if isinstance(event, IssueEvent) else None
+    questions = jql_questions(event, rules, link, local_jql=local_jql)
     answers = await _jira_answers(deciding.jql, event, questions)
-    return _Known(link=link, echoes=echoes, synced_as=synced_as, jira_answers=answers)
+    return _Known(
+        link=link,
+        echoes=echoes,
+        synced_as=synced_as,
+        jira_answers=answers,
+        local_jql=local_jql,
+    )
 
 
 async def _wait_while_link_pending(

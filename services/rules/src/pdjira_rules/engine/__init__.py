@@ -28,15 +28,30 @@ from pdjira_rules.engine.attrs import incident_attrs
 from pdjira_rules.engine.context import Context, Outcome
 from pdjira_rules.engine.create_incident import open_jql
 from pdjira_rules.engine.decision import ECHO, Decision
+from pdjira_rules.engine.jql_match import LocalJql
 from pdjira_rules.engine.relevance import Section, incident_sections, issue_sections, needs_link
 from pdjira_rules.engine.scope import out_of_scope
 from pdjira_rules.engine.sections import skipped
 from pdjira_rules.rule_model import StoredRule
 
-__all__ = ["ECHO", "Decision", "decide_rules", "incident_attrs", "jql_questions", "needs_link"]
+__all__ = [
+    "ECHO",
+    "Decision",
+    "LocalJql",
+    "decide_rules",
+    "incident_attrs",
+    "jql_questions",
+    "needs_link",
+]
 
 
-def jql_questions(event: Event, rules: Sequence[StoredRule], link: Link | None) -> tuple[str, ...]:
+def jql_questions(
+    event: Event,
+    rules: Sequence[StoredRule],
+    link: Link | None,
+    *,
+    local_jql: LocalJql | None = None,
+) -> tuple[str, ...]:
     """For an IssueEvent: the JQL strings (of autocreate_incidents items that could otherwise
     fire: rule enabled, autocreate_incidents on, instance/project/issue type in scope,
     on_create/on_update fits the webhook, issue not linked) whose local evaluation against the
@@ -45,10 +60,13 @@ def jql_questions(event: Event, rules: Sequence[StoredRule], link: Link | None) 
 
     Items after the first one that matches locally are not asked about: that one creates the
     incident, later ones are skipped whatever Jira would say.
+
+    ``local_jql``: where the local truths go, to be passed to :func:`decide_rules` for the same
+    event (each JQL is then evaluated once per event, not once here and again there).
     """
     if isinstance(event, IncidentEvent) or link is not None:
         return ()
-    ctx = Context(event=event, link=link)
+    ctx = Context(event=event, link=link, local_jql=local_jql)
     asks: list[str] = []
     for stored in rules:
         if out_of_scope(stored, event) is not None:
@@ -68,6 +86,7 @@ def decide_rules(
     echoes: frozenset[str] = frozenset(),
     synced_as: str | None = None,
     jira_answers: Mapping[str, bool] = {},
+    local_jql: LocalJql | None = None,
 ) -> Decision:
     """Commands, and one RuleVerdict per rule x configuration item considered (item e.g.
     "autocreate_issues_config[0]", "sync_comments", "priority_sync"; a section switched off
@@ -77,10 +96,16 @@ def decide_rules(
 
     ``echoes``: fields whose change was our own write; ``synced_as``: the comment (note) the
     event's note (comment) already has; ``jira_answers``: JQL -> whether Jira's search returned
-    the issue (see :func:`jql_questions`).
+    the issue (see :func:`jql_questions`); ``local_jql``: the JQL truths jql_questions
+    evaluated for this event (not evaluated again).
     """
     context = partial(
-        Context, link=link, echoes=echoes, synced_as=synced_as, jira_answers=jira_answers
+        Context,
+        link=link,
+        echoes=echoes,
+        synced_as=synced_as,
+        jira_answers=jira_answers,
+        local_jql=local_jql,
     )
     sections: list[Section]
     if isinstance(event, IncidentEvent):

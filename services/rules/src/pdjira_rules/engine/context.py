@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from pdjira_common.contracts import Command, Event, Link, RuleVerdict
+from pdjira_common.contracts import Command, Event, IssueEvent, Link, RuleVerdict
 
+from pdjira_rules.engine.jql_match import LocalJql
 from pdjira_rules.rule_model import StoredRule
 
 __all__ = ["Context", "Outcome", "Subject"]
@@ -25,6 +26,16 @@ class Context(Generic[E]):
     synced_as: str | None = None
     jira_answers: Mapping[str, bool] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)  # action -> who took it
+    # The JQL truths of an issue event, evaluated once per JQL (shared with jql_questions).
+    local_jql: LocalJql | None = None
+
+    def jql(self) -> LocalJql:
+        """This (issue) event's JQL truths: the ones given if they are of this event."""
+        event = self.event
+        assert isinstance(event, IssueEvent), "JQL is evaluated against issue events only"
+        if self.local_jql is None or self.local_jql.event is not event:
+            self.local_jql = LocalJql(event)
+        return self.local_jql
 
     def owner(self, action: str) -> str | None:
         return self.owners.get(action)

@@ -17,7 +17,7 @@ from pdjira_rules.engine.issue_facts import (
     description_of,
     jira_priority,
 )
-from pdjira_rules.engine.jql_match import local_truth, match_jql
+from pdjira_rules.engine.jql_match import match_jql
 from pdjira_rules.engine.oneline import one_line
 from pdjira_rules.engine.pd_actions import pd_changes
 from pdjira_rules.engine.priority_maps import pd_priority_for, urgency_for
@@ -90,7 +90,7 @@ def open_jql(ctx: Context[IssueEvent], stored: StoredRule) -> tuple[list[str], b
             _fits(item, Trail(), ctx.event.webhook_event, _link_text(ctx))
         except Skip:  # this item cannot fire
             continue
-        truth = local_truth(item.jql, ctx.event)
+        truth = ctx.jql().truth(item.jql)
         if truth is True:
             return asks, True
         if truth is UNKNOWN:
@@ -106,7 +106,7 @@ def _consider(
     owner = ctx.owner(ACTION)
     if owner is not None:
         trail.fail(f"{owner} already creates the incident (one incident per issue)")
-    result = match_jql(item.jql, event, ctx.jira_answers)
+    result = match_jql(item.jql, event, ctx.jira_answers, ctx.jql())
     if result.matched is None:
         trail.fail(result.text)
     trail.require(result.matched, result.text)

@@ -1,5 +1,9 @@
 """An autocreate_incidents item's JQL against the issue of a Jira event: evaluated locally
-(True / False / UNKNOWN), UNKNOWN answered by Jira's search when the handler asked it."""
+(True / False / UNKNOWN), UNKNOWN answered by Jira's search when the handler asked it.
+
+Each JQL is evaluated once per event (:class:`LocalJql`): the questions for Jira
+(``jql_questions``) and the decision (``match_jql``) share the truths; evaluation is pure, so
+the verdicts are the same as when each evaluated on its own."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from pdjira_common.contracts import IssueEvent
 from pdjira_rules.engine.issue_facts import event_time
 from pdjira_rules.jql import UNKNOWN, JqlSyntaxError, Query, Truth, evaluate, parse
 
-__all__ = ["JqlResult", "local_truth", "match_jql"]
+__all__ = ["JqlResult", "LocalJql", "local_truth", "match_jql"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,11 +41,31 @@ def local_truth(jql: str, event: IssueEvent) -> Truth | None:
     return evaluate(query, event, now=event_time(event))
 
 
-def match_jql(jql: str, event: IssueEvent, answers: Mapping[str, bool]) -> JqlResult:
+class LocalJql:
+    """The local truth of each JQL against one event's issue, evaluated on first use only."""
+
+    def __init__(self, event: IssueEvent) -> None:
+        self.event = event
+        self._truths: dict[str, Truth | None] = {}
+
+    def truth(self, jql: str) -> Truth | None:
+        """As :func:`local_truth` (None: unparsable), remembered for this event."""
+        if jql not in self._truths:
+            self._truths[jql] = local_truth(jql, self.event)
+        return self._truths[jql]
+
+
+def match_jql(
+    jql: str, event: IssueEvent, answers: Mapping[str, bool], local: LocalJql | None = None
+) -> JqlResult:
+    """Whether the event's issue matches ``jql``: locally, else by Jira's answer. ``local``: the
+    event's truths already evaluated (the same event)."""
     query = _parse(jql)
     if isinstance(query, str):
         return JqlResult(matched=None, text=f"JQL `{jql}` does not parse: {query}")
-    truth = evaluate(query, event, now=event_time(event))
+    if local is None or local.event is not event:
+        local = LocalJql(event)
+    truth = local.truth(jql)
     if truth is not UNKNOWN:
         verb = "matches" if truth is True else "does not match"
         return JqlResult(matched=truth is True, text=f"issue {verb} JQL `{jql}` (locally)")
