@@ -43,6 +43,7 @@ CACHE_MAX_AGE = 300.0
 # Only the authoritative keys are kept; the ``jirakey`` index is overwritten when a key moves.
 _CACHED_PREFIXES = ("pd.", "jira.")
 
+
 @dataclass(frozen=True, slots=True)
 class Recorded:
     """Result of recording a link; on CONFLICT, ``key`` and ``existing`` say what won."""
