@@ -113,6 +113,8 @@ async def _raw_kv_gets(url: str, picks: list[int]) -> list[float]:
     try:
         kv = await nc.jetstream().key_value(streams.KV_LINKS)
         latencies = []
+        for n in picks[:200]:  # warm-up, as for the service's lookups
+            await kv.get(f"pd.{ACCOUNT}.QBENCH{n:08d}")
         for n in picks:
             t0 = time.perf_counter()
             await kv.get(f"pd.{ACCOUNT}.QBENCH{n:08d}")
