@@ -36,7 +36,7 @@ class MappingMetrics:
             ),
             links_in_memory=Gauge(
                 "pdjira_mapping_links_in_memory",
-                "Link keys held in memory (two per link once the bucket has been read)",
+                "Link keys held in memory: the recently looked-up ones, a bounded LRU",
                 registry=registry,
             ),
             requests=Counter(

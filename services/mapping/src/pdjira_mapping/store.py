@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import msgspec
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pdjira_common.contracts import IncidentRef, Link, encode
@@ -21,17 +25,23 @@ from pdjira_mapping.links import (
     judge,
 )
 
-__all__ = ["KvLinkStore", "Recorded"]
+__all__ = ["CACHE_MAX_AGE", "CACHE_SIZE", "KvLinkStore", "Recorded"]
 
 _link_decoder = msgspec.json.Decoder(Link)
 # A key can vanish between a failed create and the read (an operator deleting it): try again,
 # but a bounded number of times.
 _CREATE_ATTEMPTS = 5
-# Links are kept in memory, filled by a watch on the bucket (and by reads): a link never
-# changes, it is only removed, and the watch (plus a broadcast on unlink) tells every replica.
-# A lookup that misses memory still reads KV: "not linked" is never answered from memory.
-_CACHE_MAX = 2_000_000
-_LINK_PREFIXES = ("pd.", "jira.")
+# Links are read from KV (a get, well under a millisecond) and the recent ones kept in a bounded
+# LRU: nothing reads the whole bucket, so a million links cost no memory and no start time.
+# A link never changes, it is only removed: an unlink is broadcast (LINKS_CHANGED) and every
+# change to the bucket is watched (from now on, not the history), and both drop the key.
+# "Not linked" is never kept: a link appears when created, and the next lookup must see it.
+CACHE_SIZE = 50_000
+# A safety net only: should an invalidation be missed (a replica cut off from NATS at that
+# moment), no link is served from memory for longer than this.
+CACHE_MAX_AGE = 300.0
+# Only the authoritative keys are kept; the ``jirakey`` index is overwritten when a key moves.
+_CACHED_PREFIXES = ("pd.", "jira.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +61,21 @@ class KvLinkStore:
         open_bucket: Callable[[], Awaitable[KeyValue]],
         *,
         on_removed: Callable[[list[str]], Awaitable[None]] | None = None,
+        cache_size: int = CACHE_SIZE,
+        cache_max_age: float = CACHE_MAX_AGE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # Opened lazily: subscribers may receive a message before any startup hook runs.
         self._open_bucket = open_bucket
         self._kv: KeyValue | None = None
-        self._cache: dict[str, Link] = {}
+        # key -> (link, when it was read); least recently used first.
+        self._cache: OrderedDict[str, tuple[Link, float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_max_age = cache_max_age
+        self._clock = clock
+        # Counts invalidations: a read that was under way when one arrived is not kept (it may
+        # have read the link just before it was removed).
+        self._forgets = 0
         # Tells the other replicas which keys were removed (see forget_cached).
         self._on_removed = on_removed
 
@@ -63,34 +83,39 @@ class KvLinkStore:
         return len(self._cache)
 
     def forget_cached(self, keys: list[str]) -> None:
+        self._forgets += 1
         for key in keys:
             self._cache.pop(key, None)
 
     async def follow(self) -> None:
-        """Keep the in-memory copy of every link current; runs until cancelled."""
+        """Drop from memory every key that changes in the bucket; runs until cancelled.
+
+        Only changes from now on are delivered (nothing held before is read), headers only."""
         kv = await self._bucket()
-        watcher = await kv.watchall()
-        me = asyncio.current_task()
+        # (KeyValue.watch cannot start at "new": it reads every key first, a million of them.)
+        prefix: str = kv._pre
+
+        async def changed(msg: Msg) -> None:
+            # A put (a new link, a moved key's index), a delete, a purge: all drop the key.
+            key = msg.subject[len(prefix) :]
+            if key.startswith(_CACHED_PREFIXES):
+                self.forget_cached([key])
+
+        sub = await kv._js.subscribe(
+            f"{prefix}>",
+            stream=kv._stream,
+            cb=changed,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
+            headers_only=True,
+            inactive_threshold=300.0,
+        )
         try:
-            while True:
-                try:
-                    entry = await watcher.updates(timeout=60.0)  # type: ignore[no-untyped-call]
-                except TimeoutError:
-                    continue
-                if me is not None and me.cancelling():
-                    # Python 3.11's wait_for (inside updates) returns an entry that arrived as
-                    # the task was cancelled and swallows the cancellation: stop all the same.
-                    raise asyncio.CancelledError
-                if entry is None or not entry.key.startswith(_LINK_PREFIXES):
-                    continue
-                if entry.operation in ("DEL", "PURGE") or not entry.value:
-                    self._cache.pop(entry.key, None)
-                elif len(self._cache) < _CACHE_MAX:
-                    self._cache[entry.key] = _link_decoder.decode(entry.value)
+            await asyncio.Event().wait()
         finally:
             # Bounded: stopping must never hold up the service's shutdown.
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(watcher.stop(), 2.0)  # type: ignore[no-untyped-call]
+                await asyncio.wait_for(sub.unsubscribe(), 2.0)
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
@@ -170,8 +195,14 @@ class KvLinkStore:
 
     async def _get(self, key: str) -> Link | None:
         cached = self._cache.get(key)
+        now = self._clock()
         if cached is not None:
-            return cached
+            link, read_at = cached
+            if now - read_at < self._cache_max_age:
+                self._cache.move_to_end(key)
+                return link
+            del self._cache[key]
+        forgets = self._forgets
         kv = await self._bucket()
         try:
             entry = await kv.get(key)
@@ -180,7 +211,9 @@ class KvLinkStore:
         if entry.value is None:
             return None
         link = _link_decoder.decode(entry.value)
-        if len(self._cache) >= _CACHE_MAX:
-            self._cache.clear()
-        self._cache[key] = link
+        if forgets == self._forgets and key.startswith(_CACHED_PREFIXES) and self._cache_size:
+            self._cache[key] = (link, now)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return link
