@@ -5,7 +5,8 @@ The same trigger -> issue latency as the main scenario, measured on a stack whos
 holds ``RULES`` PagerDuty-style rules (one matching, the others scoped to other services or
 failing their conditions, each with JQL and templates), so every event is evaluated against all
 of them and explained in the audit record. Reported as a ratio to the simple-rule latency
-measured in the same run.
+measured in the same run; and the throughput of a burst of incidents with ``RULES`` rules as a
+ratio to the same burst with the matching rule alone (``rules_500_ratio`` in latest.json).
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any
 
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 
-__all__ = ["RULES", "rules_latency"]
+__all__ = ["RULES", "rules_scenario"]
 
-RULES = 50
+RULES = 500
 
 
 def _rule(i: int, *, matching: bool) -> dict[str, Any]:
@@ -69,19 +70,38 @@ def _rule(i: int, *, matching: bool) -> dict[str, Any]:
     }
 
 
-async def rules_latency(
+async def rules_scenario(
     workdir: Path,
     samples: int,
     simple_p50: float,
     measure: Callable[[Stack, int], Awaitable[list[float]]],
-) -> list[str]:
+    burst: Callable[[Stack, int, int], Awaitable[float]],
+    incidents: int,
+    concurrency: int,
+) -> tuple[list[str], dict[str, Any]]:
+    """The sync latency with ``RULES`` rules (ratio to the simple rule set's ``simple_p50``),
+    and the burst throughput (``incidents`` at once) with ``RULES`` rules vs 1 rule (the
+    matching one alone), each on a fresh stack."""
     rules = [_rule(i, matching=i == RULES - 1) for i in range(RULES)]
-    settings = StackSettings(rules=[], pagerduty_rules=rules)
-    with Stack(workdir, settings) as stack:
-        measure_ = await measure(stack, samples)
-    p50 = statistics.median(measure_)
-    return [
+    with Stack(workdir / "many", StackSettings(rules=[], pagerduty_rules=rules)) as stack:
+        latencies = await measure(stack, samples)
+        many = await burst(stack, incidents, concurrency)
+    alone = [_rule(0, matching=True)]
+    with Stack(workdir / "one", StackSettings(rules=[], pagerduty_rules=alone)) as stack:
+        one = await burst(stack, incidents, concurrency)
+    p50 = statistics.median(latencies)
+    lines = [
         f"sync latency with {RULES} PagerDuty-style rules (1 matching; JQL, templates, audit of "
         f"every item; {samples} samples): p50 {p50 * 1000:.0f} ms",
         f"  ratio to the simple rule set in this run: {p50 / simple_p50:.2f}x",
+        f"burst of {incidents} incidents: {many:,.1f} events/s with {RULES} rules, {one:,.1f} with "
+        f"1 rule; ratio {many / one:.3f}",
     ]
+    figures = {
+        "rules_count": RULES,
+        "rules_latency_p50_ms": round(p50 * 1000, 1),
+        "rules_burst_incidents": incidents,
+        "rules_500_events_per_s": round(many, 1),
+        "rules_1_events_per_s": round(one, 1),
+    }
+    return lines, figures

@@ -76,8 +76,9 @@ def _make_dir(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True)
 
 
-async def storm(workdir: Path) -> list[str]:
-    """Run the storm once; the result lines for the bench report."""
+async def storm(workdir: Path) -> tuple[list[str], dict[str, Any]]:
+    """Run the storm once; the result lines for the bench report and the figures for
+    ``latest.json`` (``storm_drain_ratio``, ``storm_429_fraction`` and what they come from)."""
     _make_dir(workdir)
     password = uuid.uuid4().hex
     jira_port = free_port()
@@ -115,7 +116,7 @@ async def storm(workdir: Path) -> list[str]:
                 process.stop()
 
 
-async def _run(nats_url: str, jira_url: str) -> list[str]:
+async def _run(nats_url: str, jira_url: str) -> tuple[list[str], dict[str, Any]]:
     async with httpx.AsyncClient(timeout=30.0) as http:
         limit = {"capacity": RATE, "fill_rate": RATE, "interval_seconds": 1}
         (await http.put(f"{jira_url}/_sim/ratelimit", json=limit)).raise_for_status()
@@ -152,10 +153,21 @@ async def _run(nats_url: str, jira_url: str) -> list[str]:
     issues = sum(1 for i in state["issues"] if "storm" in i["fields"].get("labels", []))
     needed = INCIDENTS * CALLS_PER_CREATE
     minimum = needed / RATE
+    figures = {
+        "storm_drain_s": round(drain, 3),
+        "storm_minimum_s": minimum,
+        "storm_drain_ratio": round(drain / minimum, 3),
+        "storm_calls": len(calls),
+        "storm_429s": refused,
+        "storm_429_fraction": round(refused / max(len(calls), 1), 4),
+        "storm_issues_created": issues,
+        "storm_incidents": INCIDENTS,
+        "storm_jira_rate_limit_per_s": RATE,
+    }
     return [
         f"storm: {INCIDENTS} creates at once, Jira limited to {RATE} req/s: drained in "
         f"{drain:.1f} s; theoretical minimum {minimum:.1f} s ({needed} calls / {RATE} per s); "
         f"ratio {drain / minimum:.3f} (target <= 1.10)",
         f"  calls made {len(calls)}, 429s {refused} ({refused / max(len(calls), 1):.2%}, "
         f"target < 1%); issues created {issues} (expected {INCIDENTS})",
-    ]
+    ], figures

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-__all__ = ["post_many"]
+__all__ = ["post_many", "post_paced"]
 
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
@@ -37,6 +37,13 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
+def _request(host: str, port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}"]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    head.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
 async def post_many(
     url: str,
     make: Callable[[int], tuple[bytes, dict[str, str]]],
@@ -54,11 +61,7 @@ async def post_many(
         reader, writer = await asyncio.open_connection(host, port)
         try:
             for index in next_index:
-                body, headers = make(index)
-                head = [f"POST {path} HTTP/1.1", f"Host: {host}:{port}"]
-                head += [f"{k}: {v}" for k, v in headers.items()]
-                head.append(f"Content-Length: {len(body)}")
-                request = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+                request = _request(host, port, path, *make(index))
                 started = time.perf_counter()
                 writer.write(request)
                 status = await _read_response(reader)
@@ -70,3 +73,46 @@ async def post_many(
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     return count / (time.perf_counter() - started), latencies, statuses
+
+
+async def post_paced(
+    url: str,
+    make: Callable[[int], tuple[bytes, dict[str, str]]],
+    count: int,
+    rate: float,
+    connections: int,
+) -> tuple[dict[int, float], dict[int, int], float]:
+    """POST ``count`` bodies offered at ``rate`` per second (open loop: request ``i`` is due at
+    ``i / rate`` s, whatever the answers), spread over ``connections`` keep-alive connections.
+
+    Returns when each request was answered 2xx (``time.perf_counter()``, by index), the status
+    counts, and the largest lag behind schedule (s): above a few ms, the offer was not kept."""
+    parts = urlsplit(url)
+    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/"
+    answered: dict[int, float] = {}
+    statuses: dict[int, int] = {}
+    lag = 0.0
+    start = time.perf_counter() + 0.05
+
+    async def connection(first: int) -> None:
+        nonlocal lag
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for index in range(first, count, connections):
+                request = _request(host, port, path, *make(index))
+                due = start + index / rate
+                now = time.perf_counter()
+                if due > now:
+                    await asyncio.sleep(due - now)
+                else:
+                    lag = max(lag, now - due)
+                writer.write(request)
+                status = await _read_response(reader)
+                if 200 <= status < 300:
+                    answered[index] = time.perf_counter()
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection(k) for k in range(connections)))
+    return answered, statuses, lag
