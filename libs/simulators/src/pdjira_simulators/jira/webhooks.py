@@ -128,7 +128,7 @@ class JiraWebhookDispatcher(Dispatcher[OutgoingJiraWebhook]):
         status: int | None = None
         error: str | None = None
         try:
-            response = await self._http().post(hook.url, content=hook.body, headers=headers)
+            response = await self._post(hook.url, hook.body, headers)
             status = response.status_code
         except httpx.TimeoutException:
             error = "timeout"

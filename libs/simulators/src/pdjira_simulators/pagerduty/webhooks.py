@@ -117,7 +117,7 @@ class WebhookDispatcher(Dispatcher[OutgoingWebhook]):
             if sub.secrets:
                 headers["X-PagerDuty-Signature"] = pagerduty_signature(sub.secrets, hook.body)
             try:
-                response = await self._http().post(sub.url, content=hook.body, headers=headers)
+                response = await self._post(sub.url, hook.body, headers)
             except httpx.TimeoutException:
                 self._record(hook, sub, attempt, None, "timeout")
             except httpx.HTTPError as exc:
