@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pdjira_devstack.bench import REQUIRED, assemble, mapping_figures, write_results
+from pdjira_devstack.bench import REQUIRED, assemble, write_results
 
 MEASURED = {
     "ingest_rps": 3000,
@@ -63,13 +63,3 @@ def test_written_as_json(tmp_path: Path) -> None:
     path = tmp_path / "bench" / "results" / "latest.json"
     write_results(path, assemble(MEASURED, {}))
     assert json.loads(path.read_text())["ingest_ratio"] == 0.75
-
-
-def test_mapping_p99_is_read_with_its_link_count() -> None:
-    lines = [
-        "mapping: stored 100,000 links in 3.0 s (setup)",
-        "mapping: link lookup by incident (3,000 requests, 100,000 links): p50 0.40 ms, "
-        "p99 1.25 ms, max 3.00 ms",
-    ]
-    assert mapping_figures(lines) == {"mapping_lookup_p99_ms": 1.25, "mapping_links": 100_000}
-    assert mapping_figures(["something else"]) == {}

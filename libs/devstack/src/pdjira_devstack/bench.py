@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import re
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 from pdjira_common.service import run as run_async
 
-from pdjira_devstack.bench_mapping import lookup_latency
+from pdjira_devstack.bench_mapping import lookup_bench
 from pdjira_devstack.bench_rules import rules_scenario
 from pdjira_devstack.bench_storm import storm
 from pdjira_devstack.loadgen import post_many, post_paced
@@ -37,7 +36,7 @@ from pdjira_devstack.stack import ACCOUNT, SERVICES, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
 from pdjira_devstack.webhooks import signed_pagerduty_webhook
 
-__all__ = ["assemble", "burst", "main", "mapping_figures", "write_results"]
+__all__ = ["assemble", "burst", "main", "write_results"]
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -319,21 +318,6 @@ def rss_mb(stack: Stack) -> dict[str, float]:
     return peaks
 
 
-_MAPPING_P99 = re.compile(r"lookup by incident \(.*?([\d,]+) links\):.*?p99 ([\d.]+) ms")
-
-
-def mapping_figures(lines: list[str]) -> dict[str, Any]:
-    """``mapping_lookup_p99_ms`` and its link count, read from the mapping bench's lines."""
-    for line in lines:
-        match = _MAPPING_P99.search(line)
-        if match:
-            return {
-                "mapping_lookup_p99_ms": float(match[2]),
-                "mapping_links": int(match[1].replace(",", "")),
-            }
-    return {}
-
-
 # The ratio keys of latest.json: each is measured / baseline, both from the same run.
 RATIOS = {
     "ingest_ratio": ("ingest_rps", "bare_asgi_publish_rps"),
@@ -478,14 +462,19 @@ async def run(
     lines += rules_lines
     measured.update(rules_figures)
     lines.append("")
-    mapping_lines = await lookup_latency(workdir / "mapping", links=20_000 if quick else 100_000)
-    measured.update(mapping_figures(mapping_lines))
+    mapping_lines, mapping_figures = await lookup_bench(
+        workdir / "mapping", links=20_000 if quick else 1_000_000
+    )
+    measured.update(mapping_figures)
     lines += mapping_lines
     lines.append("")
     storm_lines, storm_figures = await storm(workdir / "storm")
     measured.update(storm_figures)
     lines += storm_lines
     return lines
+
+
+BENCH_LIMIT = 1800.0  # seconds for every scenario together; the figures so far are written
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -501,7 +490,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pdjira-bench-") as tmp:
         try:
-            for line in run_async(run(Path(tmp), args.quick, measured, not_measured)):
+            scenarios = run(Path(tmp), args.quick, measured, not_measured)
+            # A scenario that stalls (a simulator that stops answering) must not hang the bench.
+            for line in run_async(asyncio.wait_for(scenarios, timeout=BENCH_LIMIT)):
                 print(line, flush=True)
         except Exception as exc:  # the figures measured so far are still written
             print(f"bench failed: {exc!r}", file=sys.stderr, flush=True)

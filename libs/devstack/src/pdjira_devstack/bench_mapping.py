@@ -30,7 +30,7 @@ from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.waiting import wait_until
 
-__all__ = ["lookup_bench", "lookup_latency"]
+__all__ = ["lookup_bench"]
 
 ACCOUNT = "main"
 INSTANCE = "main"
@@ -263,14 +263,6 @@ async def lookup_bench(
         "mapping_rss_peak_mb": hwm,
     }
     return lines, figures
-
-
-async def lookup_latency(
-    workdir: Path, *, links: int = 1_000_000, samples: int = 3000
-) -> list[str]:
-    """The result lines of :func:`lookup_bench`."""
-    lines, _ = await lookup_bench(workdir, links=links, samples=samples)
-    return lines
 
 
 if __name__ == "__main__":  # pragma: no cover - manual run
