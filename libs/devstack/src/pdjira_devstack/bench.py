@@ -33,7 +33,7 @@ from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.stack import ACCOUNT, SERVICES, Stack, StackSettings
-from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.waiting import SimulatorState, wait_drained, wait_until
 from pdjira_devstack.webhooks import signed_pagerduty_webhook
 
 __all__ = ["assemble", "burst", "main", "write_results"]
@@ -101,6 +101,25 @@ def _signed_webhook(secret: str, index: int, run: str) -> tuple[bytes, dict[str,
         title="bench",
         number=index,
     )
+
+
+async def _ingest_alone(
+    stack: Stack,
+    url: str,
+    make: Callable[[int], tuple[bytes, dict[str, str]]],
+    count: int,
+    concurrency: int,
+) -> tuple[float, list[float]]:
+    """Ingest's webhook rate with the rules service stopped; started again afterwards, and the
+    backlog decided before anything else is measured."""
+    stack["rules"].terminate()
+    stack["rules"].wait_stopped()
+    try:
+        return await _post(url, make, count, concurrency)
+    finally:
+        stack.start_service("rules")
+        async with await nats.connect(stack.nats.url) as nc:
+            await wait_drained(nc.jetstream(), timeout=300.0, interval=0.5)
 
 
 async def _sync_latency(stack: Stack, samples: int) -> list[float]:
@@ -402,14 +421,24 @@ async def run(
         run_id = uuid.uuid4().hex[:4].upper()
         secret = stack.env["PD_WEBHOOK_SECRET"]
         url = f"{stack.url('ingest')}/webhooks/pagerduty/{ACCOUNT}"
-        rate, lat = await _post(
-            url, lambda i: _signed_webhook(secret, i, run_id), n_http, concurrency
+        # Alone: the consumers (rules, and so everything after it) paused, as the bare app has
+        # none; 2 cores shared with a consuming system would measure the system, not ingest.
+        rate, lat = await _ingest_alone(
+            stack, url, lambda i: _signed_webhook(secret, i, run_id), n_http, concurrency
         )
         measured["ingest_rps"] = round(rate)
+        loaded, _ = await _post(
+            url, lambda i: _signed_webhook(secret, i, run_id + "L"), n_http, concurrency
+        )
+        measured["ingest_rps_while_consumed"] = round(loaded)
         lines.append(
             f"ingest webhook accept (verify + normalize + JetStream PubAck, c={concurrency}): "
             f"{rate:,.0f} req/s, p50 {_percentile(lat, 0.5) * 1000:.1f} ms, "
             f"p99 {_percentile(lat, 0.99) * 1000:.1f} ms"
+        )
+        lines.append(
+            f"  with the whole system consuming what it stores: {loaded:,.0f} req/s "
+            "(2 cores shared)"
         )
         lines.append(
             f"  ratio to bare ASGI + publish: {rate / pub_rate:.2f}; to bare ASGI: "
