@@ -177,3 +177,25 @@ async def test_a_service_started_on_many_links_reads_none_and_finds_any(
             await asyncio.sleep(0.5)
             assert service.store.cached() == 6  # what was asked, not the bucket
     assert not [r for r in caplog.records if "slow consumer" in r.getMessage().lower()]
+
+
+async def test_export_streams_every_link_once_in_batches(nc: Client) -> None:
+    """Export reads with a pull consumer, a batch at a time: every stored link once, none that
+    was unlinked (a KV watch pushing everything at once drops keys past nats-py's limit)."""
+    bucket = await _bucket(nc)
+    store = _store(bucket)
+    links = [_link(n) for n in range(2_500)]  # more than two export batches
+    await asyncio.gather(*(store.record(link) for link in links))
+    for link in links[:10]:
+        await store.unlink(link)
+
+    exported = [link async for link in store.export()]
+
+    assert sorted(x.incident.incident_id for x in exported) == sorted(
+        x.incident.incident_id for x in links[10:]
+    )
+    assert await nc.jetstream().streams_info()  # the server is fine
+    empty = _store(await _bucket(nc))
+    for link in links[10:]:
+        await empty.unlink(link)
+    assert [link async for link in empty.export()] == []

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import msgspec
+import nats.errors
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pdjira_common.contracts import IncidentRef, Link, encode
@@ -42,6 +43,7 @@ CACHE_SIZE = 50_000
 CACHE_MAX_AGE = 300.0
 # Only the authoritative keys are kept; the ``jirakey`` index is overwritten when a key moves.
 _CACHED_PREFIXES = ("pd.", "jira.")
+_EXPORT_BATCH = 1000  # links read per pull by an export
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,18 +162,36 @@ class KvLinkStore:
             await self._on_removed(keys)
 
     async def export(self) -> AsyncIterator[Link]:
-        """Every link once (read from the incident side), as a stream: no list of them all."""
+        """Every link once (read from the incident side), as a stream: no list of them all.
+
+        Read with a pull consumer, a batch at a time: a KV watch pushes every key at once, and
+        past nats-py's pending limit (about 500k messages) it drops some."""
         kv = await self._bucket()
-        watcher = await kv.watch(INCIDENT_KEYS, ignore_deletes=True)
+        sub = await kv._js.pull_subscribe(
+            f"{kv._pre}{INCIDENT_KEYS}",
+            stream=kv._stream,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.LAST_PER_SUBJECT,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=60.0,
+                mem_storage=True,
+            ),
+        )
         try:
             while True:
-                entry = await watcher.updates(timeout=10.0)  # type: ignore[no-untyped-call]
-                if entry is None:  # the end of what is stored now
+                try:
+                    batch = await sub.fetch(_EXPORT_BATCH, timeout=2.0)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    return  # nothing (more) stored
+                for msg in batch:
+                    removed = (msg.headers or {}).get("KV-Operation") in ("DEL", "PURGE")
+                    if msg.data and not removed:
+                        yield _link_decoder.decode(msg.data)
+                if not batch or batch[-1].metadata.num_pending == 0:
                     return
-                if entry.value:
-                    yield _link_decoder.decode(entry.value)
         finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
     async def by_incident(self, incident: IncidentRef) -> Link | None:
         return await self._get(incident_key(incident))
