@@ -9,11 +9,13 @@ from typing import Any
 import httpx
 import pytest
 from nats.aio.client import Client
-from pdjira_common import subjects
+from nats.js.api import ConsumerConfig
+from pdjira_common import streams, subjects
 from pdjira_common.config import Config, parse_config
 from pdjira_common.contracts import CreateIssue, TransitionIssue, encode
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.waiting import wait_drained
+from pdjira_jira_writer.handlers import CONSUMER as JIRA_WRITER_CONSUMER
 from pdjira_jira_writer.main import JiraWriterService, create_service
 from pdjira_mapping.handlers import CONSUMER as MAPPING_CONSUMER
 from pdjira_mapping.main import MappingService
@@ -162,3 +164,17 @@ def service_name() -> str:
 async def mapping_caught_up(nc: Client) -> None:
     """Until mapping has consumed every outcome so far (e.g. recorded the link of a create)."""
     await wait_drained(nc.jetstream(), timeout=10, consumers=[MAPPING_CONSUMER])
+
+
+async def taken_by_a_dying_writer(nc: Client) -> None:
+    """A writer takes the next command and dies without acking (what kill -9 leaves behind):
+    it comes back after the 2 s ack wait, delivered a second time."""
+    dying = await nc.jetstream().pull_subscribe(
+        subjects.ALL_COMMANDS_JIRA,
+        durable=JIRA_WRITER_CONSUMER,
+        stream=streams.COMMANDS,
+        config=ConsumerConfig(ack_wait=2.0),
+    )
+    [taken] = await dying.fetch(1, timeout=2)
+    assert taken.metadata.num_delivered == 1
+    await dying.unsubscribe()

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig
-from pdjira_common import streams, subjects
 from pdjira_common.contracts import IssueLinked
 from pdjira_devstack.waiting import wait_drained, wait_until
 from pdjira_jira_writer.handlers import CONSUMER
@@ -17,7 +15,7 @@ from pdjira_jira_writer.main import JiraWriterService
 from pdjira_mapping.main import MappingService
 from support.writers import OutcomeWatcher
 
-from .conftest import JIRA_USER, JiraSim, send
+from .conftest import JIRA_USER, JiraSim, send, taken_by_a_dying_writer
 from .test_jira_writer_service import create, label_of, new_incident
 
 SEARCH = "/rest/api/2/search"
@@ -60,21 +58,12 @@ async def test_redelivered_create_searches_and_adopts_the_issue(
     start_writer: Callable[..., Any],
     outcomes: OutcomeWatcher,
 ) -> None:
-    js = nc.jetstream()
     incident = new_incident()
     command = create(incident)
     await send(nc, command)
     # A writer took the command and died without acking, and without a record of the start
     # (say it expired): only the delivery count says the create may have run. It did.
-    dying = await js.pull_subscribe(
-        subjects.ALL_COMMANDS_JIRA,
-        durable=CONSUMER,
-        stream=streams.COMMANDS,
-        config=ConsumerConfig(ack_wait=2.0),
-    )
-    [taken] = await dying.fetch(1, timeout=2)
-    assert taken.metadata.num_delivered == 1
-    await dying.unsubscribe()
+    await taken_by_a_dying_writer(nc)
     existing = await jira_sim.create_issue(
         summary="Disk full on db-1", labels=[label_of(incident)], as_user=JIRA_USER
     )

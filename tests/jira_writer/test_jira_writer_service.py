@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import msgspec
 from nats.aio.client import Client
-from nats.js.api import ConsumerConfig
-from pdjira_common import streams, subjects
+from pdjira_common import streams
 from pdjira_common.contracts import (
     CommandFailed,
     CreateIssue,
@@ -44,6 +43,7 @@ from .conftest import (
     make_config,
     mapping_caught_up,
     send,
+    taken_by_a_dying_writer,
 )
 
 ACCOUNT = "acme"
@@ -177,20 +177,11 @@ async def test_killed_writer_message_is_redelivered_after_ack_wait(
     start_writer: Callable[..., Any],
     outcomes: OutcomeWatcher,
 ) -> None:
-    js = nc.jetstream()
     incident = new_incident()
     command = create(incident)
     await send(nc, command)
     # A writer takes the command and dies without acking (what kill -9 leaves behind).
-    dying = await js.pull_subscribe(
-        subjects.ALL_COMMANDS_JIRA,
-        durable=CONSUMER,
-        stream=streams.COMMANDS,
-        config=ConsumerConfig(ack_wait=2.0),
-    )
-    [taken] = await dying.fetch(1, timeout=2)
-    assert taken.metadata.num_delivered == 1
-    await dying.unsubscribe()
+    await taken_by_a_dying_writer(nc)
 
     async with start_writer(retry={"ack_wait": 2.0}):
         outcome = await outcomes.wait_for(command.command_id, within=10)
