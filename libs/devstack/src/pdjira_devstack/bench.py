@@ -147,6 +147,21 @@ async def _sync_latency(stack: Stack, samples: int) -> list[float]:
     return latencies
 
 
+async def _create_directly(client: httpx.AsyncClient, stack: Stack, summary: str) -> None:
+    """One issue created straight in the Jira simulator: the baseline of a sync."""
+    response = await client.post(
+        f"{stack.jira_url}/rest/api/2/issue",
+        json={
+            "fields": {
+                "project": {"key": "OPS"},
+                "issuetype": {"name": "Task"},
+                "summary": summary,
+            }
+        },
+    )
+    response.raise_for_status()
+
+
 async def _direct_create_latency(stack: Stack, samples: int) -> list[float]:
     """The rawest sync: one direct create call to the Jira simulator, then reading it back."""
     latencies = []
@@ -154,17 +169,7 @@ async def _direct_create_latency(stack: Stack, samples: int) -> list[float]:
     async with httpx.AsyncClient(timeout=10.0, auth=auth) as client:
         for i in range(samples):
             t0 = time.perf_counter()
-            response = await client.post(
-                f"{stack.jira_url}/rest/api/2/issue",
-                json={
-                    "fields": {
-                        "project": {"key": "OPS"},
-                        "issuetype": {"name": "Task"},
-                        "summary": f"direct {i}",
-                    }
-                },
-            )
-            response.raise_for_status()
+            await _create_directly(client, stack, f"direct {i}")
             await client.get(f"{stack.jira_url}/_sim/state")
             latencies.append(time.perf_counter() - t0)
     return latencies
@@ -307,17 +312,7 @@ async def _direct_creates(stack: Stack, count: int, concurrency: int) -> float:
 
         async def worker() -> None:
             for i in numbers:
-                response = await client.post(
-                    f"{stack.jira_url}/rest/api/2/issue",
-                    json={
-                        "fields": {
-                            "project": {"key": "OPS"},
-                            "issuetype": {"name": "Task"},
-                            "summary": f"direct burst {i}",
-                        }
-                    },
-                )
-                response.raise_for_status()
+                await _create_directly(client, stack, f"direct burst {i}")
 
         start = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
