@@ -9,6 +9,7 @@ import logging
 import time
 from typing import Any
 
+import msgspec
 import pytest
 from nats.aio.client import Client
 from nats.js.kv import KeyValue
@@ -174,7 +175,6 @@ async def test_a_service_started_on_many_links_reads_none_and_finds_any(
             for n in (0, count // 2, count - 1):
                 assert await link_of_incident(requester, _link(n).incident) == _link(n)
                 assert await link_of_issue(requester, "dc1", str(10000 + n)) == _link(n)
-            await asyncio.sleep(0.5)
             assert service.store.cached() == 6  # what was asked, not the bucket
     assert not [r for r in caplog.records if "slow consumer" in r.getMessage().lower()]
 
@@ -199,3 +199,17 @@ async def test_export_streams_every_link_once_in_batches(nc: Client) -> None:
     for link in links[10:]:
         await empty.unlink(link)
     assert [link async for link in empty.export()] == []
+
+
+async def test_the_configured_cache_size_bounds_the_service(
+    nc: Client, mapping_config: Config, requester: Any
+) -> None:
+    js = nc.jetstream()
+    for n in range(5):
+        await js.publish(f"$KV.{streams.KV_LINKS}.pd.acme.P{n:07d}", encode(_link(n)))
+    settings = msgspec.structs.replace(mapping_config.mapping, link_cache_size=2)
+    service = create_service(msgspec.structs.replace(mapping_config, mapping=settings))
+    async with service.app:
+        for n in range(5):
+            assert await link_of_incident(requester, _link(n).incident) == _link(n)
+        assert service.store.cached() == 2

@@ -25,6 +25,7 @@ def test_defaults() -> None:
     assert mapping.admin_token is None
     assert (mapping.email_cache_ttl, mapping.echo_mark_ttl) == (3600.0, 300.0)
     assert mapping.fallback("acme", "dc1") is None
+    assert (mapping.link_cache_size, mapping.link_cache_max_age) == (50_000, 300.0)
 
 
 def test_fallback_per_pair_and_token_is_secret() -> None:
@@ -76,6 +77,8 @@ def test_fallback_per_pair_and_token_is_secret() -> None:
             "$.mapping.fallbacks[1]: a second fallback",
             id="duplicate",
         ),
+        pytest.param({"link_cache_size": -1}, "$.mapping.link_cache_size", id="cache-size"),
+        pytest.param({"link_cache_max_age": 0}, "$.mapping.link_cache_max_age", id="cache-age"),
         pytest.param({"admin_tokn": "x"}, "admin_tokn", id="typo"),
     ],
 )

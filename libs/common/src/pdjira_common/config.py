@@ -179,6 +179,10 @@ class MappingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     echo_mark_ttl: float = 300.0  # ceiling for the TTL a writer asks for a mark
     read_timeout: float = 5.0  # waiting for a writer's read (user by id / by e-mail)
     fallbacks: tuple[UserFallback, ...] = ()
+    # Links kept in memory (the most recently used; the rest are read from KV, well under a
+    # millisecond), and how long one is trusted should an invalidation be missed.
+    link_cache_size: int = 50_000
+    link_cache_max_age: float = 300.0
 
     def fallback(self, account: str, instance: str) -> UserFallback | None:
         for fallback in self.fallbacks:
@@ -449,6 +453,12 @@ def _check_mapping(mapping: MappingSettings, accounts: set[str], instances: set[
         )
     if mapping.email_cache_ttl < 0:
         raise ConfigError("config error at $.mapping.email_cache_ttl: must be 0 or more seconds")
+    if mapping.link_cache_size < 0:
+        raise ConfigError(
+            "config error at $.mapping.link_cache_size: must be 0 (no links in memory) or more"
+        )
+    if mapping.link_cache_max_age <= 0:
+        raise ConfigError("config error at $.mapping.link_cache_max_age: must be more than 0")
     pairs: set[tuple[str, str]] = set()
     for i, fallback in enumerate(mapping.fallbacks):
         where = f"$.mapping.fallbacks[{i}]"

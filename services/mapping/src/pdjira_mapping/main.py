@@ -61,7 +61,12 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
     async def links_removed(keys: list[str]) -> None:
         await nats_client(broker).publish(LINKS_CHANGED, " ".join(keys).encode())
 
-    store = KvLinkStore(_opener(broker, streams.KV_LINKS), on_removed=links_removed)
+    store = KvLinkStore(
+        _opener(broker, streams.KV_LINKS),
+        on_removed=links_removed,
+        cache_size=config.mapping.link_cache_size,
+        cache_max_age=config.mapping.link_cache_max_age,
+    )
     registries = Registries(
         links=store,
         users=UserRegistry(
