@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -37,25 +39,36 @@ def test_dev_up_runs_the_demo_both_ways(tmp_path: Path) -> None:
     assert "demo: done, both sides in sync" in out
 
 
-def _processes_under(workdir: Path) -> list[str]:
-    """Command lines of running processes that mention ``workdir`` (the stack's children)."""
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state first), None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` started: nats-server, both simulators, the five services."""
     found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (proc / "stat").read_text().split(")")[-1].split()[0]
-        except OSError:
-            continue
-        if str(workdir) in cmdline and state != "Z":
-            found.append(cmdline)
+        fields = _stat(int(proc.name)) if proc.name.isdigit() else None
+        if fields is not None and int(fields[1]) == pid:
+            found.append(int(proc.name))
     return found
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        fields = _stat(pid)
+        if fields is not None and fields[0] != "Z":
+            alive.append(pid)
+    return alive
 
 
 def test_dev_up_stops_everything_on_a_second_ctrl_c(tmp_path: Path) -> None:
     """A terminal's Ctrl-C and `uv run` forwarding it can deliver two SIGINTs: the second one
-    must not cut the stop short and leave nats-server or a service running."""
+    must not cut the stop short and leave nats-server, a simulator or a service running."""
     workdir = tmp_path / "run"
     up = subprocess.Popen(
         [sys.executable, "-m", "pdjira_cli.main", "dev", "up", "--workdir", str(workdir)],
@@ -63,6 +76,7 @@ def test_dev_up_stops_everything_on_a_second_ctrl_c(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
+    children: list[int] = []
     try:
         assert up.stdout is not None
         for line in up.stdout:
@@ -70,15 +84,19 @@ def test_dev_up_stops_everything_on_a_second_ctrl_c(tmp_path: Path) -> None:
                 break
         else:
             pytest.fail(f"dev up ended before it was up (status {up.wait()})")
-        assert _processes_under(workdir)  # nats-server, simulators and services run
+        children = _children(up.pid)
+        assert len(children) == 8  # nats-server, 2 simulators, 5 services
         up.send_signal(signal.SIGINT)
         for line in up.stdout:
             if "stopping ..." in line:
                 break
         up.send_signal(signal.SIGINT)  # while stopping
         up.wait(timeout=60)
-        assert _processes_under(workdir) == []
+        assert _alive(children) == []
     finally:
         if up.poll() is None:
             up.kill()
             up.wait()
+        for pid in _alive(children):  # what a failed stop left behind
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
