@@ -20,6 +20,7 @@ from pdjira_common import streams
 from pdjira_common.bus import MSG_ID_HEADER
 from pdjira_common.config import ConfigError
 from pdjira_common.contracts import DeadLetter
+from pdjira_common.headers import REPLAY_MSG_ID_PREFIX
 
 from pdjira_cli.nats_access import add_nats_options, nats_settings, with_jetstream
 
@@ -74,7 +75,7 @@ async def replay_letters(js: JetStreamContext, ids: list[int] | None) -> list[st
             continue
         headers = dict(letter.headers)
         original = headers.get(MSG_ID_HEADER, "")
-        headers[MSG_ID_HEADER] = f"replay:{streams.DLQ}:{seq}:{original}"
+        headers[MSG_ID_HEADER] = f"{REPLAY_MSG_ID_PREFIX}{streams.DLQ}:{seq}:{original}"
         await js.publish(letter.subject, letter.data, headers=headers)
         await js.delete_msg(streams.DLQ, seq)
         lines.append(f"{seq}: replayed to {letter.subject}")

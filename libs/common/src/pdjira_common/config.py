@@ -72,6 +72,12 @@ class NatsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     nkey_seed_file: str | None = None
     tls: NatsTls | None = None
 
+    def urls(self) -> list[str]:
+        """The server URLs of ``url`` (a scheme-less one is ``nats://``), user info kept."""
+        return [
+            u if "://" in u else "nats://" + u for u in map(str.strip, self.url.split(",")) if u
+        ]
+
 
 class HttpListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
@@ -366,11 +372,11 @@ def _check(config: Config) -> Config:
 
 def _check_nats(nats: NatsSettings) -> None:
     where = "config error at $.nats"
-    urls = [u.strip() for u in nats.url.split(",") if u.strip()]
+    urls = nats.urls()
     if not urls:
         raise ConfigError(f"{where}.url: give at least one URL, e.g. nats://127.0.0.1:4222")
     for url in urls:
-        parts = urlsplit(url if "://" in url else "nats://" + url)
+        parts = urlsplit(url)
         if parts.scheme not in ("nats", "tls", "ws", "wss"):
             raise ConfigError(
                 f"{where}.url: {redact_url(url)!r} has scheme {parts.scheme!r}; use nats://, "
@@ -378,7 +384,7 @@ def _check_nats(nats: NatsSettings) -> None:
             )
     if nats.replicas < 1:
         raise ConfigError(f"{where}.replicas: must be at least 1")
-    in_url = any(urlsplit(u).username or urlsplit(u).password for u in urls if "://" in u)
+    in_url = any(urlsplit(u).username or urlsplit(u).password for u in urls)
     if (nats.user is None) != (nats.password is None):
         raise ConfigError(
             f"{where}: user and password go together; give both (or neither), "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["CORRELATION_HEADER", "MSG_ID_HEADER"]
+__all__ = ["CORRELATION_HEADER", "MSG_ID_HEADER", "REPLAY_MSG_ID_PREFIX"]
 
 MSG_ID_HEADER = "Nats-Msg-Id"  # JetStream drops a second message with the same id (dedup window)
 CORRELATION_HEADER = "Pdjira-Correlation-Id"  # the source event id: one id finds the whole trace
+# The Nats-Msg-Id of a message `pdjira dlq replay` sends back: a new message, the same command.
+REPLAY_MSG_ID_PREFIX = "replay:"

@@ -21,7 +21,7 @@ from pdjira_common.config import NatsSettings
 from pdjira_common.secrets import Secret
 from pdjira_common.urls import redact_url
 
-__all__ = ["NatsLogin", "broker_security", "connect_options", "login", "redact_url", "servers"]
+__all__ = ["NatsLogin", "broker_security", "connect_options", "redact_url", "servers"]
 
 
 class NatsLogin:
@@ -37,7 +37,7 @@ class NatsLogin:
         self.nkey_seed_file = settings.nkey_seed_file
         if self.user is None and self.token is None:
             # Credentials in the URL (nats://user:pass@host, nats://token@host) become options.
-            for url in _urls(settings.url):
+            for url in settings.urls():
                 parts = urlsplit(url)
                 if parts.password is not None and parts.username is not None:
                     self.user = unquote(parts.username)
@@ -48,18 +48,10 @@ class NatsLogin:
                     break
 
 
-def login(settings: NatsSettings) -> NatsLogin:
-    return NatsLogin(settings)
-
-
-def _urls(url: str) -> list[str]:
-    return [u.strip() if "://" in u else "nats://" + u.strip() for u in url.split(",") if u.strip()]
-
-
 def servers(settings: NatsSettings) -> list[str]:
     """The server URLs without user info."""
     out = []
-    for url in _urls(settings.url):
+    for url in settings.urls():
         parts = urlsplit(url)
         netloc = parts.netloc.rpartition("@")[2]
         out.append(urlunsplit(parts._replace(netloc=netloc)))
@@ -80,7 +72,7 @@ def ssl_context(settings: NatsSettings) -> ssl.SSLContext | None:
 
 def connect_options(settings: NatsSettings) -> dict[str, Any]:
     """nats-py ``connect`` keyword arguments: ``servers`` plus the login and TLS."""
-    who = login(settings)
+    who = NatsLogin(settings)
     options: dict[str, Any] = {"servers": servers(settings)}
     if who.user is not None and who.password is not None:
         options.update(user=who.user, password=who.password.reveal())
@@ -100,7 +92,7 @@ def connect_options(settings: NatsSettings) -> dict[str, Any]:
 
 def broker_security(settings: NatsSettings) -> BaseSecurity | None:
     """FastStream's form of the same login and TLS (``NatsBroker(security=...)``)."""
-    who = login(settings)
+    who = NatsLogin(settings)
     context = ssl_context(settings)
     tls: dict[str, Any] = {
         "ssl_context": context,

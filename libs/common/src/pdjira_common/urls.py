@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["redact_url", "redact_urls_in"]
+__all__ = ["redact_url"]
 
 # scheme://userinfo@  (userinfo: anything up to the last '@' before the host part)
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s,]*)@")
@@ -13,10 +13,6 @@ _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@
 def redact_url(url: str) -> str:
     """``url`` with its user info (``user:password@`` or ``token@``) shown as ``***@``:
     ``nats://user:pass@host:4222`` -> ``nats://***@host:4222``. Also for a comma-separated list
-    of URLs (NATS's server list); a URL without user info is returned as it is."""
-    return redact_urls_in(url)
-
-
-def redact_urls_in(text: str) -> str:
-    """``text`` (a log line, an error message) with the user info of every URL in it hidden."""
-    return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", text)
+    of URLs (NATS's server list), or any text holding URLs; a URL without user info is returned
+    as it is."""
+    return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", url)

@@ -5,13 +5,13 @@ failed for good is dead-lettered after its failure outcome is out.
 ``Writer.recover`` (look at the vendor for the command's write) runs only when the command may
 have run before: its record says it was started, JetStream redelivers it (``num_delivered >
 1``), ``pdjira dlq replay`` sent it back, or an earlier attempt in this process failed (the lane
-retries in place; a create that timed out may have been stored). A first delivery with no trace
-of an earlier run is applied directly: no read before the write.
+retries in place and the record of the failed attempt's start says so: a create that timed
+out may have been stored). A first delivery with no trace of an earlier run is applied
+directly: no read before the write.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -21,7 +21,7 @@ from nats.aio.msg import Msg
 from pdjira_common import streams
 from pdjira_common.bus import publish
 from pdjira_common.contracts import Command, CommandFailed, Outcome, decode_command
-from pdjira_common.headers import MSG_ID_HEADER
+from pdjira_common.headers import MSG_ID_HEADER, REPLAY_MSG_ID_PREFIX
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.retry import PermanentFailure, Unprocessable
 
@@ -32,10 +32,6 @@ from pdjira_writer.spec import WriterSpec
 __all__ = ["Writer", "decode", "make_command_handler", "redelivered"]
 
 _log = get_logger(__name__)
-# Commands whose write this process began and that have no outcome yet (bounded: a command
-# dead-lettered after failed attempts leaves its id here until pushed out).
-_ATTEMPTS_REMEMBERED = 4096
-REPLAY_PREFIX = "replay:"  # the Nats-Msg-Id of a message `pdjira dlq replay` sent back
 
 
 class Writer(Protocol):
@@ -81,7 +77,7 @@ def redelivered(msg: Msg) -> bool:
         delivered = int(msg.metadata.num_delivered or 1)
     except Exception:  # not a JetStream message (no metadata): count it as seen before
         return True
-    replayed = (msg.headers or {}).get(MSG_ID_HEADER, "").startswith(REPLAY_PREFIX)
+    replayed = (msg.headers or {}).get(MSG_ID_HEADER, "").startswith(REPLAY_MSG_ID_PREFIX)
     return delivered > 1 or replayed
 
 
@@ -94,27 +90,22 @@ def make_command_handler(
 ) -> Callable[[Msg], Awaitable[None]]:
     """The lane handler: decode, apply once, publish the outcome (the lane acks after it)."""
 
-    attempted: OrderedDict[str, None] = OrderedDict()
-
     async def apply_once(command: Command, *, seen_before: bool) -> Outcome:
         command_id = command.command_id
         record = await command_log.get(command_id)
         if record is not None and record.outcome is not None:
             _log.info("command_already_done", id=command_id)
             return record.outcome  # published again: JetStream drops the duplicate
-        may_have_run = record is not None or seen_before or command_id in attempted
+        # A record without an outcome: started before, by a process that died or an attempt
+        # that failed (the lane retries in place).
+        may_have_run = record is not None or seen_before
         recovered = await writer.recover(command) if may_have_run else None
         if recovered is not None:
             _log.info("command_recovered", id=command_id)
             outcome = recovered
         else:
             await command_log.put(CommandRecord(command_id=command_id, state="started"))
-            # Before the write: if it raises, the in-place retry looks for it first.
-            attempted[command_id] = None
-            if len(attempted) > _ATTEMPTS_REMEMBERED:
-                attempted.popitem(last=False)
             outcome = await writer.handle(command)
-        attempted.pop(command_id, None)
         if isinstance(outcome, CommandFailed):
             await command_log.forget(command.command_id)  # a replay from the DLQ runs it anew
         else:
