@@ -134,18 +134,23 @@ class LaneDispatcher:
         self._sub: JetStreamContext.PullSubscription | None = None
 
     async def start(self) -> None:
-        self._sub = await self._js.pull_subscribe(
-            self._subject,
-            durable=self._durable,
-            stream=self._stream,
-            config=ConsumerConfig(
-                ack_wait=self._retry.ack_wait,
-                max_ack_pending=10_000,
-                max_deliver=LANE_MAX_DELIVER,
-            ),
+        # The lanes hold up to 4 x concurrency messages: max_ack_pending is far above that (a
+        # durable left at 1, the global head-of-line of old, is raised to it).
+        config = ConsumerConfig(
+            ack_wait=self._retry.ack_wait, max_ack_pending=10_000, max_deliver=LANE_MAX_DELIVER
         )
-        # A durable created before the bound existed keeps no max_deliver unless told.
-        await update_consumer(self._js, self._stream, self._durable, max_deliver=LANE_MAX_DELIVER)
+        self._sub = await self._js.pull_subscribe(
+            self._subject, durable=self._durable, stream=self._stream, config=config
+        )
+        # nats-py only creates a durable: an existing one keeps its old settings unless told.
+        await update_consumer(
+            self._js,
+            self._stream,
+            self._durable,
+            ack_wait=config.ack_wait,
+            max_ack_pending=config.max_ack_pending,
+            max_deliver=config.max_deliver,
+        )
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"lanes:{self._durable}")
         self._beat = asyncio.create_task(self._keep_alive(), name=f"beat:{self._durable}")
 

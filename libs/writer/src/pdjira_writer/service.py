@@ -14,10 +14,8 @@ from typing import Generic, Protocol, TypeVar
 
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
-from pdjira_common import streams
 from pdjira_common.bus import jetstream, make_broker
 from pdjira_common.config import Config, HttpListen
-from pdjira_common.consumers import LANE_MAX_DELIVER, update_consumer
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.logging import configure_logging
 from pdjira_common.service import config_from_command_line, run_asgi, service_app
@@ -97,16 +95,7 @@ class WriterServiceFactory(Generic[W, C]):
                 concurrency=config.writers.concurrency,
                 may_overtake=lambda msg: writer.creates_prerequisite(msg.data),
             )
-            await dispatcher.start()
-            # An existing durable keeps its old settings unless told: apply the configured one,
-            # and the bound on deliveries of a command that kills the writer (``consumers``).
-            await update_consumer(
-                js,
-                streams.COMMANDS,
-                spec.name,
-                ack_wait=config.retry.ack_wait,
-                max_deliver=LANE_MAX_DELIVER,
-            )
+            await dispatcher.start()  # also brings an existing durable to its settings
             lanes.append(dispatcher)
 
         async def stop_lanes() -> None:

@@ -19,7 +19,6 @@ from nats.js.kv import KeyValue
 from pdjira_common import streams, subjects
 from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config, RetrySettings
-from pdjira_common.consumers import LANE_MAX_DELIVER, update_consumer
 from pdjira_common.contracts import Event, IncidentEvent, decode_event
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.retry import Unprocessable, waits_within
@@ -42,7 +41,6 @@ __all__ = [
     "CONSUMER",
     "RulesService",
     "build",
-    "consumer_settings",
     "create_service",
     "decode",
     "event_handler",
@@ -53,20 +51,6 @@ CONSUMER = "rules"
 # Events of different entities decided at once, at most (one entity's: one at a time, in order).
 # The lanes hold 4x as many events: that much room for entities waiting for their link.
 CONCURRENCY = 32
-# What LaneDispatcher creates the durable with: the lanes hold up to 4 x CONCURRENCY messages,
-# so a durable left at max_ack_pending=1 (the global head-of-line of old) is raised to it.
-_LANES_MAX_ACK_PENDING = 10_000
-
-
-def consumer_settings(config: Config) -> dict[str, Any]:
-    """The editable consumer settings, applied again after every start (an existing durable
-    keeps its old ones otherwise); ``max_deliver`` bounds an event that kills the service
-    (``pdjira_common.consumers``: past its poison threshold the lanes dead-letter it)."""
-    return {
-        "ack_wait": config.retry.ack_wait,
-        "max_ack_pending": _LANES_MAX_ACK_PENDING,
-        "max_deliver": LANE_MAX_DELIVER,
-    }
 
 
 def lane_retry(config: Config) -> RetrySettings:
@@ -194,9 +178,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
             concurrency=CONCURRENCY,
             stream=streams.EVENTS,
         )
-        await dispatcher.start()
-        # An existing durable keeps its old config unless updated explicitly.
-        await update_consumer(js, streams.EVENTS, CONSUMER, **consumer_settings(config))
+        await dispatcher.start()  # also brings an existing durable to its settings
         lanes.append(dispatcher)
 
     async def stop_lanes() -> None:
