@@ -76,7 +76,7 @@ def jetstream(broker: NatsBroker) -> JetStreamContext:
 
 async def publish(
     broker: NatsBroker,
-    message: msgspec.Struct,
+    message: msgspec.Struct | bytes,
     subject: str,
     *,
     stream: str,
@@ -84,9 +84,10 @@ async def publish(
     correlation_id: str,
     timeout: float = 5.0,
 ) -> PubAck:
-    """Publish to JetStream and wait for the PubAck; ``msg_id`` dedupes retries of the same fact."""
+    """Publish to JetStream and wait for the PubAck; ``msg_id`` dedupes retries of the same fact.
+    ``message`` is a contract, or one already encoded (by a caller that had to measure it)."""
     ack: PubAck = await broker.publish(
-        encode(message),
+        message if isinstance(message, bytes) else encode(message),
         subject,
         stream=stream,
         headers={

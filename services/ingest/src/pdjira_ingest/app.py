@@ -141,8 +141,7 @@ class _Webhooks:
         try:
             body = await _read_body(request, self.max_body_bytes)
             event = accept(request, target, body)
-            if not isinstance(event, Ignored):
-                self._check_fits(event)
+            payload = b"" if isinstance(event, Ignored) else self._encoded(event)
         except WebhookRejected as exc:
             # The body is never logged: it can be large and holds customer data.
             log.warning("webhook_rejected", status=exc.status, code=exc.code, reason=exc.message)
@@ -155,11 +154,11 @@ class _Webhooks:
             log.info("webhook_ignored", event_type=event.event_type, reason=event.reason)
             self.metrics.count(source, "ignored", "event_type_not_synced")
             return JSONResponse({"status": "ignored", "reason": event.reason}, 202)
-        return await self._store(event, source, log)
+        return await self._store(event, payload, source, log)
 
-    def _check_fits(self, event: IncidentEvent | IssueEvent) -> None:
-        """The event's JSON, refused (413) if the broker could never store it: the body fitted,
-        but what ingest made of it need not (e.g. many tiny custom field values)."""
+    def _encoded(self, event: IncidentEvent | IssueEvent) -> bytes:
+        """The event's JSON, as stored; refused (413) if the broker could never store it: the
+        body fitted, but what ingest made of it need not (e.g. many tiny custom field values)."""
         encoded = encode(event)
         if self.max_payload is not None and len(encoded) + ENVELOPE_HEADROOM > self.max_payload:
             raise WebhookRejected(
@@ -168,22 +167,25 @@ class _Webhooks:
                 f"the event made of this webhook is {len(encoded)} bytes, more than the "
                 f"{self.max_payload - ENVELOPE_HEADROOM} the message bus can store",
             )
+        return encoded
 
-    async def _store(self, event: IncidentEvent | IssueEvent, source: str, log: Any) -> Response:
+    async def _store(
+        self, event: IncidentEvent | IssueEvent, payload: bytes, source: str, log: Any
+    ) -> Response:
         where = destination(event)
         with structlog.contextvars.bound_contextvars(correlation_id=event.correlation_id):
             started = time.perf_counter()
             try:
                 ack = await publish(
                     self.broker,
-                    event,
+                    payload,
                     where.subject,
                     stream=streams.EVENTS,
                     msg_id=where.msg_id,
                     correlation_id=event.correlation_id,
                     timeout=self.publish_timeout,
                 )
-            except MaxPayloadError:  # _check_fits missed it (headers?): retrying cannot help
+            except MaxPayloadError:  # _encoded missed it (headers?): retrying cannot help
                 log.warning("webhook_rejected", status=413, code="event_too_large")
                 self.metrics.count(source, "rejected", "event_too_large")
                 return _error(
