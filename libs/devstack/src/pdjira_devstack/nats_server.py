@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 from pdjira_devstack.ports import free_port, wait_port
@@ -108,9 +109,16 @@ class NatsServer:
             self._proc.wait(10)
 
     def pause(self) -> None:
-        """SIGSTOP: a server that hangs (connections stay open, nothing is answered)."""
+        """SIGSTOP: a server that hangs (connections stay open, nothing is answered). Returns
+        once the kernel shows it stopped (the signal is delivered asynchronously)."""
         if self._proc and self._proc.poll() is None:
             os.kill(self._proc.pid, signal.SIGSTOP)
+            stat = Path(f"/proc/{self._proc.pid}/stat")
+            deadline = time.monotonic() + 5.0
+            while stat.read_text().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("nats-server did not stop on SIGSTOP")
+                time.sleep(0.001)
 
     def resume(self) -> None:
         if self._proc and self._proc.poll() is None:
