@@ -65,6 +65,11 @@ class NatsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     url: str = "nats://127.0.0.1:4222"  # several: comma-separated
     replicas: int = 1
+    # Partitions of the event and command streams: at most this many replicas of one service
+    # share the work (order per entity holds across them). Change only with the streams drained.
+    partitions: int = 8
+    # How long a killed replica's partitions wait before another replica takes them over.
+    partition_lease_ttl: float = 15.0
     user: str | None = None
     password: Secret | None = None
     token: Secret | None = None
@@ -384,6 +389,16 @@ def _check_nats(nats: NatsSettings) -> None:
             )
     if nats.replicas < 1:
         raise ConfigError(f"{where}.replicas: must be at least 1")
+    if not 1 <= nats.partitions <= 256:
+        raise ConfigError(
+            f"{where}.partitions: {nats.partitions} is out of range; give 1 to 256 (at least the "
+            "most replicas any service runs with)"
+        )
+    if not 1.0 <= nats.partition_lease_ttl <= 600.0:
+        raise ConfigError(
+            f"{where}.partition_lease_ttl: {nats.partition_lease_ttl:g} s is out of range; give "
+            "1 to 600 seconds (15 is the default)"
+        )
     in_url = any(urlsplit(u).username or urlsplit(u).password for u in urls)
     if (nats.user is None) != (nats.password is None):
         raise ConfigError(

@@ -28,8 +28,9 @@ otherwise hold its lane for ever: the beat keeps it in progress) is cancelled an
 dead-lettered with the reason. A hang that blocks the event loop itself stops the beat too: the
 liveness check restarts the service, and the delivery count ends it.
 
-Limit: order is per replica. Two replicas on the same durable may each take one command of an
-entity (rare: lanes drain in milliseconds); partitioned consumers would close that gap.
+Across replicas: a dispatcher reads one durable, and one replica at a time reads a partition's
+durable (``partition_lanes``). Stopping hands every message back with a plain nak, including
+one waiting to retry: the next holder gets it before anything newer of its entity.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from pdjira_common.consumers import (
 from pdjira_common.dead_letters import send_to_dlq
 from pdjira_common.headers import CORRELATION_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
+from pdjira_common.partitions import entity_tokens
 from pdjira_common.retry import (
     DeadLetterNow,
     Unprocessable,
@@ -88,8 +90,9 @@ def handler_timeout(retry: RetrySettings) -> float:
 
 
 def entity_of(subject: str) -> str:
-    """``commands.jira.dc1.Q123`` -> ``dc1.Q123``: the lane key."""
-    return ".".join(subject.split(".")[2:]) or subject
+    """``commands.jira.5.dc1.Q123`` (or, unpartitioned, ``commands.jira.dc1.Q123``) ->
+    ``dc1.Q123``: the lane key."""
+    return ".".join(entity_tokens(subject)) or subject
 
 
 class LaneDispatcher:
@@ -107,6 +110,7 @@ class LaneDispatcher:
         may_overtake: Callable[[Msg], bool] = lambda _msg: False,
         stream: str = streams.COMMANDS,
         rng: random.Random | None = None,
+        running: asyncio.Semaphore | None = None,
     ) -> None:
         self._js = js
         self._subject = subject
@@ -116,7 +120,8 @@ class LaneDispatcher:
         self._may_overtake = may_overtake
         self._stream = stream
         self._rng = rng or random.Random()
-        self._running = asyncio.Semaphore(concurrency)
+        # Handlers running at once: shared by the dispatchers of one replica's partitions.
+        self._running = running or asyncio.Semaphore(concurrency)
         # Messages held (queued or running) at most: bounds memory and the ack timers kept.
         self._room = asyncio.Semaphore(concurrency * 4)
         self._max_batch = max(1, min(concurrency * 2, 256))
@@ -132,6 +137,12 @@ class LaneDispatcher:
         self._beat: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
+        self._pulling = False
+        # Stream sequences: the consumer's last delivered one when we started, the highest
+        # this dispatcher was given since. More delivered than seen at stop = a message was
+        # in flight to us when we stopped (see :meth:`delivered_all_seen`).
+        self.delivered_at_start = 0
+        self.highest_seen = 0
 
     async def start(self) -> None:
         # The lanes hold up to 4 x concurrency messages: max_ack_pending is far above that (a
@@ -151,14 +162,24 @@ class LaneDispatcher:
             max_ack_pending=config.max_ack_pending,
             max_deliver=config.max_deliver,
         )
+        info = await self._sub.consumer_info()
+        self.delivered_at_start = info.delivered.stream_seq if info.delivered else 0
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"lanes:{self._durable}")
         self._beat = asyncio.create_task(self._keep_alive(), name=f"beat:{self._durable}")
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop fetching (at once: a waiting pull request is not waited out); let running
-        commands finish; hand the rest back to the server."""
+    async def stop(self, timeout: float = 10.0, *, settle: bool = False) -> None:
+        """Stop fetching (at once: a waiting pull request is not waited out, unless ``settle``);
+        let running commands finish; hand the rest back to the server.
+
+        ``settle`` (a partition handed to another replica): a pull request still open when we
+        stop could be answered after we left, and that message would come back only after its
+        ack wait, behind newer ones of its entity. So the open request is waited out (at most
+        :data:`IDLE_FETCH`) and what it brings is handed back with the rest."""
         self._stopping.set()
         if self._fetcher is not None:
+            if settle and self._pulling:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._fetcher), IDLE_FETCH + 0.5)
             self._fetcher.cancel()
             await asyncio.gather(self._fetcher, return_exceptions=True)
         workers = list(self._workers.values())
@@ -207,6 +228,7 @@ class LaneDispatcher:
 
     async def _pull(self, batch: int) -> list[Msg]:
         assert self._sub is not None
+        self._pulling = True
         try:
             return await self._sub.fetch(batch, timeout=IDLE_FETCH)
         except (TimeoutError, nats.errors.TimeoutError):
@@ -215,9 +237,20 @@ class LaneDispatcher:
             _log.warning("fetch_failed", reason=redact(f"{type(exc).__name__}: {exc}"))
             await asyncio.sleep(0.5)
             return []
+        finally:
+            self._pulling = False
+
+    async def delivered_all_seen(self) -> bool:
+        """After :meth:`stop`: True if the server delivered nothing this dispatcher did not
+        see (so every message it was given was acked or handed back, none is in flight)."""
+        assert self._sub is not None
+        info = await self._js.consumer_info(self._stream, self._durable)
+        delivered = info.delivered.stream_seq if info.delivered else 0
+        return delivered <= max(self.delivered_at_start, self.highest_seen)
 
     def _enqueue(self, msg: Msg) -> None:
         sequence = msg.metadata.sequence.stream
+        self.highest_seen = max(self.highest_seen, sequence)
         if sequence in self._held or sequence in self._done:
             _log.warning("redelivery_dropped", subject=msg.subject, sequence=sequence)
             if sequence in self._done:  # it was done: settle this delivery too
@@ -314,8 +347,10 @@ class LaneDispatcher:
                 "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
             )
             if await self._wait_or_stop(verdict.delay):
+                # Due at once, not after the backoff: whoever takes the partition next must get
+                # it before the newer messages of its entity.
                 with contextlib.suppress(Exception):
-                    await msg.nak(delay=verdict.delay)  # the restart (or a peer) takes it up
+                    await msg.nak()
                 return False
 
     async def _run_overtaker(self, lane: deque[Msg]) -> bool:

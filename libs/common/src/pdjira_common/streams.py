@@ -19,6 +19,9 @@ from nats.js.api import (
 )
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
+from pdjira_common.config import NatsSettings
+from pdjira_common.partitions import transform
+
 __all__ = [
     "AUDIT",
     "COMMANDS",
@@ -31,6 +34,7 @@ __all__ = [
     "KV_LEASES",
     "KV_LINKS",
     "KV_PAIRS",
+    "KV_PARTITIONS",
     "KV_PENDING",
     "KV_RECONCILE",
     "KV_RULES",
@@ -38,6 +42,8 @@ __all__ = [
     "KV_WRITES",
     "LEASE_TTL",
     "OUTCOMES",
+    "PARTITIONS",
+    "PARTITION_LEASE_TTL",
     "PENDING_TTL",
     "STREAMS",
     "Topology",
@@ -75,6 +81,14 @@ LEASE_TTL = 30.0
 # Commands a writer has started / finished (by command id), so a redelivery never runs twice.
 KV_DONE = "pdjira_done"
 DONE_TTL = 2 * 3600.0
+# Partitioned consumption (``partition_lanes``): replicas' member keys and partition leases;
+# the bucket's TTL is the lease time (how long a killed replica's partitions wait).
+KV_PARTITIONS = "pdjira_partitions"
+PARTITION_LEASE_TTL = 15.0
+# Partitions of EVENTS and COMMANDS (the stream subject transform): the most replicas of one
+# service that can share the work. Change it only with the streams drained: an entity's
+# partition changes with it.
+PARTITIONS = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,9 +96,20 @@ class Topology:
     """Tunables of the declaration (replicas in production, shorter windows in tests)."""
 
     replicas: int = 1
+    partitions: int = PARTITIONS
+    partition_lease_ttl: float = PARTITION_LEASE_TTL
     # PagerDuty retries a webhook for up to 48 h; dedupe across what we can afford to track.
     events_duplicate_window: float = 2 * 3600.0
     commands_duplicate_window: float = 2 * 3600.0
+
+    @classmethod
+    def of(cls, nats: NatsSettings) -> Topology:
+        """The declaration the config's ``nats`` section asks for."""
+        return cls(
+            replicas=nats.replicas,
+            partitions=nats.partitions,
+            partition_lease_ttl=nats.partition_lease_ttl,
+        )
 
 
 def stream_configs(topology: Topology) -> list[StreamConfig]:
@@ -93,6 +118,7 @@ def stream_configs(topology: Topology) -> list[StreamConfig]:
         StreamConfig(
             name=EVENTS,
             subjects=["events.>"],
+            subject_transform=transform("events", topology.partitions),
             retention=RetentionPolicy.LIMITS,
             max_age=7 * DAY,
             storage=StorageType.FILE,
@@ -103,6 +129,7 @@ def stream_configs(topology: Topology) -> list[StreamConfig]:
         StreamConfig(
             name=COMMANDS,
             subjects=["commands.>"],
+            subject_transform=transform("commands", topology.partitions),
             retention=RetentionPolicy.WORK_QUEUE,
             max_age=7 * DAY,
             storage=StorageType.FILE,
@@ -153,6 +180,9 @@ def kv_configs(topology: Topology) -> list[KeyValueConfig]:
         KeyValueConfig(bucket=KV_RECONCILE, history=1, replicas=r),
         KeyValueConfig(bucket=KV_LEASES, history=1, replicas=r, ttl=LEASE_TTL),
         KeyValueConfig(bucket=KV_DONE, history=1, replicas=r, ttl=DONE_TTL),
+        KeyValueConfig(
+            bucket=KV_PARTITIONS, history=1, replicas=r, ttl=topology.partition_lease_ttl
+        ),
     ]
 
 

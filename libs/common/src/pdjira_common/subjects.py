@@ -32,6 +32,7 @@ __all__ = [
     "msg_id",
     "outcome",
     "token",
+    "unpartitioned",
 ]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
@@ -87,6 +88,15 @@ def msg_id(value: str) -> str:
     if len(value) <= MAX_MSG_ID and not _CONTROL.search(value):
         return value
     return f"{_CONTROL.sub('_', value[:_PREFIX])}={_digest(value)}"
+
+
+def unpartitioned(subject: str) -> str:
+    """A stored subject without the partition the stream added (``commands.jira.5.dc1.Q1``
+    -> ``commands.jira.dc1.Q1``): the subject as it was published."""
+    tokens = subject.split(".")
+    if len(tokens) == 5 and tokens[0] in ("events", "commands") and tokens[2].isdigit():
+        del tokens[2]
+    return ".".join(tokens)
 
 
 def event_pd(account: str, incident_id: str) -> str:

@@ -8,16 +8,20 @@ wire its writer (and reads) on the broker; :class:`WriterServiceFactory` does th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
+from pdjira_common import streams
 from pdjira_common.bus import jetstream, make_broker
 from pdjira_common.config import Config, HttpListen
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.logging import configure_logging
+from pdjira_common.partition_lanes import PartitionedLanes
+from pdjira_common.partitions import Unit, units
 from pdjira_common.service import config_from_command_line, run_asgi, service_app
 from pdjira_common.streams import Topology
 
@@ -80,32 +84,47 @@ class WriterServiceFactory(Generic[W, C]):
             else self._http_clients(config, HttpOptions.of(config, metrics.requests))
         )
         writer = self._wire(broker, targets)
-        lanes: list[LaneDispatcher] = []
+        lanes: list[PartitionedLanes] = []
 
         async def start_lanes() -> None:
             js = jetstream(broker)
-            dispatcher = LaneDispatcher(
-                js,
-                subject=spec.commands,
-                durable=spec.name,
-                handler=make_command_handler(
-                    broker, writer, metrics, spec, command_log=kv_command_log(broker)
-                ),
-                retry=config.retry,
-                concurrency=config.writers.concurrency,
-                may_overtake=lambda msg: writer.creates_prerequisite(msg.data),
+            handler = make_command_handler(
+                broker, writer, metrics, spec, command_log=kv_command_log(broker)
             )
-            await dispatcher.start()  # also brings an existing durable to its settings
-            lanes.append(dispatcher)
+            running = asyncio.Semaphore(config.writers.concurrency)  # shared by partitions
+
+            def dispatcher(unit: Unit) -> LaneDispatcher:
+                return LaneDispatcher(
+                    js,
+                    subject=unit.filter,
+                    durable=unit.durable,
+                    handler=handler,
+                    retry=config.retry,
+                    concurrency=config.writers.concurrency,
+                    may_overtake=lambda msg: writer.creates_prerequisite(msg.data),
+                    running=running,
+                )
+
+            partitioned = PartitionedLanes(
+                js,
+                group=spec.name,
+                stream=streams.COMMANDS,
+                units=units(spec.name, spec.commands, config.nats.partitions),
+                dispatcher=dispatcher,
+                ack_wait=config.retry.ack_wait,
+            )
+            await partitioned.start()
+            lanes.append(partitioned)
 
         async def stop_lanes() -> None:
-            for dispatcher in lanes:
-                await dispatcher.stop()
+            for partitioned in lanes:
+                await partitioned.stop()
+            lanes.clear()
 
         app = service_app(
             broker,
             name=spec.name,
-            topology=topology or Topology(replicas=config.nats.replicas),
+            topology=topology or Topology.of(config.nats),
             registry=metrics.registry,
             after_startup=(start_lanes,),
             on_shutdown=(stop_lanes,),

@@ -249,7 +249,7 @@ def create_app(
                     instance=instance.id,
                     hint="set jira_instances[].webhook_secret too if the Jira can sign webhooks",
                 )
-        await connect_and_declare(broker, topology or Topology(replicas=config.nats.replicas))
+        await connect_and_declare(broker, topology or Topology.of(config.nats))
         webhooks.limit_to(nats_client(broker).max_payload)
         _log.info(
             "ingest_body_limit",

@@ -116,7 +116,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
     app = service_app(
         broker,
         name="mapping",
-        topology=topology or Topology(replicas=config.nats.replicas),
+        topology=topology or Topology.of(config.nats),
         registry=metrics.registry,
         after_startup=(apply_consumer_settings, start_responders),
         on_shutdown=(stop_responders,),

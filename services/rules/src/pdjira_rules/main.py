@@ -5,6 +5,7 @@ pending-link marks (KV ``pdjira_pending``), the JQL fallback, and the ASGI app: 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from pdjira_common.bus import jetstream, make_broker, nats_client
 from pdjira_common.config import Config, RetrySettings
 from pdjira_common.contracts import Event, IncidentEvent, decode_event
 from pdjira_common.lanes import LaneDispatcher
+from pdjira_common.partition_lanes import PartitionedLanes
+from pdjira_common.partitions import Unit, units
 from pdjira_common.retry import Unprocessable, waits_within
 from pdjira_common.secrets import redact
 from pdjira_common.service import service_app
@@ -162,34 +165,48 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         pending=KvPendingLinks(open_pending),
         link_wait=settings.link_wait,
     )
-    lanes: list[LaneDispatcher] = []
+    lanes: list[PartitionedLanes] = []
 
     async def check_config_rules() -> None:
         checked.start()  # in the background: the writers may start after us
 
     async def start_lanes() -> None:
         js = jetstream(broker)
-        dispatcher = LaneDispatcher(
+        running = asyncio.Semaphore(CONCURRENCY)  # shared by this replica's partitions
+        retry = lane_retry(config)
+
+        def dispatcher(unit: Unit) -> LaneDispatcher:
+            return LaneDispatcher(
+                js,
+                subject=unit.filter,
+                durable=unit.durable,
+                handler=event_handler(deciding),
+                retry=retry,
+                concurrency=CONCURRENCY,
+                stream=streams.EVENTS,
+                running=running,
+            )
+
+        partitioned = PartitionedLanes(
             js,
-            subject=subjects.ALL_EVENTS,
-            durable=CONSUMER,
-            handler=event_handler(deciding),
-            retry=lane_retry(config),
-            concurrency=CONCURRENCY,
+            group=CONSUMER,
             stream=streams.EVENTS,
+            units=units(CONSUMER, subjects.ALL_EVENTS, config.nats.partitions),
+            dispatcher=dispatcher,
+            ack_wait=retry.ack_wait,
         )
-        await dispatcher.start()  # also brings an existing durable to its settings
-        lanes.append(dispatcher)
+        await partitioned.start()
+        lanes.append(partitioned)
 
     async def stop_lanes() -> None:
-        for dispatcher in lanes:
-            await dispatcher.stop()
+        for partitioned in lanes:
+            await partitioned.stop()
         lanes.clear()
 
     app = service_app(
         broker,
         name="rules",
-        topology=topology or Topology(replicas=config.nats.replicas),
+        topology=topology or Topology.of(config.nats),
         registry=metrics.registry,
         after_startup=(start_lanes, check_config_rules),
         on_shutdown=(stop_lanes, checked.stop, store.stop),

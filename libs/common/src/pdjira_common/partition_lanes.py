@@ -1,0 +1,304 @@
+"""Partitioned lanes: every replica of a service consumes its share of the partitions, one
+replica per partition at a time, so per-entity order holds across replicas.
+
+Membership and leases live in KV ``pdjira_partitions`` (its TTL is the lease time):
+
+- each replica puts ``m.<group>.<replica>`` every third of the TTL (a killed replica's key
+  expires; a stopped one deletes it);
+- the replicas listed there split the units (``partitions.assign``); a replica consumes a unit
+  only while it holds ``l.<durable>`` (created, or taken over with compare-and-set, and renewed
+  on the same beat). A replica that cannot renew for two thirds of the TTL stops the unit
+  before anyone else can take it;
+- a unit no longer ours (a replica joined) is handed back: its lanes stop, the messages held
+  are nacked (redelivered first, in stream order, to the next holder), and the lease is marked
+  released (an empty value) so the next holder starts at once;
+- a unit taken after its holder *died* (the lease expired, the consumer still has messages
+  delivered and unacked) starts only one ack wait later: by then every message the dead replica
+  held is due again, and the server hands redeliveries out before newer messages, so nothing of
+  an entity can overtake an older message the dead replica never finished.
+
+Each replica first creates every unit's durable (so a unit no one holds yet still shows its
+pending messages) and narrows the service's original durable to four-token subjects (messages
+stored before partitioning; a work-queue stream refuses overlapping consumers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.kv import KeyValue
+
+from pdjira_common import streams, subjects
+from pdjira_common.consumers import LANE_MAX_DELIVER, update_consumer
+from pdjira_common.lanes import LaneDispatcher
+from pdjira_common.logging import get_logger
+from pdjira_common.partitions import Unit, assign, replica_id
+from pdjira_common.secrets import redact
+
+__all__ = ["PartitionedLanes"]
+
+_log = get_logger(__name__)
+_RELEASED = b""
+MAX_ACK_PENDING = 10_000  # far above what one replica's lanes hold (4 x concurrency)
+
+
+@dataclass
+class _Holding:
+    unit: Unit
+    revision: int
+    renewed_at: float
+    dispatcher: LaneDispatcher | None = None
+    starting: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+class PartitionedLanes:
+    """Consume ``units`` (see ``partitions.units``) as this replica's share says."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        group: str,
+        stream: str,
+        units: list[Unit],
+        dispatcher: Callable[[Unit], LaneDispatcher],
+        ack_wait: float,
+        me: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._js = js
+        self._group = subjects.token(group)
+        self._stream = stream
+        self._units = units
+        self._dispatcher = dispatcher
+        self._ack_wait = ack_wait
+        self.me = me or replica_id()
+        self._clock = clock
+        self._kv: KeyValue | None = None
+        self._ttl = streams.PARTITION_LEASE_TTL
+        self._held: dict[str, _Holding] = {}
+        self._beat: asyncio.Task[None] | None = None
+        self._members_seen_at = 0.0
+
+    @property
+    def held(self) -> list[str]:
+        """The durables this replica consumes now (started or starting)."""
+        return sorted(self._held)
+
+    # ------------------------------------------------------------------ life
+
+    async def start(self) -> None:
+        self._kv = await self._js.key_value(streams.KV_PARTITIONS)
+        info = await self._js.stream_info(f"KV_{streams.KV_PARTITIONS}")
+        self._ttl = float(info.config.max_age or streams.PARTITION_LEASE_TTL)
+        await self._declare_consumers()
+        await self._tick()
+        self._beat = asyncio.create_task(self._beat_loop(), name=f"partitions:{self._group}")
+
+    async def stop(self) -> None:
+        """Hand every unit back (lanes stopped, held messages nacked, leases released) and
+        leave the member list: the others take over on their next beat."""
+        if self._beat is not None:
+            self._beat.cancel()
+            await asyncio.gather(self._beat, return_exceptions=True)
+        await asyncio.gather(*(self._give_up(name) for name in list(self._held)))
+        # Purged from the bucket's stream, not deleted: a delete marker would still list us.
+        with contextlib.suppress(Exception):
+            await self._js.purge_stream(
+                f"KV_{streams.KV_PARTITIONS}", subject=self._kv_subject(self._member_key(self.me))
+            )
+
+    # ------------------------------------------------------------------ consumers
+
+    def consumer_config(self, unit: Unit) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=unit.durable,
+            filter_subject=unit.filter,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            max_ack_pending=MAX_ACK_PENDING,
+            max_deliver=LANE_MAX_DELIVER,
+        )
+
+    async def _declare_consumers(self) -> None:
+        # The legacy unit first: its old filter (``<prefix>.>``) overlaps every partition's.
+        for unit in self._units:
+            config = self.consumer_config(unit)
+            try:
+                await self._js.consumer_info(self._stream, unit.durable)
+            except NotFoundError:
+                with contextlib.suppress(Exception):  # a peer created it meanwhile
+                    await self._js.add_consumer(self._stream, config)
+            await update_consumer(
+                self._js,
+                self._stream,
+                unit.durable,
+                filter_subject=config.filter_subject,
+                ack_wait=config.ack_wait,
+                max_ack_pending=config.max_ack_pending,
+                max_deliver=config.max_deliver,
+            )
+
+    # ------------------------------------------------------------------ the beat
+
+    async def _beat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._ttl / 3)
+            try:
+                await self._tick()
+            except Exception as exc:  # never let the beat die: it is what keeps the leases
+                _log.warning("partition_beat_failed", reason=redact(f"{type(exc).__name__}: {exc}"))
+
+    async def _tick(self) -> None:
+        for name, holding in list(self._held.items()):
+            task = holding.starting
+            if task is not None and task.done() and holding.dispatcher is None:
+                # Its start failed (NATS trouble): hand it back and take it again below.
+                error = None if task.cancelled() else task.exception()
+                _log.warning("partition_start_failed", unit=name, error=type(error).__name__)
+                await self._give_up(name)
+        members = await self._members()
+        if members is None:
+            await self._drop_expiring()
+            return
+        wanted = {unit.durable: unit for unit in assign(members, self._units, self.me)}
+        for name in [n for n in self._held if n not in wanted]:
+            await self._give_up(name)
+        for name in [n for n in self._held if n in wanted]:
+            await self._renew(name)
+        for name, unit in wanted.items():
+            if name not in self._held:
+                await self._try_take(unit)
+
+    async def _members(self) -> list[str] | None:
+        """Announce this replica and read the live ones; None when KV could not answer."""
+        assert self._kv is not None
+        try:
+            await self._kv.put(self._member_key(self.me), b"")
+            # The bucket's subjects (one request; a key watch would not see a key expire).
+            info = await self._js.stream_info(
+                f"KV_{streams.KV_PARTITIONS}",
+                subjects_filter=self._kv_subject(self._member_key("*")),
+            )
+        except Exception as exc:
+            _log.warning("partition_members_unknown", reason=redact(f"{type(exc).__name__}: {exc}"))
+            return None
+        prefix = self._kv_subject(self._member_key(""))
+        return [s[len(prefix) :] for s in (info.state.subjects or {}) if s.startswith(prefix)]
+
+    @staticmethod
+    def _kv_subject(key: str) -> str:
+        return f"$KV.{streams.KV_PARTITIONS}.{key}"
+
+    def _member_key(self, replica: str) -> str:
+        return f"m.{self._group}.{replica}"
+
+    @staticmethod
+    def _lease_key(unit: Unit) -> str:
+        return f"l.{subjects.token(unit.durable)}"
+
+    # ------------------------------------------------------------------ one unit
+
+    async def _try_take(self, unit: Unit) -> None:
+        assert self._kv is not None
+        key = self._lease_key(unit)
+        try:
+            try:
+                entry = await self._kv.get(key)
+            except KeyNotFoundError:  # never held, expired, or deleted
+                revision = await self._kv.create(key, self.me.encode())
+                released = False
+            else:
+                if entry.value and entry.value != _RELEASED:
+                    return  # another replica holds it (until it hands it back or expires)
+                revision = await self._kv.update(key, self.me.encode(), last=entry.revision)
+                released = True
+        except KeyWrongLastSequenceError:
+            return  # a peer took it first
+        except Exception as exc:
+            _log.warning("partition_not_taken", unit=unit.durable, error=type(exc).__name__)
+            return
+        holding = _Holding(unit=unit, revision=revision, renewed_at=self._clock())
+        self._held[unit.durable] = holding
+        holding.starting = asyncio.create_task(
+            self._start_unit(holding, released=released), name=f"take:{unit.durable}"
+        )
+
+    async def _start_unit(self, holding: _Holding, *, released: bool) -> None:
+        unit = holding.unit
+        delay = 0.0
+        if not released:
+            info = await self._js.consumer_info(self._stream, unit.durable)
+            if info.num_ack_pending:
+                # Its last holder died holding messages: wait until all of them are due again.
+                delay = self._ack_wait
+        _log.info("partition_taken", unit=unit.durable, replica=self.me, wait=delay)
+        if delay:
+            await asyncio.sleep(delay)
+        dispatcher = self._dispatcher(unit)
+        await dispatcher.start()
+        holding.dispatcher = dispatcher
+
+    async def _renew(self, name: str) -> None:
+        assert self._kv is not None
+        holding = self._held[name]
+        try:
+            holding.revision = await self._kv.update(
+                self._lease_key(holding.unit), self.me.encode(), last=holding.revision
+            )
+        except KeyWrongLastSequenceError:
+            _log.warning("partition_lost", unit=name, replica=self.me)
+            await self._stop_unit(name)
+            return
+        except Exception as exc:
+            _log.warning("partition_not_renewed", unit=name, error=type(exc).__name__)
+            if self._clock() - holding.renewed_at > self._ttl * 2 / 3:
+                await self._stop_unit(name)
+            return
+        holding.renewed_at = self._clock()
+
+    async def _drop_expiring(self) -> None:
+        """KV is unreachable: stop each unit before its lease can expire under us."""
+        for name, holding in list(self._held.items()):
+            if self._clock() - holding.renewed_at > self._ttl * 2 / 3:
+                _log.warning("partition_lease_expiring", unit=name, replica=self.me)
+                await self._stop_unit(name)
+
+    async def _stop_unit(self, name: str, *, settle: bool = False) -> _Holding | None:
+        holding = self._held.pop(name, None)
+        if holding is None:
+            return None
+        if holding.starting is not None and not holding.starting.done():
+            holding.starting.cancel()
+        if holding.starting is not None:
+            await asyncio.gather(holding.starting, return_exceptions=True)
+        if holding.dispatcher is not None:
+            await holding.dispatcher.stop(settle=settle)
+        return holding
+
+    async def _give_up(self, name: str) -> None:
+        """Stop the unit and hand it back. Released (an empty value: the next holder starts at
+        once) when nothing is in flight to us; else deleted (the next holder waits an ack wait
+        for the redeliveries, as after a crash)."""
+        holding = await self._stop_unit(name, settle=True)
+        if holding is None or self._kv is None:
+            return
+        key = self._lease_key(holding.unit)
+        clean = holding.dispatcher is None
+        if holding.dispatcher is not None:
+            with contextlib.suppress(Exception):
+                clean = await holding.dispatcher.delivered_all_seen()
+        with contextlib.suppress(Exception):
+            if clean:
+                await self._kv.update(key, _RELEASED, last=holding.revision)
+            else:
+                await self._kv.delete(key, last=holding.revision)
+        _log.info("partition_released", unit=name, replica=self.me, clean=clean)
