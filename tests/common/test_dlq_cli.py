@@ -10,6 +10,7 @@ from pdjira_cli.main import main
 from pdjira_common import streams
 from pdjira_common.contracts import DeadLetter, encode
 from pdjira_common.streams import Topology, ensure_topology
+from pdjira_common.subjects import unpartitioned
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 
@@ -41,7 +42,9 @@ async def _commands(url: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         msg = await js.get_msg(streams.COMMANDS, seq)
-        found.append((str(msg.subject), str((msg.headers or {}).get("Nats-Msg-Id", ""))))
+        found.append(
+            (unpartitioned(str(msg.subject)), str((msg.headers or {}).get("Nats-Msg-Id", "")))
+        )
     await nc.close()
     return found
 

@@ -104,14 +104,16 @@ class Replica:
         return self
 
     async def stop(self) -> None:
-        assert self.lanes is not None and self.nc is not None
+        assert self.lanes is not None
+        assert self.nc is not None
         await self.lanes.stop()
         await self.nc.close()
 
     async def kill(self) -> None:
         """As kill -9 would: from now on nothing it holds is applied, acked, nacked or released
         (its connection is gone); then its tasks are ended."""
-        assert self.lanes is not None and self.nc is not None
+        assert self.lanes is not None
+        assert self.nc is not None
         self.dead = True
         await self.nc.close()
         await self.lanes.stop()  # every ack, nak and release fails: the connection is closed
@@ -138,9 +140,7 @@ async def publish(nc: Client, entities: int, per_entity: int, start: int = 0) ->
 
 def all_applied(applied: Applied, entities: int, per_entity: int) -> Callable[[], Awaitable[bool]]:
     async def probe() -> bool:
-        return len(applied) == entities and all(
-            len(set(v)) >= per_entity for v in applied.values()
-        )
+        return len(applied) == entities and all(len(set(v)) >= per_entity for v in applied.values())
 
     return probe
 
@@ -159,9 +159,11 @@ async def test_the_stream_stores_an_entity_in_one_partition(nats_server: NatsSer
         seen: dict[str, set[str]] = defaultdict(set)
         for msg in await sub.fetch(40, timeout=2):
             tokens = msg.subject.split(".")
-            assert len(tokens) == 5 and 0 <= int(tokens[2]) < PARTITIONS
+            assert len(tokens) == 5
+            assert 0 <= int(tokens[2]) < PARTITIONS
             seen[tokens[4]].add(tokens[2])
-        assert len(seen) == 20 and all(len(p) == 1 for p in seen.values())
+        assert len(seen) == 20
+        assert all(len(p) == 1 for p in seen.values())
         assert len({p for ps in seen.values() for p in ps}) > 1  # spread over partitions
 
 
@@ -194,12 +196,14 @@ async def test_a_replica_joining_and_leaving_hands_partitions_over_in_order(
     applied: Applied = defaultdict(list)
     async with bus(nats_server) as nc:
         first = await Replica(nats_server.url, "a", applied, delay=0.01).start()
-        assert first.lanes is not None and len(first.lanes.held) == len(UNITS)
+        assert first.lanes is not None
+        assert len(first.lanes.held) == len(UNITS)
         await publish(nc, entities=12, per_entity=10)
         second = await Replica(nats_server.url, "b", applied, delay=0.01).start()
 
         async def shared() -> bool:
-            assert first.lanes is not None and second.lanes is not None
+            assert first.lanes is not None
+            assert second.lanes is not None
             return bool(second.lanes.held) and len(first.lanes.held) < len(UNITS)
 
         await wait_until(shared, timeout=10, what="the second replica to take a share")
@@ -222,7 +226,8 @@ async def test_a_killed_replicas_partitions_wait_for_its_messages_then_resume_in
         doomed = await Replica(nats_server.url, "b", applied, delay=0.02).start()
 
         async def split() -> bool:
-            assert survivor.lanes is not None and doomed.lanes is not None
+            assert survivor.lanes is not None
+            assert doomed.lanes is not None
             return bool(doomed.lanes.held) and len(survivor.lanes.held) < len(UNITS)
 
         await wait_until(split, timeout=10, what="the units split over 2 replicas")
@@ -234,7 +239,8 @@ async def test_a_killed_replicas_partitions_wait_for_its_messages_then_resume_in
         await doomed.kill()
         await publish(nc, entities=16, per_entity=10, start=20)
         await wait_until(all_applied(applied, 16, 30), timeout=40, what="all applied")
-        assert survivor.lanes is not None and len(survivor.lanes.held) == len(UNITS)
+        assert survivor.lanes is not None
+        assert len(survivor.lanes.held) == len(UNITS)
         await wait_drained(nc.jetstream(), timeout=15)
         await survivor.stop()
     assert_in_order(applied)

@@ -17,6 +17,7 @@ from pdjira_common import streams
 from pdjira_common.bus import Retryable, make_broker, nats_client, retry_delay
 from pdjira_common.config import RetrySettings
 from pdjira_common.contracts import DeadLetter
+from pdjira_common.subjects import unpartitioned
 from pdjira_devstack.waiting import wait_drained, wait_until
 
 SETTINGS = RetrySettings(base_delay=0.2, max_delay=1.0, max_attempts=3, ack_wait=5.0)
@@ -84,7 +85,7 @@ async def test_exhausted_retries_end_in_dlq_with_reason(nc: Client, nats_server)
     assert letter.reason == "vendor answered 503"
     assert letter.attempts == SETTINGS.max_attempts
     assert letter.data == b'{"poison": true}'
-    assert letter.subject == "commands.jira.test.e2"
+    assert unpartitioned(letter.subject) == "commands.jira.test.e2"
     assert (await js.stream_info(streams.COMMANDS)).state.messages == 0
 
 

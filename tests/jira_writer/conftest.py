@@ -169,9 +169,15 @@ async def mapping_caught_up(nc: Client) -> None:
 async def taken_by_a_dying_writer(nc: Client) -> None:
     """A writer takes the next command and dies without acking (what kill -9 leaves behind):
     it comes back after the 2 s ack wait, delivered a second time."""
-    dying = await nc.jetstream().pull_subscribe(
-        subjects.ALL_COMMANDS_JIRA,
-        durable=JIRA_WRITER_CONSUMER,
+    js = nc.jetstream()
+    # The durable of the command's partition (the stream stored it as commands.jira.<p>....).
+    last = await js.get_msg(
+        streams.COMMANDS, (await js.stream_info(streams.COMMANDS)).state.last_seq
+    )
+    partition = (last.subject or "").split(".")[2]
+    dying = await js.pull_subscribe(
+        f"commands.jira.{partition}.*.*",
+        durable=f"{JIRA_WRITER_CONSUMER}-p{partition}",
         stream=streams.COMMANDS,
         config=ConsumerConfig(ack_wait=2.0),
     )

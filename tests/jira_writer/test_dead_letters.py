@@ -12,6 +12,7 @@ from nats.aio.client import Client
 from pdjira_cli.dlq_cmd import list_letters, replay_letters
 from pdjira_common import streams, subjects
 from pdjira_common.contracts import CommandFailed, IssueLinked, decode_outcome
+from pdjira_common.subjects import unpartitioned
 from pdjira_devstack.waiting import wait_drained
 from pdjira_jira_writer.handlers import CONSUMER
 from pdjira_mapping.main import MappingService
@@ -38,7 +39,7 @@ async def test_a_401_is_dead_lettered_and_replayed_after_the_fix(
     assert isinstance(failure, CommandFailed)
 
     [(letter_id, letter)] = await list_letters(nc.jetstream())
-    assert letter.subject.startswith(f"commands.jira.{INSTANCE}.")
+    assert unpartitioned(letter.subject).startswith(f"commands.jira.{INSTANCE}.")
     assert letter.reason == failure.reason
     assert f"check the credentials of Jira instance '{INSTANCE}'" in letter.reason
     assert letter.attempts == 1

@@ -329,7 +329,9 @@ async def test_killed_between_create_and_outcome_leaves_exactly_one_issue(
             health_url=f"http://127.0.0.1:{port}/health",
             log_file=tmp_path / "writer.log",
             env={
-                "PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))
+                "PYTHONPATH": os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")])),
+                # Restarted in place, as Kubernetes restarts a container: the same replica.
+                "PDJIRA_REPLICA_ID": "jira-writer-0",
             },
         )
 

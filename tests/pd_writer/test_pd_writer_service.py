@@ -18,6 +18,7 @@ from pdjira_common.contracts import (
     UpdateIncident,
     WriteSkipped,
 )
+from pdjira_common.subjects import unpartitioned
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.waiting import wait_drained, wait_until
 from pdjira_pd_writer.handlers import CONSUMER
@@ -210,12 +211,12 @@ async def test_configured_ack_wait_is_applied_to_an_existing_consumer(
 ) -> None:
     js = nc.jetstream()
     async with start_writer() as service:
-        assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 5.0
+        assert (await js.consumer_info(streams.COMMANDS, f"{CONSUMER}-p0")).config.ack_wait == 5.0
     # Stopping the app closes the HTTP clients (after the broker finished its work).
     assert service.writer.clients[ACCOUNT].http.closed  # type: ignore[attr-defined]
     # Restarted with another ack_wait: the durable consumer follows the config.
     async with start_writer(retry={"ack_wait": 2.0}):
-        assert (await js.consumer_info(streams.COMMANDS, CONSUMER)).config.ack_wait == 2.0
+        assert (await js.consumer_info(streams.COMMANDS, f"{CONSUMER}-p0")).config.ack_wait == 2.0
 
 
 async def test_undecodable_command_is_dead_lettered_at_once(
@@ -235,6 +236,6 @@ async def test_undecodable_command_is_dead_lettered_at_once(
     [msg] = await sub.fetch(1, timeout=5)
     letter = msgspec.json.decode(msg.data, type=DeadLetter)
     assert letter.attempts == 1
-    assert letter.subject == "commands.pd.acme.PX"
+    assert unpartitioned(letter.subject) == "commands.pd.acme.PX"
     assert "cannot decode the command" in letter.reason
     assert "replay it from the DLQ" in letter.reason

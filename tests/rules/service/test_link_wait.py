@@ -25,7 +25,8 @@ from pdjira_common.contracts import (
     decode_command,
 )
 from pdjira_common.retry import wait_delay
-from pdjira_devstack.waiting import wait_until
+from pdjira_common.subjects import unpartitioned
+from pdjira_devstack.waiting import group_state, wait_until
 from pdjira_rules.main import lane_retry
 
 from ..builders import (
@@ -53,14 +54,18 @@ OTHER = "PB0THER"  # another incident, in a lane of its own
 async def _commands(nc: Client, subject: str = "") -> list[Command]:
     """The commands sent (only those on ``subject``, if given), in stream order."""
     stored = await stream_messages(nc, streams.COMMANDS)
-    return [decode_command(m.data or b"") for m in stored if m.subject.startswith(subject)]
+    return [
+        decode_command(m.data or b"")
+        for m in stored
+        if unpartitioned(m.subject).startswith(subject)
+    ]
 
 
 async def _held(nc: Client, count: int) -> None:
     """Until the rules consumer holds ``count`` events unacked (waiting in their lanes)."""
 
     async def holding() -> bool:
-        info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
+        info = await group_state(nc.jetstream(), streams.EVENTS, "rules")
         return bool(info.num_pending == 0 and info.num_ack_pending == count)
 
     await wait_until(holding, timeout=10.0, what=f"{count} event(s) held", interval=0.05)

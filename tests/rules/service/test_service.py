@@ -25,7 +25,8 @@ from pdjira_common.contracts import (
     encode,
 )
 from pdjira_common.logging import configure_logging
-from pdjira_devstack.waiting import wait_until
+from pdjira_common.subjects import unpartitioned
+from pdjira_devstack.waiting import group_state, wait_until
 from support.logs import configure_test_logging
 
 from ..builders import incident_event, issue_event, status_change
@@ -55,7 +56,7 @@ async def test_triggered_event_yields_one_create_and_an_audit_record(
     await drained(nc)
 
     [stored] = await stream_messages(nc, streams.COMMANDS)
-    assert stored.subject == "commands.jira.dc1.PGR0VU2"
+    assert unpartitioned(stored.subject) == "commands.jira.dc1.PGR0VU2"
     assert stored.headers is not None
     assert stored.headers[MSG_ID_HEADER] == "create:acme:PGR0VU2"
     command = decode_command(stored.data or b"")
@@ -110,7 +111,7 @@ async def test_jira_status_change_resolves_the_linked_incident(
     await drained(nc)
 
     [stored] = await stream_messages(nc, streams.COMMANDS)
-    assert stored.subject == "commands.pd.acme.PGR0VU2"
+    assert unpartitioned(stored.subject) == "commands.pd.acme.PGR0VU2"
     command = decode_command(stored.data or b"")
     assert isinstance(command, UpdateIncident)
     assert (command.status, command.actor_user_key) == ("resolved", "JIRAUSER10100")
@@ -124,8 +125,8 @@ async def test_mapping_down_is_retried_never_taken_as_not_linked(
     await publish_event(nc, incident_event(), "e1")
 
     async def taken() -> bool:
-        info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
-        return bool(info.delivered.consumer_seq >= 1 and info.num_ack_pending == 1)
+        info = await group_state(nc.jetstream(), streams.EVENTS, "rules")
+        return bool(info.delivered >= 1 and info.num_ack_pending == 1)
 
     await wait_until(taken, timeout=10.0, what="the trigger to be taken", interval=0.05)
     await asyncio.sleep(0.5)  # several retries (0.1-0.3 s apart), in its lane
@@ -227,7 +228,7 @@ async def test_existing_consumer_of_one_in_flight_is_opened_to_the_lanes(
     await mapping.start()
     await run_rules()
 
-    info = await nc.jetstream().consumer_info(streams.EVENTS, "rules")
+    info = await nc.jetstream().consumer_info(streams.EVENTS, "rules-p0")
     assert info.config.max_ack_pending == 10_000
     assert info.config.ack_wait == 30.0  # the configured retry.ack_wait
     assert info.config.max_deliver == LANE_MAX_DELIVER  # an event that kills rules is bounded

@@ -8,6 +8,7 @@ from pdjira_common.bus import MSG_ID_HEADER
 from pdjira_common.contracts import AddComment, AddNote, decode_audit, decode_command
 from pdjira_common.facts import JiraUser, PdAgent
 from pdjira_common.requests import body_digest
+from pdjira_common.subjects import unpartitioned
 
 from ..builders import comment_event, issue_event, note_event, status_change
 from .conftest import (
@@ -64,7 +65,7 @@ async def test_note_becomes_one_add_comment_and_its_echo_does_not_come_back(
     await drained(nc)
 
     [stored] = await stream_messages(nc, streams.COMMANDS)
-    assert stored.subject == "commands.jira.dc1.PGR0VU2"
+    assert unpartitioned(stored.subject) == "commands.jira.dc1.PGR0VU2"
     assert stored.headers is not None
     assert stored.headers[MSG_ID_HEADER] == "note:acme:PNOTE1"
     command = decode_command(stored.data or b"")
@@ -107,7 +108,7 @@ async def test_comment_becomes_add_note_unless_already_paired(
     await drained(nc)
 
     [stored] = await stream_messages(nc, streams.COMMANDS)
-    assert stored.subject == "commands.pd.acme.PGR0VU2"
+    assert unpartitioned(stored.subject) == "commands.pd.acme.PGR0VU2"
     command = decode_command(stored.data or b"")
     assert isinstance(command, AddNote)
     assert (command.command_id, command.author_jira_user_key) == (

@@ -111,10 +111,13 @@ class LaneDispatcher:
         stream: str = streams.COMMANDS,
         rng: random.Random | None = None,
         running: asyncio.Semaphore | None = None,
+        owner: str | None = None,
     ) -> None:
         self._js = js
         self._subject = subject
         self._durable = durable
+        # The consumer dead letters name: the service's (``rules``), not a partition's.
+        self._owner = owner or durable
         self._handler = handler
         self._retry = retry
         self._may_overtake = may_overtake
@@ -138,11 +141,7 @@ class LaneDispatcher:
         self._stopping = asyncio.Event()
         self._sub: JetStreamContext.PullSubscription | None = None
         self._pulling = False
-        # Stream sequences: the consumer's last delivered one when we started, the highest
-        # this dispatcher was given since. More delivered than seen at stop = a message was
-        # in flight to us when we stopped (see :meth:`delivered_all_seen`).
-        self.delivered_at_start = 0
-        self.highest_seen = 0
+        self.handed_back = 0  # messages nacked when stopping (they stay "ack pending")
 
     async def start(self) -> None:
         # The lanes hold up to 4 x concurrency messages: max_ack_pending is far above that (a
@@ -162,8 +161,6 @@ class LaneDispatcher:
             max_ack_pending=config.max_ack_pending,
             max_deliver=config.max_deliver,
         )
-        info = await self._sub.consumer_info()
-        self.delivered_at_start = info.delivered.stream_seq if info.delivered else 0
         self._fetcher = asyncio.create_task(self._fetch_loop(), name=f"lanes:{self._durable}")
         self._beat = asyncio.create_task(self._keep_alive(), name=f"beat:{self._durable}")
 
@@ -195,6 +192,7 @@ class LaneDispatcher:
             for msg in lane:
                 with contextlib.suppress(Exception):
                     await msg.nak()
+                    self.handed_back += 1
         self._lanes.clear()
         self._held.clear()
         if self._sub is not None:
@@ -240,17 +238,8 @@ class LaneDispatcher:
         finally:
             self._pulling = False
 
-    async def delivered_all_seen(self) -> bool:
-        """After :meth:`stop`: True if the server delivered nothing this dispatcher did not
-        see (so every message it was given was acked or handed back, none is in flight)."""
-        assert self._sub is not None
-        info = await self._js.consumer_info(self._stream, self._durable)
-        delivered = info.delivered.stream_seq if info.delivered else 0
-        return delivered <= max(self.delivered_at_start, self.highest_seen)
-
     def _enqueue(self, msg: Msg) -> None:
         sequence = msg.metadata.sequence.stream
-        self.highest_seen = max(self.highest_seen, sequence)
         if sequence in self._held or sequence in self._done:
             _log.warning("redelivery_dropped", subject=msg.subject, sequence=sequence)
             if sequence in self._done:  # it was done: settle this delivery too
@@ -296,7 +285,7 @@ class LaneDispatcher:
             await send_to_dlq(
                 self._js,
                 msg,
-                consumer=self._durable,
+                consumer=self._owner,
                 reason=poison_reason(attempt),
                 attempts=attempt,
             )
@@ -334,7 +323,7 @@ class LaneDispatcher:
                 await send_to_dlq(
                     self._js,
                     msg,
-                    consumer=self._durable,
+                    consumer=self._owner,
                     reason=verdict.reason,
                     attempts=attempt,
                 )

@@ -9,13 +9,13 @@ Membership and leases live in KV ``pdjira_partitions`` (its TTL is the lease tim
   only while it holds ``l.<durable>`` (created, or taken over with compare-and-set, and renewed
   on the same beat). A replica that cannot renew for two thirds of the TTL stops the unit
   before anyone else can take it;
-- a unit no longer ours (a replica joined) is handed back: its lanes stop, the messages held
-  are nacked (redelivered first, in stream order, to the next holder), and the lease is marked
-  released (an empty value) so the next holder starts at once;
-- a unit taken after its holder *died* (the lease expired, the consumer still has messages
-  delivered and unacked) starts only one ack wait later: by then every message the dead replica
-  held is due again, and the server hands redeliveries out before newer messages, so nothing of
-  an entity can overtake an older message the dead replica never finished.
+- a unit no longer ours (a replica joined) is handed back: its open pull request is waited out,
+  its lanes stop, the messages held are nacked (due at once: the server hands redeliveries out
+  before newer messages, in stream order), and the lease is marked ``released:<n nacked>``;
+- the next holder compares the consumer's unacked count with that number: equal, it starts at
+  once; more (its holder died holding messages, or one was in flight to it as it left), it
+  starts one ack wait later, when every one of them is due again. Either way nothing of an
+  entity can overtake an older message its last holder never finished.
 
 Each replica first creates every unit's durable (so a unit no one holds yet still shows its
 pending messages) and narrows the service's original durable to four-token subjects (messages
@@ -45,7 +45,7 @@ from pdjira_common.secrets import redact
 __all__ = ["PartitionedLanes"]
 
 _log = get_logger(__name__)
-_RELEASED = b""
+_RELEASED = "released:"  # + the count of messages handed back
 MAX_ACK_PENDING = 10_000  # far above what one replica's lanes hold (4 x concurrency)
 
 
@@ -210,17 +210,19 @@ class PartitionedLanes:
     async def _try_take(self, unit: Unit) -> None:
         assert self._kv is not None
         key = self._lease_key(unit)
+        handed_back: int | None = None  # None: its last holder (if any) died holding it
         try:
             try:
                 entry = await self._kv.get(key)
-            except KeyNotFoundError:  # never held, expired, or deleted
+            except KeyNotFoundError:  # never held, or expired
                 revision = await self._kv.create(key, self.me.encode())
-                released = False
             else:
-                if entry.value and entry.value != _RELEASED:
+                handed_back = _handed_back(entry.value)
+                if handed_back is None and entry.value != self.me.encode():
                     return  # another replica holds it (until it hands it back or expires)
+                # Released, or held by an earlier run of this replica (restarted after a crash,
+                # same id): ours now.
                 revision = await self._kv.update(key, self.me.encode(), last=entry.revision)
-                released = True
         except KeyWrongLastSequenceError:
             return  # a peer took it first
         except Exception as exc:
@@ -229,17 +231,17 @@ class PartitionedLanes:
         holding = _Holding(unit=unit, revision=revision, renewed_at=self._clock())
         self._held[unit.durable] = holding
         holding.starting = asyncio.create_task(
-            self._start_unit(holding, released=released), name=f"take:{unit.durable}"
+            self._start_unit(holding, handed_back), name=f"take:{unit.durable}"
         )
 
-    async def _start_unit(self, holding: _Holding, *, released: bool) -> None:
+    async def _start_unit(self, holding: _Holding, handed_back: int | None) -> None:
         unit = holding.unit
-        delay = 0.0
-        if not released:
-            info = await self._js.consumer_info(self._stream, unit.durable)
-            if info.num_ack_pending:
-                # Its last holder died holding messages: wait until all of them are due again.
-                delay = self._ack_wait
+        info = await self._js.consumer_info(self._stream, unit.durable)
+        # Messages delivered and not acked: the ones the last holder handed back (due now,
+        # redelivered before anything newer) and any it still had, or that were in flight to
+        # it when it left. Those come back only after their ack wait: wait for them, or one
+        # of them would run after a newer message of its entity.
+        delay = self._ack_wait if (info.num_ack_pending or 0) > (handed_back or 0) else 0.0
         _log.info("partition_taken", unit=unit.durable, replica=self.me, wait=delay)
         if delay:
             await asyncio.sleep(delay)
@@ -285,20 +287,29 @@ class PartitionedLanes:
         return holding
 
     async def _give_up(self, name: str) -> None:
-        """Stop the unit and hand it back. Released (an empty value: the next holder starts at
-        once) when nothing is in flight to us; else deleted (the next holder waits an ack wait
-        for the redeliveries, as after a crash)."""
+        """Stop the unit and hand it back: the lease says how many messages we nacked, so the
+        next holder can tell whether anything else is still out (see :meth:`_start_unit`)."""
         holding = await self._stop_unit(name, settle=True)
         if holding is None or self._kv is None:
             return
-        key = self._lease_key(holding.unit)
-        clean = holding.dispatcher is None
-        if holding.dispatcher is not None:
-            with contextlib.suppress(Exception):
-                clean = await holding.dispatcher.delivered_all_seen()
+        handed_back = holding.dispatcher.handed_back if holding.dispatcher is not None else 0
         with contextlib.suppress(Exception):
-            if clean:
-                await self._kv.update(key, _RELEASED, last=holding.revision)
-            else:
-                await self._kv.delete(key, last=holding.revision)
-        _log.info("partition_released", unit=name, replica=self.me, clean=clean)
+            await self._kv.update(
+                self._lease_key(holding.unit),
+                _released(handed_back),
+                last=holding.revision,
+            )
+        _log.info("partition_released", unit=name, replica=self.me, handed_back=handed_back)
+
+
+def _released(handed_back: int) -> bytes:
+    return f"{_RELEASED}{handed_back}".encode()
+
+
+def _handed_back(value: bytes | None) -> int | None:
+    """From a lease value: the messages its last holder handed back, or None if held."""
+    text = (value or b"").decode(errors="replace")
+    if not text.startswith(_RELEASED):
+        return None
+    count = text[len(_RELEASED) :]
+    return int(count) if count.isdigit() else None

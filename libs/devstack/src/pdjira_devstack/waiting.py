@@ -33,10 +33,13 @@ import httpx
 from nats.js import JetStreamContext
 
 __all__ = [
+    "GroupState",
     "Reading",
     "SimulatorState",
     "block_on",
     "bus_busy",
+    "group_state",
+    "in_group",
     "read_system",
     "wait_drained",
     "wait_until",
@@ -90,6 +93,33 @@ class Reading:
         return sorted(n for n in names if self.counters.get(n) != earlier.counters.get(n))
 
 
+def in_group(durable: str, names: Collection[str]) -> bool:
+    """``durable`` is one of ``names`` or one of their partitions' (``rules-p3`` of ``rules``)."""
+    if durable in names:
+        return True
+    base, _, partition = durable.rpartition("-p")
+    return partition.isdigit() and base in names
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """A service's consumers of one stream (its partitions and its legacy durable), summed."""
+
+    num_pending: int
+    num_ack_pending: int
+    delivered: int  # messages delivered (consumer sequence), over all its consumers
+
+
+async def group_state(js: JetStreamContext, stream: str, durable: str) -> GroupState:
+    pending = unacked = delivered = 0
+    for info in await js.consumers_info(stream):
+        if info.config.durable_name and in_group(info.config.durable_name, (durable,)):
+            pending += info.num_pending or 0
+            unacked += info.num_ack_pending or 0
+            delivered += info.delivered.consumer_seq if info.delivered else 0
+    return GroupState(num_pending=pending, num_ack_pending=unacked, delivered=delivered)
+
+
 async def _read_bus(js: JetStreamContext, consumers: Collection[str]) -> Reading:
     busy: list[str] = []
     counters: dict[str, tuple[int, ...]] = {}
@@ -98,7 +128,7 @@ async def _read_bus(js: JetStreamContext, consumers: Collection[str]) -> Reading
         counters[f"stream {stream_name}"] = (stream.state.last_seq,)
         for info in await js.consumers_info(stream_name):
             name = info.config.durable_name
-            if not name or (consumers and name not in consumers):
+            if not name or (consumers and not in_group(name, consumers)):
                 continue
             if info.num_pending or info.num_ack_pending:
                 busy.append(

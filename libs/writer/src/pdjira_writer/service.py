@@ -103,6 +103,7 @@ class WriterServiceFactory(Generic[W, C]):
                     concurrency=config.writers.concurrency,
                     may_overtake=lambda msg: writer.creates_prerequisite(msg.data),
                     running=running,
+                    owner=spec.name,
                 )
 
             partitioned = PartitionedLanes(

@@ -185,6 +185,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
                 concurrency=CONCURRENCY,
                 stream=streams.EVENTS,
                 running=running,
+                owner=CONSUMER,
             )
 
         partitioned = PartitionedLanes(
