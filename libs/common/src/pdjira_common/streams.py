@@ -26,6 +26,7 @@ __all__ = [
     "DONE_TTL",
     "ECHO_MAX_TTL",
     "EVENTS",
+    "KV_BUDGETS",
     "KV_DONE",
     "KV_ECHO",
     "KV_LEASES",
@@ -75,6 +76,8 @@ LEASE_TTL = 30.0
 # Commands a writer has started / finished (by command id), so a redelivery never runs twice.
 KV_DONE = "pdjira_done"
 DONE_TTL = 2 * 3600.0
+# The rate budget all writer replicas share, one key per vendor target (shared_budget.py).
+KV_BUDGETS = "pdjira_budgets"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +156,7 @@ def kv_configs(topology: Topology) -> list[KeyValueConfig]:
         KeyValueConfig(bucket=KV_RECONCILE, history=1, replicas=r),
         KeyValueConfig(bucket=KV_LEASES, history=1, replicas=r, ttl=LEASE_TTL),
         KeyValueConfig(bucket=KV_DONE, history=1, replicas=r, ttl=DONE_TTL),
+        KeyValueConfig(bucket=KV_BUDGETS, history=1, replicas=r),
     ]
 
 
