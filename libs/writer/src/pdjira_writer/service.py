@@ -16,10 +16,11 @@ from faststream.asgi import AsgiFastStream
 from faststream.nats import NatsBroker
 from pdjira_common.bus import jetstream, make_broker
 from pdjira_common.config import Config, HttpListen
+from pdjira_common.kv_records import bucket_opener
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.logging import configure_logging
 from pdjira_common.service import config_from_command_line, run_asgi, service_app
-from pdjira_common.streams import Topology
+from pdjira_common.streams import KV_BUDGETS, Topology
 
 from pdjira_writer.command_log import kv_command_log
 from pdjira_writer.commands import Writer, make_command_handler
@@ -77,7 +78,11 @@ class WriterServiceFactory(Generic[W, C]):
         targets = (
             clients
             if clients is not None
-            else self._http_clients(config, HttpOptions.of(config, metrics.requests))
+            else self._http_clients(
+                config,
+                # The targets' budgets shared with the other replicas (KV opened on first use).
+                HttpOptions.of(config, metrics.requests, budgets=bucket_opener(broker, KV_BUDGETS)),
+            )
         )
         writer = self._wire(broker, targets)
         lanes: list[LaneDispatcher] = []
