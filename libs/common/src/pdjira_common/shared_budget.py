@@ -30,7 +30,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 import msgspec
@@ -133,14 +133,16 @@ def merge(
     if state is None:
         state = BudgetState(rate=configured)
     if seen.announced_at > state.announced_at and seen.announced > 0:
-        state = replace(state, announced=seen.announced, announced_at=seen.announced_at)
+        state = msgspec.structs.replace(
+            state, announced=seen.announced, announced_at=seen.announced_at
+        )
     if seen.throttled_at and seen.throttled_at - state.decreased_at >= DECREASE_HOLD:
         lowered = max(current_rate(state, now, configured) * DECREASE, configured * MIN_SHARE)
-        state = replace(state, rate=lowered, decreased_at=seen.throttled_at)
+        state = msgspec.structs.replace(state, rate=lowered, decreased_at=seen.throttled_at)
     if seen.paused_until > state.paused_until:
         # An empty bucket at the end of the pause: no burst right after it.
         tau = (max(1, burst) - 1) / current_rate(state, now, configured)
-        state = replace(
+        state = msgspec.structs.replace(
             state, paused_until=seen.paused_until, tat=max(state.tat, seen.paused_until + tau)
         )
     return state
@@ -172,7 +174,9 @@ def plan_chunk(
         slot = max(first, tat - tau)
         tat = max(tat, slot) + interval
         slots.append(slot)
-    return replace(state, tat=tat), Chunk(tuple(slots), interval, state.paused_until)
+    return msgspec.structs.replace(state, tat=tat), Chunk(
+        tuple(slots), interval, state.paused_until
+    )
 
 
 class _KvTrouble(Exception):
