@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import pytest
 import structlog
 from nats.aio.client import Client
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from pdjira_common.ratelimit import LIMIT_MEMORY
 from pdjira_common.retry import Postponed
 from pdjira_common.shared_budget import (
@@ -28,6 +25,7 @@ from pdjira_common.shared_budget import (
 )
 from pdjira_common.streams import KV_BUDGETS
 from pdjira_devstack.nats_server import NatsServer
+from support.memory_kv import MemoryKv
 from support.virtual_time import VirtualClock
 
 NOW = 1_000.0
@@ -125,53 +123,6 @@ def test_keys_are_tokens() -> None:
 
 
 # ---------------------------------------------------------------------- in-memory KV
-
-
-@dataclass
-class _Entry:
-    value: bytes
-    revision: int
-
-
-class MemoryKv:
-    """The three calls the budget makes, with compare-and-set; ``broken`` = NATS is gone."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, _Entry] = {}
-        self.revision = 0
-        self.broken = False
-        self.writes = 0
-
-    def _check(self) -> None:
-        if self.broken:
-            raise ConnectionError("nats: connection closed")
-
-    async def get(self, key: str) -> _Entry:
-        self._check()
-        if key not in self.entries:
-            raise KeyNotFoundError
-        return self.entries[key]
-
-    async def create(self, key: str, value: bytes) -> int:
-        self._check()
-        if key in self.entries:
-            raise KeyWrongLastSequenceError
-        return self._put(key, value)
-
-    async def update(self, key: str, value: bytes, last: int) -> int:
-        self._check()
-        if key not in self.entries or self.entries[key].revision != last:
-            raise KeyWrongLastSequenceError
-        return self._put(key, value)
-
-    def _put(self, key: str, value: bytes) -> int:
-        self.revision += 1
-        self.writes += 1
-        self.entries[key] = _Entry(value, self.revision)
-        return self.revision
-
-    def state(self, key: str = "jira.dc1") -> BudgetState:
-        return msgspec.json.decode(self.entries[key].value, type=BudgetState)
 
 
 def budgets(kv: MemoryKv, clock: VirtualClock, n: int, **kw: Any) -> list[SharedBudget]:

@@ -2,12 +2,14 @@
 
 One key per target (bucket ``pdjira_budgets``) holds the GCRA state of the whole target
 (:class:`BudgetState`): the theoretical arrival time of the next request (wall clock, so that
-replicas on other hosts agree), the rate learned from the vendor's answers, the lower rate the
-server announced and when, and until when the target is paused. A replica does not go to KV for
-every call: it reserves a *chunk* (the slots of the next ``CHUNK_SECONDS`` at the current rate,
-at least one) with a compare-and-set update and paces its calls inside it. A slot nobody takes
-within one interval of its time is lost, never saved up: together the replicas never exceed
-the budget, and one replica alone may use all of it.
+replicas on other hosts agree; NTP keeps their clocks far closer than a chunk), the rate
+learned from the vendor's answers, the lower rate the server announced and when, and until
+when the target is paused. A replica does not go to KV for every call: it reserves a *chunk*
+(the slots of the next ``CHUNK_SECONDS`` at the current rate, at least one) with a
+compare-and-set update and paces its calls inside it. A slot nobody takes within one interval
+of its time is lost, never saved up: together the replicas never exceed the budget, and one
+busy replica alone may use all of it (a static split would leave the idle replicas' shares
+unused, and a replica could only learn of a pause from its own 429).
 
 Adaptive, always at or below the configured rate: a rate the server announces in its headers
 caps it (forgotten after ``LIMIT_MEMORY`` without being announced again); a 429 without such a
@@ -19,8 +21,9 @@ reservation: no KV write of their own.
 
 When KV does not answer (NATS down, a timeout), the replica falls back to its local
 :class:`Pacer` with the static split (``rate / replicas``), which can never exceed the budget
-either; it logs once when it falls back and once when it shares again, and tries KV again
-every ``PROBE_SECONDS``. NATS trouble never fails a call.
+either (the switch itself may let one burst more through); it logs once when it falls back
+and once when it shares again, and tries KV again every ``PROBE_SECONDS``. NATS trouble never
+fails a call.
 """
 
 from __future__ import annotations
@@ -328,8 +331,13 @@ class SharedBudget:
 
     async def _write_seen(self) -> None:
         try:
-            async with self._lock:
-                await self._update(lambda state, now: (self._merged(state, now), None))
+            # Again if a 429 came while writing (a few times at most: the next reservation
+            # writes what is left anyway).
+            for _ in range(3):
+                async with self._lock:
+                    await self._update(lambda state, now: (self._merged(state, now), None))
+                if self._seen == Observed():
+                    return
         except _KvTrouble as exc:
             self._fall_back(exc)
 
