@@ -178,6 +178,26 @@ async def test_a_pause_one_replica_records_holds_the_others() -> None:
     assert clock() == pytest.approx(NOW + 2.3)  # 5/s when it was reserved, no burst
 
 
+async def test_a_call_that_waited_for_its_slot_sees_a_pause_written_meanwhile() -> None:
+    kv = MemoryKv()
+    async with VirtualClock(start=NOW) as clock:
+        a, b = budgets(kv, clock, 2)
+        sent: list[float] = []
+
+        async def call() -> None:
+            await b.acquire("x")
+            sent.append(clock())
+
+        queued = [asyncio.create_task(call()) for _ in range(4)]  # slots NOW .. NOW + 0.3
+        for _ in range(10):
+            await asyncio.sleep(0)
+        a.pause(2.0)  # another replica's 429, after b reserved its slots
+        await a.flush()
+        await asyncio.gather(*queued)
+    assert sent[0] == NOW
+    assert sent[-1] >= NOW + 2.0  # read the key again after its wait: held by the pause
+
+
 async def test_a_long_shared_pause_retries_the_command_later() -> None:
     kv = MemoryKv()
     async with VirtualClock(start=NOW) as clock:

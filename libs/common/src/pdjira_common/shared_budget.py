@@ -15,9 +15,10 @@ Adaptive, always at or below the configured rate: a rate the server announces in
 caps it (forgotten after ``LIMIT_MEMORY`` without being announced again); a 429 without such a
 header halves the learned rate, which then climbs back to the configured one linearly over
 ``RECOVERY_SECONDS``. A pause (a 429's Retry-After, a spent budget) seen by any replica is
-written to the key at once, so every replica waits it out (one that holds a chunk learns of it
-with its next one, at most ``CHUNK_SECONDS`` later). Lower rates ride along with the next
-reservation: no KV write of their own.
+written to the key at once, so every replica waits it out: a call learns of it with its
+reservation, or, having waited longer than a chunk for its slot, reads the key again first
+(a call may go about ``CHUNK_SECONDS`` after another replica's pause began, no later). Lower
+rates ride along with the next reservation: no KV write of their own.
 
 When KV does not answer (NATS down, a timeout), the replica falls back to its local
 :class:`Pacer` with the static split (``rate / replicas``), which can never exceed the budget
@@ -228,6 +229,7 @@ class SharedBudget:
         self._push: asyncio.Task[None] | None = None
         self._fallback_since: float | None = None
         self._next_probe = 0.0
+        self._checked_at = 0.0  # when the key was last read
 
     @property
     def shared(self) -> bool:
@@ -271,6 +273,8 @@ class SharedBudget:
                     continue
             while (now := self._clock()) < slot:
                 await self._sleep(slot - now)
+            if self.shared:
+                await self._refresh()  # after a long wait: another replica may have paused
             # A pause seen while we slept (here or by another replica) holds this call too.
             if self._clock() >= self._not_before:
                 return
@@ -317,6 +321,25 @@ class SharedBudget:
         while self._slots and self._slots[0] + self._interval <= now:
             self._slots.popleft()
         return self._slots.popleft() if self._slots else None
+
+    async def _refresh(self) -> None:
+        """Learn of a pause another replica wrote, unless the key was read within a chunk (a
+        call whose slot came with its reservation goes at once)."""
+        if self._clock() - self._checked_at <= self._chunk_seconds:
+            return
+        async with self._lock:
+            if self._clock() - self._checked_at <= self._chunk_seconds:
+                return
+            self._checked_at = self._clock()
+            try:
+                state, _ = await self._read(await self._bucket())
+            except Exception:  # the local view stands; the next reservation falls back
+                return
+            if state is not None:
+                self._known = state
+                if state.paused_until > self._not_before:
+                    self._not_before = state.paused_until
+                    self._slots.clear()
 
     def _observe(self, seen: Observed, *, push: bool = False) -> None:
         self._seen = self._seen | seen
@@ -375,7 +398,7 @@ class SharedBudget:
             kv = await self._bucket()
             for _ in range(CAS_TRIES):
                 state, revision = await self._read(kv)
-                now = self._clock()
+                now = self._checked_at = self._clock()
                 new, result = change(state, now)
                 try:
                     async with asyncio.timeout(self._kv_timeout):
