@@ -4,18 +4,22 @@ failures, bodies that do not decode, the counted requests. On virtual time: no r
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import httpx
 import msgspec
 import pytest
 from pdjira_common.config import RateLimit
 from pdjira_common.retry import Retryable
+from pdjira_common.shared_budget import SharedBudget
 from pdjira_writer.errors import Refused, transport_failure
 from pdjira_writer.metrics import WriterMetrics
 from pdjira_writer.spec import Vendor, WriterSpec
 from pdjira_writer.vendor_http import HttpOptions, VendorAnswers, VendorHttp
+from support.memory_kv import MemoryKv
 from support.virtual_time import Sent, TimedTransport, VirtualClock
 
 ACME = Vendor(name="Acme", target="tenant", config_key="acme_tenants", metric="acme_requests")
@@ -203,3 +207,32 @@ async def test_the_rate_the_server_announces_lowers_the_pace() -> None:
     assert vendor.pacer.rate == 2.0
     # The second call's slot was taken at our own 10/s; from then on, the server's 2/s.
     assert [round(b.at - a.at, 3) for a, b in itertools.pairwise(sent)] == [0.1, 0.5]
+
+
+async def test_with_nats_the_replicas_share_the_budget_and_a_429_holds_them_all() -> None:
+    kv = MemoryKv()
+
+    async def open_bucket() -> Any:
+        return kv
+
+    def replica(answer: Answer) -> VendorHttp:
+        return http(clock, answer, sent, burst=1, budgets=open_bucket, wall_clock=clock, replicas=2)
+
+    sent: list[Sent] = []
+    async with VirtualClock(start=1_000.0) as clock:
+        limited = httpx.Response(429, headers={"wait": "2"}, content=b"slow down")
+        first = replica(answers(limited, httpx.Response(200, json={"id": "7"})))
+        other = replica(answers(httpx.Response(200, json={"id": "8"})))
+        assert isinstance(first.pacer, SharedBudget)
+        await asyncio.gather(
+            first.get("/items/7", Item, what="get item 7"),  # 429, then 200 after the pause
+            *(other.get("/items/8", Item, what="get item 8") for _ in range(3)),
+        )
+    assert [(r.path, r.status) for r in sent[:2]] == [("/items/7", 429), ("/items/7", 200)]
+    assert sent[1].at == pytest.approx(1_002.0)
+    others = [r.at for r in sent if r.path == "/items/8"]
+    assert len(others) == 3
+    assert min(others) > 1_002.0  # the pause held the other replica too, then its slot
+    # No rate in the 429: the target's learned rate halved for both (and climbs back).
+    assert kv.state("acme.t1").rate == pytest.approx(5.0)
+    assert other.pacer.rate < 10.0

@@ -90,16 +90,18 @@ class HttpListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 
 
 class RateLimit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Our own budget for one vendor target, before the server says anything (its headers can
-    only lower it). ``requests_per_second`` is for the whole target: each writer replica takes
-    ``1 / writers.replicas`` of it (the budget is split, not shared at run time)."""
+    """Our own budget for one vendor target, before the server says anything (its headers and
+    429s can only lower it). ``requests_per_second`` is for the whole target: the writer
+    replicas share it at run time in NATS KV (``pdjira_common.shared_budget``), so one busy
+    replica may use all of it; while KV is out of reach each takes ``1 / writers.replicas``."""
 
     requests_per_second: float
     burst: int = 1
 
 
 class WriterSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """How the writers run: replicas (to split rate limits) and entities worked on at once."""
+    """How the writers run: replicas (a replica's share of a rate limit while the shared budget
+    in KV is out of reach) and entities worked on at once."""
 
     replicas: int = 1
     concurrency: int = 32

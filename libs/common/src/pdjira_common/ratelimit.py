@@ -1,14 +1,15 @@
-"""Client-side rate limit of one vendor target (a Jira instance, a PagerDuty token).
+"""Client-side rate limit of one vendor target (a Jira instance, a PagerDuty token), local to
+one process.
 
 It starts from the configured budget and only ever goes *below* it when the server says so:
 its limit headers lower the rate, a 429 or a spent budget pauses the target until the time the
 server named. Each target has its own ``Pacer``, so a paused target never holds up the others.
 
-Several writer replicas **split** the budget (each takes ``1 / replicas`` of it) instead of
-sharing a counter at run time (e.g. in NATS KV): no extra round trip per vendor call, no
-coordination to fail, and the total can never exceed the budget. The price: while a replica is
-down its share is unused (a slower drain, never a 429 storm). Pauses asked by the server are
-per replica; the other replica learns of the limit from its own next answer.
+The writers share a target's budget among their replicas at run time
+(:mod:`pdjira_common.shared_budget`, in NATS KV). ``Pacer`` is what a replica falls back to
+when KV cannot be reached, and what runs without NATS: there, ``replicas`` **splits** the
+budget (each takes ``1 / replicas`` of it), so that the total can never exceed it without any
+coordination; while a replica is down its share is unused.
 
 The pacing is GCRA (a token bucket expressed as a "theoretical arrival time"): calls are spaced
 ``1 / rate`` apart with at most ``burst`` at once, in the order they asked.
@@ -95,6 +96,10 @@ class Pacer:
             self._not_before = max(self._not_before, self._clock() + seconds)
             # An empty bucket at the end of the pause: no burst right after it.
             self._tat = max(self._tat, self._not_before + (self.burst - 1) / self.rate)
+
+    def throttled(self) -> None:
+        """A 429 that named no rate: the local pacer relies on the pause the server asked for
+        (the shared budget also lowers its learned rate)."""
 
     def observe_limit(self, server_rate: float | None) -> None:
         """The server's own limit (requests per second for the whole login): never exceed it."""

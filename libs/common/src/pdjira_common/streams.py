@@ -29,6 +29,7 @@ __all__ = [
     "DONE_TTL",
     "ECHO_MAX_TTL",
     "EVENTS",
+    "KV_BUDGETS",
     "KV_DONE",
     "KV_ECHO",
     "KV_LEASES",
@@ -89,6 +90,8 @@ PARTITION_LEASE_TTL = 15.0
 # service that can share the work. Change it only with the streams drained: an entity's
 # partition changes with it.
 PARTITIONS = 8
+# The rate budget all writer replicas share, one key per vendor target (shared_budget.py).
+KV_BUDGETS = "pdjira_budgets"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +186,7 @@ def kv_configs(topology: Topology) -> list[KeyValueConfig]:
         KeyValueConfig(
             bucket=KV_PARTITIONS, history=1, replicas=r, ttl=topology.partition_lease_ttl
         ),
+        KeyValueConfig(bucket=KV_BUDGETS, history=1, replicas=r),
     ]
 
 

@@ -18,12 +18,13 @@ from faststream.nats import NatsBroker
 from pdjira_common import streams
 from pdjira_common.bus import jetstream, make_broker
 from pdjira_common.config import Config, HttpListen
+from pdjira_common.kv_records import bucket_opener
 from pdjira_common.lanes import LaneDispatcher
 from pdjira_common.logging import configure_logging
 from pdjira_common.partition_lanes import PartitionedLanes
 from pdjira_common.partitions import Unit, units
 from pdjira_common.service import config_from_command_line, run_asgi, service_app
-from pdjira_common.streams import Topology
+from pdjira_common.streams import KV_BUDGETS, Topology
 
 from pdjira_writer.command_log import kv_command_log
 from pdjira_writer.commands import Writer, make_command_handler
@@ -81,7 +82,11 @@ class WriterServiceFactory(Generic[W, C]):
         targets = (
             clients
             if clients is not None
-            else self._http_clients(config, HttpOptions.of(config, metrics.requests))
+            else self._http_clients(
+                config,
+                # The targets' budgets shared with the other replicas (KV opened on first use).
+                HttpOptions.of(config, metrics.requests, budgets=bucket_opener(broker, KV_BUDGETS)),
+            )
         )
         writer = self._wire(broker, targets)
         lanes: list[PartitionedLanes] = []

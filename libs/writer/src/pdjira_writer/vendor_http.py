@@ -1,5 +1,6 @@
 """The HTTP base of a vendor client: one per configured target (a Jira instance, a PagerDuty
-token), every call to it through one pacer.
+token), every call to it through one pacer: the budget the writer replicas share in NATS KV
+(:class:`SharedBudget`) when the writer runs on NATS, a local :class:`Pacer` otherwise.
 
 The request loop is the same for every vendor: wait for the pacer, send, count the answer, let
 the vendor's headers lower the rate or pause the target, try a 429 again here (the command
@@ -19,9 +20,11 @@ from typing import Any, TypeVar
 
 import httpx
 import msgspec
+from nats.js.kv import KeyValue
 from pdjira_common.config import Config, RateLimit
 from pdjira_common.ratelimit import Pacer
 from pdjira_common.retry import Retryable
+from pdjira_common.shared_budget import SharedBudget, budget_key
 from prometheus_client import Counter
 
 from pdjira_writer.errors import Refused, transport_failure
@@ -89,21 +92,33 @@ class VendorAnswers(ABC):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HttpOptions:
-    """How a writer talks to every target of its vendor; clock and sleep are the pacers'."""
+    """How a writer talks to every target of its vendor; clocks and sleep are the pacers'.
+
+    With ``budgets`` (opens KV bucket ``pdjira_budgets``) the replicas share each target's
+    budget; without it, or while KV is out of reach, each takes ``1 / replicas`` of it."""
 
     timeout: float
-    replicas: int = 1  # writer replicas: each takes its share of a target's budget
+    replicas: int = 1  # writer replicas: a replica's share when the budget is not shared
+    budgets: Callable[[], Awaitable[KeyValue]] | None = None
     max_wait: float = 60.0  # a longer wait for the pacer retries the command later instead
     requests: Counter | None = None  # labels: target, method, status ('error': no answer)
     transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    wall_clock: Callable[[], float] = time.time  # the shared budget's (replicas on other hosts)
 
     @classmethod
-    def of(cls, config: Config, requests: Counter | None = None) -> HttpOptions:
+    def of(
+        cls,
+        config: Config,
+        requests: Counter | None = None,
+        *,
+        budgets: Callable[[], Awaitable[KeyValue]] | None = None,
+    ) -> HttpOptions:
         return cls(
             timeout=config.retry.http_timeout,
             replicas=config.writers.replicas,
+            budgets=budgets,
             # Waits for the rate limit stay well inside the lane's bound on a command.
             max_wait=max(config.retry.ack_wait, 5.0),
             requests=requests,
@@ -130,14 +145,27 @@ class VendorHttp:
         self._requests = options.requests
         # Every call to the target (commands, and reads for other services) waits here; the
         # lanes keep the command's ack timer alive meanwhile.
-        self.pacer = Pacer(
-            rate=limit.requests_per_second,
-            burst=limit.burst,
-            replicas=options.replicas,
-            max_wait=options.max_wait,
-            clock=options.clock,
-            sleep=options.sleep,
-        )
+        self.pacer: Pacer | SharedBudget
+        if options.budgets is not None:
+            self.pacer = SharedBudget(
+                open_bucket=options.budgets,
+                key=budget_key(answers.vendor.name, target),
+                rate=limit.requests_per_second,
+                burst=limit.burst,
+                replicas=options.replicas,
+                max_wait=options.max_wait,
+                clock=options.wall_clock,
+                sleep=options.sleep,
+            )
+        else:
+            self.pacer = Pacer(
+                rate=limit.requests_per_second,
+                burst=limit.burst,
+                replicas=options.replicas,
+                max_wait=options.max_wait,
+                clock=options.clock,
+                sleep=options.sleep,
+            )
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers=dict(headers),
@@ -151,6 +179,8 @@ class VendorHttp:
         return self._http.is_closed
 
     async def aclose(self) -> None:
+        if isinstance(self.pacer, SharedBudget):
+            await self.pacer.aclose()
         await self._http.aclose()
 
     async def call(
@@ -176,7 +206,10 @@ class VendorHttp:
                 self._count(method, "error")
                 raise transport_failure(exc, what=what, target=self.label) from exc
             self._count(method, str(response.status_code))
-            self.pacer.observe_limit(self._answers.server_rate(response.headers))
+            server_rate = self._answers.server_rate(response.headers)
+            self.pacer.observe_limit(server_rate)
+            if response.status_code == httpx.codes.TOO_MANY_REQUESTS and not server_rate:
+                self.pacer.throttled()  # no rate to follow: slow down on our own
             self.pacer.pause(self._answers.pause_seconds(response.status_code, response.headers))
             if response.status_code == httpx.codes.TOO_MANY_REQUESTS and attempt < TRIES_ON_429:
                 continue
