@@ -49,3 +49,11 @@ def test_writer_replicas_split_the_budget(tmp_path: Path) -> None:
     assert stack.config()["writers"] == {"replicas": 3}
     assert "writers" not in Stack(tmp_path).config()
     assert list(stack.service_processes())[2:5] == ["jira-writer", "jira-writer#2", "jira-writer#3"]
+
+
+def test_our_own_budget_can_be_raised(tmp_path: Path) -> None:
+    limit = {"requests_per_second": 10_000, "burst": 100}
+    config = Stack(tmp_path, StackSettings(rate_limit=limit)).config()
+    assert config["jira_instances"][0]["rate_limit"] == limit
+    assert config["pagerduty_accounts"][0]["rate_limit"] == limit
+    assert "rate_limit" not in Stack(tmp_path).config()["jira_instances"][0]

@@ -91,6 +91,9 @@ class StackSettings:
     seed: int | None = None  # the simulators' seed (ids, faults): a replayable run
     # Processes per service (e.g. {"rules": 3, "jira-writer": 3}); a service not named runs one.
     replicas: dict[str, int] = field(default_factory=dict)
+    # Our own budget (``rate_limit``: requests_per_second, burst) for the Jira instance and the
+    # PagerDuty account; unset: the config's defaults (Jira 50/s, PagerDuty 16/s).
+    rate_limit: dict[str, float] | None = None
 
 
 class Stack:
@@ -167,6 +170,7 @@ class Stack:
                     "token": "${env:PD_TOKEN}",
                     "from_email": "pdjira-bot@example.com",
                     "webhook_secrets": ["${env:PD_WEBHOOK_SECRET}"],
+                    **self._rate_limit(),
                 }
             ],
             "jira_instances": [
@@ -180,6 +184,7 @@ class Stack:
                         "password": "${env:JIRA_PASSWORD}",
                     },
                     "webhook_secret": "${env:JIRA_WEBHOOK_SECRET}",
+                    **self._rate_limit(),
                 }
             ],
             "rules": s.rules,
@@ -200,6 +205,10 @@ class Stack:
             **self._writers(),
             **{k: v for k, v in s.extra_config.items() if k not in ("rules_service", "writers")},
         }
+
+    def _rate_limit(self) -> dict[str, Any]:
+        limit = self.settings.rate_limit
+        return {} if limit is None else {"rate_limit": dict(limit)}
 
     def _writers(self) -> dict[str, Any]:
         """``writers.replicas``: each writer replica takes that share of a vendor's budget, so
