@@ -21,6 +21,8 @@ MEASURED = {
     "mapping_links": 100_000,
     "rules_500_events_per_s": 100.0,
     "rules_1_events_per_s": 160.0,
+    "e2e_events_per_s_1_replica": 150.0,
+    "e2e_events_per_s_3_replicas": 120.0,
 }
 
 
@@ -31,6 +33,7 @@ def test_every_required_key_is_measured_and_the_ratios_come_from_the_figures() -
     assert results["ingest_ratio"] == 0.75
     assert results["e2e_ratio"] == 0.25
     assert results["rules_500_ratio"] == 0.625
+    assert results["replicas_ratio"] == 0.8
     assert results["rss_mb_max"] == 95.5
     # each figure stays beside the baseline it was divided by
     assert results["bare_asgi_publish_rps"] == 4000

@@ -14,7 +14,7 @@ from typing import Any
 
 from pdjira_common.urls import redact_url
 from pdjira_devstack.demo import run_demo
-from pdjira_devstack.stack import Stack
+from pdjira_devstack.stack import SERVICES, Stack, StackSettings
 
 __all__ = ["register"]
 
@@ -28,7 +28,26 @@ def register(commands: Any) -> None:
     up.add_argument(
         "--exit-after-demo", action="store_true", help="stop after the demo (exit 1 if it failed)"
     )
+    up.add_argument(
+        "--replicas",
+        type=_replicas,
+        default={},
+        metavar="SERVICE=N,...",
+        help="run services as several processes, e.g. rules=3,jira-writer=3",
+    )
     up.set_defaults(handler=_up)
+
+
+def _replicas(text: str) -> dict[str, int]:
+    counts = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        service, _, count = item.partition("=")
+        if service not in SERVICES or not count.isdigit() or int(count) < 1:
+            raise argparse.ArgumentTypeError(
+                f"{item!r}: expected SERVICE=N with N >= 1, SERVICE one of {', '.join(SERVICES)}"
+            )
+        counts[service] = int(count)
+    return counts
 
 
 def _print_where(stack: Stack) -> None:
@@ -36,8 +55,9 @@ def _print_where(stack: Stack) -> None:
     print(f"  NATS                    {redact_url(stack.nats.url)}")
     print(f"  PagerDuty simulator     {stack.pd_url}  (state: {stack.pd_url}/_sim/state)")
     print(f"  Jira simulator          {stack.jira_url}  (state: {stack.jira_url}/_sim/state)")
-    for name in ("ingest", "rules", "jira-writer", "pd-writer", "mapping"):
-        print(f"  {name:<23} {stack.url(name)}/health  {stack.url(name)}/metrics")
+    for service in ("ingest", "rules", "jira-writer", "pd-writer", "mapping"):
+        for name in stack.replicas(service):
+            print(f"  {name:<23} {stack.url(name)}/health  {stack.url(name)}/metrics")
     print(f"  webhooks in             {stack.url('ingest')}/webhooks/pagerduty/main")
     print(f"  config                  {stack.config_path}")
     print(f"  logs (JSON lines)       {stack.logs}/")
@@ -49,8 +69,11 @@ def _up(args: argparse.Namespace) -> int:
     # The simulators keep their state in memory, so JetStream data (links) from an earlier run
     # would point at issues that no longer exist: every run starts clean.
     shutil.rmtree(workdir, ignore_errors=True)
-    stack = Stack(workdir)
-    print(f"starting nats-server, 2 simulators and 5 services under {workdir} ...")
+    stack = Stack(workdir, StackSettings(replicas=args.replicas))
+    processes = len(stack.service_processes())
+    print(
+        f"starting nats-server, 2 simulators and {processes} service processes under {workdir} ..."
+    )
     stack.start()
     try:
         _print_where(stack)

@@ -2,6 +2,12 @@
 each its own OS process, wired to each other on free loopback ports.
 
 Used by ``make run`` / ``pdjira dev up`` and by the end-to-end tests.
+
+A service can run as several replicas (``StackSettings.replicas``): replica 1 is the process
+named after the service (``"rules"``), replicas 2..N are ``"rules#2"``, ``"rules#3"``..., each
+with its own port, health URL, log file and config file (the shared config with its own
+``listen.<key>.port``). Every service process has ``PDJIRA_REPLICA_ID`` in its environment
+(``"rules-1"``, ``"rules-2"``...: letters, digits, ``-`` and ``_`` only).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.waiting import block_on
 
-__all__ = ["SERVICES", "Stack", "StackSettings"]
+__all__ = ["REPLICA_ID_ENV", "SERVICES", "Stack", "StackSettings", "replica_id", "replica_names"]
 
 # name -> (module, config listen key)
 SERVICES: dict[str, tuple[str, str]] = {
@@ -36,6 +42,20 @@ START_ATTEMPTS = 3
 ADDRESS_IN_USE = "address already in use"  # uvicorn's and nats-server's words
 INSTANCE = "main"
 JIRA_USER = "pdjira"
+REPLICA_ID_ENV = "PDJIRA_REPLICA_ID"
+WRITERS = ("jira-writer", "pd-writer")
+
+
+def replica_names(service: str, count: int) -> list[str]:
+    """The process names of ``count`` replicas of ``service``: ``rules``, ``rules#2``, ..."""
+    return [service, *(f"{service}#{k}" for k in range(2, count + 1))]
+
+
+def replica_id(name: str) -> str:
+    """``PDJIRA_REPLICA_ID`` of a process name: ``rules`` -> ``rules-1``, ``rules#2`` ->
+    ``rules-2`` (a NATS KV key token: no ``#``)."""
+    service, _, k = name.partition("#")
+    return f"{service}-{k or 1}"
 
 
 @dataclass
@@ -69,6 +89,11 @@ class StackSettings:
     # Config sections passed as they are when set (e.g. ``reconcile``, ``rules_service``).
     extra_config: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None  # the simulators' seed (ids, faults): a replayable run
+    # Processes per service (e.g. {"rules": 3, "jira-writer": 3}); a service not named runs one.
+    replicas: dict[str, int] = field(default_factory=dict)
+    # Our own budget (``rate_limit``: requests_per_second, burst) for the Jira instance and the
+    # PagerDuty account; unset: the config's defaults (Jira 50/s, PagerDuty 16/s).
+    rate_limit: dict[str, float] | None = None
 
 
 class Stack:
@@ -79,7 +104,12 @@ class Stack:
         self.settings = settings or StackSettings()
         self.logs = workdir / "logs"
         self.nats = NatsServer(workdir / "nats", log_file=self.logs / "nats.log")
-        self.ports = {name: free_port() for name in [*SERVICES, "pd-sim", "jira-sim"]}
+        unknown = set(self.settings.replicas) - set(SERVICES)
+        if unknown or any(n < 1 for n in self.settings.replicas.values()):
+            raise ValueError(f"replicas: services are {list(SERVICES)}, each at least 1")
+        self.ports = {
+            name: free_port() for name in [*self.service_processes(), "pd-sim", "jira-sim"]
+        }
         # Generated per stack; reach the processes only through the environment.
         self.env = {
             "PD_TOKEN": secrets.token_hex(16),
@@ -91,6 +121,21 @@ class Stack:
         }
         self.config_path = workdir / "config.yaml"
         self.processes: dict[str, ManagedProcess] = {}
+
+    # ------------------------------------------------------------------ replicas
+    def replicas(self, service: str) -> list[str]:
+        """The process names of ``service``'s replicas (the first is ``service`` itself)."""
+        return replica_names(service, self.settings.replicas.get(service, 1))
+
+    def service_processes(self) -> dict[str, str]:
+        """Every service process name -> its service, replicas included."""
+        return {name: service for service in SERVICES for name in self.replicas(service)}
+
+    def config_path_of(self, name: str) -> Path:
+        """The config file of one service process: the shared one for a first replica."""
+        if "#" not in name:
+            return self.config_path
+        return self.workdir / f"config.{replica_id(name)}.yaml"
 
     # ------------------------------------------------------------------ addresses
     def url(self, name: str) -> str:
@@ -125,6 +170,7 @@ class Stack:
                     "token": "${env:PD_TOKEN}",
                     "from_email": "pdjira-bot@example.com",
                     "webhook_secrets": ["${env:PD_WEBHOOK_SECRET}"],
+                    **self._rate_limit(),
                 }
             ],
             "jira_instances": [
@@ -138,6 +184,7 @@ class Stack:
                         "password": "${env:JIRA_PASSWORD}",
                     },
                     "webhook_secret": "${env:JIRA_WEBHOOK_SECRET}",
+                    **self._rate_limit(),
                 }
             ],
             "rules": s.rules,
@@ -155,12 +202,34 @@ class Stack:
             },
             "listen": listen,
             "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}"},
-            **{k: v for k, v in s.extra_config.items() if k != "rules_service"},
+            **self._writers(),
+            **{k: v for k, v in s.extra_config.items() if k not in ("rules_service", "writers")},
         }
 
+    def _rate_limit(self) -> dict[str, Any]:
+        limit = self.settings.rate_limit
+        return {} if limit is None else {"rate_limit": dict(limit)}
+
+    def _writers(self) -> dict[str, Any]:
+        """``writers.replicas``: each writer replica takes that share of a vendor's budget, so
+        it is the larger writer replica count (never more than the budget in all)."""
+        writers = dict(self.settings.extra_config.get("writers", {}))
+        count = max(self.settings.replicas.get(w, 1) for w in WRITERS)
+        if count > 1:
+            writers.setdefault("replicas", count)
+        return {"writers": writers} if writers else {}
+
     def write_config(self) -> Path:
+        """The shared config file, and one per replica beyond the first (its own port)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        config = self.config()
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        for name, service in self.service_processes().items():
+            if "#" in name:
+                key = SERVICES[service][1]
+                listen = {**config["listen"], key: {"host": "127.0.0.1", "port": self.ports[name]}}
+                replica = {**config, "listen": listen}
+                self.config_path_of(name).write_text(yaml.safe_dump(replica, sort_keys=False))
         return self.config_path
 
     # ------------------------------------------------------------------ processes
@@ -210,13 +279,13 @@ class Stack:
         return [
             ManagedProcess(
                 name,
-                module,
-                ["--config", str(self.config_path)],
+                SERVICES[service][0],
+                ["--config", str(self.config_path_of(name))],
                 health_url=f"{self.url(name)}/health",
                 log_file=self.logs / f"{name}.log",
-                env=self.env,
+                env={**self.env, REPLICA_ID_ENV: replica_id(name)},
             )
-            for name, (module, _) in SERVICES.items()
+            for name, service in self.service_processes().items()
         ]
 
     def start(self) -> Stack:
@@ -257,7 +326,8 @@ class Stack:
         self.nats = NatsServer(self.nats.store_dir, log_file=self.nats.log_file)
 
     def kill_service(self, name: str) -> None:
-        """kill -9 one service (no cleanup, no acks), as a crash or an OOM kill would."""
+        """kill -9 one service process (``"rules"``, ``"rules#2"``; no cleanup, no acks), as a
+        crash or an OOM kill would."""
         self.processes[name].kill()
 
     def start_service(self, name: str, timeout: float = 60.0) -> None:

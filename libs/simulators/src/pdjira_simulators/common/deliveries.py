@@ -12,11 +12,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from pdjira_simulators.common.hookpost import HookClient, HookResponse
 from pdjira_simulators.common.jsonresp import JsonResponse
 from pdjira_simulators.common.webhook_faults import WebhookFaultInjector, webhook_fault_routes
 
@@ -139,11 +139,11 @@ class Dispatcher(abc.ABC, Generic[H]):
         self._log = log
         self._faults = faults
         self._timeout = timeout
-        self._client: httpx.AsyncClient | None = None
+        self._client: HookClient | None = None
         self._submitted = 0
         # Deliveries in flight at once, over as many connections: a burst of thousands of
         # incidents (each its own ordered queue) would otherwise queue thousands of requests in
-        # httpx's pool, whose scan per request makes delivery quadratic (the simulator then
+        # a pool, and httpx's scan per request made delivery quadratic (the simulator then
         # spent minutes of CPU on a 2,000-incident burst). The vendors bound theirs too.
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
@@ -180,20 +180,18 @@ class Dispatcher(abc.ABC, Generic[H]):
             held=self._faults.held,
         )
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> HookClient:
         if self._client is None:
-            # trust_env=False: a proxy from the environment must not swallow local deliveries.
-            self._client = httpx.AsyncClient(
-                timeout=self._timeout,
-                trust_env=False,
-                limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
-            )
+            # Not httpx: see :mod:`pdjira_simulators.common.hookpost` (and no proxy from the
+            # environment can swallow local deliveries).
+            self._client = HookClient(self._timeout, max_idle=MAX_IN_FLIGHT)
         return self._client
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        """One delivery attempt, at most :data:`MAX_IN_FLIGHT` at once."""
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> HookResponse:
+        """One delivery attempt, at most :data:`MAX_IN_FLIGHT` at once; raises httpx's
+        exceptions (``httpx.TimeoutException``, ``httpx.HTTPError``)."""
         async with self._slots:
-            return await self._http().post(url, content=body, headers=headers)
+            return await self._http().post(url, body, headers)
 
     async def aclose(self) -> None:
         await self._stop_workers()

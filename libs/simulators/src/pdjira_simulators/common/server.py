@@ -142,7 +142,18 @@ class SimulatorServer(uvicorn.Server):
 
 def serve(app: ASGIApp, *, host: str, port: int, log_level: str) -> None:
     """What ``python -m pdjira_simulators.<vendor>`` runs: serve until SIGTERM/SIGINT."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on")
+    # uvloop + httptools, as the services run (uvicorn's "auto" picks them only when they
+    # happen to be installed); no access log.
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+    )
     SimulatorServer(config, signals=True).run()
 
 

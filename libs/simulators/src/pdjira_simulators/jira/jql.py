@@ -13,6 +13,7 @@ run. Negative operators follow Jira: `!=` / `NOT IN` never match an empty field.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -567,9 +568,16 @@ def parse_date(value: str, now: datetime) -> datetime:
         sign = -1 if rel.group(1) == "-" else 1
         unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}[rel.group(3)]
         return now + sign * timedelta(**{unit: int(rel.group(2))})
+    return _absolute_date(value.strip())
+
+
+@functools.lru_cache(maxsize=1024)
+def _absolute_date(value: str) -> datetime:
+    """A date literal (strptime is slow, and a search compares every issue with the same
+    literal: cached)."""
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(value.strip(), fmt).replace(tzinfo=UTC)
+            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     raise JqlError(

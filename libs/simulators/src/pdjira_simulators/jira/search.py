@@ -211,7 +211,14 @@ def search(text: str, state: JiraState, user: JiraUser | None = None) -> list[Is
     anything Jira would reject."""
     query = jql.parse(text)
     validate(query, state)
-    found = [i for i in state.issues.values() if matches(query, i, state, user)]
+    # One "now" and one Env for the whole search (not per issue).
+    now = state.now()
+    env = env_for(state, user)
+    found = [
+        i
+        for i in state.issues.values()
+        if jql.evaluate(query.where, IssueSubject(i, state.catalog), lambda: now, env)
+    ]
     # Without ORDER BY the simulator keeps creation order: stable and easy to assert on.
     found.sort(key=lambda i: int(i.id))
     for sort in reversed(query.order_by):  # stable sorts, last key first
