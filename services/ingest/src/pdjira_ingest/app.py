@@ -200,7 +200,7 @@ class _Webhooks:
                     f"the event could not be stored ({type(exc).__name__}); retry later",
                     headers={"Retry-After": "5"},
                 )
-            self.metrics.store_seconds.labels(source=source).observe(time.perf_counter() - started)
+            self.metrics.observe_store(source, time.perf_counter() - started)
             outcome = "duplicate" if ack.duplicate else "accepted"
             self.metrics.count(source, outcome, "already_stored" if ack.duplicate else "stored")
             log.info(
