@@ -7,7 +7,9 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from pdjira_common.bus import MSG_ID_HEADER
+from pdjira_common import streams
+from pdjira_common.bus import CORRELATION_HEADER, MSG_ID_HEADER, make_broker, publish
+from pdjira_common.config import RetrySettings
 from pdjira_common.contracts import IncidentEvent, IssueEvent, decode_event
 from pdjira_common.logging import configure_logging
 from pdjira_devstack.nats_server import NatsServer
@@ -78,6 +80,35 @@ async def test_pagerduty_event_is_stored_before_202(ingest: Ingest) -> None:
         "PF9KMXH",
     )
     assert counted(ingest, "pagerduty", "accepted", "stored") == 1
+
+
+async def test_stored_headers_are_those_of_the_bus_publish(
+    ingest: Ingest, nats_server: NatsServer
+) -> None:
+    # Ingest publishes with nats-py directly: its messages carry what pdjira_common.bus.publish
+    # (FastStream) sends, header for header and in the same order.
+    body = to_body(pd_envelope("incident.triggered", pd_incident()))
+    assert (await ingest.http.post(PD_URL, content=body, headers=pd_headers(body))).is_success
+    broker = make_broker(nats_server.url, consumer="test", retry=RetrySettings())
+    await broker.connect()
+    try:
+        await publish(
+            broker,
+            b"{}",
+            "events.pd.acme.POTHER",
+            stream=streams.EVENTS,
+            msg_id="other",
+            correlation_id="other-correlation",
+        )
+    finally:
+        await broker.stop()
+    webhook, published = await ingest.stored()
+    assert webhook.headers is not None
+    assert published.headers is not None
+    assert list(webhook.headers) == list(published.headers)
+    assert published.headers["correlation_id"] == "other-correlation"
+    assert webhook.headers["correlation_id"] == webhook.headers[CORRELATION_HEADER] == TRIGGERED_ID
+    assert webhook.headers["content-type"] == published.headers["content-type"]
 
 
 async def test_same_pagerduty_webhook_twice_is_stored_once(ingest: Ingest) -> None:

@@ -8,26 +8,30 @@ duplicate rather than a second event.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
-from faststream.nats import NatsBroker
+import msgspec
+from faststream.nats import NatsBroker, PubAck
 from nats.errors import MaxPayloadError
+from nats.js import JetStreamContext
 from pdjira_common import streams
-from pdjira_common.bus import nats_client, publish
+from pdjira_common.bus import CORRELATION_HEADER, MSG_ID_HEADER, nats_client
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentEvent, IssueEvent, encode
 from pdjira_common.health import readiness
 from pdjira_common.logging import get_logger
 from pdjira_common.service import connect_and_declare
 from pdjira_common.streams import Topology
+from pdjira_common.subjects import msg_id as bounded_msg_id
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from pdjira_ingest.fields import WebhookRejected
 from pdjira_ingest.intake import (
@@ -42,7 +46,7 @@ from pdjira_ingest.metrics import IngestMetrics
 from pdjira_ingest.normalize import Ignored
 from pdjira_ingest.reconcile.poller import Reconciler
 
-__all__ = ["ENVELOPE_HEADROOM", "MAX_BODY_BYTES", "body_limit", "create_app"]
+__all__ = ["ENVELOPE_HEADROOM", "MAX_BODY_BYTES", "body_limit", "create_app", "stored_headers"]
 
 # PagerDuty drops anything above 256 KB; Jira bodies carry every field of the issue, so allow more.
 # The broker's max_payload (1 MiB by default) lowers it at start: see body_limit.
@@ -52,8 +56,14 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 ENVELOPE_HEADROOM = 16 * 1024
 _log = get_logger("pdjira_ingest")
 
-# accept_pagerduty / accept_jira: (request, target id, raw body) -> event
-Accept = Callable[[Request, str, bytes], IncidentEvent | IssueEvent | Ignored]
+PAGERDUTY_PATH = "/webhooks/pagerduty/"
+JIRA_PATH = "/webhooks/jira/"
+_PD_SIGNATURE = PAGERDUTY_SIGNATURE_HEADER.lower().encode("latin-1")
+_HUB_SIGNATURE = HUB_SIGNATURE_HEADER.lower().encode("latin-1")
+_CONTENT_LENGTH = b"content-length"
+
+# (target id, raw body) -> event: accept_pagerduty / accept_jira with the request's signature
+Accept = Callable[[str, bytes], IncidentEvent | IssueEvent | Ignored]
 
 
 def body_limit(configured: int, max_payload: int) -> int:
@@ -62,25 +72,65 @@ def body_limit(configured: int, max_payload: int) -> int:
     return max(0, min(configured, max_payload - ENVELOPE_HEADROOM))
 
 
+def stored_headers(msg_id: str, correlation_id: str) -> dict[str, str]:
+    """The headers of a stored event: those ``pdjira_common.bus.publish`` sends through FastStream
+    (FastStream's ``content-type`` and ``correlation_id``, then ours), in the same order;
+    nats-py adds ``Nats-Expected-Stream``."""
+    return {
+        "content-type": "application/json",
+        "correlation_id": correlation_id,
+        MSG_ID_HEADER: bounded_msg_id(msg_id),
+        CORRELATION_HEADER: correlation_id,
+    }
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw body (signatures are over the exact bytes), refused past ``limit``."""
-    too_large = WebhookRejected(
+def _accepted(event_id: str, duplicate: bool) -> Response:
+    """What JSONResponse({"status": "accepted", ...}, 202) answers (msgspec writes the same
+    compact JSON as its json.dumps, in less time; the headers are content-length and
+    content-type: application/json, as JSONResponse's)."""
+    body = msgspec.json.encode({"status": "accepted", "event_id": event_id, "duplicate": duplicate})
+    return Response(body, 202, media_type="application/json")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first header ``name`` (lower case) of the request, as Starlette's Headers.get."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _too_large(limit: int) -> WebhookRejected:
+    return WebhookRejected(
         413, "body_too_large", f"the body is over {limit} bytes, the most ingest accepts"
     )
-    declared = request.headers.get("content-length")
+
+
+async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The raw body (signatures are over the exact bytes), refused past ``limit``; read as
+    Starlette's Request.stream() reads it (ClientDisconnect if the client goes away)."""
     if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class _Webhooks:
@@ -102,59 +152,93 @@ class _Webhooks:
         self.max_body_bytes = max_body_bytes
         # The broker's limit on one message (headers included); set once connected.
         self.max_payload: int | None = None
+        self._js: JetStreamContext | None = None
+        self._js_client: Any = None
 
     def limit_to(self, max_payload: int) -> None:
         self.max_payload = max_payload
         self.max_body_bytes = body_limit(self.max_body_bytes, max_payload)
 
-    def _accept_pagerduty(
-        self, request: Request, target: str, body: bytes
-    ) -> IncidentEvent | Ignored:
-        return accept_pagerduty(
-            self.config, target, body, request.headers.get(PAGERDUTY_SIGNATURE_HEADER)
-        )
+    def _jetstream(self) -> JetStreamContext:
+        """A JetStream context on the broker's client (the same client across reconnects)."""
+        client = nats_client(self.broker)
+        if self._js is None or self._js_client is not client:
+            self._js, self._js_client = client.jetstream(), client
+        return self._js
 
-    def _accept_jira(self, request: Request, target: str, body: bytes) -> IssueEvent | Ignored:
-        return accept_jira(
-            self.config,
-            target,
-            body,
-            request.headers.get(HUB_SIGNATURE_HEADER),
-            token=request.query_params.get(JIRA_TOKEN_PARAMETER),
-        )
-
+    # The Starlette endpoints (requests the app's fast path leaves to the router).
     async def pagerduty(self, request: Request) -> Response:
-        return await self._receive(
-            request, "pagerduty", request.path_params["account"], self._accept_pagerduty
+        return await self.receive_pagerduty(
+            request.path_params["account"],
+            request.headers.get(PAGERDUTY_SIGNATURE_HEADER),
+            request.headers.get("content-length"),
+            request.receive,
         )
 
     async def jira(self, request: Request) -> Response:
-        return await self._receive(
-            request, "jira", request.path_params["instance"], self._accept_jira
+        return await self.receive_jira(
+            request.path_params["instance"],
+            request.headers.get(HUB_SIGNATURE_HEADER),
+            request.query_params.get(JIRA_TOKEN_PARAMETER),
+            request.headers.get("content-length"),
+            request.receive,
         )
 
+    async def receive_pagerduty(
+        self, account: str, signature: str | None, declared: str | None, receive: Receive
+    ) -> Response:
+        def accept(target: str, body: bytes) -> IncidentEvent | Ignored:
+            return accept_pagerduty(self.config, target, body, signature)
+
+        return await self._receive("pagerduty", account, declared, receive, accept)
+
+    async def receive_jira(
+        self,
+        instance: str,
+        signature: str | None,
+        token: str | None,
+        declared: str | None,
+        receive: Receive,
+    ) -> Response:
+        def accept(target: str, body: bytes) -> IssueEvent | Ignored:
+            return accept_jira(self.config, target, body, signature, token=token)
+
+        return await self._receive("jira", instance, declared, receive, accept)
+
     async def _receive(
-        self, request: Request, source: str, target: str, accept: Accept
+        self, source: str, target: str, declared: str | None, receive: Receive, accept: Accept
     ) -> Response:
         # The URL's query (a Jira webhook_token) and the body are never logged.
-        log = _log.bind(source=source, target=target[:64])
         try:
-            body = await _read_body(request, self.max_body_bytes)
-            event = accept(request, target, body)
+            body = await _read_body(receive, declared, self.max_body_bytes)
+            event = accept(target, body)
             payload = b"" if isinstance(event, Ignored) else self._encoded(event)
         except WebhookRejected as exc:
             # The body is never logged: it can be large and holds customer data.
-            log.warning("webhook_rejected", status=exc.status, code=exc.code, reason=exc.message)
+            _log.warning(
+                "webhook_rejected",
+                source=source,
+                target=target[:64],
+                status=exc.status,
+                code=exc.code,
+                reason=exc.message,
+            )
             self.metrics.count(source, "rejected", exc.code)
             return _error(exc.status, exc.code, exc.message)
         except ClientDisconnect:
             self.metrics.count(source, "rejected", "client_disconnected")
             return _error(400, "client_disconnected", "the client went away before the body")
         if isinstance(event, Ignored):
-            log.info("webhook_ignored", event_type=event.event_type, reason=event.reason)
+            _log.info(
+                "webhook_ignored",
+                source=source,
+                target=target[:64],
+                event_type=event.event_type,
+                reason=event.reason,
+            )
             self.metrics.count(source, "ignored", "event_type_not_synced")
             return JSONResponse({"status": "ignored", "reason": event.reason}, 202)
-        return await self._store(event, payload, source, log)
+        return await self._store(event, payload, source, target)
 
     def _encoded(self, event: IncidentEvent | IssueEvent) -> bytes:
         """The event's JSON, as stored; refused (413) if the broker could never store it: the
@@ -170,53 +254,144 @@ class _Webhooks:
         return encoded
 
     async def _store(
-        self, event: IncidentEvent | IssueEvent, payload: bytes, source: str, log: Any
+        self, event: IncidentEvent | IssueEvent, payload: bytes, source: str, target: str
     ) -> Response:
         where = destination(event)
-        with structlog.contextvars.bound_contextvars(correlation_id=event.correlation_id):
-            started = time.perf_counter()
-            try:
-                ack = await publish(
-                    self.broker,
-                    payload,
-                    where.subject,
-                    stream=streams.EVENTS,
-                    msg_id=where.msg_id,
-                    correlation_id=event.correlation_id,
-                    timeout=self.publish_timeout,
-                )
-            except MaxPayloadError:  # _encoded missed it (headers?): retrying cannot help
-                log.warning("webhook_rejected", status=413, code="event_too_large")
-                self.metrics.count(source, "rejected", "event_too_large")
-                return _error(
-                    413, "event_too_large", "the event is larger than the message bus can store"
-                )
-            except Exception as exc:  # any failure to store: the vendor must retry
-                log.error("webhook_store_failed", error=type(exc).__name__, subject=where.subject)
-                self.metrics.count(source, "failed", "nats_unavailable")
-                return _error(
-                    503,
-                    "unavailable",
-                    f"the event could not be stored ({type(exc).__name__}); retry later",
-                    headers={"Retry-After": "5"},
-                )
-            self.metrics.observe_store(source, time.perf_counter() - started)
-            outcome = "duplicate" if ack.duplicate else "accepted"
-            self.metrics.count(source, outcome, "already_stored" if ack.duplicate else "stored")
-            log.info(
-                "webhook_" + outcome,
+        correlation_id = event.correlation_id
+        started = time.perf_counter()
+        try:
+            # nats-py's JetStream publish, as pdjira_common.bus.publish's FastStream one ends in,
+            # with the same headers (stored_headers), without FastStream's layers per webhook.
+            ack: PubAck = await self._jetstream().publish(
+                where.subject,
+                payload,
+                timeout=self.publish_timeout,
+                stream=streams.EVENTS,
+                headers=stored_headers(where.msg_id, correlation_id),
+            )
+        except MaxPayloadError:  # _encoded missed it (headers?): retrying cannot help
+            _log.warning(
+                "webhook_rejected",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
+                status=413,
+                code="event_too_large",
+            )
+            self.metrics.count(source, "rejected", "event_too_large")
+            return _error(
+                413, "event_too_large", "the event is larger than the message bus can store"
+            )
+        except Exception as exc:  # any failure to store: the vendor must retry
+            _log.error(
+                "webhook_store_failed",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
+                error=type(exc).__name__,
+                subject=where.subject,
+            )
+            self.metrics.count(source, "failed", "nats_unavailable")
+            return _error(
+                503,
+                "unavailable",
+                f"the event could not be stored ({type(exc).__name__}); retry later",
+                headers={"Retry-After": "5"},
+            )
+        self.metrics.observe_store(source, time.perf_counter() - started)
+        if ack.duplicate:
+            self.metrics.count(source, "duplicate", "already_stored")
+            # A redelivery (or the poller's copy): worth a line; a new event is counted only
+            # (debug has its line), as a line per webhook costs ingest a good part of its time.
+            _log.info(
+                "webhook_duplicate",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
                 event_type=_event_type(event),
                 subject=where.subject,
                 seq=ack.seq,
             )
-        return JSONResponse(
-            {"status": "accepted", "event_id": event.event_id, "duplicate": bool(ack.duplicate)},
-            202,
-        )
+        else:
+            self.metrics.count(source, "accepted", "stored")
+            _log.debug(
+                "webhook_accepted",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
+                event_type=_event_type(event),
+                subject=where.subject,
+                seq=ack.seq,
+            )
+        return _accepted(event.event_id, bool(ack.duplicate))
 
 
 def _event_type(event: IncidentEvent | IssueEvent) -> str:
     return event.event_type if isinstance(event, IncidentEvent) else event.webhook_event
+
+
+def _path_target(path: str, prefix: str) -> str | None:
+    """The ``{account}``/``{instance}`` of ``prefix{id}`` as Starlette's router matches it
+    (``[^/]+``), or None."""
+    if not path.startswith(prefix):
+        return None
+    target = path[len(prefix) :]
+    return target if target and "/" not in target else None
+
+
+class _IngestApp(Starlette):
+    """Starlette, with the webhook POSTs served straight from ``__call__``: the router and its
+    middleware stack cost more per request than the rest of a webhook's handling. Answers are
+    those of the routed endpoints; an unexpected error is a 500 "Internal Server Error" raised
+    on, as Starlette's ServerErrorMiddleware does. Anything else (other methods and paths, a
+    root_path) goes through Starlette."""
+
+    webhooks: _Webhooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            path: str = scope["path"]
+            if (account := _path_target(path, PAGERDUTY_PATH)) is not None:
+                await self._serve(
+                    self.webhooks.receive_pagerduty(
+                        account,
+                        _header(scope, _PD_SIGNATURE),
+                        _header(scope, _CONTENT_LENGTH),
+                        receive,
+                    ),
+                    scope,
+                    receive,
+                    send,
+                )
+                return
+            if (instance := _path_target(path, JIRA_PATH)) is not None:
+                await self._serve(
+                    self.webhooks.receive_jira(
+                        instance,
+                        _header(scope, _HUB_SIGNATURE),
+                        QueryParams(scope["query_string"]).get(JIRA_TOKEN_PARAMETER),
+                        _header(scope, _CONTENT_LENGTH),
+                        receive,
+                    ),
+                    scope,
+                    receive,
+                    send,
+                )
+                return
+        await super().__call__(scope, receive, send)
+
+    @staticmethod
+    async def _serve(
+        answer: Coroutine[Any, Any, Response], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        try:
+            response = await answer
+        except Exception:
+            # Nothing was sent yet: ServerErrorMiddleware's answer. (Once the response starts,
+            # a failure is the send's own: it too only raises it on.)
+            await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
+            raise
+        await response(scope, receive, send)
 
 
 def create_app(
@@ -278,7 +453,7 @@ def create_app(
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app = Starlette(
+    app = _IngestApp(
         routes=[
             Route("/webhooks/pagerduty/{account}", webhooks.pagerduty, methods=["POST"]),
             Route("/webhooks/jira/{instance}", webhooks.jira, methods=["POST"]),
@@ -287,6 +462,7 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    app.webhooks = webhooks
     app.state.reconciler = reconciler
     app.state.webhooks = webhooks
     return app
