@@ -13,9 +13,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
-from faststream.nats import NatsBroker, PubAck
+import structlog
+from faststream.nats import NatsBroker
 from nats.errors import MaxPayloadError
-from nats.js import JetStreamContext
 from pdjira_common import streams
 from pdjira_common.bus import CORRELATION_HEADER, MSG_ID_HEADER, nats_client
 from pdjira_common.config import Config
@@ -45,6 +45,7 @@ from pdjira_ingest.intake import (
 from pdjira_ingest.metrics import IngestMetrics
 from pdjira_ingest.normalize import Ignored
 from pdjira_ingest.reconcile.poller import Reconciler
+from pdjira_ingest.store import AckedPublisher
 
 __all__ = ["ENVELOPE_HEADROOM", "MAX_BODY_BYTES", "body_limit", "create_app", "stored_headers"]
 
@@ -55,6 +56,35 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 # subject, which nats-server counts against max_payload too.
 ENVELOPE_HEADROOM = 16 * 1024
 _log = get_logger("pdjira_ingest")
+
+
+class _Logger:
+    """The module's logger for the webhook path, bound once per structlog configuration.
+
+    ``get_logger`` gives a lazy proxy that binds a new logger (its logger factory called
+    included) at every call, so that a reconfiguration (tests do) always applies: microseconds
+    per webhook. This binds again only when the configuration has changed."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._configured: tuple[Any, ...] = ()
+        self._logger: Any = None
+
+    def __call__(self) -> Any:
+        config = structlog.get_config()
+        configured = (
+            config["wrapper_class"],
+            config["logger_factory"],
+            config["processors"],
+            config["context_class"],
+        )
+        if self._logger is None or configured != self._configured:
+            self._logger = get_logger(self._name).bind()
+            self._configured = configured
+        return self._logger
+
+
+_webhook_log = _Logger("pdjira_ingest")
 
 PAGERDUTY_PATH = "/webhooks/pagerduty/"
 JIRA_PATH = "/webhooks/jira/"
@@ -88,12 +118,21 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
-def _accepted(event_id: str, duplicate: bool) -> Response:
-    """What JSONResponse({"status": "accepted", ...}, 202) answers (msgspec writes the same
-    compact JSON as its json.dumps, in less time; the headers are content-length and
-    content-type: application/json, as JSONResponse's)."""
-    body = msgspec.json.encode({"status": "accepted", "event_id": event_id, "duplicate": duplicate})
-    return Response(body, 202, media_type="application/json")
+class _Accepted(Response):
+    """What JSONResponse({"status": "accepted", ...}, 202) answers, made for less: msgspec writes
+    the same compact JSON as its json.dumps, and the headers are the same two (content-length,
+    content-type: application/json)."""
+
+    def __init__(self, event_id: str, duplicate: bool) -> None:
+        self.status_code = 202
+        self.background = None
+        self.body = msgspec.json.encode(
+            {"status": "accepted", "event_id": event_id, "duplicate": duplicate}
+        )
+        self.raw_headers = [
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -152,19 +191,12 @@ class _Webhooks:
         self.max_body_bytes = max_body_bytes
         # The broker's limit on one message (headers included); set once connected.
         self.max_payload: int | None = None
-        self._js: JetStreamContext | None = None
-        self._js_client: Any = None
+        # Stores the events; started on the broker's client once connected.
+        self.publisher = AckedPublisher()
 
     def limit_to(self, max_payload: int) -> None:
         self.max_payload = max_payload
         self.max_body_bytes = body_limit(self.max_body_bytes, max_payload)
-
-    def _jetstream(self) -> JetStreamContext:
-        """A JetStream context on the broker's client (the same client across reconnects)."""
-        client = nats_client(self.broker)
-        if self._js is None or self._js_client is not client:
-            self._js, self._js_client = client.jetstream(), client
-        return self._js
 
     # The Starlette endpoints (requests the app's fast path leaves to the router).
     async def pagerduty(self, request: Request) -> Response:
@@ -215,7 +247,7 @@ class _Webhooks:
             payload = b"" if isinstance(event, Ignored) else self._encoded(event)
         except WebhookRejected as exc:
             # The body is never logged: it can be large and holds customer data.
-            _log.warning(
+            _webhook_log().warning(
                 "webhook_rejected",
                 source=source,
                 target=target[:64],
@@ -229,7 +261,7 @@ class _Webhooks:
             self.metrics.count(source, "rejected", "client_disconnected")
             return _error(400, "client_disconnected", "the client went away before the body")
         if isinstance(event, Ignored):
-            _log.info(
+            _webhook_log().info(
                 "webhook_ignored",
                 source=source,
                 target=target[:64],
@@ -260,17 +292,17 @@ class _Webhooks:
         correlation_id = event.correlation_id
         started = time.perf_counter()
         try:
-            # nats-py's JetStream publish, as pdjira_common.bus.publish's FastStream one ends in,
-            # with the same headers (stored_headers), without FastStream's layers per webhook.
-            ack: PubAck = await self._jetstream().publish(
+            # What pdjira_common.bus.publish stores (its headers: stored_headers), without
+            # FastStream's layers, nor nats-py's per-request costs (see store), per webhook.
+            ack = await self.publisher.publish(
                 where.subject,
                 payload,
-                timeout=self.publish_timeout,
                 stream=streams.EVENTS,
                 headers=stored_headers(where.msg_id, correlation_id),
+                timeout=self.publish_timeout,
             )
         except MaxPayloadError:  # _encoded missed it (headers?): retrying cannot help
-            _log.warning(
+            _webhook_log().warning(
                 "webhook_rejected",
                 source=source,
                 target=target[:64],
@@ -283,7 +315,7 @@ class _Webhooks:
                 413, "event_too_large", "the event is larger than the message bus can store"
             )
         except Exception as exc:  # any failure to store: the vendor must retry
-            _log.error(
+            _webhook_log().error(
                 "webhook_store_failed",
                 source=source,
                 target=target[:64],
@@ -303,7 +335,7 @@ class _Webhooks:
             self.metrics.count(source, "duplicate", "already_stored")
             # A redelivery (or the poller's copy): worth a line; a new event is counted only
             # (debug has its line), as a line per webhook costs ingest a good part of its time.
-            _log.info(
+            _webhook_log().info(
                 "webhook_duplicate",
                 source=source,
                 target=target[:64],
@@ -314,7 +346,7 @@ class _Webhooks:
             )
         else:
             self.metrics.count(source, "accepted", "stored")
-            _log.debug(
+            _webhook_log().debug(
                 "webhook_accepted",
                 source=source,
                 target=target[:64],
@@ -323,7 +355,7 @@ class _Webhooks:
                 subject=where.subject,
                 seq=ack.seq,
             )
-        return _accepted(event.event_id, bool(ack.duplicate))
+        return _Accepted(event.event_id, bool(ack.duplicate))
 
 
 def _event_type(event: IncidentEvent | IssueEvent) -> str:
@@ -426,6 +458,7 @@ def create_app(
                 )
         await connect_and_declare(broker, topology or Topology(replicas=config.nats.replicas))
         webhooks.limit_to(nats_client(broker).max_payload)
+        await webhooks.publisher.start(nats_client(broker))
         _log.info(
             "ingest_body_limit",
             max_body_bytes=webhooks.max_body_bytes,
