@@ -232,6 +232,9 @@ class Fields:
 
     def token(self, key: str) -> str:
         """An id that becomes a subject token or key part: :func:`check_token`."""
+        value = self._data.get(key)
+        if type(value) is str and subjects.id_problem(value) is None:
+            return value  # what the checks below return for it, in fewer steps
         return check_token(self.ident(key), self._where(key), self._hint)
 
     def opt_token(self, key: str) -> str | None:
