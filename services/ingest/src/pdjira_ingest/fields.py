@@ -132,7 +132,7 @@ class Fields:
 
     @classmethod
     def root(cls, payload: Any, *, what: str, hint: str) -> Fields:
-        if not isinstance(payload, Mapping):
+        if type(payload) is not dict and not isinstance(payload, Mapping):
             raise WebhookRejected(
                 400,
                 "invalid_payload",
