@@ -56,17 +56,17 @@ class AckedPublisher:
 
     def __init__(self) -> None:
         self._client: Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._prefix = ""
         self._waiting: dict[str, asyncio.Future[Msg]] = {}
         self._tokens = itertools.count()
 
-    @property
-    def client(self) -> Client | None:
-        return self._client
-
     async def start(self, client: Client) -> None:
         prefix = client.new_inbox() + "."
         await client.subscribe(prefix + "*", cb=self._on_reply)
+        # The client's loop, the one every publish runs in. Not asked for per message: on
+        # Python 3.11, asyncio.get_running_loop() makes a getpid() system call each time.
+        self._loop = asyncio.get_running_loop()
         self._client, self._prefix = client, prefix
 
     async def _on_reply(self, msg: Msg) -> None:
@@ -85,11 +85,10 @@ class AckedPublisher:
     ) -> PubAck:
         """Store ``payload`` in ``stream`` (the server refuses it if ``subject`` is another
         stream's) and return the PubAck; raises as ``JetStreamContext.publish`` does."""
-        client = self._client
-        if client is None:
+        client, loop = self._client, self._loop
+        if client is None or loop is None:
             raise RuntimeError("AckedPublisher.start() was not called")
         token = str(next(self._tokens))
-        loop = asyncio.get_running_loop()
         future: asyncio.Future[Msg] = loop.create_future()
         self._waiting[token] = future
         timer = loop.call_later(timeout, _expire, future)
