@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from pdjira_common.config import Config
 from pdjira_ingest.app import ENVELOPE_HEADROOM, MAX_BODY_BYTES, body_limit
+from pdjira_ingest.fields import check_shape, shape_check_needed
 from pdjira_ingest.intake import accept_jira, accept_pagerduty
 from pdjira_ingest.normalize import WebhookRejected
 
@@ -170,3 +172,26 @@ async def test_event_bigger_than_the_broker_takes_is_413_not_503(ingest: Ingest)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "event_too_large"
     assert await ingest.stored() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "needed"),
+    [
+        pytest.param(b"[" * 64 + b"]" * 64, False, id="depth-64"),
+        pytest.param(b"[" * 65 + b"]" * 65, True, id="depth-65"),
+        pytest.param(b'{"a": [' + b"{}," * 70 + b"{}]}", True, id="many-shallow"),
+        pytest.param(b'{"a": "' + b"[" * 80 + b'"}', True, id="brackets-in-a-string"),
+        pytest.param(b'{"a": 9223372036854775807}', True, id="max-int"),
+        pytest.param(b'{"a": 9223372036854775808}', True, id="max-int-plus-one"),
+        pytest.param(b'{"a": -' + b"9" * 30 + b"}", True, id="30-digits-negative"),
+        pytest.param(b'{"a": "' + b"1" * 40 + b'"}', True, id="digits-in-a-string"),
+        pytest.param(b'{"a": -999999999999999999}', False, id="18-digits"),
+        pytest.param(_pd_body(), False, id="a-webhook"),
+    ],
+)
+def test_the_shape_check_is_skipped_only_for_bodies_it_would_pass(
+    body: bytes, needed: bool
+) -> None:
+    assert shape_check_needed(body) is needed
+    if not needed:
+        check_shape(msgspec.json.decode(body))  # passes: skipping it changes nothing

@@ -6,8 +6,12 @@ import io
 import sys
 from collections.abc import Iterator
 
+import httpx
+import pdjira_ingest.app as app_module
 import pytest
-from pdjira_common.bus import MSG_ID_HEADER
+from pdjira_common import streams
+from pdjira_common.bus import CORRELATION_HEADER, MSG_ID_HEADER, make_broker, publish
+from pdjira_common.config import RetrySettings
 from pdjira_common.contracts import IncidentEvent, IssueEvent, decode_event
 from pdjira_common.logging import configure_logging
 from pdjira_common.subjects import unpartitioned
@@ -79,6 +83,35 @@ async def test_pagerduty_event_is_stored_before_202(ingest: Ingest) -> None:
         "PF9KMXH",
     )
     assert counted(ingest, "pagerduty", "accepted", "stored") == 1
+
+
+async def test_stored_headers_are_those_of_the_bus_publish(
+    ingest: Ingest, nats_server: NatsServer
+) -> None:
+    # Ingest publishes with nats-py directly: its messages carry what pdjira_common.bus.publish
+    # (FastStream) sends, header for header and in the same order.
+    body = to_body(pd_envelope("incident.triggered", pd_incident()))
+    assert (await ingest.http.post(PD_URL, content=body, headers=pd_headers(body))).is_success
+    broker = make_broker(nats_server.url, consumer="test", retry=RetrySettings())
+    await broker.connect()
+    try:
+        await publish(
+            broker,
+            b"{}",
+            "events.pd.acme.POTHER",
+            stream=streams.EVENTS,
+            msg_id="other",
+            correlation_id="other-correlation",
+        )
+    finally:
+        await broker.stop()
+    webhook, published = await ingest.stored()
+    assert webhook.headers is not None
+    assert published.headers is not None
+    assert list(webhook.headers) == list(published.headers)
+    assert published.headers["correlation_id"] == "other-correlation"
+    assert webhook.headers["correlation_id"] == webhook.headers[CORRELATION_HEADER] == TRIGGERED_ID
+    assert webhook.headers["content-type"] == published.headers["content-type"]
 
 
 async def test_same_pagerduty_webhook_twice_is_stored_once(ingest: Ingest) -> None:
@@ -291,3 +324,76 @@ async def test_rejections_are_logged_without_secrets_or_body(
     assert '"code": "invalid_signature"' in lines
     for forbidden in (PD_SECRET, JIRA_SECRET, "customer-data-123", wrong.removeprefix("v1=")):
         assert forbidden not in lines
+
+
+def _requests() -> list[tuple[str, bytes, dict[str, str]]]:
+    pd = to_body(pd_envelope("incident.triggered", pd_incident()))
+    jira = to_body(jira_issue_updated())
+    return [
+        (PD_URL, pd, {"X-PagerDuty-Signature": "v1=" + "00" * 32}),
+        (PD_URL, pd, {}),
+        ("/webhooks/pagerduty/other", pd, pd_headers(pd)),
+        ("/webhooks/pagerduty/nosecrets", pd, pd_headers(pd)),
+        (PD_URL, b"nope", pd_headers(b"nope")),
+        (PD_URL, b"[" * 70 + b"]" * 70, pd_headers(b"[" * 70 + b"]" * 70)),
+        (PD_URL, to_body(pd_ping()), pd_headers(to_body(pd_ping()))),
+        (PD_URL, b"{" + b" " * (2 * 1024 * 1024) + b"}", {"Content-Type": "application/json"}),
+        (JIRA_URL, jira, {"X-Hub-Signature": "sha256=00"}),
+        ("/webhooks/jira/legacy?token=guess", jira, {}),
+        (f"/webhooks/jira/legacy?token={JIRA_TOKEN}", to_body(jira_comment_created()), {}),
+        (PD_URL, pd, pd_headers(pd)),  # stored: the second answer is the duplicate
+        (JIRA_URL, jira, jira_headers(jira)),
+    ]
+
+
+async def test_webhook_answers_are_those_of_the_routed_endpoints(ingest: Ingest) -> None:
+    # The app serves webhook POSTs itself; with a root_path they go through Starlette's router
+    # and its endpoints: both answer the same, header for header.
+    routed = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=ingest.app, root_path="/prefix"),
+        base_url="http://ingest.test",
+    )
+    async with routed:
+        for url, body, headers in _requests():
+            fast = await ingest.http.post(url, content=body, headers=headers)
+            slow = await routed.post("/prefix" + url, content=body, headers=headers)
+            assert fast.status_code == slow.status_code, url
+            if fast.status_code == 202 and "event_id" in fast.json():
+                # Stored by the first: the second is its duplicate (and one byte longer).
+                assert (fast.json()["duplicate"], slow.json()["duplicate"]) == (False, True)
+                assert fast.json() | {"duplicate": True} == slow.json()
+                assert (
+                    list(fast.headers) == list(slow.headers) == ["content-length", "content-type"]
+                )
+                assert fast.headers["content-type"] == slow.headers["content-type"]
+            else:
+                assert fast.headers.items() == slow.headers.items(), url
+                assert fast.content == slow.content, url
+    assert len(await ingest.stored()) == 2
+
+
+async def test_an_unexpected_failure_is_a_500_raised_on(
+    ingest: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(app_module, "accept_pagerduty", broken)
+    body = to_body(pd_envelope("incident.triggered", pd_incident()))
+    with pytest.raises(RuntimeError):
+        await ingest.http.post(PD_URL, content=body, headers=pd_headers(body))
+    quiet = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=ingest.app, raise_app_exceptions=False),
+        base_url="http://ingest.test",
+    )
+    async with quiet:
+        response = await quiet.post(PD_URL, content=body, headers=pd_headers(body))
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+async def test_other_methods_and_paths_are_the_routers(ingest: Ingest) -> None:
+    assert (await ingest.http.get(PD_URL)).status_code == 405
+    assert (await ingest.http.post("/webhooks/pagerduty/")).status_code == 404
+    assert (await ingest.http.post("/webhooks/pagerduty/acme/x")).status_code == 404
+    assert (await ingest.http.post(PD_URL + "/")).status_code == 307  # the router's redirect

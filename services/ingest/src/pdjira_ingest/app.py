@@ -8,26 +8,30 @@ duplicate rather than a second event.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import structlog
 from faststream.nats import NatsBroker
 from nats.errors import MaxPayloadError
 from pdjira_common import streams
-from pdjira_common.bus import nats_client, publish
+from pdjira_common.bus import CORRELATION_HEADER, MSG_ID_HEADER, nats_client
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentEvent, IssueEvent, encode
 from pdjira_common.health import readiness
 from pdjira_common.logging import get_logger
 from pdjira_common.service import connect_and_declare
 from pdjira_common.streams import Topology
+from pdjira_common.subjects import msg_id as bounded_msg_id
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from pdjira_ingest.fields import WebhookRejected
 from pdjira_ingest.intake import (
@@ -41,8 +45,9 @@ from pdjira_ingest.intake import (
 from pdjira_ingest.metrics import IngestMetrics
 from pdjira_ingest.normalize import Ignored
 from pdjira_ingest.reconcile.poller import Reconciler
+from pdjira_ingest.store import AckedPublisher
 
-__all__ = ["ENVELOPE_HEADROOM", "MAX_BODY_BYTES", "body_limit", "create_app"]
+__all__ = ["ENVELOPE_HEADROOM", "MAX_BODY_BYTES", "body_limit", "create_app", "stored_headers"]
 
 # PagerDuty drops anything above 256 KB; Jira bodies carry every field of the issue, so allow more.
 # The broker's max_payload (1 MiB by default) lowers it at start: see body_limit.
@@ -52,8 +57,43 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 ENVELOPE_HEADROOM = 16 * 1024
 _log = get_logger("pdjira_ingest")
 
-# accept_pagerduty / accept_jira: (request, target id, raw body) -> event
-Accept = Callable[[Request, str, bytes], IncidentEvent | IssueEvent | Ignored]
+
+class _Logger:
+    """The module's logger for the webhook path, bound once per structlog configuration.
+
+    ``get_logger`` gives a lazy proxy that binds a new logger (its logger factory called
+    included) at every call, so that a reconfiguration (tests do) always applies: microseconds
+    per webhook. This binds again only when the configuration has changed."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._configured: tuple[Any, ...] = ()
+        self._logger: Any = None
+
+    def __call__(self) -> Any:
+        config = structlog.get_config()
+        configured = (
+            config["wrapper_class"],
+            config["logger_factory"],
+            config["processors"],
+            config["context_class"],
+        )
+        if self._logger is None or configured != self._configured:
+            self._logger = get_logger(self._name).bind()
+            self._configured = configured
+        return self._logger
+
+
+_webhook_log = _Logger("pdjira_ingest")
+
+PAGERDUTY_PATH = "/webhooks/pagerduty/"
+JIRA_PATH = "/webhooks/jira/"
+_PD_SIGNATURE = PAGERDUTY_SIGNATURE_HEADER.lower().encode("latin-1")
+_HUB_SIGNATURE = HUB_SIGNATURE_HEADER.lower().encode("latin-1")
+_CONTENT_LENGTH = b"content-length"
+
+# (target id, raw body) -> event: accept_pagerduty / accept_jira with the request's signature
+Accept = Callable[[str, bytes], IncidentEvent | IssueEvent | Ignored]
 
 
 def body_limit(configured: int, max_payload: int) -> int:
@@ -62,25 +102,74 @@ def body_limit(configured: int, max_payload: int) -> int:
     return max(0, min(configured, max_payload - ENVELOPE_HEADROOM))
 
 
+def stored_headers(msg_id: str, correlation_id: str) -> dict[str, str]:
+    """The headers of a stored event: those ``pdjira_common.bus.publish`` sends through FastStream
+    (FastStream's ``content-type`` and ``correlation_id``, then ours), in the same order;
+    nats-py adds ``Nats-Expected-Stream``."""
+    return {
+        "content-type": "application/json",
+        "correlation_id": correlation_id,
+        MSG_ID_HEADER: bounded_msg_id(msg_id),
+        CORRELATION_HEADER: correlation_id,
+    }
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The raw body (signatures are over the exact bytes), refused past ``limit``."""
-    too_large = WebhookRejected(
+class _Accepted(Response):
+    """What JSONResponse({"status": "accepted", ...}, 202) answers, made for less: msgspec writes
+    the same compact JSON as its json.dumps, and the headers are the same two (content-length,
+    content-type: application/json)."""
+
+    def __init__(self, event_id: str, duplicate: bool) -> None:
+        self.status_code = 202
+        self.background = None
+        self.body = msgspec.json.encode(
+            {"status": "accepted", "event_id": event_id, "duplicate": duplicate}
+        )
+        self.raw_headers = [
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first header ``name`` (lower case) of the request, as Starlette's Headers.get."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _too_large(limit: int) -> WebhookRejected:
+    return WebhookRejected(
         413, "body_too_large", f"the body is over {limit} bytes, the most ingest accepts"
     )
-    declared = request.headers.get("content-length")
+
+
+async def _read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """The raw body (signatures are over the exact bytes), refused past ``limit``; read as
+    Starlette's Request.stream() reads it (ClientDisconnect if the client goes away)."""
     if declared and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(limit)
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class _Webhooks:
@@ -102,59 +191,86 @@ class _Webhooks:
         self.max_body_bytes = max_body_bytes
         # The broker's limit on one message (headers included); set once connected.
         self.max_payload: int | None = None
+        # Stores the events; started on the broker's client once connected.
+        self.publisher = AckedPublisher()
 
     def limit_to(self, max_payload: int) -> None:
         self.max_payload = max_payload
         self.max_body_bytes = body_limit(self.max_body_bytes, max_payload)
 
-    def _accept_pagerduty(
-        self, request: Request, target: str, body: bytes
-    ) -> IncidentEvent | Ignored:
-        return accept_pagerduty(
-            self.config, target, body, request.headers.get(PAGERDUTY_SIGNATURE_HEADER)
-        )
-
-    def _accept_jira(self, request: Request, target: str, body: bytes) -> IssueEvent | Ignored:
-        return accept_jira(
-            self.config,
-            target,
-            body,
-            request.headers.get(HUB_SIGNATURE_HEADER),
-            token=request.query_params.get(JIRA_TOKEN_PARAMETER),
-        )
-
+    # The Starlette endpoints (requests the app's fast path leaves to the router).
     async def pagerduty(self, request: Request) -> Response:
-        return await self._receive(
-            request, "pagerduty", request.path_params["account"], self._accept_pagerduty
+        return await self.receive_pagerduty(
+            request.path_params["account"],
+            request.headers.get(PAGERDUTY_SIGNATURE_HEADER),
+            request.headers.get("content-length"),
+            request.receive,
         )
 
     async def jira(self, request: Request) -> Response:
-        return await self._receive(
-            request, "jira", request.path_params["instance"], self._accept_jira
+        return await self.receive_jira(
+            request.path_params["instance"],
+            request.headers.get(HUB_SIGNATURE_HEADER),
+            request.query_params.get(JIRA_TOKEN_PARAMETER),
+            request.headers.get("content-length"),
+            request.receive,
         )
 
+    async def receive_pagerduty(
+        self, account: str, signature: str | None, declared: str | None, receive: Receive
+    ) -> Response:
+        def accept(target: str, body: bytes) -> IncidentEvent | Ignored:
+            return accept_pagerduty(self.config, target, body, signature)
+
+        return await self._receive("pagerduty", account, declared, receive, accept)
+
+    async def receive_jira(
+        self,
+        instance: str,
+        signature: str | None,
+        token: str | None,
+        declared: str | None,
+        receive: Receive,
+    ) -> Response:
+        def accept(target: str, body: bytes) -> IssueEvent | Ignored:
+            return accept_jira(self.config, target, body, signature, token=token)
+
+        return await self._receive("jira", instance, declared, receive, accept)
+
     async def _receive(
-        self, request: Request, source: str, target: str, accept: Accept
+        self, source: str, target: str, declared: str | None, receive: Receive, accept: Accept
     ) -> Response:
         # The URL's query (a Jira webhook_token) and the body are never logged.
-        log = _log.bind(source=source, target=target[:64])
         try:
-            body = await _read_body(request, self.max_body_bytes)
-            event = accept(request, target, body)
+            body = await _read_body(receive, declared, self.max_body_bytes)
+            event = accept(target, body)
             payload = b"" if isinstance(event, Ignored) else self._encoded(event)
         except WebhookRejected as exc:
             # The body is never logged: it can be large and holds customer data.
-            log.warning("webhook_rejected", status=exc.status, code=exc.code, reason=exc.message)
+            _webhook_log().warning(
+                "webhook_rejected",
+                source=source,
+                target=target[:64],
+                status=exc.status,
+                code=exc.code,
+                reason=exc.message,
+            )
             self.metrics.count(source, "rejected", exc.code)
             return _error(exc.status, exc.code, exc.message)
         except ClientDisconnect:
             self.metrics.count(source, "rejected", "client_disconnected")
             return _error(400, "client_disconnected", "the client went away before the body")
         if isinstance(event, Ignored):
-            log.info("webhook_ignored", event_type=event.event_type, reason=event.reason)
+            _webhook_log().info(
+                "webhook_ignored",
+                source=source,
+                target=target[:64],
+                event_type=event.event_type,
+                reason=event.reason,
+            )
             self.metrics.count(source, "ignored", "event_type_not_synced")
             return JSONResponse({"status": "ignored", "reason": event.reason}, 202)
-        return await self._store(event, payload, source, log)
+        return await self._store(event, payload, source, target)
 
     def _encoded(self, event: IncidentEvent | IssueEvent) -> bytes:
         """The event's JSON, as stored; refused (413) if the broker could never store it: the
@@ -170,53 +286,144 @@ class _Webhooks:
         return encoded
 
     async def _store(
-        self, event: IncidentEvent | IssueEvent, payload: bytes, source: str, log: Any
+        self, event: IncidentEvent | IssueEvent, payload: bytes, source: str, target: str
     ) -> Response:
         where = destination(event)
-        with structlog.contextvars.bound_contextvars(correlation_id=event.correlation_id):
-            started = time.perf_counter()
-            try:
-                ack = await publish(
-                    self.broker,
-                    payload,
-                    where.subject,
-                    stream=streams.EVENTS,
-                    msg_id=where.msg_id,
-                    correlation_id=event.correlation_id,
-                    timeout=self.publish_timeout,
-                )
-            except MaxPayloadError:  # _encoded missed it (headers?): retrying cannot help
-                log.warning("webhook_rejected", status=413, code="event_too_large")
-                self.metrics.count(source, "rejected", "event_too_large")
-                return _error(
-                    413, "event_too_large", "the event is larger than the message bus can store"
-                )
-            except Exception as exc:  # any failure to store: the vendor must retry
-                log.error("webhook_store_failed", error=type(exc).__name__, subject=where.subject)
-                self.metrics.count(source, "failed", "nats_unavailable")
-                return _error(
-                    503,
-                    "unavailable",
-                    f"the event could not be stored ({type(exc).__name__}); retry later",
-                    headers={"Retry-After": "5"},
-                )
-            self.metrics.store_seconds.labels(source=source).observe(time.perf_counter() - started)
-            outcome = "duplicate" if ack.duplicate else "accepted"
-            self.metrics.count(source, outcome, "already_stored" if ack.duplicate else "stored")
-            log.info(
-                "webhook_" + outcome,
+        correlation_id = event.correlation_id
+        started = time.perf_counter()
+        try:
+            # What pdjira_common.bus.publish stores (its headers: stored_headers), without
+            # FastStream's layers, nor nats-py's per-request costs (see store), per webhook.
+            ack = await self.publisher.publish(
+                where.subject,
+                payload,
+                stream=streams.EVENTS,
+                headers=stored_headers(where.msg_id, correlation_id),
+                timeout=self.publish_timeout,
+            )
+        except MaxPayloadError:  # _encoded missed it (headers?): retrying cannot help
+            _webhook_log().warning(
+                "webhook_rejected",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
+                status=413,
+                code="event_too_large",
+            )
+            self.metrics.count(source, "rejected", "event_too_large")
+            return _error(
+                413, "event_too_large", "the event is larger than the message bus can store"
+            )
+        except Exception as exc:  # any failure to store: the vendor must retry
+            _webhook_log().error(
+                "webhook_store_failed",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
+                error=type(exc).__name__,
+                subject=where.subject,
+            )
+            self.metrics.count(source, "failed", "nats_unavailable")
+            return _error(
+                503,
+                "unavailable",
+                f"the event could not be stored ({type(exc).__name__}); retry later",
+                headers={"Retry-After": "5"},
+            )
+        self.metrics.observe_store(source, time.perf_counter() - started)
+        if ack.duplicate:
+            self.metrics.count(source, "duplicate", "already_stored")
+            # A redelivery (or the poller's copy): worth a line; a new event is counted only
+            # (debug has its line), as a line per webhook costs ingest a good part of its time.
+            _webhook_log().info(
+                "webhook_duplicate",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
                 event_type=_event_type(event),
                 subject=where.subject,
                 seq=ack.seq,
             )
-        return JSONResponse(
-            {"status": "accepted", "event_id": event.event_id, "duplicate": bool(ack.duplicate)},
-            202,
-        )
+        else:
+            self.metrics.count(source, "accepted", "stored")
+            _webhook_log().debug(
+                "webhook_accepted",
+                source=source,
+                target=target[:64],
+                correlation_id=correlation_id,
+                event_type=_event_type(event),
+                subject=where.subject,
+                seq=ack.seq,
+            )
+        return _Accepted(event.event_id, bool(ack.duplicate))
 
 
 def _event_type(event: IncidentEvent | IssueEvent) -> str:
     return event.event_type if isinstance(event, IncidentEvent) else event.webhook_event
+
+
+def _path_target(path: str, prefix: str) -> str | None:
+    """The ``{account}``/``{instance}`` of ``prefix{id}`` as Starlette's router matches it
+    (``[^/]+``), or None."""
+    if not path.startswith(prefix):
+        return None
+    target = path[len(prefix) :]
+    return target if target and "/" not in target else None
+
+
+class _IngestApp(Starlette):
+    """Starlette, with the webhook POSTs served straight from ``__call__``: the router and its
+    middleware stack cost more per request than the rest of a webhook's handling. Answers are
+    those of the routed endpoints; an unexpected error is a 500 "Internal Server Error" raised
+    on, as Starlette's ServerErrorMiddleware does. Anything else (other methods and paths, a
+    root_path) goes through Starlette."""
+
+    webhooks: _Webhooks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and not scope.get("root_path"):
+            path: str = scope["path"]
+            if (account := _path_target(path, PAGERDUTY_PATH)) is not None:
+                await self._serve(
+                    self.webhooks.receive_pagerduty(
+                        account,
+                        _header(scope, _PD_SIGNATURE),
+                        _header(scope, _CONTENT_LENGTH),
+                        receive,
+                    ),
+                    scope,
+                    receive,
+                    send,
+                )
+                return
+            if (instance := _path_target(path, JIRA_PATH)) is not None:
+                await self._serve(
+                    self.webhooks.receive_jira(
+                        instance,
+                        _header(scope, _HUB_SIGNATURE),
+                        QueryParams(scope["query_string"]).get(JIRA_TOKEN_PARAMETER),
+                        _header(scope, _CONTENT_LENGTH),
+                        receive,
+                    ),
+                    scope,
+                    receive,
+                    send,
+                )
+                return
+        await super().__call__(scope, receive, send)
+
+    @staticmethod
+    async def _serve(
+        answer: Coroutine[Any, Any, Response], scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        try:
+            response = await answer
+        except Exception:
+            # Nothing was sent yet: ServerErrorMiddleware's answer. (Once the response starts,
+            # a failure is the send's own: it too only raises it on.)
+            await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
+            raise
+        await response(scope, receive, send)
 
 
 def create_app(
@@ -251,6 +458,7 @@ def create_app(
                 )
         await connect_and_declare(broker, topology or Topology.of(config.nats))
         webhooks.limit_to(nats_client(broker).max_payload)
+        await webhooks.publisher.start(nats_client(broker))
         _log.info(
             "ingest_body_limit",
             max_body_bytes=webhooks.max_body_bytes,
@@ -278,7 +486,7 @@ def create_app(
     async def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app = Starlette(
+    app = _IngestApp(
         routes=[
             Route("/webhooks/pagerduty/{account}", webhooks.pagerduty, methods=["POST"]),
             Route("/webhooks/jira/{instance}", webhooks.jira, methods=["POST"]),
@@ -287,6 +495,7 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    app.webhooks = webhooks
     app.state.reconciler = reconciler
     app.state.webhooks = webhooks
     return app

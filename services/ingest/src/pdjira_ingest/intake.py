@@ -15,7 +15,7 @@ from pdjira_common import subjects
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentEvent, IssueEvent
 
-from pdjira_ingest.fields import MAX_DEPTH, WebhookRejected, check_shape
+from pdjira_ingest.fields import MAX_DEPTH, WebhookRejected, check_shape, shape_check_needed
 from pdjira_ingest.normalize import (
     Ignored,
     jira_event_id,
@@ -76,7 +76,8 @@ def _decode_json(raw_body: bytes, source: str) -> Any:
             f"the body is not valid JSON ({exc}); {source} webhooks must be sent as JSON "
             "with Content-Type: application/json.",
         ) from None
-    check_shape(payload)
+    if shape_check_needed(raw_body):
+        check_shape(payload)
     return payload
 
 

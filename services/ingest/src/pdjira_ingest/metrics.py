@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+# Children of a labelled metric, looked up once: ``.labels()`` costs microseconds per call (label
+# validation, a lock, a dict of tuples), paid on every webhook otherwise. The label sets are
+# bounded (stable codes), so the caches are too.
+_Key = tuple[str, str, str]
+
 __all__ = ["IngestMetrics"]
 
 
@@ -52,5 +57,20 @@ class IngestMetrics:
             registry=self.registry,
         )
 
+        self._webhook_children: dict[_Key, Counter] = {}
+        self._store_children: dict[str, Histogram] = {}
+
     def count(self, source: str, outcome: str, reason: str) -> None:
-        self.webhooks.labels(source=source, outcome=outcome, reason=reason).inc()
+        key = (source, outcome, reason)
+        child = self._webhook_children.get(key)
+        if child is None:
+            child = self.webhooks.labels(source=source, outcome=outcome, reason=reason)
+            self._webhook_children[key] = child
+        child.inc()
+
+    def observe_store(self, source: str, seconds: float) -> None:
+        """One store's time (publish until PubAck) in ``store_seconds``."""
+        child = self._store_children.get(source)
+        if child is None:
+            child = self._store_children[source] = self.store_seconds.labels(source=source)
+        child.observe(seconds)
