@@ -38,7 +38,7 @@ async def _run_consumer(
     broker = make_broker(url, consumer="test-consumer", retry=SETTINGS)
 
     @broker.subscriber(
-        "commands.jira.test.>",
+        "commands.jira.*.test.>",
         stream=JStream(streams.COMMANDS, declare=False),
         durable="test-consumer",
         pull_sub=PullSub(batch_size=1, timeout=0.5),
@@ -108,7 +108,7 @@ async def test_body_that_is_not_the_handlers_type_is_dead_lettered_at_once(
     broker = make_broker(nats_server.url, consumer="typed", retry=SETTINGS)
 
     @broker.subscriber(
-        "commands.jira.typed.>",
+        "commands.jira.*.typed.>",
         stream=JStream(streams.COMMANDS, declare=False),
         durable="typed",
         pull_sub=PullSub(batch_size=1, timeout=0.5),

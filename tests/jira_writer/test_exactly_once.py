@@ -15,6 +15,7 @@ import yaml
 from nats.aio.client import Client
 from pdjira_common import subjects
 from pdjira_common.contracts import AddComment, CommentAdded, IncidentRef, encode
+from pdjira_common.partitions import replica_id
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.waiting import wait_drained
@@ -114,6 +115,9 @@ async def test_killed_after_the_comment_and_before_the_ack_leaves_one_comment(
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        # The writer restarted below (in this process) is the same replica, as after a
+        # container restart: it takes its partitions back at once.
+        "PDJIRA_REPLICA_ID": replica_id(),
     }
     config = crashing_writer_config(tmp_path, nats_server.url, jira_sim.url)
     crashing = await asyncio.create_subprocess_exec(

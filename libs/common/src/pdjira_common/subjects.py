@@ -31,6 +31,7 @@ __all__ = [
     "id_problem",
     "msg_id",
     "outcome",
+    "stored_filter",
     "token",
     "unpartitioned",
 ]
@@ -96,6 +97,15 @@ def unpartitioned(subject: str) -> str:
     tokens = subject.split(".")
     if len(tokens) == 5 and tokens[0] in ("events", "commands") and tokens[2].isdigit():
         del tokens[2]
+    return ".".join(tokens)
+
+
+def stored_filter(subject: str) -> str:
+    """The filter matching what the stream stored for a published entity subject, whatever its
+    partition: ``events.pd.acme.Q1`` -> ``events.pd.*.acme.Q1``."""
+    tokens = subject.split(".")
+    if len(tokens) == 4 and tokens[0] in ("events", "commands"):
+        tokens.insert(2, "*")
     return ".".join(tokens)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from pdjira_common import streams
+from pdjira_common import streams, subjects
 from pdjira_common.contracts import IncidentEvent, decode_event
 
 from pdjira_ingest.stable_ids import status_key
@@ -21,14 +21,17 @@ _BATCH = 256
 
 
 async def webhook_statuses(js: JetStreamContext, subject: str, since: datetime) -> Counter[str]:
-    """The status webhooks stored on ``subject`` since ``since``, by ``status_key``."""
+    """The status webhooks stored on ``subject`` (in its partition) since ``since``, by
+    ``status_key``."""
     config = ConsumerConfig(
         deliver_policy=DeliverPolicy.BY_START_TIME,
         opt_start_time=since,
         ack_policy=AckPolicy.NONE,
         inactive_threshold=30.0,  # an ephemeral reader: the server drops it if we vanish
     )
-    sub = await js.pull_subscribe(subject, stream=streams.EVENTS, config=config)
+    sub = await js.pull_subscribe(
+        subjects.stored_filter(subject), stream=streams.EVENTS, config=config
+    )
     found: Counter[str] = Counter()
     try:
         pending = (await sub.consumer_info()).num_pending or 0
