@@ -1,6 +1,12 @@
 """Webhook deliveries: the log of attempts (`GET /_sim/deliveries`), the dispatcher base both
 vendors' delivery workers build on, and the activity counters (`GET /_sim/webhook-activity`)
-that tell a test when no webhook is queued or in flight any more."""
+that tell a test when no webhook is queued or in flight any more.
+
+Deliveries are aiohttp POSTs over keep-alive connections: one session per dispatcher (so per
+simulator), as many connections as deliveries in flight. httpx's pool cost the PagerDuty
+simulator ~70% of its CPU in a 2,000-incident burst (a ``select`` per pooled connection per
+request); aiohttp's does not scan its pool.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +16,21 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Generic, TypeVar
 
+import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pdjira_simulators.common.hookpost import HookClient, HookResponse
 from pdjira_simulators.common.jsonresp import JsonResponse
 from pdjira_simulators.common.webhook_faults import WebhookFaultInjector, webhook_fault_routes
 
 __all__ = [
     "MAX_IN_FLIGHT",
     "DeliveryAttempt",
+    "DeliveryFailed",
     "DeliveryLog",
     "Dispatcher",
     "WebhookActivity",
@@ -31,6 +39,16 @@ __all__ = [
 
 H = TypeVar("H")
 MAX_IN_FLIGHT = 32  # webhook deliveries attempted at once
+
+# The delivery log names failures as it did when deliveries went through httpx.
+TIMEOUT = "timeout"
+HUNG_UP = "RemoteProtocolError: Server disconnected without sending a response."
+
+
+class DeliveryFailed(Exception):
+    """An attempt that got no HTTP answer; ``str(exc)`` is the delivery log's ``error``:
+    ``timeout``, ``ConnectError: <OS error>`` (refused, unknown host...), ``RemoteProtocolError:
+    ...`` (hung up, not HTTP) or ``UnsupportedProtocol: ...`` (not an http(s) URL)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +157,12 @@ class Dispatcher(abc.ABC, Generic[H]):
         self._log = log
         self._faults = faults
         self._timeout = timeout
-        self._client: HookClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._submitted = 0
         # Deliveries in flight at once, over as many connections: a burst of thousands of
         # incidents (each its own ordered queue) would otherwise queue thousands of requests in
-        # a pool, and httpx's scan per request made delivery quadratic (the simulator then
-        # spent minutes of CPU on a 2,000-incident burst). The vendors bound theirs too.
+        # a pool (and waiting for a connection would count against each one's timeout); httpx's
+        # scan per request made that quadratic. The vendors bound theirs too.
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     def submit(self, hook: H) -> None:
@@ -180,24 +198,75 @@ class Dispatcher(abc.ABC, Generic[H]):
             held=self._faults.held,
         )
 
-    def _http(self) -> HookClient:
-        if self._client is None:
-            # Not httpx: see :mod:`pdjira_simulators.common.hookpost` (and no proxy from the
-            # environment can swallow local deliveries).
-            self._client = HookClient(self._timeout, max_idle=MAX_IN_FLIGHT)
-        return self._client
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),  # connect, send, answer
+                cookie_jar=aiohttp.DummyCookieJar(),  # a receiver's cookies are not sent back
+                skip_auto_headers=("Content-Type",),  # only the vendor's own, if any
+                trace_configs=[_REUSE_TRACE],
+                # trust_env is False: no proxy from the environment swallows local deliveries
+            )
+        return self._session
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> HookResponse:
-        """One delivery attempt, at most :data:`MAX_IN_FLIGHT` at once; raises httpx's
-        exceptions (``httpx.TimeoutException``, ``httpx.HTTPError``)."""
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """One delivery attempt, at most :data:`MAX_IN_FLIGHT` at once: the answer's status
+        (its body read and dropped), or :class:`DeliveryFailed`."""
         async with self._slots:
-            return await self._http().post(url, body, headers)
+            try:
+                return await self._exchange(url, body, headers)
+            except _Stale:
+                # The receiver closed an idle keep-alive connection as it was reused (a POST
+                # is not retried by aiohttp): not a failed attempt, send it on a new one.
+                try:
+                    return await self._exchange(url, body, headers)
+                except _Stale:
+                    raise DeliveryFailed(HUNG_UP) from None
+
+    async def _exchange(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        reuse = SimpleNamespace(reused=False)
+        try:
+            async with self._http().post(
+                url, data=body, headers=headers, trace_request_ctx=reuse
+            ) as response:
+                await response.read()
+                return response.status
+        except TimeoutError:  # aiohttp's timeouts are TimeoutErrors too
+            raise DeliveryFailed(TIMEOUT) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise DeliveryFailed(f"ConnectError: {exc.os_error}") from None
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            if reuse.reused:
+                raise _Stale from None
+            raise DeliveryFailed(HUNG_UP) from None
+        except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError):
+            raise DeliveryFailed(f"UnsupportedProtocol: cannot deliver to {url!r}") from None
+        except aiohttp.ClientError as exc:
+            raise DeliveryFailed(f"RemoteProtocolError: {exc}") from None
 
     async def aclose(self) -> None:
         await self._stop_workers()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class _Stale(Exception):
+    """A reused keep-alive connection was closed before the receiver answered."""
+
+
+async def _reused(
+    session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    params: aiohttp.TraceConnectionReuseconnParams,
+) -> None:
+    context.trace_request_ctx.reused = True
+
+
+_REUSE_TRACE = aiohttp.TraceConfig()
+_REUSE_TRACE.on_connection_reuseconn.append(_reused)
+_REUSE_TRACE.freeze()
 
 
 def delivery_routes(

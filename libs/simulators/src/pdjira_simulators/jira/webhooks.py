@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
-
-from pdjira_simulators.common.deliveries import DeliveryLog, Dispatcher
+from pdjira_simulators.common.deliveries import DeliveryFailed, DeliveryLog, Dispatcher
 from pdjira_simulators.common.signing import jira_signature
 from pdjira_simulators.common.webhook_faults import WebhookFaultInjector
 
@@ -128,12 +126,9 @@ class JiraWebhookDispatcher(Dispatcher[OutgoingJiraWebhook]):
         status: int | None = None
         error: str | None = None
         try:
-            response = await self._post(hook.url, hook.body, headers)
-            status = response.status_code
-        except httpx.TimeoutException:
-            error = "timeout"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            status = await self._post(hook.url, hook.body, headers)
+        except DeliveryFailed as exc:
+            error = str(exc)
         self._log.record(
             event_id=hook.event_id,
             webhook_id=hook.event_id,

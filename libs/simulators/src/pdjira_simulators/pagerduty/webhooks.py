@@ -12,9 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
-from pdjira_simulators.common.deliveries import DeliveryLog, Dispatcher
+from pdjira_simulators.common.deliveries import DeliveryFailed, DeliveryLog, Dispatcher
 from pdjira_simulators.common.signing import pagerduty_signature
 from pdjira_simulators.common.webhook_faults import WebhookFaultInjector
 from pdjira_simulators.pagerduty.state import Subscription
@@ -117,17 +115,15 @@ class WebhookDispatcher(Dispatcher[OutgoingWebhook]):
             if sub.secrets:
                 headers["X-PagerDuty-Signature"] = pagerduty_signature(sub.secrets, hook.body)
             try:
-                response = await self._post(sub.url, hook.body, headers)
-            except httpx.TimeoutException:
-                self._record(hook, sub, attempt, None, "timeout")
-            except httpx.HTTPError as exc:
-                self._record(hook, sub, attempt, None, f"{type(exc).__name__}: {exc}")
+                status = await self._post(sub.url, hook.body, headers)
+            except DeliveryFailed as exc:
+                self._record(hook, sub, attempt, None, str(exc))
             else:
-                self._record(hook, sub, attempt, response.status_code, None)
-                if 200 <= response.status_code < 300:
+                self._record(hook, sub, attempt, status, None)
+                if 200 <= status < 300:
                     sub.consecutive_drops = 0
                     return
-                if not should_retry(response.status_code):
+                if not should_retry(status):
                     self._dropped(sub)
                     return
             await asyncio.sleep(self._retry_delay)
