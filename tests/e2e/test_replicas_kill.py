@@ -18,6 +18,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,7 @@ NOTES = 6  # per incident: note-<i>-<k>, added in k order
 TOTAL = INCIDENTS * NOTES
 KILL_AFTER = TOTAL // 10  # comments in Jira when the replicas are killed: well into the burst
 KILLED = ("rules#2", "jira-writer#2")
+DURABLES = ("rules", "jira-writer")  # and their partitions' (rules-p3)
 SERVICES = {"rules": subjects.ALL_EVENTS, "jira-writer": subjects.ALL_COMMANDS_JIRA}
 QUIET_TIMEOUT = 90.0  # a bound for a loaded machine; a lease, an ack wait, a restart
 
@@ -162,15 +164,18 @@ async def stored_notes(bus: Client, ours: set[str]) -> tuple[dict[str, list[str]
     return order, partition
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
 class Trace:
     """What the server hands the services' pull requests and what they answer (ack, nak,
     in progress), as seen on the bus: the evidence a failure reports. A delivery is a message
     on an inbox whose reply subject is ``$JS.ACK.<stream>.<consumer>.<delivered>.<seq>...``."""
 
     def __init__(self) -> None:
-        self.started = time.monotonic()
         self.subject_of: dict[str, str] = {}  # ack reply subject -> the message's subject
-        self.lines: list[tuple[float, str, str]] = []  # (time, subject, what happened)
+        self.lines: list[tuple[str, str, str]] = []  # (UTC time as in the logs, subject, what)
 
     async def start(self, nc: Client) -> None:
         await nc.subscribe("_INBOX.>", cb=self._delivered)
@@ -183,16 +188,23 @@ class Trace:
 
     async def _answered(self, msg: Msg) -> None:
         subject = self.subject_of.get(msg.subject, "?")
-        self._add(subject, msg.data.decode(errors="replace")[:8], msg.subject)
+        self._add(subject, msg.data.decode(errors="replace")[:8] or "+ACK", msg.subject)
+
+    def mark(self, what: str) -> None:
+        self.lines.append((_now(), "*", what))
 
     def _add(self, subject: str, what: str, reply: str) -> None:
         # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>
         tokens = reply.split(".")
-        where = f"{tokens[3]} seq {tokens[5]} delivery {tokens[4]}" if len(tokens) >= 9 else reply
-        self.lines.append((time.monotonic() - self.started, subject, f"{what} {where}"))
+        if len(tokens) < 9 or not tokens[3].startswith(DURABLES):
+            return  # the test's own reads
+        where = f"{tokens[3]} seq {tokens[5]} delivery {tokens[4]}"
+        self.lines.append((_now(), subject, f"{where}: {what}"))
 
     def of(self, incident_id: str) -> list[str]:
-        return [f"{t:6.2f}s {s} {w}" for t, s, w in self.lines if s.endswith(f".{incident_id}")]
+        return [
+            f"{t} {s} {w}" for t, s, w in self.lines if s == "*" or s.endswith(f".{incident_id}")
+        ]
 
 
 # ------------------------------------------------------------------------------ the test
@@ -243,6 +255,7 @@ async def test_killing_a_replica_of_rules_and_of_the_writer_mid_burst_keeps_orde
     await wait_until(under_way, timeout=60, what=f"{KILL_AFTER} comments", interval=0.05)
     for name in KILLED:
         stack.kill_service(name)
+    trace.mark(f"killed {KILLED}")
     killed_at = time.monotonic()
     at_kill = await comments_by_incident(sims, issue_of)
     held_at_kill = await leases(bus)  # a dead replica's leases stay until they expire
@@ -266,8 +279,10 @@ async def test_killing_a_replica_of_rules_and_of_the_writer_mid_burst_keeps_orde
     took_over_after = time.monotonic() - killed_at
     mid_takeover = sum(map(len, (await comments_by_incident(sims, issue_of)).values()))
     # And the killed ones come back: the survivors hand those partitions back to them.
+    trace.mark("taken over; starting the killed replicas again")
     for name in KILLED:
         await stack[name].start().healthy()
+    trace.mark("the killed replicas are up again")
     await burst
     await wait_drained(js, timeout=QUIET_TIMEOUT, sims=sims)
 
