@@ -57,3 +57,11 @@ def test_our_own_budget_can_be_raised(tmp_path: Path) -> None:
     assert config["jira_instances"][0]["rate_limit"] == limit
     assert config["pagerduty_accounts"][0]["rate_limit"] == limit
     assert "rate_limit" not in Stack(tmp_path).config()["jira_instances"][0]
+
+
+def test_nats_settings_are_merged_into_the_stacks_own(tmp_path: Path) -> None:
+    settings = StackSettings(extra_config={"nats": {"partition_lease_ttl": 3.0}})
+    stack = Stack(tmp_path, settings)
+    assert stack.config()["nats"] == {"url": stack.nats.url, "partition_lease_ttl": 3.0}
+    plain = Stack(tmp_path)
+    assert plain.config()["nats"] == {"url": plain.nats.url}

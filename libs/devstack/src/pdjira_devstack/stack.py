@@ -86,7 +86,8 @@ class StackSettings:
     )
     # PagerDuty-style rules ({account, instance, rule: {...}, priority_map...}) for the config.
     pagerduty_rules: list[dict[str, Any]] = field(default_factory=list)
-    # Config sections passed as they are when set (e.g. ``reconcile``, ``rules_service``).
+    # Config sections passed as they are when set (e.g. ``reconcile``, ``rules_service``);
+    # ``nats`` is merged into the stack's own (its url), e.g. {"partition_lease_ttl": 3}.
     extra_config: dict[str, Any] = field(default_factory=dict)
     seed: int | None = None  # the simulators' seed (ids, faults): a replayable run
     # Processes per service (e.g. {"rules": 3, "jira-writer": 3}); a service not named runs one.
@@ -162,7 +163,7 @@ class Stack:
             for name, (_, key) in SERVICES.items()
         }
         return {
-            "nats": {"url": self.nats.url},
+            "nats": {"url": self.nats.url, **s.extra_config.get("nats", {})},
             "pagerduty_accounts": [
                 {
                     "id": ACCOUNT,
@@ -203,7 +204,11 @@ class Stack:
             "listen": listen,
             "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}"},
             **self._writers(),
-            **{k: v for k, v in s.extra_config.items() if k not in ("rules_service", "writers")},
+            **{
+                k: v
+                for k, v in s.extra_config.items()
+                if k not in ("nats", "rules_service", "writers")
+            },
         }
 
     def _rate_limit(self) -> dict[str, Any]:
