@@ -95,6 +95,17 @@ def entity_of(subject: str) -> str:
     return ".".join(entity_tokens(subject)) or subject
 
 
+def _insert_in_order(lane: deque[Msg], msg: Msg, *, running: bool) -> None:
+    """Queue ``msg`` by stream sequence: a redelivery that came after a newer message of its
+    entity still runs before it (unless that one is already running: the lane's head)."""
+    sequence = msg.metadata.sequence.stream
+    first_movable = 1 if running else 0
+    position = len(lane)
+    while position > first_movable and lane[position - 1].metadata.sequence.stream > sequence:
+        position -= 1
+    lane.insert(position, msg)
+
+
 class LaneDispatcher:
     """Fetch from one durable consumer; run per-entity lanes; retry in place; dead-letter."""
 
@@ -126,7 +137,8 @@ class LaneDispatcher:
         # Handlers running at once: shared by the dispatchers of one replica's partitions.
         self._running = running or asyncio.Semaphore(concurrency)
         # Messages held (queued or running) at most: bounds memory and the ack timers kept.
-        self._room = asyncio.Semaphore(concurrency * 4)
+        self._capacity = concurrency * 4
+        self._room = asyncio.Semaphore(self._capacity)
         self._max_batch = max(1, min(concurrency * 2, 256))
         self._lanes: dict[str, deque[Msg]] = {}
         # Stream sequences of the messages held (queued or running) and of the last ones done:
@@ -142,8 +154,13 @@ class LaneDispatcher:
         self._sub: JetStreamContext.PullSubscription | None = None
         self._pulling = False
         self.handed_back = 0  # messages nacked when stopping (they stay "ack pending")
+        self._recover = 0
 
-    async def start(self) -> None:
+    async def start(self, *, recover: int = 0) -> None:
+        """Start fetching. ``recover``: that many messages are due again (redeliveries of a
+        replica that died holding them): they are collected first and run in stream order,
+        since the server hands them out in the order their ack waits ran out."""
+        self._recover = min(recover, self._capacity)
         # The lanes hold up to 4 x concurrency messages: max_ack_pending is far above that (a
         # durable left at 1, the global head-of-line of old, is raised to it).
         config = ConsumerConfig(
@@ -175,8 +192,9 @@ class LaneDispatcher:
         self._stopping.set()
         if self._fetcher is not None:
             if settle and self._pulling:
+                # The fetch ends by itself within IDLE_FETCH; the bound is for a stuck loop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(self._fetcher), IDLE_FETCH + 0.5)
+                    await asyncio.wait_for(asyncio.shield(self._fetcher), IDLE_FETCH + 10.0)
             self._fetcher.cancel()
             await asyncio.gather(self._fetcher, return_exceptions=True)
         workers = list(self._workers.values())
@@ -205,7 +223,7 @@ class LaneDispatcher:
         # A pull request for several messages stays open until all came or it expires, so a
         # lone command would wait out the expiry: ask for one unless the last message said
         # more are waiting (``num_pending``), then for those (they come back at once).
-        waiting = 0
+        waiting = await self._collect_redeliveries() if self._recover else 0
         while not self._stopping.is_set():
             room = await self._take_room(max(1, min(waiting, self._max_batch)))
             batch = await self._pull(room)
@@ -214,6 +232,22 @@ class LaneDispatcher:
             for msg in batch:
                 self._enqueue(msg)
             waiting = int(batch[-1].metadata.num_pending or 0) if batch else 0
+
+    async def _collect_redeliveries(self) -> int:
+        """Fetch the messages due again (the server serves them before newer ones), then
+        queue them sorted by stream sequence; return how many more the server said wait."""
+        taken: list[Msg] = []
+        while len(taken) < self._recover and not self._stopping.is_set():
+            room = await self._take_room(min(self._recover - len(taken), self._max_batch))
+            batch = await self._pull(room)
+            for _ in range(room - len(batch)):
+                self._room.release()
+            if not batch:
+                break
+            taken.extend(batch)
+        for msg in sorted(taken, key=lambda m: m.metadata.sequence.stream):
+            self._enqueue(msg)
+        return int(taken[-1].metadata.num_pending or 0) if taken else 0
 
     async def _take_room(self, wanted: int) -> int:
         """Room for at least one message (waits for it), for up to ``wanted`` if free."""
@@ -250,7 +284,7 @@ class LaneDispatcher:
             return
         self._held[sequence] = msg
         key = entity_of(msg.subject)
-        self._lanes.setdefault(key, deque()).append(msg)
+        _insert_in_order(self._lanes.setdefault(key, deque()), msg, running=key in self._workers)
         if key not in self._workers:
             self._workers[key] = asyncio.create_task(self._work(key), name=f"lane:{key}")
 

@@ -56,6 +56,9 @@ class _Holding:
     renewed_at: float
     dispatcher: LaneDispatcher | None = None
     starting: asyncio.Task[None] | None = field(default=None, repr=False)
+    # Being handed back (its lanes finishing): the lease is still renewed until released.
+    releasing: asyncio.Task[None] | None = field(default=None, repr=False)
+    lost: bool = False  # another replica took the lease: do not mark it released
 
 
 class PartitionedLanes:
@@ -89,8 +92,8 @@ class PartitionedLanes:
 
     @property
     def held(self) -> list[str]:
-        """The durables this replica consumes now (started or starting)."""
-        return sorted(self._held)
+        """The durables this replica consumes now (started or starting, not being handed back)."""
+        return sorted(name for name, h in self._held.items() if h.releasing is None)
 
     # ------------------------------------------------------------------ life
 
@@ -108,7 +111,13 @@ class PartitionedLanes:
         if self._beat is not None:
             self._beat.cancel()
             await asyncio.gather(self._beat, return_exceptions=True)
-        await asyncio.gather(*(self._give_up(name) for name in list(self._held)))
+        for holding in self._held.values():
+            if holding.releasing is None:
+                holding.releasing = asyncio.create_task(self._give_up(holding))
+        await asyncio.gather(
+            *(h.releasing for h in list(self._held.values()) if h.releasing is not None),
+            return_exceptions=True,
+        )
         # Purged from the bucket's stream, not deleted: a delete marker would still list us.
         with contextlib.suppress(Exception):
             await self._js.purge_stream(
@@ -158,22 +167,27 @@ class PartitionedLanes:
                 _log.warning("partition_beat_failed", reason=redact(f"{type(exc).__name__}: {exc}"))
 
     async def _tick(self) -> None:
-        for name, holding in list(self._held.items()):
+        for holding in list(self._held.values()):
             task = holding.starting
-            if task is not None and task.done() and holding.dispatcher is None:
-                # Its start failed (NATS trouble): hand it back and take it again below.
-                error = None if task.cancelled() else task.exception()
-                _log.warning("partition_start_failed", unit=name, error=type(error).__name__)
-                await self._give_up(name)
+            failed = task is not None and task.done() and (task.cancelled() or task.exception())
+            if failed and holding.releasing is None:
+                # Its start failed (NATS trouble): hand it back, take it again later.
+                _log.warning("partition_start_failed", unit=holding.unit.durable)
+                holding.releasing = asyncio.create_task(self._give_up(holding))
         members = await self._members()
         if members is None:
             await self._drop_expiring()
             return
-        wanted = {unit.durable: unit for unit in assign(members, self._units, self.me)}
-        for name in [n for n in self._held if n not in wanted]:
-            await self._give_up(name)
-        for name in [n for n in self._held if n in wanted]:
+        # Every lease first (those being handed back too: that can take a while), so none
+        # runs out while we are busy with the others.
+        for name in list(self._held):
             await self._renew(name)
+        wanted = {unit.durable: unit for unit in assign(members, self._units, self.me)}
+        for name, holding in list(self._held.items()):
+            if name not in wanted and holding.releasing is None:
+                holding.releasing = asyncio.create_task(
+                    self._give_up(holding), name=f"release:{name}"
+                )
         for name, unit in wanted.items():
             if name not in self._held:
                 await self._try_take(unit)
@@ -246,24 +260,26 @@ class PartitionedLanes:
         if delay:
             await asyncio.sleep(delay)
         dispatcher = self._dispatcher(unit)
-        await dispatcher.start()
         holding.dispatcher = dispatcher
+        await dispatcher.start(recover=info.num_ack_pending or 0)
 
     async def _renew(self, name: str) -> None:
         assert self._kv is not None
-        holding = self._held[name]
+        holding = self._held.get(name)
+        if holding is None:
+            return
         try:
             holding.revision = await self._kv.update(
                 self._lease_key(holding.unit), self.me.encode(), last=holding.revision
             )
         except KeyWrongLastSequenceError:
             _log.warning("partition_lost", unit=name, replica=self.me)
-            await self._stop_unit(name)
+            await self._stop_unit(holding)
             return
         except Exception as exc:
             _log.warning("partition_not_renewed", unit=name, error=type(exc).__name__)
             if self._clock() - holding.renewed_at > self._ttl * 2 / 3:
-                await self._stop_unit(name)
+                await self._stop_unit(holding)
             return
         holding.renewed_at = self._clock()
 
@@ -272,33 +288,45 @@ class PartitionedLanes:
         for name, holding in list(self._held.items()):
             if self._clock() - holding.renewed_at > self._ttl * 2 / 3:
                 _log.warning("partition_lease_expiring", unit=name, replica=self.me)
-                await self._stop_unit(name)
+                await self._stop_unit(holding)
 
-    async def _stop_unit(self, name: str, *, settle: bool = False) -> _Holding | None:
-        holding = self._held.pop(name, None)
-        if holding is None:
-            return None
+    async def _stop_unit(self, holding: _Holding) -> None:
+        """Stop at once: the lease is lost or about to be (not handed back: no release)."""
+        holding.lost = True
+        if self._held.get(holding.unit.durable) is holding:
+            del self._held[holding.unit.durable]
+        if holding.releasing is not None:
+            holding.releasing.cancel()
+        await self._halt(holding, settle=False)
+
+    async def _halt(self, holding: _Holding, *, settle: bool) -> None:
         if holding.starting is not None and not holding.starting.done():
             holding.starting.cancel()
         if holding.starting is not None:
             await asyncio.gather(holding.starting, return_exceptions=True)
         if holding.dispatcher is not None:
             await holding.dispatcher.stop(settle=settle)
-        return holding
 
-    async def _give_up(self, name: str) -> None:
+    async def _give_up(self, holding: _Holding) -> None:
         """Stop the unit and hand it back: the lease says how many messages we nacked, so the
-        next holder can tell whether anything else is still out (see :meth:`_start_unit`)."""
-        holding = await self._stop_unit(name, settle=True)
-        if holding is None or self._kv is None:
+        next holder can tell whether anything else is still out (see :meth:`_start_unit`).
+        Runs beside the beat, which keeps renewing the lease meanwhile."""
+        name = holding.unit.durable
+        try:
+            await self._halt(holding, settle=True)
+        finally:
+            if self._held.get(name) is holding:
+                del self._held[name]
+        if holding.lost or self._kv is None:
             return
         handed_back = holding.dispatcher.handed_back if holding.dispatcher is not None else 0
-        with contextlib.suppress(Exception):
+        try:
             await self._kv.update(
-                self._lease_key(holding.unit),
-                _released(handed_back),
-                last=holding.revision,
+                self._lease_key(holding.unit), _released(handed_back), last=holding.revision
             )
+        except Exception as exc:  # it expires instead: the next holder waits an ack wait
+            _log.warning("partition_not_released", unit=name, error=type(exc).__name__)
+            return
         _log.info("partition_released", unit=name, replica=self.me, handed_back=handed_back)
 
 
