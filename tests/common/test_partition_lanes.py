@@ -9,6 +9,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -249,3 +250,28 @@ async def test_a_killed_replicas_partitions_wait_for_its_messages_then_resume_in
 
 async def _holds_some(applied: Applied) -> bool:
     return sum(map(len, applied.values())) >= 40
+
+
+class _Seq:
+    """What ``_insert_in_order`` reads of a message: its stream sequence."""
+
+    def __init__(self, stream: int) -> None:
+        self.metadata = type("M", (), {"sequence": type("S", (), {"stream": stream})()})()
+
+
+def _order(arrivals: list[int], *, running: bool) -> list[int]:
+    from collections import deque
+
+    from pdjira_common.lanes import _insert_in_order
+
+    lane: deque[Any] = deque()
+    for number in arrivals:
+        _insert_in_order(lane, _Seq(number), running=running and bool(lane))  # type: ignore[arg-type]
+    return [m.metadata.sequence.stream for m in lane]
+
+
+def test_a_lane_queues_by_stream_sequence_but_never_moves_a_running_head() -> None:
+    # Redeliveries come back in the order their ack waits ran out, not in stream order.
+    assert _order([89, 37, 79, 120], running=False) == [37, 79, 89, 120]
+    assert _order([89, 37, 79, 120], running=True) == [89, 37, 79, 120]
+    assert _order([5, 9, 7, 6], running=True) == [5, 6, 7, 9]

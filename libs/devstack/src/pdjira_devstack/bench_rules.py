@@ -78,16 +78,21 @@ async def rules_scenario(
     burst: Callable[[Stack, int, int], Awaitable[float]],
     incidents: int,
     concurrency: int,
+    budget: dict[str, float] | None = None,
 ) -> tuple[list[str], dict[str, Any]]:
     """The sync latency with ``RULES`` rules (ratio to the simple rule set's ``simple_p50``),
     and the burst throughput (``incidents`` at once) with ``RULES`` rules vs 1 rule (the
     matching one alone), each on a fresh stack."""
     rules = [_rule(i, matching=i == RULES - 1) for i in range(RULES)]
-    with Stack(workdir / "many", StackSettings(rules=[], pagerduty_rules=rules)) as stack:
+    with Stack(
+        workdir / "many", StackSettings(rules=[], pagerduty_rules=rules, rate_limit=budget)
+    ) as stack:
         latencies = await measure(stack, samples)
         many = await burst(stack, incidents, concurrency)
     alone = [_rule(0, matching=True)]
-    with Stack(workdir / "one", StackSettings(rules=[], pagerduty_rules=alone)) as stack:
+    with Stack(
+        workdir / "one", StackSettings(rules=[], pagerduty_rules=alone, rate_limit=budget)
+    ) as stack:
         one = await burst(stack, incidents, concurrency)
     p50 = statistics.median(latencies)
     lines = [
