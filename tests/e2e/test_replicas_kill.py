@@ -17,20 +17,19 @@ import asyncio
 import json
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import nats
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from pdjira_common import streams, subjects
+from pdjira_common import streams
 from pdjira_common.contracts import IncidentEvent, decode_event
-from pdjira_common.partitions import assign, units
 from pdjira_devstack.chaos_checks import read_stream
 from pdjira_devstack.demo import trigger_incident
+from pdjira_devstack.partition_state import leases, shared_out
 from pdjira_devstack.stack import ACCOUNT, Stack, StackSettings, replica_id
 from pdjira_devstack.waiting import SimulatorState, wait_drained, wait_until
 
@@ -44,7 +43,6 @@ TOTAL = INCIDENTS * NOTES
 KILL_AFTER = TOTAL // 10  # comments in Jira when the replicas are killed: early in the burst
 KILLED = ("rules#2", "jira-writer#2")
 DURABLES = ("rules", "jira-writer")  # and their partitions' (rules-p3)
-SERVICES = {"rules": subjects.ALL_EVENTS, "jira-writer": subjects.ALL_COMMANDS_JIRA}
 QUIET_TIMEOUT = 90.0  # a bound for a loaded machine; a lease, an ack wait, a restart
 
 SETTINGS = StackSettings(
@@ -65,51 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-@pytest.fixture
-async def bus(stack: Stack) -> AsyncIterator[Client]:
-    nc = await nats.connect(stack.nats.url)
-    try:
-        yield nc
-    finally:
-        await nc.close()
-
-
-@pytest.fixture
-def sims(stack: Stack, http: httpx.AsyncClient) -> SimulatorState:
-    return SimulatorState(http, stack.pd_url, stack.jira_url)
-
-
 # ------------------------------------------------------------------------------ reading
-
-
-async def leases(bus: Client) -> dict[str, str]:
-    """The partition leases now: ``rules-p3`` -> the replica holding it (or ``released:n``)."""
-    kv = await bus.jetstream().key_value(streams.KV_PARTITIONS)
-    try:
-        keys = await kv.keys()
-    except nats.js.errors.NoKeysError:
-        return {}
-    held: dict[str, str] = {}
-    for key in keys:
-        if key.startswith("l."):
-            try:
-                entry = await kv.get(key)
-            except nats.js.errors.KeyNotFoundError:  # expired meanwhile
-                continue
-            held[key.removeprefix("l.")] = (entry.value or b"").decode()
-    return held
-
-
-def shared_out(stack: Stack, held: dict[str, str]) -> bool:
-    """Every replica of rules and of the jira-writer holds its share of the partitions, as
-    ``partitions.assign`` splits them among all three (none is still joining or leaving)."""
-    for service, subject in SERVICES.items():
-        ids = [replica_id(name) for name in stack.replicas(service)]
-        all_units = units(service, subject, streams.PARTITIONS)
-        for me in ids:
-            if any(held.get(unit.durable) != me for unit in assign(ids, all_units, me)):
-                return False
-    return True
 
 
 def of_replica(held: dict[str, str], name: str) -> list[str]:
@@ -234,7 +188,7 @@ async def test_killing_a_replica_of_rules_and_of_the_writer_mid_burst_keeps_orde
     await wait_drained(js, timeout=QUIET_TIMEOUT, sims=sims)
 
     async def settled() -> bool:
-        return shared_out(stack, await leases(bus))
+        return shared_out(stack, await leases(bus.jetstream()))
 
     await wait_until(settled, timeout=30, what="every replica holding its share of partitions")
 
@@ -258,7 +212,7 @@ async def test_killing_a_replica_of_rules_and_of_the_writer_mid_burst_keeps_orde
     trace.mark(f"killed {KILLED}")
     killed_at = time.monotonic()
     at_kill = await comments_by_incident(sims, issue_of)
-    held_at_kill = await leases(bus)  # a dead replica's leases stay until they expire
+    held_at_kill = await leases(bus.jetstream())  # a dead replica's leases stay until they expire
     done_at_kill = sum(map(len, at_kill.values()))
     assert done_at_kill < TOTAL, "the burst was over before the kill: nothing was tested"
     taken = {name: of_replica(held_at_kill, name) for name in KILLED}
@@ -267,7 +221,7 @@ async def test_killing_a_replica_of_rules_and_of_the_writer_mid_burst_keeps_orde
 
     # The survivors take the dead replicas' partitions over (lease expiry, then an ack wait).
     async def taken_over() -> bool:
-        now = await leases(bus)
+        now = await leases(bus.jetstream())
         return all(
             now.get(durable, "") not in ("", replica_id(name))
             and not now[durable].startswith("released:")

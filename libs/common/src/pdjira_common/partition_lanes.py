@@ -47,6 +47,7 @@ __all__ = ["PartitionedLanes"]
 _log = get_logger(__name__)
 _RELEASED = "released:"  # + the count of messages handed back
 MAX_ACK_PENDING = 10_000  # far above what one replica's lanes hold (4 x concurrency)
+ACKS_SETTLE = 2.0  # seconds a hand-back waits for the server to count its last acks
 
 
 @dataclass
@@ -320,6 +321,7 @@ class PartitionedLanes:
         if holding.lost or self._kv is None:
             return
         handed_back = holding.dispatcher.handed_back if holding.dispatcher is not None else 0
+        await self._acks_settled(holding.unit, handed_back)
         try:
             await self._kv.update(
                 self._lease_key(holding.unit), _released(handed_back), last=holding.revision
@@ -328,6 +330,19 @@ class PartitionedLanes:
             _log.warning("partition_not_released", unit=name, error=type(exc).__name__)
             return
         _log.info("partition_released", unit=name, replica=self.me, handed_back=handed_back)
+
+    async def _acks_settled(self, unit: Unit, handed_back: int) -> None:
+        """Until the server has processed our last acks (it does so after answering them), so
+        the next holder does not count an acked message as one still out and wait for it."""
+        deadline = self._clock() + ACKS_SETTLE
+        while self._clock() < deadline:
+            try:
+                info = await self._js.consumer_info(self._stream, unit.durable)
+            except Exception:
+                return
+            if (info.num_ack_pending or 0) <= handed_back:
+                return
+            await asyncio.sleep(0.05)
 
 
 def _released(handed_back: int) -> bytes:

@@ -31,6 +31,7 @@ from pdjira_devstack.bench_rules import rules_scenario
 from pdjira_devstack.bench_storm import storm
 from pdjira_devstack.loadgen import post_many, post_paced
 from pdjira_devstack.nats_server import NatsServer
+from pdjira_devstack.partition_state import wait_partitions_settled
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.stack import ACCOUNT, SERVICES, Stack, StackSettings
@@ -320,6 +321,12 @@ async def replicas_scenario(
     for label, replicas in (("1", {}), ("3", REPLICAS)):
         settings = StackSettings(rate_limit=NO_BUDGET, replicas=replicas)
         with Stack(workdir / f"replicas-{label}", settings) as stack:
+            # Measured at steady state, not while replicas still join and hand partitions over.
+            nc = await nats.connect(stack.nats.url)
+            try:
+                await wait_partitions_settled(stack, nc.jetstream())
+            finally:
+                await nc.close()
             rates[label] = await burst(stack, incidents, concurrency)
     lines = [
         f"burst of {incidents} incidents, fresh stacks: {rates['1']:,.1f} events/s with one "
