@@ -233,6 +233,36 @@ async def test_with_nats_the_replicas_share_the_budget_and_a_429_holds_them_all(
     others = [r.at for r in sent if r.path == "/items/8"]
     assert len(others) == 3
     assert min(others) > 1_002.0  # the pause held the other replica too, then its slot
-    # No rate in the 429: the target's learned rate halved for both (and climbs back).
+    # The 429 said when to come back: obeyed as it is, the rate is not lowered on top.
+    assert kv.state("acme.t1").rate == pytest.approx(10.0)
+
+
+async def test_a_429_that_names_neither_a_rate_nor_a_pause_halves_the_shared_rate() -> None:
+    kv = MemoryKv()
+
+    async def open_bucket() -> Any:
+        return kv
+
+    sent: list[Sent] = []
+    async with VirtualClock(start=1_000.0) as clock:
+        bare = httpx.Response(429, content=b"slow down")
+        first, other = (
+            http(
+                clock,
+                answers(*responses),
+                sent,
+                burst=1,
+                budgets=open_bucket,
+                wall_clock=clock,
+                replicas=2,
+            )
+            for responses in (
+                (bare, httpx.Response(200, json={"id": "7"})),
+                (httpx.Response(200, json={"id": "8"}),),
+            )
+        )
+        await first.get("/items/7", Item, what="get item 7")
+        await other.get("/items/8", Item, what="get item 8")
+    # Nothing to follow: the target's learned rate halved for both (and climbs back).
     assert kv.state("acme.t1").rate == pytest.approx(5.0)
     assert other.pacer.rate < 10.0

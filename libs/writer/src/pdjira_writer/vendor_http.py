@@ -208,9 +208,13 @@ class VendorHttp:
             self._count(method, str(response.status_code))
             server_rate = self._answers.server_rate(response.headers)
             self.pacer.observe_limit(server_rate)
-            if response.status_code == httpx.codes.TOO_MANY_REQUESTS and not server_rate:
-                self.pacer.throttled()  # no rate to follow: slow down on our own
-            self.pacer.pause(self._answers.pause_seconds(response.status_code, response.headers))
+            pause = self._answers.pause_seconds(response.status_code, response.headers)
+            if response.status_code == httpx.codes.TOO_MANY_REQUESTS and not (server_rate or pause):
+                # Neither a rate nor a time to wait to follow: slow down on our own. (A 429
+                # that says when to come back is obeyed as it is: halving on top of its pause
+                # slowed a target for half a minute after every short throttle.)
+                self.pacer.throttled()
+            self.pacer.pause(pause)
             if response.status_code == httpx.codes.TOO_MANY_REQUESTS and attempt < TRIES_ON_429:
                 continue
             problem = self._answers.classify(
