@@ -6,7 +6,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pdjira_cli import audit_cmd, config_cmd, dev_cmd, dlq_cmd, links_cmd, rules_cmd, users_cmd
+from pdjira_cli import (
+    audit_cmd,
+    config_cmd,
+    dev_cmd,
+    dlq_cmd,
+    links_cmd,
+    partitions_cmd,
+    rules_cmd,
+    users_cmd,
+)
 
 __all__ = ["main"]
 
@@ -19,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev_cmd.register(commands)
     config_cmd.register(commands)
     dlq_cmd.register(commands)
+    partitions_cmd.register(commands)
     users_cmd.register(commands)
     links_cmd.register(commands)
     rules_cmd.register(commands)
