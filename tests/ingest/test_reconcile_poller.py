@@ -264,7 +264,11 @@ async def test_a_change_whose_webhook_came_is_not_published_twice(stack: Stack) 
     for source in ("jira", "pagerduty"):
         labels = {"source": source}
         assert counted(poller, "pdjira_ingest_reconcile_events", **labels, outcome="published") == 0
-        assert counted(poller, "pdjira_ingest_reconcile_events", **labels, outcome="duplicate") == 3
+        # 3 per poll: its own loop may have polled once too, beside the polls above.
+        duplicates = counted(
+            poller, "pdjira_ingest_reconcile_events", **labels, outcome="duplicate"
+        )
+        assert duplicates in (3, 6)
 
 
 # ---------------------------------------------------------------------------- PagerDuty
