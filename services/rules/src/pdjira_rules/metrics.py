@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,9 @@ _ORIGINS = frozenset({"webhook", "reconcile"})
 # config and the admin API (max_rules per account). Past these, a value is counted as "other".
 _EVENT_TYPES = 64
 _RULES = 500
+# The verdict series kept at hand (by rule name as decided and matched); cleared past this (rule
+# names come and go over the admin API).
+_VERDICT_CHILDREN = 4 * _RULES
 
 
 class _BoundedSubjects(BaseNatsMetricsSettingsProvider[Any]):
@@ -67,6 +71,9 @@ class RulesMetrics:
     def __post_init__(self) -> None:
         self._event_type = BoundedLabel(_EVENT_TYPES)
         self._rule = BoundedLabel(_RULES)
+        # (rule name, matched) -> its verdicts series: a record carries a verdict per rule x item
+        # (500 rules: thousands), and looking a series up by its labels costs more than counting.
+        self._verdict_series: dict[tuple[str, bool], Any] = {}
         self.decisions = Counter(
             "pdjira_rules_decisions",
             "Events decided, by event type and whether any rule produced a command.",
@@ -92,6 +99,19 @@ class RulesMetrics:
         matched = "true" if record.command_ids else "false"
         event_type = self._event_type(record.event_type)
         self.decisions.labels(event_type=event_type, matched=matched).inc()
-        for verdict in record.verdicts:
-            rule = self._rule(verdict.rule)
-            self.verdicts.labels(rule=rule, matched=str(verdict.matched).lower()).inc()
+        # Counted per (rule, matched) first, in order of first appearance (the order in which
+        # the bounded label admits rule names, as verdict by verdict).
+        for key, count in Tally((v.rule, v.matched) for v in record.verdicts).items():
+            self._verdict_of(*key).inc(count)
+
+    def _verdict_of(self, rule: str, matched: bool) -> Any:
+        # BoundedLabel maps a name the same way for good once it has seen it: the series of a
+        # (rule, matched) can be kept.
+        series = self._verdict_series.get((rule, matched))
+        if series is None:
+            if len(self._verdict_series) >= _VERDICT_CHILDREN:
+                self._verdict_series.clear()
+            label = self._rule(rule)
+            series = self.verdicts.labels(rule=label, matched=str(matched).lower())
+            self._verdict_series[(rule, matched)] = series
+        return series

@@ -32,6 +32,14 @@ class Trail:
     def text(self) -> str:
         return "; ".join(self._steps)
 
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return tuple(self._steps)
+
+    def extend(self, steps: tuple[str, ...]) -> None:
+        """Checks recorded elsewhere (e.g. kept from an earlier event), in order."""
+        self._steps.extend(steps)
+
     def note(self, text: str) -> None:
         """A fact that is no check (e.g. "jira_change_status: not applied, ...")."""
         self._steps.append(text)
