@@ -7,11 +7,13 @@ have run before: its record says it was started, JetStream redelivers it (``num_
 1``), ``pdjira dlq replay`` sent it back, or an earlier attempt in this process failed (the lane
 retries in place and the record of the failed attempt's start says so: a create that timed
 out may have been stored). A first delivery with no trace of an earlier run is applied
-directly: no read before the write.
+directly: no read before the write; so is the retry of an attempt that failed before it sent
+any write (``writes_sent``: e.g. postponed by our own rate limit).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -28,6 +30,7 @@ from pdjira_common.retry import PermanentFailure, Unprocessable
 from pdjira_writer.command_log import CommandLog, CommandRecord
 from pdjira_writer.metrics import WriterMetrics
 from pdjira_writer.spec import WriterSpec
+from pdjira_writer.writes_sent import counting_writes
 
 __all__ = ["Writer", "decode", "make_command_handler", "redelivered"]
 
@@ -81,6 +84,23 @@ def redelivered(msg: Msg) -> bool:
     return delivered > 1 or replayed
 
 
+async def _handle_counting_writes(
+    writer: Writer, command: Command, command_log: CommandLog, *, first_run: bool
+) -> Outcome:
+    """``writer.handle``; the first run of a command that fails before sending any write
+    forgets its start: there is nothing to look for at the vendor, so the retry applies it
+    directly. (After an earlier run, the start is kept: a search may find that run's write
+    later, once the vendor's index has it.)"""
+    with counting_writes() as writes:
+        try:
+            return await writer.handle(command)
+        except Exception:
+            if first_run and writes.sent == 0:
+                with contextlib.suppress(Exception):  # kept: the retry searches, as before
+                    await command_log.forget(command.command_id)
+            raise
+
+
 def make_command_handler(
     broker: NatsBroker,
     writer: Writer,
@@ -105,7 +125,9 @@ def make_command_handler(
             outcome = recovered
         else:
             await command_log.put(CommandRecord(command_id=command_id, state="started"))
-            outcome = await writer.handle(command)
+            outcome = await _handle_counting_writes(
+                writer, command, command_log, first_run=not may_have_run
+            )
         if isinstance(outcome, CommandFailed):
             await command_log.forget(command.command_id)  # a replay from the DLQ runs it anew
         else:

@@ -29,6 +29,7 @@ from prometheus_client import Counter
 
 from pdjira_writer.errors import Refused, transport_failure
 from pdjira_writer.spec import Vendor
+from pdjira_writer.writes_sent import note_request
 
 __all__ = ["HttpOptions", "VendorAnswers", "VendorHttp"]
 
@@ -198,6 +199,7 @@ class VendorHttp:
         # call is tried again here; after the last try it retries the whole command.
         for attempt in range(1, TRIES_ON_429 + 1):
             await self.pacer.acquire(what)
+            note_request(method)  # from here on, a write may have reached the vendor
             try:
                 response = await self._http.request(
                     method, path, params=params, json=json, headers=headers
