@@ -160,6 +160,18 @@ async def test_one_busy_replica_may_use_the_whole_budget() -> None:
     assert kv.writes == 3  # one reservation per chunk of four slots, not one per call
 
 
+async def test_sporadic_calls_do_not_reserve_a_whole_chunk_each() -> None:
+    # Calls a second apart at 40/s: a chunk of four slots for each, three of them lost, spent
+    # four times the budget the calls used (under load the shared queue ran seconds deep).
+    kv = MemoryKv()
+    async with VirtualClock(start=NOW) as clock:
+        a, _ = budgets(kv, clock, 2, rate=40.0)
+        for _ in range(6):
+            await a.acquire("x")
+            assert kv.state().tat <= clock() + 2 * 0.025 + 1e-9  # two slots at most
+            await clock.sleep(1.0)
+
+
 async def test_a_pause_one_replica_records_holds_the_others() -> None:
     kv = MemoryKv()
     async with VirtualClock(start=NOW) as clock:

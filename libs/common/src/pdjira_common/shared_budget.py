@@ -161,17 +161,21 @@ def plan_chunk(
     max_wait: float,
     not_before: float = 0.0,
     chunk_seconds: float = CHUNK_SECONDS,
+    demand: int = MAX_CHUNK,
 ) -> tuple[BudgetState, Chunk]:
     """Reserve the next chunk of slots (GCRA over the shared state); pure.
 
-    ``not_before`` is a pause this replica knows of and the key may not yet."""
+    ``not_before`` is a pause this replica knows of and the key may not yet. ``demand``: the
+    calls waiting for a slot now; no more are reserved (a slot nobody takes is lost: a chunk
+    for one call spent a whole chunk of the budget, and under steady load the shared queue
+    ran seconds deep)."""
     rate = current_rate(state, now, configured)
     interval = 1.0 / rate
     tau = (max(1, burst) - 1) * interval
     first = max(now, state.tat - tau, state.paused_until, not_before)
     if first - now > max_wait:
         return state, Chunk((), interval, state.paused_until, wait=first - now)
-    wanted = min(MAX_CHUNK, max(1, math.ceil(rate * chunk_seconds - 1e-9)))
+    wanted = min(MAX_CHUNK, max(1, math.ceil(rate * chunk_seconds - 1e-9)), max(1, demand))
     slots: list[float] = []
     tat = state.tat
     for _ in range(wanted):
@@ -226,6 +230,9 @@ class SharedBudget:
         self._seen = Observed()  # not yet written to the key
         self._known: BudgetState | None = None  # the key as last read or written
         self._lock = asyncio.Lock()
+        self._queued = 0  # calls waiting for the lock to reserve (the demand of a chunk)
+        self._chunk = 1  # slots of the next reservation when one call asks (grows, shrinks)
+        self._lost = False  # a reserved slot went unused since the last reservation
         self._push: asyncio.Task[None] | None = None
         self._fallback_since: float | None = None
         self._next_probe = 0.0
@@ -257,7 +264,12 @@ class SharedBudget:
                 return
             slot = self._claim(self._clock())
             if slot is None:
-                async with self._lock:
+                self._queued += 1
+                try:
+                    await self._lock.acquire()
+                finally:
+                    self._queued -= 1
+                try:
                     if self._local_only():
                         continue  # another waiter found KV out of reach just now
                     slot = self._claim(self._clock())  # another waiter may have reserved
@@ -269,6 +281,8 @@ class SharedBudget:
                             continue
                         # The first slot of a fresh chunk is ours however long KV took.
                         slot = self._slots.popleft() if self._slots else None
+                finally:
+                    self._lock.release()
                 if slot is None:
                     continue
             while (now := self._clock()) < slot:
@@ -320,7 +334,19 @@ class SharedBudget:
         """The next slot of the chunk; slots more than one interval old are lost."""
         while self._slots and self._slots[0] + self._interval <= now:
             self._slots.popleft()
+            self._lost = True
         return self._slots.popleft() if self._slots else None
+
+    def _next_chunk(self) -> int:
+        """Slots to reserve next: twice the last chunk while every slot of it was used (a busy
+        caller makes one reservation per chunk), half of it once slots were lost (sporadic
+        calls spend one slot each, not a chunk's worth of the shared budget)."""
+        if self._lost or self._slots:  # lost, or a reservation made while slots remain
+            self._chunk = max(1, self._chunk // 2)
+        else:
+            self._chunk = min(MAX_CHUNK, self._chunk * 2)
+        self._lost = False
+        return self._chunk
 
     async def _refresh(self) -> None:
         """Learn of a pause another replica wrote, unless the key was read within a chunk (a
@@ -368,6 +394,9 @@ class SharedBudget:
         return merge(state, self._seen, now, configured=self.configured, burst=self.burst)
 
     async def _reserve(self, what: str) -> None:
+        # This call and those queued behind it, or more while chunks are used up.
+        demand = max(1 + self._queued, self._next_chunk())
+
         def plan(state: BudgetState | None, now: float) -> tuple[BudgetState, Chunk]:
             return plan_chunk(
                 self._merged(state, now),
@@ -377,6 +406,7 @@ class SharedBudget:
                 max_wait=self._max_wait,
                 not_before=self._not_before,
                 chunk_seconds=self._chunk_seconds,
+                demand=demand,
             )
 
         chunk = await self._update(plan)
