@@ -331,30 +331,22 @@ class _Webhooks:
                 headers={"Retry-After": "5"},
             )
         self.metrics.observe_store(source, time.perf_counter() - started)
-        if ack.duplicate:
-            self.metrics.count(source, "duplicate", "already_stored")
-            # A redelivery (or the poller's copy): worth a line; a new event is counted only
-            # (debug has its line), as a line per webhook costs ingest a good part of its time.
-            _webhook_log().info(
-                "webhook_duplicate",
-                source=source,
-                target=target[:64],
-                correlation_id=correlation_id,
-                event_type=_event_type(event),
-                subject=where.subject,
-                seq=ack.seq,
-            )
-        else:
-            self.metrics.count(source, "accepted", "stored")
-            _webhook_log().debug(
-                "webhook_accepted",
-                source=source,
-                target=target[:64],
-                correlation_id=correlation_id,
-                event_type=_event_type(event),
-                subject=where.subject,
-                seq=ack.seq,
-            )
+        # A redelivery (or the poller's copy) is worth a line; a new event is counted only (debug
+        # has its line), as a line per webhook costs ingest a good part of its time.
+        duplicate = bool(ack.duplicate)
+        self.metrics.count(
+            source, *(("duplicate", "already_stored") if duplicate else ("accepted", "stored"))
+        )
+        log = _webhook_log()
+        (log.info if duplicate else log.debug)(
+            "webhook_duplicate" if duplicate else "webhook_accepted",
+            source=source,
+            target=target[:64],
+            correlation_id=correlation_id,
+            event_type=_event_type(event),
+            subject=where.subject,
+            seq=ack.seq,
+        )
         return _Accepted(event.event_id, bool(ack.duplicate))
 
 
