@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import msgspec
 import yaml
 
+from pdjira_common.partitions import DEFAULT_LEASE_TTL, DEFAULT_PARTITIONS, MAX_PARTITIONS
 from pdjira_common.secrets import Secret
 from pdjira_common.urls import redact_url
 
@@ -67,9 +68,9 @@ class NatsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     replicas: int = 1
     # Partitions of the event and command streams: at most this many replicas of one service
     # share the work (order per entity holds across them). Change only with the streams drained.
-    partitions: int = 8
+    partitions: int = DEFAULT_PARTITIONS
     # How long a killed replica's partitions wait before another replica takes them over.
-    partition_lease_ttl: float = 15.0
+    partition_lease_ttl: float = DEFAULT_LEASE_TTL
     user: str | None = None
     password: Secret | None = None
     token: Secret | None = None
@@ -391,15 +392,15 @@ def _check_nats(nats: NatsSettings) -> None:
             )
     if nats.replicas < 1:
         raise ConfigError(f"{where}.replicas: must be at least 1")
-    if not 1 <= nats.partitions <= 256:
+    if not 1 <= nats.partitions <= MAX_PARTITIONS:
         raise ConfigError(
-            f"{where}.partitions: {nats.partitions} is out of range; give 1 to 256 (at least the "
-            "most replicas any service runs with)"
+            f"{where}.partitions: {nats.partitions} is out of range; give 1 to "
+            f"{MAX_PARTITIONS} (at least the most replicas any service runs with)"
         )
     if not 1.0 <= nats.partition_lease_ttl <= 600.0:
         raise ConfigError(
             f"{where}.partition_lease_ttl: {nats.partition_lease_ttl:g} s is out of range; give "
-            "1 to 600 seconds (15 is the default)"
+            f"1 to 600 seconds ({DEFAULT_LEASE_TTL:g} is the default)"
         )
     in_url = any(urlsplit(u).username or urlsplit(u).password for u in urls)
     if (nats.user is None) != (nats.password is None):

@@ -26,6 +26,8 @@ from nats.js.api import SubjectTransform
 from pdjira_common import subjects
 
 __all__ = [
+    "DEFAULT_LEASE_TTL",
+    "DEFAULT_PARTITIONS",
     "MAX_PARTITIONS",
     "Unit",
     "assign",
@@ -36,6 +38,9 @@ __all__ = [
 ]
 
 MAX_PARTITIONS = 256  # consumers per service: each is a durable and a pull request
+# The defaults of ``nats.partitions`` and ``nats.partition_lease_ttl`` (config and topology).
+DEFAULT_PARTITIONS = 8
+DEFAULT_LEASE_TTL = 15.0
 
 
 @dataclass(frozen=True, order=True)

@@ -20,7 +20,7 @@ from nats.js.api import (
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from pdjira_common.config import NatsSettings
-from pdjira_common.partitions import transform
+from pdjira_common.partitions import DEFAULT_LEASE_TTL, DEFAULT_PARTITIONS, transform
 
 __all__ = [
     "AUDIT",
@@ -85,11 +85,11 @@ DONE_TTL = 2 * 3600.0
 # Partitioned consumption (``partition_lanes``): replicas' member keys and partition leases;
 # the bucket's TTL is the lease time (how long a killed replica's partitions wait).
 KV_PARTITIONS = "pdjira_partitions"
-PARTITION_LEASE_TTL = 15.0
+PARTITION_LEASE_TTL = DEFAULT_LEASE_TTL
 # Partitions of EVENTS and COMMANDS (the stream subject transform): the most replicas of one
 # service that can share the work. Change it only with the streams drained: an entity's
 # partition changes with it.
-PARTITIONS = 8
+PARTITIONS = DEFAULT_PARTITIONS
 # The rate budget all writer replicas share, one key per vendor target (shared_budget.py).
 KV_BUDGETS = "pdjira_budgets"
 
