@@ -197,6 +197,10 @@ class MappingSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     # millisecond), and how long one is trusted should an invalidation be missed.
     link_cache_size: int = 50_000
     link_cache_max_age: float = 300.0
+    # A change made by a person linked to no user on the other side (no manual link, no
+    # e-mail match, no fallback user): "ignore" it, as PagerDuty's Jira integration does, or
+    # apply it as the "integration_user" (``from_email`` / the Jira account of the instance).
+    unlinked_users: Literal["ignore", "integration_user"] = "ignore"
 
     def fallback(self, account: str, instance: str) -> UserFallback | None:
         for fallback in self.fallbacks:

@@ -420,6 +420,7 @@ class AddComment(msgspec.Struct, frozen=True, kw_only=True, tag="jira.add_commen
     note_id: str
     body: str
     author_pd_user_id: str | None = None  # attributed through the user mapping
+    author_name: str | None = None  # the PagerDuty author's name as the event shows it
 
 
 class AddNote(msgspec.Struct, frozen=True, kw_only=True, tag="pd.add_note.v1"):
@@ -432,6 +433,8 @@ class AddNote(msgspec.Struct, frozen=True, kw_only=True, tag="pd.add_note.v1"):
     comment_id: str
     body: str
     author_jira_user_key: str | None = None  # `From` = the mapped PagerDuty user, or fallback
+    author_jira_user_name: str | None = None  # the author's login (finds them by search)
+    author_display_name: str | None = None  # how the note names them when not written as them
 
 
 class CreateIncident(msgspec.Struct, frozen=True, kw_only=True, tag="pd.create_incident.v1"):

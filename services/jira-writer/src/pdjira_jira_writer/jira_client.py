@@ -7,9 +7,10 @@ from typing import Any, Protocol
 
 import httpx
 from pdjira_common.config import Config, JiraInstance
+from pdjira_writer.token_check import get_with_token
 from pdjira_writer.vendor_http import HttpOptions, VendorHttp
 
-from pdjira_jira_writer.errors import ANSWERS
+from pdjira_jira_writer.errors import ANSWERS, JiraError
 from pdjira_jira_writer.models import (
     Author,
     ChangedIssuePage,
@@ -108,6 +109,8 @@ class HttpJiraClient:
             headers["Authorization"] = f"Bearer {credentials.token.reveal()}"
         elif credentials.username is not None and credentials.password is not None:
             auth = httpx.BasicAuth(credentials.username, credentials.password.reveal())
+        self.base_url = instance.base_url  # a person's own token is checked there (whoami)
+        self.options = options
         self.http = VendorHttp(
             target=instance.id,
             base_url=instance.base_url,
@@ -254,6 +257,32 @@ class HttpJiraClient:
             what="search users",
             params={"username": query},
         )
+
+    async def user_by_key(self, key: str) -> User | None:
+        """``GET /user?key=``: the user whose immutable key is ``key`` (None: no such user)."""
+        try:
+            return await self.http.get(
+                "/rest/api/2/user", User, what="get user by key", params={"key": key}
+            )
+        except JiraError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+
+    async def user_of_token(self, token: str) -> tuple[int, User | None]:
+        """``GET /myself`` with ``Bearer <token>`` (a person's PAT, used once): the status and,
+        on 200, the user it belongs to."""
+        response = await get_with_token(
+            self.base_url,
+            "/rest/api/2/myself",
+            {"Accept": "application/json", "Authorization": f"Bearer {token}"},
+            self.options,
+            what="read the token's user",
+            target=self.http.label,
+        )
+        if response.status_code != httpx.codes.OK:
+            return response.status_code, None
+        return response.status_code, self.http.decode(response, User, what="read the token's user")
 
     async def aclose(self) -> None:
         await self.http.aclose()

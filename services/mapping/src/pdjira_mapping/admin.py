@@ -1,6 +1,7 @@
 """The admin HTTP API (bearer token) under /admin/v1, served on the mapping listener.
 
-Users: list, link, unlink, automap, import. Links: show, unlink, export (NDJSON).
+Users: list, link, unlink, automap, import; self-link (no admin token: a person's own two
+tokens are the proof). Links: show, unlink, export (NDJSON).
 Every refusal is JSON ``{"error": "..."}`` saying what was wrong and what to do.
 """
 
@@ -13,6 +14,7 @@ import msgspec
 from pdjira_common.bearer import bearer_matches
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentRef, Link, encode
+from pdjira_common.identity import SelfLinkRequest
 from pdjira_common.logging import get_logger
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -199,12 +201,37 @@ def admin_app(config: Config, registries: Registries) -> Starlette:
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
+    # ------------------------------------------------------------------ self-link
+    async def self_link(request: Request) -> Response:
+        """No admin token: the person's own PagerDuty user API key and Jira PAT are the proof
+        (each checked once by its writer, never stored, never logged)."""
+        try:
+            wanted = msgspec.json.decode(await request.body(), type=SelfLinkRequest)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            return _error(400, f"bad request body: {exc}")
+        if wanted.account not in accounts:
+            return _error(
+                404, f"unknown account {wanted.account!r}; configured: {sorted(accounts)}"
+            )
+        if wanted.instance not in instances:
+            return _error(
+                404,
+                f"unknown Jira instance {wanted.instance!r}; configured: {sorted(instances)}",
+            )
+        try:
+            link = await registries.users.self_link(wanted)
+        except UserError as exc:
+            return _error(422, str(exc))
+        _log.info("user_self_linked", pd_user=link.pd_user.id, jira_user=link.jira_user.name)
+        return _json({"user": link})
+
     v1 = "/admin/v1"
     incident = v1 + "/links/incident/{account}/{incident_id}"
     issue = v1 + "/links/issue/{instance}/{issue}"
     user = v1 + "/users/{account}/{instance}/{pd_user_id}"
     routes = [
         Route(v1 + "/users", guarded(list_users), methods=["GET"]),
+        Route(v1 + "/users/self-link", self_link, methods=["POST"]),
         Route(v1 + "/users/{account}/{instance}/automap", guarded(automap), methods=["POST"]),
         Route(v1 + "/users/{account}/{instance}/import", guarded(import_users), methods=["POST"]),
         Route(user, guarded(link_user), methods=["PUT"]),

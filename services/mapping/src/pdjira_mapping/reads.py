@@ -1,5 +1,6 @@
 """Reads mapping asks the writers for (they own all vendor traffic): PagerDuty users by id and
-by e-mail, Jira users by e-mail. A writer that does not answer is a :class:`ReadFailed`."""
+by e-mail, Jira users by e-mail and by key, and whose a person's own tokens are (self-link).
+A writer that does not answer is a :class:`ReadFailed`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import msgspec
 from faststream.nats import NatsBroker
 from nats.errors import NoRespondersError
 from pdjira_common.contracts import encode
+from pdjira_common.identity import JiraUserByKey, JiraWhoAmI, PdWhoAmI, WhoAmIReply
 from pdjira_common.requests import (
     JiraUser,
     JiraUserSearch,
@@ -36,6 +38,12 @@ class Reads(Protocol):
     async def pd_user_by_email(self, account: str, email: str) -> PdUser | None: ...
 
     async def jira_users(self, instance: str, query: str) -> tuple[JiraUser, ...]: ...
+
+    async def jira_user_by_key(self, instance: str, key: str) -> JiraUser | None: ...
+
+    async def pd_whoami(self, account: str, token: str) -> WhoAmIReply: ...
+
+    async def jira_whoami(self, instance: str, token: str) -> WhoAmIReply: ...
 
 
 class NatsReads:
@@ -79,3 +87,21 @@ class NatsReads:
         if reply.error:
             raise ReadFailed(reply.error)
         return reply.users
+
+    async def jira_user_by_key(self, instance: str, key: str) -> JiraUser | None:
+        subject = jira_read_subject(instance, "user_by_key")
+        message = JiraUserByKey(instance=instance, key=key)
+        reply = await self._ask(message, subject, JiraUsersReply)
+        if reply.error:
+            raise ReadFailed(reply.error)
+        return reply.users[0] if reply.users else None
+
+    async def pd_whoami(self, account: str, token: str) -> WhoAmIReply:
+        """Whose the user API key is; the reply's ``problem`` says why nobody."""
+        message = PdWhoAmI(account=account, token=token)
+        return await self._ask(message, pd_read_subject(account, "whoami"), WhoAmIReply)
+
+    async def jira_whoami(self, instance: str, token: str) -> WhoAmIReply:
+        """Whose the personal access token is; the reply's ``problem`` says why nobody."""
+        message = JiraWhoAmI(instance=instance, token=token)
+        return await self._ask(message, jira_read_subject(instance, "whoami"), WhoAmIReply)

@@ -16,6 +16,7 @@ from pdjira_common.contracts import (
     IssueTransitioned,
     NoteAdded,
 )
+from pdjira_common.identity import SelfLinkRequest
 from pdjira_common.requests import (
     EchoConsume,
     EchoMark,
@@ -32,7 +33,16 @@ from pdjira_mapping.kvstore import TypedBucket
 from pdjira_mapping.links import comment_key, note_key, state_key
 from pdjira_mapping.models import EmailEntry, LinkState, ManualLink, Marks, Pair
 from pdjira_mapping.reads import ReadFailed, Reads
-from pdjira_mapping.users import Side, choose, email_key, is_fresh, jira_by_email, manual_key
+from pdjira_mapping.users import (
+    Side,
+    choose,
+    email_key,
+    is_fresh,
+    jira_by_email,
+    manual_key,
+    self_link_conflict,
+    whoami_problem,
+)
 
 __all__ = ["EchoRegistry", "PairRegistry", "UserError", "UserRegistry"]
 
@@ -126,8 +136,7 @@ class UserRegistry:
             )
         key = query.jira_user_key or ""
         name = query.jira_user_name or key
-        candidates = await self._reads.jira_users(query.instance, name)
-        me = next((u for u in candidates if u.key == key), None)
+        me = await self._jira_user_of_key(query.instance, key, query.jira_user_name)
         if me is None:
             me = JiraUser(name=name, key=key)
             reason = f"Jira user {name} ({key}) not found"
@@ -147,6 +156,17 @@ class UserRegistry:
             cached_at=now,
         )
 
+    async def _jira_user_of_key(self, instance: str, key: str, name: str | None) -> JiraUser | None:
+        """The Jira user of ``key`` (with e-mail and display name). Jira's user search matches
+        username, name and e-mail, never the key (``JIRAUSER10100``): the login is searched
+        when known, else (or when that finds nobody with the key) the key is read."""
+        if name:
+            candidates = await self._reads.jira_users(instance, name)
+            me = next((u for u in candidates if u.key == key), None)
+            if me is not None:
+                return me
+        return await self._reads.jira_user_by_key(instance, key)
+
     async def link(
         self, account: str, instance: str, pd_user_id: str, jira_user: str
     ) -> ManualLink:
@@ -165,11 +185,41 @@ class UserRegistry:
         jira = next(
             (u for u in candidates if wanted in (u.name.casefold(), u.key.casefold())), None
         )
+        if jira is None:  # a key (the search matches logins and e-mails only)
+            try:
+                jira = await self._reads.jira_user_by_key(instance, jira_user)
+            except ReadFailed as exc:
+                raise UserError(f"cannot check the users exist: {exc}") from exc
         if jira is None:
             raise UserError(
                 f"Jira user {jira_user!r} not found on instance {instance!r}; "
                 "give the login name (username) of the Jira user"
             )
+        return await self._store(account, instance, pd, jira)
+
+    async def self_link(self, request: SelfLinkRequest) -> ManualLink:
+        """A person links their own two users: each token must name a user (checked by the
+        writers, with PagerDuty ``/users/me`` and Jira ``/myself``), and neither user may be
+        linked to someone else already (an admin unlinks that first). Idempotent."""
+        account, instance = request.account, request.instance
+        try:
+            pd_answer = await self._reads.pd_whoami(account, request.pd_token)
+            jira_answer = await self._reads.jira_whoami(instance, request.jira_token)
+        except ReadFailed as exc:
+            raise UserError(f"cannot check the tokens now: {exc}; try again later") from exc
+        problem = whoami_problem(pd_answer, jira_answer)
+        if problem is not None:
+            raise UserError(problem)
+        pd, jira = pd_answer.pd_user, jira_answer.jira_user
+        if pd is None or jira is None:  # whoami_problem said so already
+            raise UserError("the tokens name no users")
+        mine = await self._manual.get(manual_key("pd", account, instance, pd.id))
+        theirs = await self._manual.get(manual_key("jira", account, instance, jira.key))
+        conflict = self_link_conflict(pd, jira, mine, theirs)
+        if conflict is not None:
+            raise UserError(conflict)
+        if mine is not None and mine.jira_user.key == jira.key:
+            return mine  # already linked to each other
         return await self._store(account, instance, pd, jira)
 
     async def _store(self, account: str, instance: str, pd: PdUser, jira: JiraUser) -> ManualLink:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from pdjira_common.config import UserFallback
+from pdjira_common.identity import WhoAmIReply
 from pdjira_common.requests import JiraUser, PdUser, UserReply
 from pdjira_common.subjects import token
 
@@ -21,6 +22,8 @@ __all__ = [
     "is_fresh",
     "jira_by_email",
     "manual_key",
+    "self_link_conflict",
+    "whoami_problem",
 ]
 
 Side = Literal["pd", "jira"]  # which side the asked user is on
@@ -109,3 +112,34 @@ def choose(
         reason=f"not mapped ({miss}) and no fallback user is configured; "
         "link the user (pdjira users link) or set mapping.fallbacks"
     )
+
+
+def whoami_problem(pd: WhoAmIReply, jira: WhoAmIReply) -> str | None:
+    """Why the two tokens of a self-link do not prove two users (None: they do)."""
+    problems = [
+        answer.error or f"the {side} token names no user"
+        for side, answer, user in (
+            ("PagerDuty", pd, pd.pd_user),
+            ("Jira", jira, jira.jira_user),
+        )
+        if user is None
+    ]
+    return "; ".join(problems) if problems else None
+
+
+def self_link_conflict(
+    pd: PdUser, jira: JiraUser, mine: ManualLink | None, theirs: ManualLink | None
+) -> str | None:
+    """Why a person may not link ``pd`` and ``jira`` themselves: either is linked by hand to
+    someone else already (an admin unlinks that first; a self-link never moves a link)."""
+    if mine is not None and mine.jira_user.key != jira.key:
+        return (
+            f"PagerDuty user {pd.id} is already linked to Jira user {mine.jira_user.name}; "
+            f"ask an admin to unlink it first (pdjira users unlink {pd.id})"
+        )
+    if theirs is not None and theirs.pd_user.id != pd.id:
+        return (
+            f"Jira user {jira.name} is already linked to PagerDuty user {theirs.pd_user.id}; "
+            f"ask an admin to unlink it first (pdjira users unlink {theirs.pd_user.id})"
+        )
+    return None

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pdjira_common.contracts import IssueRef
+from pdjira_common.contracts import AddNote, IssueRef
 from pdjira_common.ownership import incident_key_for as incident_key
-from pdjira_common.requests import UserReply
+from pdjira_common.requests import JiraUser, UserReply
 from pdjira_common.retry import WaitForPrerequisite
 from pdjira_writer.catalog import by_id_or_name
 from pdjira_writer.write_order import cause_time, parse_time
@@ -24,6 +24,7 @@ __all__ = [
     "choose_from",
     "find_priority",
     "incident_key",
+    "jira_author",
     "needs_write",
     "note_text",
     "pick_incident",
@@ -168,12 +169,25 @@ def choose_from(reply: UserReply | None, integration_email: str) -> Actor:
     )
 
 
-def note_text(body: str, actor: Actor, jira_user_key: str | None) -> str:
-    """The note as posted: as is when written as the person; else naming the Jira author."""
+def note_text(body: str, actor: Actor, jira_author: str | None) -> str:
+    """The note as posted: as is when written as the person; else naming the Jira author
+    (``jira_author``: their display name, else their login or key)."""
     text = body.strip()
-    if actor.source in ("manual", "email", "mapped") or not jira_user_key:
+    if actor.source in ("manual", "email", "mapped") or not jira_author:
         return text
-    return f"[{jira_user_key} in Jira]\n{text}"
+    return f"[{jira_author} in Jira]\n{text}"
+
+
+def jira_author(command: AddNote, reply_user: JiraUser | None) -> str | None:
+    """How a note names the Jira author of a comment: the display name the event carried,
+    else the one mapping found, else the login, else the key."""
+    found = reply_user.display_name if reply_user is not None else None
+    return (
+        command.author_display_name
+        or found
+        or command.author_jira_user_name
+        or command.author_jira_user_key
+    )
 
 
 def posted_note(notes: Sequence[Note], text: str) -> Note | None:

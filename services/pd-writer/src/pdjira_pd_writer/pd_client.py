@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar
 
+import httpx
 from pdjira_common.config import Config, PagerDutyAccount
+from pdjira_writer.token_check import get_with_token
 from pdjira_writer.vendor_http import HttpOptions, VendorHttp
 
 from pdjira_pd_writer.errors import ANSWERS, PagerDutyError
@@ -112,6 +114,8 @@ class HttpPagerDutyClient:
     def __init__(self, account: PagerDutyAccount, options: HttpOptions) -> None:
         self.account = account.id
         self.from_email = account.from_email
+        self.base_url = account.api_url.rstrip("/")  # a person's own key is checked there
+        self.options = options
         # One pacer per token: commands and reads for others share PagerDuty's budget.
         self.http = VendorHttp(
             target=account.id,
@@ -247,6 +251,22 @@ class HttpPagerDutyClient:
 
     async def get_user(self, user_id: str) -> User:
         return (await self.http.get(f"/users/{user_id}", UserBody, what=f"get user {user_id}")).user
+
+    async def user_of_token(self, token: str) -> tuple[int, User | None, str]:
+        """``GET /users/me`` with a person's user-level API key (used once): the status, the
+        user on 200, else PagerDuty's error message."""
+        response = await get_with_token(
+            self.base_url,
+            "/users/me",
+            {"Accept": ACCEPT, "Authorization": f"Token token={token}"},
+            self.options,
+            what="read the key's user",
+            target=self.http.label,
+        )
+        if response.status_code != httpx.codes.OK:
+            return response.status_code, None, ANSWERS.words(response.content)[0]
+        body = self.http.decode(response, UserBody, what="read the key's user")
+        return response.status_code, body.user, ""
 
     async def users_by_email(self, email: str) -> tuple[User, ...]:
         params = {"query": email, "limit": "100"}

@@ -52,6 +52,7 @@ from pdjira_pd_writer.decisions import (
     already_there,
     choose_from,
     incident_key,
+    jira_author,
     needs_write,
     note_text,
     pick_incident,
@@ -418,12 +419,10 @@ class PdWriter:
         )
         if pair.note_id is not None:
             return skipped(command, f"comment {command.comment_id} already has note {pair.note_id}")
-        actor = await self._actor(
-            pd, command.incident.account, command.issue, command.author_jira_user_key
-        )
+        actor, author = await self._note_actor(pd, command)
         if actor.email is None:
             return skipped(command, actor.why)
-        text = note_text(command.body, actor, command.author_jira_user_key)
+        text = note_text(command.body, actor, author)
         await self._mark(pd, incident_id, "note", body_digest(text))
         note = await pd.add_note(incident_id, text, from_email=actor.email)
         _log.info("note_added", incident=incident_id, note=note.id, acting_as=actor.source)
@@ -437,12 +436,10 @@ class PdWriter:
         if not isinstance(command, AddNote):
             return None
         pd = self._client(command.incident.account)
-        actor = await self._actor(
-            pd, command.incident.account, command.issue, command.author_jira_user_key
-        )
+        actor, author = await self._note_actor(pd, command)
         if actor.email is None:
             return None
-        text = note_text(command.body, actor, command.author_jira_user_key)
+        text = note_text(command.body, actor, author)
         posted = posted_note(await pd.notes(command.incident.incident_id), text)
         if posted is None:
             return None
@@ -470,6 +467,21 @@ class PdWriter:
             comment_id=command.comment_id,
             note_id=note.id,
         )
+
+    async def _note_actor(self, pd: PagerDutyApi, command: AddNote) -> tuple[Actor, str | None]:
+        """``From`` of a note, and how the note names its Jira author when not written as them."""
+        reply = None
+        if command.author_jira_user_key:
+            reply = await self.mapping.user(
+                UserLookup(
+                    account=command.incident.account,
+                    instance=command.issue.instance,
+                    jira_user_key=command.author_jira_user_key,
+                    jira_user_name=command.author_jira_user_name,
+                )
+            )
+        actor = choose_from(reply, pd.from_email)
+        return actor, jira_author(command, reply.jira_user if reply is not None else None)
 
     async def _actor(
         self, pd: PagerDutyApi, account: str, issue: IssueRef | None, jira_user_key: str | None

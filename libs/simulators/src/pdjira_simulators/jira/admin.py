@@ -262,6 +262,16 @@ def admin_routes(sim: JiraSimulator) -> list[Route]:
             {"name": user.name, "key": user.key, "groups": cat.groups_of(user)}, status_code=201
         )
 
+    @route("/_sim/users/{name}/token", "POST")
+    async def user_token(request: Request) -> Response:
+        """A personal access token ``{"token"}`` for an existing user."""
+        body = await json_body(request)
+        name, token = request.path_params["name"], body.get("token")
+        if cat.users.get(name) is None or not isinstance(token, str) or not token:
+            raise _bad("a known user name and a token are required")
+        sim.tokens[token] = name
+        return JsonResponse({"name": name}, status_code=201)
+
     def _groups_json() -> dict[str, Any]:
         return {"groups": {name: list(members) for name, members in cat.groups.items()}}
 

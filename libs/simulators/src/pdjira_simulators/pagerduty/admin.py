@@ -198,6 +198,32 @@ def admin_routes(sim: PagerDutySimulator) -> list[Route]:
         incident = state.incident(request.path_params["id"])
         return JsonResponse({"incident": incident_json(state, incident, urls)})
 
+    @route("/_sim/users", "POST")
+    async def add_user(request: Request) -> Response:
+        """A new user ``{"name", "email", "id"?, "token"?}``; ``token``: a user-level API key."""
+        body = await json_object(request)
+        name, email = str_field(body, "name"), str_field(body, "email")
+        if not name or not email or state.user_by_email(email) is not None:
+            raise invalid_input("name and a new email are required")
+        user_id = str_field(body, "id") or f"PUSER{len(state.users) + 1:02d}"
+        if user_id in state.users:
+            raise invalid_input(f"User {user_id} already exists")
+        state.users[user_id] = User(user_id, name, email)
+        token = str_field(body, "token")
+        if token:
+            sim.mint_user_token(user_id, token)
+        return JsonResponse({"id": user_id, "name": name, "email": email}, status_code=201)
+
+    @route("/_sim/users/{id}/token", "POST")
+    async def user_token(request: Request) -> Response:
+        """A user-level API key ``{"token"}`` for an existing user."""
+        body = await json_object(request)
+        user_id, token = request.path_params["id"], str_field(body, "token")
+        if user_id not in state.users or not token:
+            raise invalid_input("a known user id and a token are required")
+        sim.mint_user_token(user_id, token)
+        return JsonResponse({"id": user_id}, status_code=201)
+
     return [
         *sim.common_routes(actor_key="from", subject_key="incident_id"),
         *route.routes,

@@ -16,6 +16,7 @@ from pdjira_simulators.pagerduty.errors import (
     invalid_input,
     not_found,
 )
+from pdjira_simulators.pagerduty.gateway import token_from_header
 from pdjira_simulators.pagerduty.runtime import PagerDutySimulator
 from pdjira_simulators.pagerduty.state import UNSET, IncidentEvent, ResponderTarget, User
 from pdjira_simulators.pagerduty.views import (
@@ -144,6 +145,12 @@ def paginate(request: Request, items: list[Any]) -> tuple[list[Any], dict[str, o
         "total": len(items) if want_total else None,
     }
     return page, meta
+
+
+ACCOUNT_LEVEL_ME_MESSAGE = (
+    "Because this request was made using an account-level access token, "
+    "we were unable to identify the current user"
+)
 
 
 def _from_user(sim: PagerDutySimulator, request: Request) -> User:
@@ -389,6 +396,15 @@ def rest_routes(sim: PagerDutySimulator) -> list[Route]:
         urls = sim.urls(request)
         return JsonResponse({"users": [user_json(u, urls) for u in page], **meta})
 
+    async def current_user(request: Request) -> Response:
+        # Only a user-level API key (or an OAuth user token) names a user; PagerDuty refuses
+        # an account-level key here with a 400.
+        token = token_from_header(request.headers.get("authorization"))
+        user = state.users.get(sim.user_tokens.get(token or "", ""))
+        if user is None:
+            raise PdError(400, ACCOUNT_LEVEL_ME_MESSAGE, 2100)
+        return JsonResponse({"user": user_json(user, sim.urls(request))})
+
     async def get_user(request: Request) -> Response:
         user = state.users.get(request.path_params["id"])
         if user is None:
@@ -532,6 +548,7 @@ def rest_routes(sim: PagerDutySimulator) -> list[Route]:
         Route("/log_entries", account_log_entries, methods=["GET"]),
         Route("/log_entries/{id}", get_log_entry, methods=["GET"]),
         Route("/users", list_users, methods=["GET"]),
+        Route("/users/me", current_user, methods=["GET"]),
         Route("/users/{id}", get_user, methods=["GET"]),
         Route("/services", list_services, methods=["GET"]),
         Route("/services/{id}", get_service, methods=["GET"]),

@@ -35,6 +35,9 @@ class PagerDutySimulator(SimulatorCore[OutgoingWebhook]):
         self.state = PagerDutyState(seed=settings.seed, with_priorities=settings.priorities_enabled)
         self.limiter = FixedWindowLimiter(settings.rate_limit_per_minute, 60.0)
         self.tokens = {settings.token, *settings.extra_tokens}
+        # User-level API keys (a person's own, from their profile): token -> user id. They
+        # authenticate like any key (so are in ``tokens`` too), and only they answer /users/me.
+        self.user_tokens: dict[str, str] = {}
         self.dispatcher = WebhookDispatcher(
             subscription=self.state.subscriptions.get,
             log=self.deliveries,
@@ -109,3 +112,8 @@ class PagerDutySimulator(SimulatorCore[OutgoingWebhook]):
                 body=msgspec.json.encode(envelope),
             )
         )
+
+    def mint_user_token(self, user_id: str, token: str) -> None:
+        """A user-level API key for ``user_id`` (``/_sim/users/{id}/token``)."""
+        self.user_tokens[token] = user_id
+        self.tokens.add(token)
