@@ -11,6 +11,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pdjira_common.config import parse_config
 from pdjira_common.contracts import IncidentRef, IssueLinked, IssueRef, encode
+from pdjira_common.identity import JiraUserByKey
 from pdjira_common.requests import (
     JiraUser,
     JiraUserSearch,
@@ -71,6 +72,12 @@ async def fake_writers(nc: Client) -> None:
         found = tuple(u for u in JIRA_USERS if q in u.name or q in (u.email or ""))
         await msg.respond(encode(JiraUsersReply(users=found)))
 
+    async def jira_by_key(msg: Msg) -> None:
+        read = msgspec.json.decode(msg.data, type=JiraUserByKey)
+        found = tuple(u for u in JIRA_USERS if u.key == read.key)
+        await msg.respond(encode(JiraUsersReply(users=found)))
+
+    await nc.subscribe(jira_read_subject("dc1", "user_by_key"), cb=jira_by_key)
     await nc.subscribe(pd_read_subject("acme", "user"), cb=pd_user)
     await nc.subscribe(pd_read_subject("acme", "users_by_email"), cb=pd_by_email)
     await nc.subscribe(jira_read_subject("dc1", "users_by_email"), cb=jira_users)

@@ -19,6 +19,7 @@ from pdjira_common.contracts import (
     NoteAdded,
     encode,
 )
+from pdjira_common.identity import JiraUserByKey
 from pdjira_common.mapping_client import (
     MappingUnavailable,
     consume_echo,
@@ -99,7 +100,14 @@ async def writers(nc: Client) -> AsyncIterator[list[str]]:
         users = (JiraUser(name="pat", key="JIRAUSER1", email="pat@example.com"),)
         await msg.respond(encode(JiraUsersReply(users=users)))
 
+    async def jira_by_key(msg: Msg) -> None:
+        read = msgspec.json.decode(msg.data, type=JiraUserByKey)
+        asked.append(f"jira key {read.key}")
+        pat = JiraUser(name="pat", key="JIRAUSER1", email="pat@example.com")
+        await msg.respond(encode(JiraUsersReply(users=(pat,) if read.key == pat.key else ())))
+
     subs = [
+        await nc.subscribe(jira_read_subject("dc1", "user_by_key"), cb=jira_by_key),
         await nc.subscribe(pd_read_subject("acme", "user"), cb=pd_user),
         await nc.subscribe(jira_read_subject("dc1", "users_by_email"), cb=jira_users),
     ]

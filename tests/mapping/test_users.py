@@ -12,6 +12,7 @@ from nats.aio.client import Client
 from nats.js.kv import KeyValue
 from pdjira_common import streams
 from pdjira_common.config import MappingSettings, UserFallback
+from pdjira_common.identity import SelfLinkRequest, WhoAmIReply
 from pdjira_common.requests import JiraUser, PdUser, UserLookup
 from pdjira_mapping.kvstore import TypedBucket
 from pdjira_mapping.models import EmailEntry, ManualLink
@@ -118,6 +119,8 @@ class FakeReads:
     jira: list[JiraUser] = field(default_factory=list)
     down: bool = False
     calls: list[str] = field(default_factory=list)
+    pd_tokens: dict[str, PdUser] = field(default_factory=dict)  # a person's user API key
+    jira_tokens: dict[str, JiraUser] = field(default_factory=dict)  # a person's PAT
 
     async def pd_user(self, account: str, user_id: str) -> PdUser | None:
         self._call(f"pd_user {user_id}")
@@ -128,13 +131,34 @@ class FakeReads:
         return next((u for u in self.pd.values() if u.email == email), None)
 
     async def jira_users(self, instance: str, query: str) -> tuple[JiraUser, ...]:
+        # As Jira's user search: username, name or e-mail, never the key.
         self._call(f"jira_users {query}")
         q = query.casefold()
         return tuple(
             u
             for u in self.jira
-            if q in u.name.casefold() or q in u.key.casefold() or q in (u.email or "").casefold()
+            if q in u.name.casefold()
+            or q in (u.display_name or "").casefold()
+            or q in (u.email or "").casefold()
         )
+
+    async def jira_user_by_key(self, instance: str, key: str) -> JiraUser | None:
+        self._call(f"jira_user_by_key {key}")
+        return next((u for u in self.jira if u.key == key), None)
+
+    async def pd_whoami(self, account: str, token: str) -> WhoAmIReply:
+        self._call(f"pd_whoami {account}")
+        user = self.pd_tokens.get(token)
+        if user is None:
+            return WhoAmIReply(problem="refused", error="PagerDuty refused the API key (401)")
+        return WhoAmIReply(pd_user=user)
+
+    async def jira_whoami(self, instance: str, token: str) -> WhoAmIReply:
+        self._call(f"jira_whoami {instance}")
+        user = self.jira_tokens.get(token)
+        if user is None:
+            return WhoAmIReply(problem="refused", error="Jira refused the token (401)")
+        return WhoAmIReply(jira_user=user)
 
     def _call(self, what: str) -> None:
         self.calls.append(what)
@@ -312,3 +336,74 @@ async def test_manual_links_under_the_older_key_form_are_moved_at_start(
     back = await registry.lookup(UserLookup(account="a", instance="i", jira_user_key="john.doe"))
     assert (back.source, back.pd_user) == ("manual", PAT)
     assert await registry.rekey_manual_links() == 0  # once moved, nothing more to do
+
+
+# ---------------------------------------------------------------- Jira users by key, self-link
+
+
+async def test_a_jira_user_known_only_by_key_is_found_by_key_then_mapped_by_email(
+    make_registry: MakeRegistry,
+) -> None:
+    """What pd-writer asks for a comment's author: the key alone (the search never matches
+    keys); mapped by the same e-mail, with the display name for attributions."""
+    jo = JiraUser(name="jo", key="JIRAUSER10300", email="jo@example.com", display_name="Jo Ng")
+    pd_jo = PdUser(id="PJO", email="jo@example.com", name="Jo Ng")
+    reads = FakeReads(pd={"PJO": pd_jo}, jira=[jo])
+    registry = await make_registry(reads, Clock())
+
+    reply = await registry.lookup(
+        UserLookup(account="a", instance="i", jira_user_key="JIRAUSER10300")
+    )
+
+    assert (reply.source, reply.pd_user, reply.jira_user) == ("email", pd_jo, jo)
+    assert "jira_user_by_key JIRAUSER10300" in reads.calls
+    # a login that is stale (renamed) still finds the user through the key
+    reads.calls.clear()
+    clock = Clock()
+    clock.now += 10_000
+    fresh = await make_registry(reads, clock, ttl=1.0)
+    again = await fresh.lookup(
+        UserLookup(account="a", instance="i", jira_user_key="JIRAUSER10300", jira_user_name="old")
+    )
+    assert again.source == "email"
+    assert reads.calls[:2] == ["jira_users old", "jira_user_by_key JIRAUSER10300"]
+
+
+def self_link(pd_token: str = "pd-user-key", jira_token: str = "jira-pat") -> SelfLinkRequest:  # noqa: S107
+    return SelfLinkRequest(account="a", instance="i", pd_token=pd_token, jira_token=jira_token)
+
+
+async def test_self_link_proves_both_users_and_links_them(make_registry: MakeRegistry) -> None:
+    reads = FakeReads(pd_tokens={"pd-user-key": PAT}, jira_tokens={"jira-pat": JDOE})
+    registry = await make_registry(reads, Clock())
+
+    link = await registry.self_link(self_link())
+
+    assert (link.pd_user, link.jira_user) == (PAT, JDOE)
+    back = await registry.lookup(
+        UserLookup(account="a", instance="i", jira_user_key="JIRAUSER10100")
+    )
+    assert (back.source, back.pd_user) == ("manual", PAT)
+    assert (await registry.self_link(self_link())) == link  # idempotent
+
+
+async def test_self_link_refuses_bad_tokens_and_someone_elses_link(
+    make_registry: MakeRegistry,
+) -> None:
+    other = PdUser(id="PJO", email="jo@example.com")
+    reads = FakeReads(
+        pd={"PJO": other},
+        jira=[JDOE],
+        pd_tokens={"pd-user-key": PAT, "jo-key": other},
+        jira_tokens={"jira-pat": JDOE},
+    )
+    registry = await make_registry(reads, Clock())
+
+    with pytest.raises(UserError, match="PagerDuty refused the API key"):
+        await registry.self_link(self_link(pd_token="wrong"))
+    with pytest.raises(UserError, match="Jira refused the token"):
+        await registry.self_link(self_link(jira_token="wrong"))
+    await registry.link("a", "i", "PJO", "jdoe")  # an admin linked jdoe to Jo
+    with pytest.raises(UserError, match="Jira user jdoe is already linked to PagerDuty user PJO"):
+        await registry.self_link(self_link())
+    assert (await registry.lookup(pd_query("PUSER01"))).source != "manual"

@@ -143,6 +143,8 @@ def rules_config(nats_url: str, **more: Any) -> Config:
             ],
             # quick retries so tests that recover from a failure finish fast
             "retry": {"base_delay": 0.1, "max_delay": 0.3, "max_attempts": 50},
+            # The fake mapping links no people: these tests mean people's changes applied.
+            "mapping": {"unlinked_users": "integration_user"},
             **more,
         }
     )

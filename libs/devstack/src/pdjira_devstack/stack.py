@@ -202,7 +202,13 @@ class Stack:
                 "http_timeout": s.http_timeout,
             },
             "listen": listen,
-            "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}"},
+            # The seeded people (jdoe in Jira, Pat in PagerDuty) are linked to nobody, and the
+            # stack's tests, chaos and demo mean their changes to be applied: as the
+            # integration user (a module sets its own ``mapping`` through extra_config).
+            "mapping": {
+                "admin_token": "${env:MAPPING_ADMIN_TOKEN}",
+                "unlinked_users": "integration_user",
+            },
             **self._writers(),
             **{
                 k: v

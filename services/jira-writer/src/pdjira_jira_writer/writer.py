@@ -518,6 +518,8 @@ class JiraWriter:
                     pd_user_id=command.author_pd_user_id,
                 )
             )
+        if author in (None, command.author_pd_user_id) and command.author_name:
+            author = command.author_name  # the name the event showed, rather than an id
         return comment_text(command.body, author)
 
     @staticmethod

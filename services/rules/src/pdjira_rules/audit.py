@@ -7,6 +7,7 @@ import hashlib
 import msgspec
 from pdjira_common.contracts import AuditRecord, Event, IncidentEvent, encode
 
+from pdjira_rules.actors import UNLINKED_RULE
 from pdjira_rules.engine import ECHO, Decision
 
 __all__ = ["RECONCILED", "SERVICE", "audit_msg_id", "audit_record"]
@@ -32,6 +33,9 @@ def _what(decision: Decision) -> str:
     if not decision.verdicts:
         return "no rules configured"
     if not decision.commands:
+        ignored = next((v.reason for v in decision.verdicts if v.rule == UNLINKED_RULE), None)
+        if ignored is not None:
+            return ignored.split(";", 1)[0] + ")"  # "ignored: Jira user 'x' is not linked ..."
         if any(v.reason.startswith(ECHO) for v in decision.verdicts):
             return f"{ECHO}: no command"
         return "no rule matched"

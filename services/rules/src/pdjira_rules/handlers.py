@@ -21,9 +21,12 @@ from pdjira_common.mapping_client import (
     link_of_incident,
     link_of_issue,
     lookup_pair,
+    lookup_user,
 )
+from pdjira_common.requests import UserLookup, UserReply
 from pdjira_common.retry import Unprocessable, WaitForPrerequisite
 
+from pdjira_rules.actors import UnlinkedPolicy, actor_lookup, apply_unlinked_policy
 from pdjira_rules.audit import audit_msg_id, audit_record
 from pdjira_rules.echoes import echo_probes, pair_probe
 from pdjira_rules.engine import Decision, LocalJql, decide_rules, jql_questions, needs_link
@@ -68,6 +71,7 @@ class Deciding:
     pending: PendingLinks
     jql: JqlAsker | None = None
     link_wait: float = 600.0
+    unlinked: UnlinkedPolicy | None = None  # None: changes of unlinked people are applied
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +83,7 @@ class _Known:
     synced_as: str | None
     jira_answers: Mapping[str, bool]
     local_jql: LocalJql | None  # the JQL truths evaluated for the questions, reused to decide
+    actor: UserReply | None = None  # mapping's answer about who acted (unlinked_users: ignore)
 
 
 _log = get_logger("pdjira_rules")
@@ -99,6 +104,7 @@ async def handle_event(deciding: Deciding, event: Event, *, arrived: datetime) -
         jira_answers=known.jira_answers,
         local_jql=known.local_jql,
     )
+    decision = apply_unlinked_policy(event, decision, known.actor)
     await _send(deciding, event, decision)
     if known.link is None:
         again = created_by_itself(event, decision.commands)
@@ -115,6 +121,7 @@ async def _ask(
     link = await _link(broker, event) if needed else None
     if needed:  # before any echo mark is consumed: a waiting event is asked again later
         await _wait_while_link_pending(deciding, event, link, arrived)
+    actor = await _actor(broker, actor_lookup(event, link, deciding.unlinked))
     echoes = await _echoes(broker, event, link)
     synced_as = None if echoes & {"note", "comment"} else await _synced_as(broker, event, link)
     local_jql = LocalJql(event) if isinstance(event, IssueEvent) else None
@@ -126,7 +133,20 @@ async def _ask(
         synced_as=synced_as,
         jira_answers=answers,
         local_jql=local_jql,
+        actor=actor,
     )
+
+
+async def _actor(broker: NatsBroker, lookup: UserLookup | None) -> UserReply | None:
+    """Whether the person who acted is linked (before any echo mark is consumed: a lookup
+    mapping cannot answer now is retried, never read as "not linked")."""
+    if lookup is None:
+        return None
+    with _mapping_must_answer("user lookup"):
+        reply = await lookup_user(broker, lookup)
+    if reply.error is not None:
+        raise Retryable(f"user lookup failed: {reply.error}")
+    return reply
 
 
 async def _wait_while_link_pending(

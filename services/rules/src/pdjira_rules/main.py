@@ -29,6 +29,7 @@ from pdjira_common.secrets import redact
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
+from pdjira_rules.actors import unlinked_policy
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
 from pdjira_rules.config_check import CheckedRules
@@ -164,6 +165,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         jql=jql,
         pending=KvPendingLinks(open_pending),
         link_wait=settings.link_wait,
+        unlinked=unlinked_policy(config),
     )
     lanes: list[PartitionedLanes] = []
 
