@@ -1,16 +1,24 @@
-"""``pdjira users list|link|unlink|automap|import``: the user mapping, via the admin API."""
+"""``pdjira users list|link|unlink|automap|import|self-link``: the user mapping, via the admin
+API (``self-link``: a person links their own users with their own tokens, no admin token)."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import getpass
 import json
+import os
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
+from pdjira_common.config import ConfigError, load_config
+
 from pdjira_cli.admin_client import AdminError, add_common, admin_client, check, pick, run
 
-__all__ = ["parse_users_csv", "register"]
+__all__ = ["parse_users_csv", "read_token", "register"]
 
 # PagerDuty's user CSV (Users > export) names; other columns are ignored.
 _ID = {"id", "user id", "pagerduty user id", "pd user id"}
@@ -42,6 +50,28 @@ def register(commands: Any) -> None:
     automap.add_argument("--save", action="store_true", help="keep each match as a manual link")
     importer = action("import", "link users from a PagerDuty user CSV", _import)
     importer.add_argument("file", help="CSV with id and/or email columns, optional 'Jira user'")
+    _register_self_link(sub)
+
+
+def _register_self_link(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "self-link",
+        help="link your own PagerDuty and Jira users (no admin token: your own tokens prove it)",
+        description="Link your PagerDuty user to your Jira user. You prove both with your own "
+        "PagerDuty user API key (My Profile > User Settings) and Jira personal access token "
+        "(Profile > Personal Access Tokens): each is checked once and never stored. Give them "
+        "in files or environment variables (never on the command line), or type them.",
+    )
+    parser.add_argument("--config", help="the pdjira YAML config (finds the mapping service)")
+    parser.add_argument("--url", help="mapping service URL (default: listen.mapping of --config)")
+    parser.add_argument("--account", help="PagerDuty account id (default: the only one)")
+    parser.add_argument("--instance", help="Jira instance id (default: the only one)")
+    for side, what in (("pd", "PagerDuty user API key"), ("jira", "Jira personal access token")):
+        parser.add_argument(f"--{side}-token-file", metavar="FILE", help=f"file with your {what}")
+        parser.add_argument(
+            f"--{side}-token-env", metavar="VAR", help=f"environment variable with your {what}"
+        )
+    parser.set_defaults(handler=lambda args: run(_self_link, args))
 
 
 def _pair(args: argparse.Namespace, config: Any) -> str:
@@ -154,3 +184,79 @@ def _import(args: argparse.Namespace) -> int:
             print(f"line {line}: {item['error']}")
     print(json.dumps({"linked": len(results) - failed, "failed": failed}))
     return 1 if failed else 0
+
+
+def read_token(
+    what: str,
+    *,
+    file: str | None,
+    env: str | None,
+    environ: Mapping[str, str],
+    ask: Callable[[str], str] | None,
+) -> str:
+    """A token from ``file``, else the variable ``env``, else typed (``ask``: only on a tty)."""
+    if file:
+        try:
+            value = Path(file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise AdminError(f"cannot read the {what} from {file}: {exc.strerror}") from None
+    elif env:
+        value = environ.get(env, "").strip()
+        if not value:
+            raise AdminError(f"the environment variable {env} (the {what}) is not set or empty")
+    elif ask is not None:
+        value = ask(f"{what}: ").strip()
+    else:
+        raise AdminError(
+            f"no {what}: give it with a --*-token-file or --*-token-env option "
+            "(standard input is not a terminal to type it)"
+        )
+    if not value:
+        raise AdminError(f"the {what} is empty")
+    return value
+
+
+def _self_link_target(args: argparse.Namespace) -> tuple[str, str, str]:
+    """The mapping URL, account and instance (from --config, or --url with both ids)."""
+    if args.config:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            raise AdminError(str(exc)) from None
+        account = pick("account", args.account, [a.id for a in config.pagerduty_accounts])
+        instance = pick("instance", args.instance, [j.id for j in config.jira_instances])
+        listen = config.listen.mapping
+        host = "127.0.0.1" if listen.host in ("0.0.0.0", "::", "") else listen.host
+        return args.url or f"http://{host}:{listen.port}", account, instance
+    if not (args.url and args.account and args.instance):
+        raise AdminError("give --config, or --url with --account and --instance")
+    return args.url, args.account, args.instance
+
+
+def _self_link(args: argparse.Namespace) -> int:
+    url, account, instance = _self_link_target(args)
+    ask = getpass.getpass if sys.stdin.isatty() else None
+    pd_token = read_token(
+        "PagerDuty user API key",
+        file=args.pd_token_file,
+        env=args.pd_token_env,
+        environ=os.environ,
+        ask=ask,
+    )
+    jira_token = read_token(
+        "Jira personal access token",
+        file=args.jira_token_file,
+        env=args.jira_token_env,
+        environ=os.environ,
+        ask=ask,
+    )
+    body = {
+        "account": account,
+        "instance": instance,
+        "pd_token": pd_token,
+        "jira_token": jira_token,
+    }
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        user = check(client.post("/admin/v1/users/self-link", json=body))["user"]
+    print(f"linked: {_show(user)}")
+    return 0
