@@ -22,6 +22,7 @@ from pdjira_common.contracts import (
     encode,
 )
 from pdjira_common.requests import (
+    JiraUser,
     PdUser,
     PdUserRead,
     PdUserReply,
@@ -31,7 +32,7 @@ from pdjira_common.requests import (
     pd_read_subject,
 )
 from pdjira_devstack.waiting import wait_until
-from pdjira_pd_writer.decisions import Actor, choose_from, note_text
+from pdjira_pd_writer.decisions import Actor, choose_from, jira_author, note_text
 from pdjira_pd_writer.main import PdWriterService
 from pdjira_pd_writer.pd_client import HttpPagerDutyClient
 from pdjira_pd_writer.writer import PdWriter
@@ -85,6 +86,31 @@ def test_note_names_the_jira_author_unless_written_as_them() -> None:
     assert (
         note_text("Fixed.", Actor(BOT_EMAIL, "integration"), "JIRAUSER10100")
         == "[JIRAUSER10100 in Jira]\nFixed."
+    )
+
+
+def test_the_note_names_the_jira_author_by_display_name() -> None:
+    command = AddNote(
+        command_id="c1",
+        correlation_id="e1",
+        incident=IncidentRef(account=ACCOUNT, incident_id="P1"),
+        issue=ISSUE,
+        comment_id="10500",
+        body="Fixed.",
+        author_jira_user_key="JIRAUSER10100",
+        author_jira_user_name="jdoe",
+        author_display_name="John Doe",
+    )
+    found = JiraUser(name="jdoe", key="JIRAUSER10100", display_name="J. Doe")
+    assert jira_author(command, found) == "John Doe"  # as the event showed it
+    bare = msgspec.structs.replace(command, author_display_name=None)
+    assert jira_author(bare, found) == "J. Doe"  # as mapping found them
+    assert jira_author(bare, None) == "jdoe"
+    older = msgspec.structs.replace(bare, author_jira_user_name=None)  # an older publisher
+    assert jira_author(older, None) == "JIRAUSER10100"
+    assert (
+        note_text("Fixed.", Actor(BOT_EMAIL, "integration"), jira_author(command, None))
+        == "[John Doe in Jira]\nFixed."
     )
 
 
