@@ -190,6 +190,7 @@ def _note(
             note_id=note.id,
             body=note.content,
             author_pd_user_id=agent.id if agent and agent.type == "user_reference" else None,
+            author_name=agent.summary if agent else None,
         )
 
     return _fold(rules, consider)
@@ -220,6 +221,8 @@ def _comment(
             comment_id=comment.id,
             body=comment.body,
             author_jira_user_key=event.user_key,
+            author_jira_user_name=event.user.name if event.user else None,
+            author_display_name=event.user.display_name if event.user else None,
         )
 
     return _fold(rules, consider)

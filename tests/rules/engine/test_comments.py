@@ -35,6 +35,7 @@ def test_note_becomes_a_comment() -> None:
             note_id="PNOTE1",
             body="Looking into it",
             author_pd_user_id="PUSER1",
+            author_name="Pat",
         ),
     )
     (verdict,) = decision.verdicts
@@ -63,6 +64,7 @@ def test_comment_becomes_a_note() -> None:
             comment_id="10500",
             body="Restarted the primary",
             author_jira_user_key="JIRAUSER10100",
+            author_jira_user_name="alice",
         ),
     )
 

@@ -57,6 +57,7 @@ ADD_NOTE = AddNote(
     comment_id="10082",
     body="Looking into it",
     author_jira_user_key="JIRAUSER10100",
+    author_jira_user_name="alice",
 )
 
 
