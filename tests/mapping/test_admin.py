@@ -11,7 +11,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pdjira_common.config import parse_config
 from pdjira_common.contracts import IncidentRef, IssueLinked, IssueRef, encode
-from pdjira_common.identity import JiraUserByKey
+from pdjira_common.identity import JiraUserByKey, JiraWhoAmI, PdWhoAmI, WhoAmIReply
 from pdjira_common.requests import (
     JiraUser,
     JiraUserSearch,
@@ -77,6 +77,24 @@ async def fake_writers(nc: Client) -> None:
         found = tuple(u for u in JIRA_USERS if u.key == read.key)
         await msg.respond(encode(JiraUsersReply(users=found)))
 
+    async def pd_whoami(msg: Msg) -> None:
+        read = msgspec.json.decode(msg.data, type=PdWhoAmI)
+        if read.token == TOKEN:
+            reply = WhoAmIReply(problem="not_a_user_token", error="an account-level API key")
+        elif read.token == "pat-user-key":
+            reply = WhoAmIReply(pd_user=PD_USERS["PAT"])
+        else:
+            reply = WhoAmIReply(problem="refused", error="PagerDuty refused the API key (401)")
+        await msg.respond(encode(reply))
+
+    async def jira_whoami(msg: Msg) -> None:
+        read = msgspec.json.decode(msg.data, type=JiraWhoAmI)
+        user = JIRA_USERS[0] if read.token == "pat-jira-pat" else None
+        reply = WhoAmIReply(jira_user=user) if user else WhoAmIReply(problem="refused", error="no")
+        await msg.respond(encode(reply))
+
+    await nc.subscribe(pd_read_subject("acme", "whoami"), cb=pd_whoami)
+    await nc.subscribe(jira_read_subject("dc1", "whoami"), cb=jira_whoami)
     await nc.subscribe(jira_read_subject("dc1", "user_by_key"), cb=jira_by_key)
     await nc.subscribe(pd_read_subject("acme", "user"), cb=pd_user)
     await nc.subscribe(pd_read_subject("acme", "users_by_email"), cb=pd_by_email)
@@ -202,3 +220,31 @@ async def test_links_show_export_unlink(
     assert gone.status_code == 404
     assert len((await admin.get("/admin/v1/links")).text.splitlines()) == 2
     assert await service.store.by_issue("dc1", "10001") is None
+
+
+async def test_self_link_needs_no_admin_token_only_the_persons_own_tokens(
+    service: MappingService, admin: httpx.AsyncClient
+) -> None:
+    transport = httpx.ASGITransport(app=service.asgi)
+    body = {"account": "acme", "instance": "dc1", "pd_token": "", "jira_token": "pat-jira-pat"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://m") as person:
+        account_key = await person.post(
+            "/admin/v1/users/self-link", json={**body, "pd_token": TOKEN}
+        )
+        unknown = await person.post(
+            "/admin/v1/users/self-link", json={**body, "account": "nope", "pd_token": "x"}
+        )
+        linked = await person.post(
+            "/admin/v1/users/self-link", json={**body, "pd_token": "pat-user-key"}
+        )
+    assert account_key.status_code == 422
+    assert "account-level API key" in account_key.json()["error"]
+    assert TOKEN not in account_key.text
+    assert unknown.status_code == 404
+    assert "unknown account 'nope'" in unknown.json()["error"]
+    assert linked.status_code == 200, linked.text
+    user = linked.json()["user"]
+    assert (user["pd_user"]["id"], user["jira_user"]["name"]) == ("PAT", "pat")
+    assert "pat-user-key" not in linked.text
+    listed = (await admin.get("/admin/v1/users")).json()["users"]
+    assert [(u["pd_user"]["id"], u["jira_user"]["name"]) for u in listed] == [("PAT", "pat")]
