@@ -17,15 +17,65 @@ import pytest
 from nats.aio.client import Client
 from pdjira_common.contracts import AuditRecord
 from pdjira_devstack.demo import trigger_incident
-from pdjira_devstack.stack import INSTANCE, Stack, StackSettings
+from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
 from .conftest import FAST, assert_no_contract_violations
-from .helpers import Quiet, notes_of, one_issue_for, quiet_signal, wait_count, wait_link
+from .helpers import (
+    Quiet,
+    comments_of,
+    notes_of,
+    one_issue_for,
+    quiet_signal,
+    wait_count,
+    wait_link,
+)
 
 pytestmark = [pytest.mark.e2e]
 
+
+def action(key: str) -> dict[str, Any]:
+    return {"key": key, "isDisabled": False}
+
+
+# PagerDuty-style: incidents make issues; In Progress acknowledges, Done resolves; notes and
+# comments sync.
+RULE: dict[str, Any] = {
+    "account": ACCOUNT,
+    "instance": INSTANCE,
+    "resolution": "Done",
+    "rule": {
+        "name": "people",
+        "enabled": True,
+        "config": {
+            "sync_comments": True,
+            "services": [{"summary": "Checkout API"}],
+            "projects": [{"key": "OPS"}],
+            "issue_types": [{"label": "Task"}],
+            "autocreate_issues": True,
+            "autocreate_issues_config": [
+                {
+                    "condition": {"pd_events": ["incident.trigger"]},
+                    "actions": [],
+                    "target_project": {"key": "OPS"},
+                    "target_issue_type": {"label": "Task"},
+                }
+            ],
+            "react_on_issue_status_change": True,
+            "react_on_issue_status_change_config": [
+                {
+                    "jira_statuses": [{"label": "In Progress"}],
+                    "actions": [action("pd_acknowledge")],
+                },
+                {"jira_statuses": [{"label": "Done"}], "actions": [action("pd_resolve")]},
+            ],
+        },
+    },
+}
+
 SETTINGS = StackSettings(
+    rules=[],
+    pagerduty_rules=[RULE],
     ack_wait=FAST.ack_wait,
     base_delay=FAST.base_delay,
     max_delay=FAST.max_delay,
@@ -116,22 +166,34 @@ async def comment_as(
     response.raise_for_status()
 
 
-async def transition_as(http: httpx.AsyncClient, stack: Stack, key: str, login: str) -> None:
+async def transition_as(
+    http: httpx.AsyncClient, stack: Stack, key: str, login: str, status: str
+) -> None:
     response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{key}/transition", json={"status": "Done", "as_user": login}
+        f"{stack.jira_url}/_sim/issues/{key}/transition", json={"status": status, "as_user": login}
     )
     response.raise_for_status()
 
 
-async def resolved_by(http: httpx.AsyncClient, stack: Stack, incident_id: str) -> str | None:
+async def agent_of(
+    http: httpx.AsyncClient, stack: Stack, incident_id: str, kind: str
+) -> str | None:
+    """Who PagerDuty's timeline shows as having made the latest ``kind`` change."""
     response = await http.get(f"{stack.pd_url}/_sim/log-entries")
     response.raise_for_status()
     entries = [
         e
         for e in response.json()["log_entries"]
-        if e["incident_id"] == incident_id and e["type"] == "resolve_log_entry"
+        if e["incident_id"] == incident_id and e["type"] == kind
     ]
     return entries[-1]["agent_id"] if entries else None
+
+
+async def wait_status(sims: SimulatorState, incident_id: str, status: str) -> None:
+    async def reached() -> bool:
+        return (await sims.incident(incident_id))["status"] == status
+
+    await wait_until(reached, timeout=30, what=f"incident {incident_id} {status}")
 
 
 async def audit_records(bus: Client, entity: str) -> list[AuditRecord]:
@@ -173,13 +235,23 @@ async def test_a_jira_user_mapped_only_by_email_acts_as_themself_in_pagerduty(
     assert note["user"]["id"] == "PJO0001"  # Jo, not the integration user
     assert note["content"] == "Rolled back the deploy"  # written as Jo: no attribution line
 
-    await transition_as(http, stack, issue["key"], "jo")
+    # and the other way: Jo's PagerDuty note is a Jira comment naming Jo by display name
+    response = await http.post(
+        f"{stack.pd_url}/_sim/incidents/{incident['id']}/notes",
+        json={"content": "Watching the error rate", "as_user": "PJO0001"},
+    )
+    response.raise_for_status()
+    await wait_count(lambda: comments_of(sims, issue["key"]), 2, "jo's note as a comment")
+    bodies = [c["body"] for c in await comments_of(sims, issue["key"])]
+    assert bodies[-1] == "[Jo Ng in PagerDuty]\nWatching the error rate"
 
-    async def resolved() -> bool:
-        return (await sims.incident(incident["id"]))["status"] == "resolved"
+    await transition_as(http, stack, issue["key"], "jo", "In Progress")
+    await wait_status(sims, incident["id"], "acknowledged")
+    assert await agent_of(http, stack, incident["id"], "acknowledge_log_entry") == "PJO0001"
 
-    await wait_until(resolved, timeout=30, what=f"incident {incident['id']} resolved")
-    assert await resolved_by(http, stack, incident["id"]) == "PJO0001"
+    await transition_as(http, stack, issue["key"], "jo", "Done")
+    await wait_status(sims, incident["id"], "resolved")
+    assert await agent_of(http, stack, incident["id"], "resolve_log_entry") == "PJO0001"
 
 
 async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
@@ -189,7 +261,7 @@ async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
     incident, issue = await linked_incident(stack, http, sims, quiet, "Unlinked person")
 
     await comment_as(http, stack, issue["key"], "jdoe", "I think it is the cache")
-    await transition_as(http, stack, issue["key"], "jdoe")
+    await transition_as(http, stack, issue["key"], "jdoe", "In Progress")
     await quiet()
 
     assert await notes_of(http, stack, incident["id"]) == []
