@@ -14,6 +14,7 @@ from pdjira_cli import (
     links_cmd,
     partitions_cmd,
     rules_cmd,
+    trace_cmd,
     users_cmd,
 )
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     links_cmd.register(commands)
     rules_cmd.register(commands)
     audit_cmd.register(commands)
+    trace_cmd.register(commands)
     return parser
 
 
