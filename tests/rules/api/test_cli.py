@@ -65,7 +65,9 @@ async def test_rules_commands(
     cfg = ["--config", str(config_file)]
     assert await cli(["rules", "list", *cfg]) == 0
     out = capsys.readouterr().out
-    assert "cfg-from-config  acme/dc1  enabled   config  From config" in out
+    assert (
+        "cfg-from-config  acme/dc1  active    pagerduty  $.pagerduty_rules[0]  From config" in out
+    )
 
     # validate: the config itself is fine; a config with a typo'd status is not
     assert await cli(["rules", "validate", str(config_file), *cfg]) == 0

@@ -3,6 +3,8 @@
 Bearer token ``rules_service.admin_token``. Routes::
 
     GET    /rules?limit=25&offset=0&total=true  {"rules", "limit", "offset", "more", "total"}
+                             (each rule's ``pdjira`` says its kind and state: active,
+                             disabled, or refused with the problems)
     POST   /rules            {"rule": {...}} (+ account, instance, priority_map, ...) -> 200
     GET    /rules/{id}       {"rule": {...}, "account": ..., ...}
     PUT    /rules/{id}       replace -> 200
@@ -25,7 +27,7 @@ the write is refused (503), never stored unvalidated.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qs
 
@@ -42,7 +44,7 @@ from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, valida
 from pdjira_rules.simple_rules import compile_simple_rule
 from pdjira_rules.store import RuleConflict, RuleStore
 
-__all__ = ["PREFIX", "CatalogSource", "RulesApi", "rule_json", "wrapper_json"]
+__all__ = ["PREFIX", "CatalogSource", "RulesApi", "listed_json", "rule_json", "wrapper_json"]
 
 PREFIX: Final = "/rules"
 _log = get_logger(__name__)
@@ -114,6 +116,20 @@ def rule_json(stored: StoredRule) -> dict[str, Any]:
     return body
 
 
+def listed_json(stored: StoredRule, refused: Sequence[Problem] | None) -> dict[str, Any]:
+    """A listed rule: :func:`rule_json` with its kind ("simple": the config's ``rules:``,
+    compiled; "pagerduty": PagerDuty-style) and state ("active", "disabled", or "refused"
+    with the problems: it is left out of every decision until fixed)."""
+    body = rule_json(stored)
+    simple = stored.place is not None and stored.place.section == "rules"
+    state = "refused" if refused else "active" if stored.wrapped.rule.enabled else "disabled"
+    body["pdjira"]["kind"] = "simple" if simple else "pagerduty"
+    body["pdjira"]["state"] = state
+    if refused:
+        body["pdjira"]["refused"] = [str(p) for p in refused]
+    return body
+
+
 def wrapper_json(stored: StoredRule) -> dict[str, Any]:
     """``{"rule": {...}, "account": ..., "instance": ..., ...}``: what POST/PUT/GET answer."""
     extension = _extension(stored)
@@ -139,7 +155,9 @@ class RulesApi:
         instances: Sequence[str],
         store: RuleStore,
         catalogs: CatalogSource,
+        refused: Callable[[], Mapping[str, Sequence[Problem]]] | None = None,
     ) -> None:
+        self._refused = refused or dict  # rule id -> problems: config rules the catalogs refused
         self._settings = settings
         self._accounts = tuple(accounts)
         self._instances = tuple(instances)
@@ -216,8 +234,9 @@ class RulesApi:
         rules = self._store.current()
         page = rules[offset : offset + limit]
         total = query.get("total", ["false"])[-1].lower() == "true"
+        refused = self._refused()
         return {
-            "rules": [rule_json(r) for r in page],
+            "rules": [listed_json(r, refused.get(r.id)) for r in page],
             "limit": limit,
             "offset": offset,
             "more": offset + limit < len(rules),

@@ -219,7 +219,14 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     async def start_store() -> None:
         await store.start()
 
-    api = RulesApi(settings, accounts=accounts, instances=instances, store=store, catalogs=catalogs)
+    api = RulesApi(
+        settings,
+        accounts=accounts,
+        instances=instances,
+        store=store,
+        catalogs=catalogs,
+        refused=checked.refused,
+    )
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and RulesApi.serves(str(scope.get("path", ""))):
