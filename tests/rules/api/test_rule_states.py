@@ -12,9 +12,9 @@ import pytest
 import yaml
 from nats.aio.client import Client
 from pdjira_devstack.nats_server import NatsServer
-from pdjira_devstack.waiting import wait_until
 from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
+from pdjira_devstack.waiting import wait_until
 from support.services import service_process
 
 from .conftest import TOKEN, FakeWriters, base_config
@@ -62,13 +62,19 @@ def rules_process(
         yield p
 
 
+@pytest.fixture
+def port(config_file: Path) -> int:
+    listen: int = yaml.safe_load(config_file.read_text())["listen"]["rules"]["port"]
+    return listen
+
+
 async def test_every_rule_is_listed_with_its_kind_and_state(
     writers: FakeWriters,
     config_file: Path,
+    port: int,
     rules_process: ManagedProcess,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    port = yaml.safe_load(config_file.read_text())["listen"]["rules"]["port"]
 
     async def typo_refused() -> bool:
         async with httpx.AsyncClient() as http:
