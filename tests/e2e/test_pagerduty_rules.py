@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import nats
 import pytest
 import yaml
-from pdjira_common.contracts import AuditRecord
+from pdjira_common.contracts import AuditRecord, decode_trail
 from pdjira_common.streams import AUDIT
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
@@ -226,8 +225,12 @@ async def audit_records(stack: Stack, incident_or_issue: str) -> list[AuditRecor
         try:
             while True:
                 msg = await sub.next_msg(timeout=10.0)
-                record = msgspec.json.decode(msg.data, type=AuditRecord)
-                if record.entity == incident_or_issue and record.service == "rules":
+                record = decode_trail(msg.data)  # the writers' records are there too
+                if (
+                    isinstance(record, AuditRecord)
+                    and record.entity == incident_or_issue
+                    and record.service == "rules"
+                ):
                     records.append(record)
                 if msg.metadata.sequence.stream >= last:
                     return records
