@@ -38,6 +38,7 @@ from pdjira_common.contracts import (
 __all__ = [
     "StoredEvent",
     "Trace",
+    "TraceAmbiguous",
     "TraceNotFound",
     "TraceStep",
     "assemble",
@@ -55,6 +56,10 @@ MAX_MESSAGES = 20_000  # per stream read: a trace stays bounded whatever the win
 
 class TraceNotFound(LookupError):
     """Nothing matches the reference; the message says what was looked for and what to try."""
+
+
+class TraceAmbiguous(TraceNotFound):
+    """The reference names entities in several instances / accounts: choose one."""
 
 
 class TraceStep(msgspec.Struct, frozen=True, kw_only=True):
@@ -309,7 +314,7 @@ def _choose(kind: str, found: set[tuple[str, str]], given: str | None, ref: str)
         return chosen
     if len(targets) > 1:
         flag = "--instance" if kind == "Jira instance" else "--account"
-        raise TraceNotFound(
+        raise TraceAmbiguous(
             f"{ref} is in several {kind}s ({', '.join(targets)}): choose one with {flag}"
         )
     return {entity for _, entity in found}
