@@ -86,6 +86,12 @@ async def test_trace_of_the_issue_shows_the_whole_path_to_the_jira_write(
     by_incident = pdjira(stack, "trace", incident["id"])
     assert by_incident.returncode == 0, by_incident.stderr
     assert "POST /rest/api/2/issue -> 201" in by_incident.stdout
+    by_correlation = pdjira(stack, "trace", write["correlation_id"])
+    assert by_correlation.returncode == 0, by_correlation.stderr
+    assert by_correlation.stdout.splitlines()[0] == f"trace of {write['correlation_id']}: {entity}"
+    assert "webhook received: incident.triggered" in by_correlation.stdout
+    assert "POST /rest/api/2/issue -> 201" in by_correlation.stdout
+    assert "issue_created" not in by_correlation.stdout  # that is another event's path
 
     # audit show: the decisions and the writer's record (the write's status) by issue key.
     audit = pdjira(stack, "audit", "show", key, "--instance", INSTANCE)

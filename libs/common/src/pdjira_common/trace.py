@@ -13,6 +13,7 @@ linked incident, and the other way round (the link is read from OUTCOMES).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -262,8 +263,11 @@ class _Reader:
         )
         sub = await self.js.pull_subscribe(subject, stream=stream, config=config)
         out: list[tuple[bytes, datetime]] = []
+        name: str | None = None
         try:
-            pending = min((await sub.consumer_info()).num_pending or 0, MAX_MESSAGES)
+            info = await sub.consumer_info()
+            name = info.name
+            pending = min(info.num_pending or 0, MAX_MESSAGES)
             while len(out) < pending:
                 try:
                     batch = await sub.fetch(min(_FETCH, pending - len(out)), timeout=5.0)
@@ -273,6 +277,9 @@ class _Reader:
                     out.append((msg.data, msg.metadata.timestamp or datetime.now(UTC)))
         finally:
             await sub.unsubscribe()
+            if name is not None:  # else it goes after its inactive threshold
+                with contextlib.suppress(Exception):
+                    await self.js.delete_consumer(stream, name)
         return out
 
     async def linked(self) -> list[IssueLinked]:
@@ -392,9 +399,28 @@ async def collect(
     events: list[StoredEvent] = []
     for entity in sorted(entities):
         events += await reader.events(entity)
-    correlations = {e.event.correlation_id for e in events}
-    if not named:
-        correlations.add(ref)
+    # ``ref`` itself may be a correlation id, even one shaped like an entity ("pd:main:<uuid>").
+    correlations = {e.event.correlation_id for e in events} | {ref}
+    records = await _records(reader, correlations)
+    if not events:  # a correlation id: the events it began with, from the entities decided
+        began: set[str] = set()
+        for entity in sorted({r.entity for r in records if isinstance(r, AuditRecord)}):
+            found = [e for e in await reader.events(entity) if e.event.correlation_id == ref]
+            if found:
+                events += found
+                began.add(entity)
+        entities = began or entities
+    letters = [
+        letter
+        for letter in await _letters(reader)
+        if letter.correlation_id is not None and letter.correlation_id in correlations
+    ]
+    if not events and not records and not letters:
+        raise TraceNotFound(_nothing(ref, since, named))
+    return assemble(ref, entities, events, records, letters)
+
+
+async def _records(reader: _Reader, correlations: set[str]) -> list[AuditRecord | WriteRecord]:
     records: list[AuditRecord | WriteRecord] = []
     for correlation in sorted(correlations):
         for data, _ in await reader.read(streams.AUDIT, subjects.audit(correlation)):
@@ -404,14 +430,7 @@ async def collect(
                 continue
             if record.correlation_id in correlations:
                 records.append(record)
-    letters = [
-        letter
-        for letter in await _letters(reader)
-        if letter.correlation_id is not None and letter.correlation_id in correlations
-    ]
-    if not events and not records and not letters:
-        raise TraceNotFound(_nothing(ref, since, named))
-    return assemble(ref, entities, events, records, letters)
+    return records
 
 
 async def _letters(reader: _Reader) -> list[DeadLetter]:
