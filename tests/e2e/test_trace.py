@@ -101,7 +101,9 @@ async def test_trace_of_the_issue_shows_the_whole_path_to_the_jira_write(
     assert f"jira-writer {write['title'].split()[2]} attempt 1: done: issue {key}" in audit.stdout
 
 
-async def test_an_unknown_reference_exits_1_saying_what_to_give(stack: Stack) -> None:
+async def test_an_unknown_reference_exits_1_saying_what_to_give(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     shown = pdjira(stack, "trace", "NOPE-999999")
     assert shown.returncode == 1
     assert "nothing found for 'NOPE-999999'" in shown.stderr
@@ -110,3 +112,9 @@ async def test_an_unknown_reference_exits_1_saying_what_to_give(stack: Stack) ->
     wrong = pdjira(stack, "trace", "OPS-1", "--instance", "elsewhere")
     assert wrong.returncode == 1
     assert "nothing found" in wrong.stderr or "is not in Jira instance 'elsewhere'" in wrong.stderr
+    url = f"{stack.url('mapping')}/admin/v1/trace/NOPE-999999"
+    token = {"Authorization": f"Bearer {stack.env['MAPPING_ADMIN_TOKEN']}"}
+    missing = await http.get(url, headers=token)
+    assert missing.status_code == 404
+    assert "nothing found for 'NOPE-999999'" in missing.json()["error"]
+    assert (await http.get(url)).status_code == 401  # the admin token is required
