@@ -15,6 +15,7 @@ from pdjira_cli import (
     partitions_cmd,
     rules_cmd,
     users_cmd,
+    webhook_debug_cmd,
 )
 
 __all__ = ["main"]
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     links_cmd.register(commands)
     rules_cmd.register(commands)
     audit_cmd.register(commands)
+    webhook_debug_cmd.register(commands)
     return parser
 
 
