@@ -1,10 +1,17 @@
-"""structlog JSON logging with the correlation id bound and secrets redacted."""
+"""structlog JSON logging with the correlation id bound and secrets redacted.
+
+Every line a service writes is one JSON object with ``timestamp``, ``level``, ``event`` and
+``service``: our own structlog lines, and what libraries log through the standard ``logging``
+module (uvicorn, nats-py, asyncio, FastStream's own ``faststream`` loggers, Python warnings and
+an uncaught exception's traceback) rendered by the same processors. No colours, no plain text.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
 from collections.abc import MutableMapping
+from types import TracebackType
 from typing import Any
 
 import structlog
@@ -13,12 +20,33 @@ from pdjira_common.secrets import redact
 
 __all__ = ["bind_correlation_id", "configure_logging", "get_logger"]
 
+# Loggers libraries set up with their own (plain, coloured) handlers: ours replaces them.
+_LIBRARY_LOGGERS = ("faststream", "faststream.access", "uvicorn", "uvicorn.error", "uvicorn.access")
+
 
 def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
         if isinstance(value, str):
             event[key] = redact(value)
     return event
+
+
+def _json_formatter() -> logging.Formatter:
+    """Standard-library records as our JSON lines (logger name kept as ``logger``)."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _redact_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
 
 
 def configure_logging(service: str, level: str = "info") -> None:
@@ -41,7 +69,27 @@ def configure_logging(service: str, level: str = "info") -> None:
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_json_formatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    # Libraries say a lot at info (uvicorn's start lines, FastStream's subscriber lines): ours
+    # carry what matters, so theirs show from warning up unless debug is asked for.
+    root.setLevel(max(numeric, logging.WARNING) if numeric > logging.DEBUG else numeric)
+    for name in _LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers[:] = []
+        library.propagate = True
+        library.setLevel(logging.NOTSET)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, traceback: TracebackType | None
+) -> None:
+    """An exception that ends the process: one JSON line with its traceback."""
+    get_logger("pdjira").critical("uncaught_exception", exc_info=(kind, error, traceback))
 
 
 def bind_correlation_id(correlation_id: str) -> None:

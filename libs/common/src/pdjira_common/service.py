@@ -24,6 +24,7 @@ from pdjira_common.health import (
     json_asgi,
     readiness,
 )
+from pdjira_common.logging import get_logger
 from pdjira_common.streams import Topology, ensure_topology
 
 __all__ = [
@@ -103,6 +104,8 @@ def service_app(
         on_startup=[declare],
         after_startup=[*after_startup, mark_started],
         on_shutdown=[mark_stopping, *on_shutdown],
+        # "FastStream app starting..." and the like as our JSON lines, not its coloured text.
+        logger=get_logger("faststream"),
     )
 
 
