@@ -18,7 +18,7 @@ import structlog
 
 from pdjira_common.secrets import redact
 
-__all__ = ["bind_correlation_id", "configure_logging", "get_logger"]
+__all__ = ["bind_correlation_id", "configure_logging", "get_logger", "standalone_logger"]
 
 # Loggers libraries set up with their own (plain, coloured) handlers: ours replaces them.
 _LIBRARY_LOGGERS = ("faststream", "faststream.access", "uvicorn", "uvicorn.error", "uvicorn.access")
@@ -49,20 +49,34 @@ def _json_formatter() -> logging.Formatter:
     )
 
 
+def _processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _redact_secrets,
+        structlog.processors.JSONRenderer(),
+    ]
+
+
+def standalone_logger(service: str) -> Any:
+    """A logger writing our JSON lines to stderr without configuring anything global: for a
+    process that ends before its logging is set up (a config it cannot start with)."""
+    return structlog.wrap_logger(
+        structlog.PrintLogger(file=sys.stderr),
+        processors=[p for p in _processors() if p is not structlog.contextvars.merge_contextvars],
+        service=service,
+    )
+
+
 def configure_logging(service: str, level: str = "info") -> None:
     """JSON lines on stderr; every line carries ``service`` and any bound correlation id."""
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            _redact_secrets,
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=_processors(),
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
