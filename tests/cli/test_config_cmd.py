@@ -144,3 +144,26 @@ def test_config_errors_name_the_path_the_allowed_values_and_the_closest(
     assert code == 2
     assert out == ""
     assert err.startswith(expected)
+
+
+def test_rule_problems_suggest_the_closest_key_and_action(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resolving = pd_rule("project = OPS")
+    resolving["rule"]["config"].update(
+        react_on_issue_status_change=True,
+        react_on_issue_status_change_config=[
+            {
+                "jira_statuses": [{"id": "10001", "label": "Done"}],
+                "actions": [{"key": "pd_resolv", "label": "Resolve"}],
+                "actions_params": {},
+            }
+        ],
+    )
+    config = {**BASE, "pagerduty_rules": [{**pd_rule("project = OPS"), "priorty_map": {}}]}
+    code, _, err, _ = check(tmp_path, config, capsys)
+    assert code == 2
+    assert "unknown key 'priorty_map' (did you mean 'priority_map'?); known: account," in err
+    code, _, err, _ = check(tmp_path, {**BASE, "pagerduty_rules": [resolving]}, capsys)
+    assert code == 2
+    assert "action 'pd_resolv' does not apply here (did you mean 'pd_resolve'?); actions:" in err

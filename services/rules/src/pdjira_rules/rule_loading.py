@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pdjira_common.config import Config, SyncRule
+from pdjira_common.config import Config, SyncRule, did_you_mean
 
 from pdjira_rules.rule_model import (
     ConfigPlace,
@@ -118,7 +118,8 @@ def decode_wrapper(
             problems.append(
                 Problem(
                     path=_prefixed(prefix, f"$.{key}"),
-                    message=f"unknown key {key!r}; known: {', '.join(WRAPPER_KEYS)}",
+                    message=f"unknown key {key!r}{did_you_mean(str(key), WRAPPER_KEYS)}; known: "
+                    f"{', '.join(WRAPPER_KEYS)}",
                 )
             )
     if "rule" not in raw:
