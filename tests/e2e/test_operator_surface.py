@@ -1,9 +1,12 @@
 """What an operator sees of a running stack: every service answers ``/health`` and ``/live`` in
-the same shape, and every line every service has logged is JSON with the common keys."""
+the same shape, every line every service has logged is JSON with the common keys, and the CLI
+reaches the stack once its env file is sourced."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 import httpx
 import pytest
@@ -45,3 +48,26 @@ async def test_every_service_log_line_is_json(stack: Stack, http: httpx.AsyncCli
             record = json.loads(line)
             assert {"timestamp", "level", "event", "service"} <= record.keys(), (service, line)
             assert record["service"] == service, line
+
+
+def test_the_cli_reaches_the_stack_after_sourcing_its_env_file(stack: Stack) -> None:
+    """What `make run` prints: `source .run/env`, then any command, no flags."""
+
+    def pdjira(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-c", f'source {stack.cli_env_path} && pdjira "$@"', "pdjira", *args],
+            env={"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    rules = pdjira("rules", "list")
+    assert rules.returncode == 0, rules.stderr
+    assert "checkout-to-ops" in rules.stdout
+    dlq = pdjira("dlq", "list")
+    assert dlq.returncode == 0, dlq.stderr
+    check = pdjira("config", "check", str(stack.config_path))
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.startswith("ok: ")
