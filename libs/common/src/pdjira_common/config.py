@@ -27,6 +27,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "HttpListen",
+    "IngestSettings",
     "JiraAuth",
     "JiraInstance",
     "MappingSettings",
@@ -240,6 +241,21 @@ class ReconcileSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     settle: float = 5.0
 
 
+class IngestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Ingest's own settings: where PagerDuty and Jira reach it, and its admin API
+    (``pdjira webhooks check``)."""
+
+    # The URL PagerDuty and Jira send webhooks to (scheme, host, port and any path prefix in
+    # front of ingest, without /webhooks/...), e.g. https://pdjira.example.com; the webhook
+    # check compares the registered subscriptions with it.
+    public_url: str | None = None
+    # Bearer token of ingest's admin API (/admin/v1/webhooks on the ingest listener); unset:
+    # the admin API answers 503.
+    admin_token: Secret | None = None
+    # How long the webhook check waits for a PagerDuty ping to reach ingest.
+    ping_timeout: float = 15.0
+
+
 class ServiceListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ingest: HttpListen = HttpListen(port=8080)
     rules: HttpListen = HttpListen(port=8091)
@@ -264,6 +280,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     listen: ServiceListen = ServiceListen()
     mapping: MappingSettings = MappingSettings()
     log_level: str = "info"
+    ingest: IngestSettings = IngestSettings()
 
     def account(self, account_id: str) -> PagerDutyAccount:
         for account in self.pagerduty_accounts:

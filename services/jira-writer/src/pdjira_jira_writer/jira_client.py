@@ -279,3 +279,13 @@ class HttpJiraClient:
     async def acting_user(self) -> User:
         """The user this client acts as (its changes are pdjira's own writes)."""
         return await self.http.get("/rest/api/2/myself", User, what="read the acting user")
+
+    # ------------------------------------------------------------ webhook registrations
+    # (ingest's webhook check, through pdjira_jira_writer.webhooks; raw JSON in and out)
+
+    async def webhook_call(self, method: str, path: str, what: str, body: Any = None) -> Any:
+        """``method path`` of a registration API; its JSON answer (None when it has none)."""
+        response = await self.http.call(method, path, what=what, json=body)
+        if not response.content:
+            return None
+        return self.http.decode(response, Any, what=what)

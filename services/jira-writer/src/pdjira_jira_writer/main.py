@@ -15,6 +15,7 @@ from pdjira_jira_writer.handlers import register_reads
 from pdjira_jira_writer.jira_client import JiraApi, http_clients
 from pdjira_jira_writer.reads import JiraReads
 from pdjira_jira_writer.spec import SPEC
+from pdjira_jira_writer.webhooks import register_webhook_admin
 from pdjira_jira_writer.writer import JiraWriter
 
 __all__ = ["JiraWriterService", "create_service"]
@@ -25,6 +26,7 @@ JiraWriterService = WriterService[JiraWriter]
 def wire(broker: NatsBroker, clients: Mapping[str, JiraApi]) -> JiraWriter:
     """The reads Jira answers for others, and the writer the lanes apply commands with."""
     register_reads(broker, JiraReads(clients))
+    register_webhook_admin(broker, clients)  # ingest's webhook check
     return JiraWriter(
         clients=clients,
         find_link=partial(link_of_incident, broker),
