@@ -16,6 +16,7 @@ from pdjira_common.secrets import Secret
 
 __all__ = [
     "CONFIG_ENV",
+    "INGEST",
     "MAPPING",
     "RULES",
     "AdminApi",
@@ -47,6 +48,10 @@ RULES = AdminApi(
     "rules_service.admin_token",
     lambda c: c.rules_service.admin_token,
     lambda c: c.listen.rules,
+)
+
+INGEST = AdminApi(
+    "ingest", "ingest.admin_token", lambda c: c.ingest.admin_token, lambda c: c.listen.ingest
 )
 
 

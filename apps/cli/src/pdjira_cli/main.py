@@ -16,6 +16,7 @@ from pdjira_cli import (
     rules_cmd,
     users_cmd,
     webhook_debug_cmd,
+    webhooks_cmd,
 )
 
 __all__ = ["main"]
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules_cmd.register(commands)
     audit_cmd.register(commands)
     webhook_debug_cmd.register(commands)
+    webhooks_cmd.register(commands)
     return parser
 
 

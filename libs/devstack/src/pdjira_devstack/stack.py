@@ -122,6 +122,7 @@ class Stack:
             "JIRA_WEBHOOK_SECRET": secrets.token_hex(24),
             "MAPPING_ADMIN_TOKEN": secrets.token_hex(16),
             "RULES_ADMIN_TOKEN": secrets.token_hex(16),
+            "INGEST_ADMIN_TOKEN": secrets.token_hex(16),
         }
         self.config_path = workdir / "config.yaml"
         self.cli_env_path = workdir / "env"
@@ -207,6 +208,11 @@ class Stack:
             },
             "listen": listen,
             "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}"},
+            # Where the simulators send webhooks (pdjira webhooks check compares with it).
+            "ingest": {
+                "public_url": self.url("ingest"),
+                "admin_token": "${env:INGEST_ADMIN_TOKEN}",
+            },
             **self._writers(),
             **{
                 k: v
