@@ -92,7 +92,7 @@ def render(report: dict[str, Any]) -> list[str]:
         if target.get("error"):
             lines.append(f"  error: {target['error']}")
         for finding in target.get("findings") or []:
-            tag = "problem" if finding["problem"] else "note"
+            tag = ("found" if report.get("fix") else "problem") if finding["problem"] else "note"
             lines.append(f"  {tag}: {finding['message']}")
         if not target.get("findings") and not target.get("error"):
             lines.append("  subscription as expected")
