@@ -28,7 +28,7 @@ from pdjira_jira_writer.handlers import CONSUMER
 from pdjira_jira_writer.jira_client import JiraApi
 from pdjira_jira_writer.spec import SPEC
 
-__all__ = ["JiraWebhookApi", "read_webhook", "register_webhook_admin", "webhook_body"]
+__all__ = ["JiraWebhookApi", "answer", "read_webhook", "register_webhook_admin", "webhook_body"]
 
 _PATHS: dict[JiraApiName, str] = {"v1": JIRA_API_V1, "v10": JIRA_API_V10}
 _FILTER = "issue-related-events-section"
@@ -103,7 +103,7 @@ async def _list(client: JiraWebhookApi) -> JiraWebhookReply:
     return JiraWebhookReply(webhooks=tuple(found.values()), apis=tuple(apis))
 
 
-async def _answer(client: JiraApi, request: JiraWebhookRequest) -> JiraWebhookReply:
+async def answer(client: JiraApi, request: JiraWebhookRequest) -> JiraWebhookReply:
     if not isinstance(client, JiraWebhookApi):
         raise TypeError("this Jira client cannot manage webhooks")
     if request.op == "list":
@@ -137,7 +137,7 @@ def register_webhook_admin(broker: NatsBroker, clients: Mapping[str, JiraApi]) -
 
     async def webhooks(request: JiraWebhookRequest) -> JiraWebhookReply:
         result = await read_from(
-            clients, request.instance, SPEC, "webhooks", lambda jira: _answer(jira, request)
+            clients, request.instance, SPEC, "webhooks", lambda jira: answer(jira, request)
         )
         return JiraWebhookReply(error=result) if isinstance(result, str) else result
 

@@ -15,6 +15,7 @@ from pdjira_pd_writer.spec import SPEC
 
 __all__ = [
     "PdWebhookApi",
+    "answer",
     "create_body",
     "read_subscription",
     "register_webhook_admin",
@@ -91,7 +92,7 @@ def _one(answer: Mapping[str, Any]) -> tuple[PdSubscription, ...]:
     return (read_subscription(raw),) if isinstance(raw, dict) else ()
 
 
-async def _answer(client: PagerDutyApi, request: PdWebhookRequest) -> PdWebhookReply:
+async def answer(client: PagerDutyApi, request: PdWebhookRequest) -> PdWebhookReply:
     if not isinstance(client, PdWebhookApi):
         raise TypeError("this PagerDuty client cannot manage webhook subscriptions")
     op, sub_id = request.op, request.subscription_id
@@ -137,7 +138,7 @@ def register_webhook_admin(broker: NatsBroker, clients: Mapping[str, PagerDutyAp
 
     async def webhooks(request: PdWebhookRequest) -> PdWebhookReply:
         result = await read_from(
-            clients, request.account, SPEC, "webhooks", lambda pd: _answer(pd, request)
+            clients, request.account, SPEC, "webhooks", lambda pd: answer(pd, request)
         )
         return PdWebhookReply(error=result) if isinstance(result, str) else result
 
