@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from pdjira_cli.admin_client import INGEST, AdminError, connect, run
+from pdjira_cli.admin_client import CONFIG_HELP, INGEST, AdminError, connect, run
 
 __all__ = ["register", "render"]
 
@@ -32,7 +32,7 @@ def register(commands: Any) -> None:
         "report missing, disabled and wrong ones, repair them with --fix, and ping PagerDuty's "
         "(the ping must reach ingest; the round trip is timed).",
     )
-    parser.add_argument("--config", required=True, help="the pdjira YAML config file")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("--url", help="ingest URL (default: from listen.ingest in the config)")
     parser.add_argument("--fix", action="store_true", help="create, repair and remove as needed")
     parser.add_argument(
