@@ -256,8 +256,8 @@ def _others(items: Sequence[tuple[str, str]], desired: str, what: str) -> list[F
 # ----------------------------------------------------------------------------- PagerDuty
 
 
-def _pd_health(sub: PdSubscription) -> tuple[bool, bool, int]:
-    return (sub.active and not sub.temporarily_disabled, set(PD_EVENTS) <= set(sub.events), 0)
+def _pd_health(sub: PdSubscription) -> tuple[bool, bool]:
+    return (sub.active and not sub.temporarily_disabled, set(PD_EVENTS) <= set(sub.events))
 
 
 def plan_pd(desired: PdSubscription, existing: Sequence[PdSubscription]) -> Plan:

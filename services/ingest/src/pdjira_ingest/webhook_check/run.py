@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import msgspec
@@ -417,6 +416,3 @@ class WebhookCheck:
             raise CheckFailed(str(error))
         return result
 
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
