@@ -415,4 +415,3 @@ class WebhookCheck:
         if error:
             raise CheckFailed(str(error))
         return result
-
