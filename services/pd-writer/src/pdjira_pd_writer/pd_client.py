@@ -312,3 +312,20 @@ class HttpPagerDutyClient:
         what = f"list notes of incident {incident_id}"
         path = f"/incidents/{incident_id}/notes"
         return (await self.http.get(path, IncidentNoteList, what=what)).notes
+
+    # ------------------------------------------------------------ health (pdjira doctor)
+
+    async def me(self) -> dict[str, Any]:
+        """``GET /users/me``: answers for a user's key or OAuth token, not an account key."""
+        return await self.http.get("/users/me", dict[str, Any], what="read the token's user")
+
+    async def users_matching(self, email: str) -> list[dict[str, Any]]:
+        """The users whose e-mail is ``email`` (with their role), from ``GET /users?query=``."""
+        params = {"query": email, "limit": "100"}
+        page = await self.http.get("/users", dict[str, Any], what="search users", params=params)
+        users = page.get("users")
+        return [
+            u
+            for u in (users if isinstance(users, list) else [])
+            if isinstance(u, dict) and str(u.get("email") or "").casefold() == email.casefold()
+        ]
