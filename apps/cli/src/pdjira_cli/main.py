@@ -11,6 +11,7 @@ from pdjira_cli import (
     config_cmd,
     dev_cmd,
     dlq_cmd,
+    doctor_cmd,
     links_cmd,
     partitions_cmd,
     rules_cmd,
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     links_cmd.register(commands)
     rules_cmd.register(commands)
     audit_cmd.register(commands)
+    doctor_cmd.register(commands)
     return parser
 
 
