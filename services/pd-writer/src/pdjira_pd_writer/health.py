@@ -1,8 +1,9 @@
-"""``reads.pd.<account>.health`` (``pdjira doctor``): the token works, what kind it is, and the
-``From`` user (config ``from_email``) exists with a role that can act on incidents. Through the
-account's client: the same budget.
+"""``reads.pd.<account>.health`` (``pdjira doctor``): the token works, and the ``From`` user
+(config ``from_email``) exists with a role that can act on incidents. Through the account's
+client: the same budget.
 
-A read-only API key cannot be told from a full one without a write: that is not checked here.
+Not checked: whether the key is read-only (PagerDuty tells only by refusing a write), and
+whether it is a user's key (``GET /users/me``, which account keys are refused).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from faststream.nats import NatsBroker
 from pdjira_common.doctor import PD_HEALTH, PdHealthRead, PdHealthReply
-from pdjira_writer.errors import Refused
 from pdjira_writer.reads import read_from, serve_read
 
 from pdjira_pd_writer.handlers import CONSUMER
@@ -24,25 +24,14 @@ __all__ = ["PdHealthApi", "health_of", "register_health"]
 
 @runtime_checkable
 class PdHealthApi(Protocol):
-    async def me(self) -> dict[str, Any]: ...
-
     async def users_matching(self, email: str) -> list[dict[str, Any]]: ...
 
 
 async def health_of(api: PdHealthApi, from_email: str) -> PdHealthReply:
     users = await api.users_matching(from_email)  # a bad token fails here (401)
-    kind: str | None
-    try:
-        await api.me()
-        kind = "user"
-    except Refused as exc:
-        # An account key: /users/me answers 400 (or 404 in some accounts); a 401/403 here
-        # after /users answered would be odd, so it is not guessed at.
-        kind = "account" if exc.status_code in (400, 404) else None
     user = users[0] if users else None
     return PdHealthReply(
         token_ok=True,
-        token_kind=kind,
         from_user_id=str(user.get("id")) if user else None,
         from_role=str(user.get("role")) if user and user.get("role") else None,
     )

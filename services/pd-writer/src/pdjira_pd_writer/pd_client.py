@@ -315,10 +315,6 @@ class HttpPagerDutyClient:
 
     # ------------------------------------------------------------ health (pdjira doctor)
 
-    async def me(self) -> dict[str, Any]:
-        """``GET /users/me``: answers for a user's key or OAuth token, not an account key."""
-        return await self.http.get("/users/me", dict[str, Any], what="read the token's user")
-
     async def users_matching(self, email: str) -> list[dict[str, Any]]:
         """The users whose e-mail is ``email`` (with their role), from ``GET /users?query=``."""
         params = {"query": email, "limit": "100"}

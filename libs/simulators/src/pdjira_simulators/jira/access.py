@@ -104,11 +104,19 @@ def open_scheme() -> dict[str, list[Grant]]:
     return {p: [Grant("anyone")] for p in PERMISSIONS}
 
 
+# What JSM's "Service Desk Customer - Portal Access" gives customers besides the agents.
+_CUSTOMER_PERMISSIONS = frozenset({"BROWSE_PROJECTS", "CREATE_ISSUES", "ADD_COMMENTS"})
+
+
 def agent_scheme() -> dict[str, list[Grant]]:
-    """A service desk project's scheme: agents (Service Desk Team) and administrators."""
-    return {
+    """A service desk project's scheme: agents (Service Desk Team) and administrators hold
+    everything; customers may browse, raise requests and comment."""
+    scheme = {
         p: [Grant("role", SERVICE_DESK_TEAM), Grant("role", "Administrators")] for p in PERMISSIONS
     }
+    for p in _CUSTOMER_PERMISSIONS:
+        scheme[p].append(Grant("role", "Service Desk Customers"))
+    return scheme
 
 
 class ProjectAccess:
