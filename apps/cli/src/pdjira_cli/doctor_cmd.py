@@ -125,8 +125,10 @@ def _base_urls(config: Config, path: Path) -> list[Check]:
         raw = written.get(instance.id, "")
         message = url
         if raw and "://" not in raw and not raw.startswith("${"):
-            message += f" (no scheme in the config: '{raw}' means http://; write https:// if "
-            "Jira is served over TLS)"
+            message += (
+                f" (no scheme in the config: '{raw}' means http://; write https:// if "
+                "Jira is served over TLS)"
+            )
         checks.append(Check(f"jira {instance.id}", "base URL", True, message))
     return checks
 
