@@ -45,4 +45,7 @@ def test_verdict() -> None:
     assert verdict([fine]) == 0
     assert verdict([fine, failed]) == 1
     assert verdict([failed, down]) == 3
+    no_token = Check("rules", "permissions", False, "set the token", misconfigured=True)
+    assert verdict([failed, no_token]) == 2
+    assert verdict([no_token, down]) == 3
     assert failed.line() == "FAIL  jira dc1 OPS: TRANSITION_ISSUES: lacks Transition Issues"

@@ -57,6 +57,7 @@ class Check:
     ok: bool
     message: str
     unreachable: bool = False  # the check could not run: a service did not answer
+    misconfigured: bool = False  # the check could not run: the config lacks what it needs
 
     def line(self) -> str:
         return f"{'ok  ' if self.ok else 'FAIL'}  {self.target}: {self.check}: {self.message}"
@@ -73,9 +74,12 @@ def register(commands: Any) -> None:
 
 
 def verdict(checks: list[Check]) -> int:
-    """3 when a service could not be reached, else 1 when a check failed, else 0."""
+    """3 when a service could not be reached, else 2 when the config lacks what a check needs,
+    else 1 when a check failed, else 0."""
     if any(c.unreachable for c in checks):
         return UNREACHABLE
+    if any(c.misconfigured for c in checks):
+        return CONFIG
     return FAILED if any(not c.ok for c in checks) else OK
 
 
@@ -252,7 +256,7 @@ def _rules_checks(args: argparse.Namespace) -> list[Check]:
     try:
         _, client = connect(RULES, args, timeout=120.0)
     except AdminError as exc:
-        return [Check("rules", "permissions", False, str(exc))]
+        return [Check("rules", "permissions", False, str(exc), misconfigured=True)]
     try:
         with client:
             response = client.get("/rules/permissions")
