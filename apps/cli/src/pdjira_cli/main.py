@@ -16,6 +16,7 @@ from pdjira_cli import (
     partitions_cmd,
     rules_cmd,
     users_cmd,
+    webhook_debug_cmd,
 )
 
 __all__ = ["main"]
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     links_cmd.register(commands)
     rules_cmd.register(commands)
     audit_cmd.register(commands)
+    webhook_debug_cmd.register(commands)
     doctor_cmd.register(commands)
     return parser
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final, TypeGuard
 
 import msgspec
+from pdjira_common.config import did_you_mean
 
 from pdjira_rules.jql import JqlSyntaxError, parse
 from pdjira_rules.permissions_needed import AccessFinding
@@ -308,7 +309,8 @@ class _Checker:
                 misplaced.add(key)  # one problem per cause: its params go unchecked
                 self.add(
                     f"{path}.actions[{i}]",
-                    f"action '{key}' does not apply here; actions: {', '.join(sorted(allowed))}",
+                    f"action '{key}' does not apply here{did_you_mean(key, allowed)}; actions: "
+                    f"{', '.join(sorted(allowed))}",
                 )
         for key in enabled_actions(item):
             ppath = f"{path}.actions_params.{key}"
