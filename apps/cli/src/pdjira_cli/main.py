@@ -11,6 +11,7 @@ from pdjira_cli import (
     config_cmd,
     dev_cmd,
     dlq_cmd,
+    doctor_cmd,
     links_cmd,
     partitions_cmd,
     rules_cmd,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_cmd.register(commands)
     webhook_debug_cmd.register(commands)
     webhooks_cmd.register(commands)
+    doctor_cmd.register(commands)
     return parser
 
 

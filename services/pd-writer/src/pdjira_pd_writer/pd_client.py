@@ -342,3 +342,16 @@ class HttpPagerDutyClient:
         if not response.content:
             return {}
         return self.http.decode(response, dict[str, Any], what=what)
+
+    # ------------------------------------------------------------ health (pdjira doctor)
+
+    async def users_matching(self, email: str) -> list[dict[str, Any]]:
+        """The users whose e-mail is ``email`` (with their role), from ``GET /users?query=``."""
+        params = {"query": email, "limit": "100"}
+        page = await self.http.get("/users", dict[str, Any], what="search users", params=params)
+        users = page.get("users")
+        return [
+            u
+            for u in (users if isinstance(users, list) else [])
+            if isinstance(u, dict) and str(u.get("email") or "").casefold() == email.casefold()
+        ]

@@ -29,6 +29,7 @@ from pdjira_common.secrets import redact
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
+from pdjira_rules.access_check import JiraAccessCheck
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
 from pdjira_rules.config_check import CheckedRules
@@ -217,7 +218,14 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     async def start_store() -> None:
         await store.start()
 
-    api = RulesApi(settings, accounts=accounts, instances=instances, store=store, catalogs=catalogs)
+    api = RulesApi(
+        settings,
+        accounts=accounts,
+        instances=instances,
+        store=store,
+        catalogs=catalogs,
+        access=JiraAccessCheck(reads),  # rules validate, GET /rules/permissions
+    )
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and RulesApi.serves(str(scope.get("path", ""))):
