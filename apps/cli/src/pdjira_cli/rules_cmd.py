@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import yaml
 
-from pdjira_cli.admin_client import RULES, AdminError, connect, run
+from pdjira_cli.admin_client import CONFIG_HELP, RULES, AdminError, connect, run
 
 __all__ = ["RuleInFile", "listed_lines", "read_rules_file", "register"]
 
@@ -23,7 +23,7 @@ def register(commands: Any) -> None:
 
     def action(name: str, help_: str, handler: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(name, help=help_)
-        parser.add_argument("--config", required=True, help="the pdjira YAML config file")
+        parser.add_argument("--config", help=CONFIG_HELP)
         parser.add_argument(
             "--url", help="rules service URL (default: from listen.rules in the config)"
         )

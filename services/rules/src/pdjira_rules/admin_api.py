@@ -12,6 +12,9 @@ Bearer token ``rules_service.admin_token``. Routes::
     POST   /rules/validate   {"rules": [...], "simple_rules": [...]}
                              -> {"problems": [{"index", "path", "message"}],
                                  "simple_problems": [...] (when simple_rules were sent)}
+    GET    /rules/permissions  the Jira permissions the enabled rules need, checked live
+                             -> {"checks": [{"instance", "project", "check", "ok", "message",
+                                             "rules"}]}  (``pdjira doctor``)
 
 ``simple_rules`` are entries of a config's ``rules:`` (compiled and checked as the service
 does at start); their problems' paths are the config's, e.g. ``$.rules[0].on_resolve``.
@@ -37,10 +40,17 @@ from pdjira_common.config import RulesSettings, SyncRule
 from pdjira_common.logging import get_logger
 
 from pdjira_rules.catalog import Target, create_targets, responders_of
+from pdjira_rules.permissions_needed import AccessFinding
 from pdjira_rules.reads import ReadFailed
 from pdjira_rules.rule_loading import RuleLoadError, config_problems, decode_wrapper
 from pdjira_rules.rule_model import ConfigPlace, PdjiraRule, StoredRule, UserReference
-from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
+from pdjira_rules.rule_validation import (
+    JiraCatalog,
+    PdCatalog,
+    Problem,
+    access_problems,
+    validate_pdjira_rule,
+)
 from pdjira_rules.simple_rules import compile_simple_rule
 from pdjira_rules.store import RuleConflict, RuleStore
 
@@ -58,6 +68,12 @@ class CatalogSource(Protocol):
     async def jira(self, instance: str, targets: Sequence[Target] = ()) -> JiraCatalog: ...
 
     async def pd(self, account: str, responders: Sequence[UserReference] = ()) -> PdCatalog: ...
+
+
+class AccessSource(Protocol):
+    """The live permission checks (``rules validate``, ``GET /rules/permissions``)."""
+
+    async def findings(self, rules: Sequence[PdjiraRule]) -> list[AccessFinding]: ...
 
 
 class _Simple:
@@ -155,6 +171,7 @@ class RulesApi:
         instances: Sequence[str],
         store: RuleStore,
         catalogs: CatalogSource,
+        access: AccessSource | None = None,
         refused: Callable[[], Mapping[str, Sequence[Problem]]] | None = None,
     ) -> None:
         self._refused = refused or dict  # rule id -> problems: config rules the catalogs refused
@@ -163,6 +180,7 @@ class RulesApi:
         self._instances = tuple(instances)
         self._store = store
         self._catalogs = catalogs
+        self._access = access
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -201,6 +219,8 @@ class RulesApi:
             raise _error(404, "Record not found")
         if parts[0] == "validate" and method == "POST":
             return 200, await self._validate(await _read_body(receive))
+        if parts[0] == "permissions" and method == "GET":
+            return 200, await self._permissions()
         rule_id = parts[0]
         if method == "GET":
             return 200, self._get(rule_id)
@@ -298,13 +318,55 @@ class RulesApi:
             raise _invalid(['$.simple_rules: expected a list of the config\'s "rules:" entries'])
         rules: list[object] = raw.get("rules", [])
         simple: list[object] = raw.get("simple_rules", [])
-        problems = await self.problems([*rules, *(_Simple(i, s) for i, s in enumerate(simple))])
+        items = [*rules, *(_Simple(i, s) for i, s in enumerate(simple))]
+        decoded, problems = await self._check(items)
+        problems = sorted([*problems, *await self._access_problems(items, decoded)], key=_first)
         found: dict[str, list[dict[str, object]]] = {"problems": []}
         if "simple_rules" in raw:
             found["simple_problems"] = []
         for i, p in problems:
             kind, index = ("problems", i) if i < len(rules) else ("simple_problems", i - len(rules))
             found[kind].append({"index": index, "path": p.path, "message": p.message})
+        return found
+
+    async def _permissions(self) -> dict[str, Any]:
+        """The Jira permissions (and service desk agent role) the enabled rules need, checked
+        live through the jira-writers."""
+        if self._access is None:
+            raise _error(503, "Permission checks are not available in this rules service")
+        rules = [r.wrapped for r in self._store.current() if r.wrapped.rule.enabled]
+        findings = await self._access.findings(rules)
+        return {
+            "checks": [
+                {
+                    "instance": f.instance,
+                    "project": f.project,
+                    "check": f.check,
+                    "ok": f.ok,
+                    "message": f.message,
+                    "rules": list(dict.fromkeys(u.rule for u in f.uses)),
+                }
+                for f in findings
+            ]
+        }
+
+    async def _access_problems(
+        self, items: Sequence[object], decoded: Sequence[PdjiraRule | None]
+    ) -> list[tuple[int, Problem]]:
+        """The permission problems of the decoded rules (each where the rule needs it)."""
+        valid = [w for w in decoded if w is not None]
+        if self._access is None or not valid:
+            return []
+        findings = await self._access.findings(valid)
+        found: list[tuple[int, Problem]] = []
+        for i, wrapped in enumerate(decoded):
+            if wrapped is None:
+                continue
+            mine = access_problems(findings, wrapped)
+            item = items[i]
+            if isinstance(item, _Simple):
+                mine = config_problems(mine, wrapped, item.place)
+            found.extend((i, p) for p in mine)
         return found
 
     # ------------------------------------------------------------------ validation
@@ -376,6 +438,10 @@ class RulesApi:
                 problems.extend((i, p) for p in found)
         problems.sort(key=lambda ip: ip[0])
         return decoded, problems
+
+
+def _first(found: tuple[int, Problem]) -> int:
+    return found[0]
 
 
 def _int_param(

@@ -29,6 +29,7 @@ from pdjira_common.secrets import redact
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
+from pdjira_rules.access_check import JiraAccessCheck
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
 from pdjira_rules.config_check import CheckedRules
@@ -36,7 +37,7 @@ from pdjira_rules.handlers import Deciding, handle_event
 from pdjira_rules.metrics import RulesMetrics, broker_metrics_middleware
 from pdjira_rules.pending import KvPendingLinks
 from pdjira_rules.reads import JqlFallback, NatsReads
-from pdjira_rules.rule_loading import load_config_rules
+from pdjira_rules.rule_loading import rules_of_config
 from pdjira_rules.store import RuleStore
 
 __all__ = [
@@ -127,9 +128,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     """
     accounts = [a.id for a in config.pagerduty_accounts]
     instances = [j.id for j in config.jira_instances]
-    config_rules = load_config_rules(
-        config.pagerduty_rules, accounts, instances, simple_rules=config.rules
-    )
+    config_rules = rules_of_config(config)  # the same check as `pdjira config check`
     metrics = RulesMetrics()
     broker = make_broker(
         config.nats,
@@ -225,6 +224,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         instances=instances,
         store=store,
         catalogs=catalogs,
+        access=JiraAccessCheck(reads),  # rules validate, GET /rules/permissions
         refused=checked.refused,
     )
 
