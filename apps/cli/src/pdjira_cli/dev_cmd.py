@@ -74,9 +74,8 @@ def _cli_hint(env_file: Path) -> str:
         shown = str(env_file)
     return (
         f"\nCLI against this stack (another terminal): `source {shown}`, then e.g.\n"
-        "  pdjira rules list | pdjira links show OPS-1 | pdjira audit show OPS-1 | "
-        "pdjira dlq list\n"
-        "  pdjira config check $PDJIRA_CONFIG | pdjira normalize --source jira BODY.json"
+        "  pdjira trace OPS-1 | pdjira rules list | pdjira links show OPS-1 | pdjira dlq list\n"
+        "  pdjira doctor | pdjira webhooks check [--fix] | pdjira config check $PDJIRA_CONFIG"
     )
 
 
