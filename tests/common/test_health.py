@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from pdjira_common.bus import make_broker
 from pdjira_common.config import RetrySettings
-from pdjira_common.health import Liveness, json_asgi, readiness, with_liveness
+from pdjira_common.health import VERSION, Liveness, json_asgi, readiness, with_liveness
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 from pdjira_devstack.nats_server import NatsServer
@@ -30,6 +30,7 @@ async def test_not_connected_yet_is_not_ready_but_alive_for_a_while() -> None:
         "status": "unavailable",
         "service": "x",
         "checks": {"nats": "not_connected", "startup": "done"},
+        "version": VERSION,
     }
     clock = FakeClock()
     live = Liveness("x", broker, bound=120.0, clock=clock)
@@ -55,12 +56,14 @@ async def test_service_app_health_and_live(tmp_path: Path) -> None:
                 "status": "ok",
                 "service": "svc",
                 "checks": {"nats": "connected", "startup": "done"},
+                "version": VERSION,
             }
             assert live.status_code == 200
             assert live.json() == {
                 "status": "ok",
                 "service": "svc",
                 "checks": {"nats": "connected"},
+                "version": VERSION,
             }
             server.stop()  # NATS goes away: not ready, but alive (the client reconnects)
             for _ in range(100):

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import nats
 import pytest
 import yaml
-from pdjira_common.contracts import AuditRecord
+from pdjira_common.contracts import AuditRecord, decode_trail
 from pdjira_common.streams import AUDIT
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
@@ -226,8 +225,12 @@ async def audit_records(stack: Stack, incident_or_issue: str) -> list[AuditRecor
         try:
             while True:
                 msg = await sub.next_msg(timeout=10.0)
-                record = msgspec.json.decode(msg.data, type=AuditRecord)
-                if record.entity == incident_or_issue and record.service == "rules":
+                record = decode_trail(msg.data)  # the writers' records are there too
+                if (
+                    isinstance(record, AuditRecord)
+                    and record.entity == incident_or_issue
+                    and record.service == "rules"
+                ):
                     records.append(record)
                 if msg.metadata.sequence.stream >= last:
                     return records
@@ -674,3 +677,28 @@ async def test_rule_added_over_the_api_takes_effect_without_restart_and_deletion
     second = await jira_create(http, stack, summary="Queue backlog again", labels=["api-rule"])
     await quiet()
     assert await incidents_for_issue(http, stack, second["key"]) == []
+
+
+async def test_a_refused_rule_is_listed_as_refused_and_named_where_it_would_have_applied(
+    stack: Stack, http: httpx.AsyncClient, quiet: Quiet
+) -> None:
+    async def refused() -> str | None:
+        listed = pdjira(stack, "rules", "list")
+        return listed.stdout if "refused" in listed.stdout else None
+
+    out = await wait_until(refused, timeout=30, what="`rules list` to show the refused rule")
+    lines = out.splitlines()
+    [typo] = [i for i, line in enumerate(lines) if line.endswith("  typo rule")]
+    assert "  refused   pagerduty  $.pagerduty_rules[2]  " in lines[typo], lines[typo]
+    assert lines[typo + 1].startswith("    refused: $.pagerduty_rules[2].rule.config.")
+    assert "status 'Doen' does not exist" in lines[typo + 1]
+    assert any(" active    pagerduty  $.pagerduty_rules[0]  " in line for line in lines), out
+
+    # An issue in the refused rule's project: its trace names the rule and why it did not act.
+    issue = await jira_create(http, stack, summary="Would page if applied", labels=["typo-rule"])
+    await quiet()
+    shown = pdjira(stack, "trace", issue["key"])
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "1 rule(s) refused at load would have applied: typo rule" in shown.stdout
+    assert "      - typo rule: refused at load: $.pagerduty_rules[2].rule.config." in shown.stdout
+    assert "status 'Doen' does not exist" in shown.stdout

@@ -15,7 +15,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from pdjira_common import streams
-from pdjira_common.contracts import AuditRecord, Outcome, WriteSkipped, decode_audit, decode_outcome
+from pdjira_common.contracts import AuditRecord, Outcome, WriteSkipped, decode_outcome, decode_trail
 from pdjira_devstack.chaos_people import LABEL
 from pdjira_devstack.chaos_rules import CHAOS_RULE
 from pdjira_devstack.demo import trigger_incident
@@ -189,7 +189,9 @@ async def test_a_late_acknowledge_after_a_person_resolved_changes_nothing(
     js = bus.jetstream()
 
     async def recovered_decision() -> AuditRecord | None:
-        records = [decode_audit(d) for d in await stream_messages(js, streams.AUDIT, "audit.>")]
+        stored = await stream_messages(js, streams.AUDIT, "audit.>")
+        # The writers' records are in AUDIT too: only the rules service's decisions here.
+        records = [r for d in stored if isinstance(r := decode_trail(d), AuditRecord)]
         return next(
             (
                 r

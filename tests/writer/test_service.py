@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,15 @@ def test_a_bad_config_exits_2_naming_the_service_and_the_problem(
     with pytest.raises(SystemExit) as exited:
         run(create_jira_writer, ["--config", str(config)])
     assert exited.value.code == 2
-    err = capsys.readouterr().err
-    assert err.startswith("pdjira-jira-writer: config error at $.writers:")
+    [line] = capsys.readouterr().err.splitlines()
+    record = json.loads(line)  # a JSON line like every other the service writes
+    assert (record["service"], record["level"], record["event"]) == (
+        "jira-writer",
+        "error",
+        "config_invalid",
+    )
+    assert record["error"].startswith("config error at $.writers:")
+    assert "pdjira config check" in record["fix"]
 
 
 def test_the_config_file_is_required(capsys: pytest.CaptureFixture[str]) -> None:

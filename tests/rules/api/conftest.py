@@ -17,6 +17,7 @@ from nats.js.kv import KeyValue
 from pdjira_common import streams
 from pdjira_common.config import Config, parse_config
 from pdjira_common.contracts import encode
+from pdjira_common.doctor import JiraHealthRead, JiraHealthReply, JiraProjectAccess
 from pdjira_common.requests import (
     JiraCreateMetaRead,
     JiraCreateMetaReply,
@@ -34,8 +35,10 @@ from pdjira_common.requests import (
     PdUserSearch,
 )
 from pdjira_devstack.waiting import wait_until
+from pdjira_rules.access_check import JiraAccessCheck
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
+from pdjira_rules.permissions_needed import PERMISSION_NAMES
 from pdjira_rules.reads import NatsReads
 from pdjira_rules.rule_model import StoredRule
 from pdjira_rules.rule_validation import JiraCatalog, PdCatalog
@@ -115,6 +118,7 @@ class FakeWriters:
     )
     pd_users: tuple[PdUser, ...] = (PdUser(id="PUSER1", email="pat@example.com", name="Pat"),)
     matching: set[str] = field(default_factory=set)
+    lacking: set[tuple[str, str]] = field(default_factory=set)  # (project key, permission)
     silent: set[str] = field(default_factory=set)
     failing: dict[str, str] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
@@ -148,6 +152,7 @@ class FakeWriters:
             f"{pd}.priorities": lambda _: encode(PdNamesReply(items=self.pd_priorities)),
             f"{pd}.user": self._user,
             f"{pd}.users_by_email": self._user_by_email,
+            f"{jira}.health": self._health,
         }
         for subject, answer in answers.items():
             self._subs.append(await self.nc.subscribe(subject, cb=self._responder(answer)))
@@ -188,6 +193,21 @@ class FakeWriters:
         read = msgspec.json.decode(data, type=PdUserSearch)
         found = next((u for u in self.pd_users if u.email == read.email), None)
         return encode(PdUserReply(user=found))
+
+    def _health(self, data: bytes) -> bytes:
+        """The integration user holds every permission in every project (``lacking``: not
+        these (project key, permission) pairs)."""
+        read = msgspec.json.decode(data, type=JiraHealthRead)
+        found = []
+        for ref in read.projects:
+            project = next((p for p in self.projects if ref in (p.id, p.key, p.name)), None)
+            if project is None:
+                found.append(JiraProjectAccess(project=ref))
+                continue
+            key = project.key or project.id
+            held = tuple(p for p in PERMISSION_NAMES if (key, p) not in self.lacking)
+            found.append(JiraProjectAccess(project=ref, key=key, held=held))
+        return encode(JiraHealthReply(version="10.3.4", user="pdjira", projects=tuple(found)))
 
     def _search(self, data: bytes) -> bytes:
         read = msgspec.json.decode(data, type=JiraSearchRead)
@@ -258,6 +278,7 @@ def make_api(config: Config, store: RuleStore, nc: Client) -> RulesApi:
         instances=[j.id for j in config.jira_instances],
         store=store,
         catalogs=Catalogs(reads),
+        access=JiraAccessCheck(reads),
     )
 
 

@@ -65,7 +65,9 @@ async def test_rules_commands(
     cfg = ["--config", str(config_file)]
     assert await cli(["rules", "list", *cfg]) == 0
     out = capsys.readouterr().out
-    assert "cfg-from-config  acme/dc1  enabled   config  From config" in out
+    assert (
+        "cfg-from-config  acme/dc1  active    pagerduty  $.pagerduty_rules[0]  From config" in out
+    )
 
     # validate: the config itself is fine; a config with a typo'd status is not
     assert await cli(["rules", "validate", str(config_file), *cfg]) == 0
@@ -193,9 +195,12 @@ def test_a_bad_config_rule_stops_the_service_from_starting(tmp_path: Path) -> No
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        f"pdjira_rules: cannot start: 2 problem(s) in the rules of {path}:",
-        "  $.pagerduty_rules[1].rule.config.services: Expected `array` of length >= 1",
-        "  $.pagerduty_rules[2].rule.name: $.pagerduty_rules[0] has the same name ('Ops', id "
+    [line] = result.stderr.splitlines()  # one JSON log line, like every other the service writes
+    refusal = json.loads(line)
+    assert (refusal["service"], refusal["event"]) == ("rules", "rules_invalid")
+    assert refusal["error"] == f"cannot start: 2 problem(s) in the rules of {path}"
+    assert refusal["problems"] == [
+        "$.pagerduty_rules[1].rule.config.services: Expected `array` of length >= 1",
+        "$.pagerduty_rules[2].rule.name: $.pagerduty_rules[0] has the same name ('Ops', id "
         "cfg-ops); give every rule its own name",
     ]

@@ -104,7 +104,10 @@ BAD = [
     ),
     pytest.param(
         [wrapper(account="acme", instance="dc1", priorty_map={"P1": "Highest"})],
-        ["$.pagerduty_rules[0].priorty_map: unknown key 'priorty_map'; known: account, "],
+        [
+            "$.pagerduty_rules[0].priorty_map: unknown key 'priorty_map' (did you mean "
+            "'priority_map'?); known: account, "
+        ],
         id="wrapper-typo",
     ),
     pytest.param(

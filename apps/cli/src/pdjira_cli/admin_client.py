@@ -4,6 +4,7 @@ where it is, its token, and error messages."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +15,15 @@ from pdjira_common.config import Config, ConfigError, HttpListen, load_config
 from pdjira_common.secrets import Secret
 
 __all__ = [
+    "CONFIG_ENV",
+    "INGEST",
     "MAPPING",
     "RULES",
     "AdminApi",
     "AdminError",
     "add_common",
     "admin_client",
+    "config_path",
     "connect",
     "pick",
     "run",
@@ -46,13 +50,34 @@ RULES = AdminApi(
     lambda c: c.listen.rules,
 )
 
+INGEST = AdminApi(
+    "ingest", "ingest.admin_token", lambda c: c.ingest.admin_token, lambda c: c.listen.ingest
+)
+
 
 class AdminError(Exception):
     """Something the user can fix; printed as is, exit status 2."""
 
 
+# The config every command uses when --config is not given; `make run` writes .run/env setting
+# it (with the secrets the config refers to), so `source .run/env` is all the CLI needs.
+CONFIG_ENV = "PDJIRA_CONFIG"
+CONFIG_HELP = f"the pdjira YAML config file (default ${CONFIG_ENV})"
+
+
+def config_path(args: argparse.Namespace) -> str:
+    """``--config``, else ``$PDJIRA_CONFIG``; AdminError saying how to give one."""
+    path = getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
+    if not path:
+        raise AdminError(
+            f"no config file: pass --config FILE or set {CONFIG_ENV} (with `make run` going: "
+            "`source .run/env`)"
+        )
+    return str(path)
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, help="the pdjira YAML config file")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument(
         "--url", help="mapping service URL (default: from listen.mapping in the config)"
     )
@@ -74,7 +99,7 @@ def connect(
 ) -> tuple[Config, httpx.Client]:
     """The config (``--config``) and a client for ``api`` (``--url``, else its listener)."""
     try:
-        config = load_config(args.config)
+        config = load_config(config_path(args))
     except ConfigError as exc:
         raise AdminError(str(exc)) from None
     token = api.token(config)

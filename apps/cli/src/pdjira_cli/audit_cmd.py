@@ -1,15 +1,20 @@
 """``pdjira audit show KEY``: why pdjira did (or did not do) something.
 
 Every decision of the rules service is an audit record in the AUDIT stream: the event, every
-rule and configuration item considered with the reason it acted or not, and the commands sent.
-``KEY`` is a correlation id (the id of the source event; it is in every log line), an entity
-(``pd:<account>:<incident id>``, ``jira:<instance>:<issue id>``) or a bare incident / issue id.
+rule and configuration item considered with the reason it acted or not (a rule refused at load
+says so), and the commands sent; the writers add a record of each attempt at those commands,
+with every vendor call's status and latency and the outcome. ``KEY`` is a correlation id (the
+id of the source event; it is in every log line), an issue key (``OPS-1``; ``--instance`` when
+several instances have it), an entity (``pd:<account>:<incident id>``,
+``jira:<instance>:<issue id>``) or a bare incident / issue id. ``pdjira trace`` shows the
+same as one timeline, with the events and dead letters.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,13 +26,15 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pdjira_common import streams
 from pdjira_common.config import ConfigError
-from pdjira_common.contracts import AuditRecord
+from pdjira_common.contracts import AuditRecord, WriteRecord, decode_trail
+from pdjira_common.trace import TraceNotFound, resolve
 
 from pdjira_cli.nats_access import add_nats_options, nats_settings, with_jetstream
+from pdjira_cli.trace_cmd import add_trace_options, since_of
 
-__all__ = ["find_records", "format_record", "register"]
+__all__ = ["find_records", "format_record", "register", "select"]
 
-_decoder = msgspec.json.Decoder(AuditRecord)
+Trail = AuditRecord | WriteRecord
 _IDLE = 1.0  # seconds without a message: the stream has nothing more for us
 
 
@@ -38,11 +45,11 @@ def register(commands: Any) -> None:
         "show", help="the decisions about one event, incident or issue, rule by rule"
     )
     show.add_argument(
-        "key", help="correlation id, entity (pd:<account>:<id>, jira:<instance>:<id>) or bare id"
+        "key",
+        help="correlation id, issue key (OPS-1), entity (pd:<account>:<id>, "
+        "jira:<instance>:<id>) or bare id",
     )
-    show.add_argument(
-        "--since", type=float, default=24.0, help="hours to look back (default 24; max 336)"
-    )
+    add_trace_options(show)
     show.add_argument("--json", action="store_true", help="one JSON audit record per line")
     add_nats_options(show)
     show.set_defaults(handler=_show)
@@ -55,30 +62,74 @@ def matches(record: AuditRecord, key: str) -> bool:
     )
 
 
-async def find_records(js: JetStreamContext, key: str, since: timedelta) -> list[AuditRecord]:
-    """Every audit record about ``key`` recorded within ``since``, oldest first."""
+def _in_target(entity: str, instance: str | None, account: str | None) -> bool:
+    system, _, rest = entity.partition(":")
+    target = rest.partition(":")[0]
+    wanted = instance if system == "jira" else account if system == "pd" else None
+    return wanted is None or target == wanted
+
+
+def select(
+    records: list[Trail],
+    key: str,
+    entities: set[str],
+    *,
+    instance: str | None = None,
+    account: str | None = None,
+) -> list[Trail]:
+    """The decisions about ``key`` (or the ``entities`` it names) and the writers' records of
+    the commands those decisions sent."""
+
+    def about(record: AuditRecord) -> bool:
+        if record.entity in entities:
+            return True
+        return matches(record, key) and _in_target(record.entity, instance, account)
+
+    decisions = {r.correlation_id for r in records if isinstance(r, AuditRecord) and about(r)}
+    return [
+        r
+        for r in records
+        if (about(r) if isinstance(r, AuditRecord) else r.correlation_id in decisions)
+        or (isinstance(r, WriteRecord) and key in (r.command_id, r.correlation_id))
+    ]
+
+
+async def find_records(
+    js: JetStreamContext,
+    key: str,
+    since: timedelta,
+    *,
+    instance: str | None = None,
+    account: str | None = None,
+) -> list[Trail]:
+    """Every audit record about ``key`` recorded within ``since``, oldest first: the rules
+    service's decisions and the writers' records of the commands they sent. ``key`` may be an
+    issue key too (TraceNotFound when it is in several instances and ``instance`` is None)."""
+    entities = await resolve(js, key, instance=instance, account=account, since=since)
     config = ConsumerConfig(
         deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=datetime.now(UTC) - since
     )
     sub = await js.subscribe("audit.>", stream=streams.AUDIT, ordered_consumer=True, config=config)
-    found: list[AuditRecord] = []
+    found: list[Trail] = []
     try:
         while True:
             try:
                 msg = await sub.next_msg(timeout=_IDLE)
             except NatsTimeout:
                 break
-            record = _decoder.decode(msg.data)
-            if matches(record, key):
-                found.append(record)
+            # A newer kind of record is not ours to show.
+            with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
+                found.append(decode_trail(msg.data))
             if msg.metadata.num_pending == 0:
                 break
     finally:
         await sub.unsubscribe()
-    return found
+    return select(found, key, entities, instance=instance, account=account)
 
 
-def format_record(record: AuditRecord) -> list[str]:
+def format_record(record: Trail) -> list[str]:
+    if isinstance(record, WriteRecord):
+        return _format_write(record)
     lines = [
         f"{record.recorded_at}  {record.event_type}  {record.entity}  "
         f"(correlation {record.correlation_id})",
@@ -92,12 +143,33 @@ def format_record(record: AuditRecord) -> list[str]:
     return lines
 
 
+def _format_write(record: WriteRecord) -> list[str]:
+    lines = [
+        f"{record.recorded_at}  {record.command}  {record.entity}  "
+        f"(correlation {record.correlation_id})",
+        f"  {record.service} {record.command_id} attempt {record.attempt}: "
+        f"{record.outcome}: {record.detail}",
+    ]
+    for call in record.calls:
+        answer = str(call.status) if call.status is not None else f"no answer ({call.error})"
+        lines.append(f"  {call.method} {call.path} -> {answer} in {call.latency_ms:g} ms")
+    return lines
+
+
 def _show(args: argparse.Namespace) -> int:
-    since = timedelta(hours=min(max(args.since, 0.0), 14 * 24.0))
+    since = since_of(args)
     try:
         records = asyncio.run(
-            with_jetstream(nats_settings(args), lambda js: find_records(js, args.key, since))
+            with_jetstream(
+                nats_settings(args),
+                lambda js: find_records(
+                    js, args.key, since, instance=args.instance, account=args.account
+                ),
+            )
         )
+    except TraceNotFound as exc:
+        print(f"pdjira audit show: {exc}", file=sys.stderr)
+        return 1
     except (ConfigError, NotFoundError) as exc:
         print(
             f"pdjira audit show: {exc or 'no AUDIT stream: start a pdjira service once'}",
@@ -107,8 +179,8 @@ def _show(args: argparse.Namespace) -> int:
     if not records:
         print(
             f"no audit records about {args.key!r} in the last {args.since:g} h; give a "
-            "correlation id (from the logs), pd:<account>:<incident id> or "
-            "jira:<instance>:<issue id>, or look further back with --since",
+            "correlation id (from the logs), an issue key (OPS-1), pd:<account>:<incident id> "
+            "or jira:<instance>:<issue id>, or look further back with --since",
             file=sys.stderr,
         )
         return 1

@@ -61,7 +61,22 @@ def _print_where(stack: Stack) -> None:
     print(f"  webhooks in             {stack.url('ingest')}/webhooks/pagerduty/main")
     print(f"  config                  {stack.config_path}")
     print(f"  logs (JSON lines)       {stack.logs}/")
+    print(f"  CLI environment         {stack.cli_env_path}  (mode 0600: this run's secrets)")
+    print(_cli_hint(stack.cli_env_path))
     sys.stdout.flush()
+
+
+def _cli_hint(env_file: Path) -> str:
+    """How to point the CLI at this stack: source the env file, then any command."""
+    try:
+        shown = str(env_file.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(env_file)
+    return (
+        f"\nCLI against this stack (another terminal): `source {shown}`, then e.g.\n"
+        "  pdjira trace OPS-1 | pdjira rules list | pdjira links show OPS-1 | pdjira dlq list\n"
+        "  pdjira doctor | pdjira webhooks check [--fix] | pdjira config check $PDJIRA_CONFIG"
+    )
 
 
 def _up(args: argparse.Namespace) -> int:

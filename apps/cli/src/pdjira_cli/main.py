@@ -11,10 +11,14 @@ from pdjira_cli import (
     config_cmd,
     dev_cmd,
     dlq_cmd,
+    doctor_cmd,
     links_cmd,
     partitions_cmd,
     rules_cmd,
+    trace_cmd,
     users_cmd,
+    webhook_debug_cmd,
+    webhooks_cmd,
 )
 
 __all__ = ["main"]
@@ -33,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     links_cmd.register(commands)
     rules_cmd.register(commands)
     audit_cmd.register(commands)
+    webhook_debug_cmd.register(commands)
+    webhooks_cmd.register(commands)
+    doctor_cmd.register(commands)
+    trace_cmd.register(commands)
     return parser
 
 

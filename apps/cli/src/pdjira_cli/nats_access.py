@@ -31,16 +31,24 @@ _T = TypeVar("_T")
 
 def add_nats_options(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--config", help="pdjira config file (its nats section: URL, login and TLS)")
-    where.add_argument("--nats", help=f"NATS URL (default $PDJIRA_NATS_URL or {DEFAULT_URL})")
+    where.add_argument(
+        "--config",
+        help="pdjira config file (its nats section: URL, login and TLS; default $PDJIRA_CONFIG)",
+    )
+    where.add_argument("--nats", help=f"NATS URL (default $PDJIRA_NATS_URL, else {DEFAULT_URL})")
 
 
 def nats_settings(args: argparse.Namespace) -> NatsSettings:
-    """The config file's ``nats`` section, or just a URL (``--nats``, $PDJIRA_NATS_URL): its user
-    info, if any, is the login."""
+    """The config file's ``nats`` section (``--config``), or just a URL (``--nats``): its user
+    info, if any, is the login; neither given: $PDJIRA_CONFIG, else $PDJIRA_NATS_URL, else
+    the local default."""
     if args.config:
         return load_config(args.config).nats
-    return NatsSettings(url=str(args.nats or os.environ.get("PDJIRA_NATS_URL") or DEFAULT_URL))
+    if args.nats:
+        return NatsSettings(url=str(args.nats))
+    if os.environ.get("PDJIRA_CONFIG"):
+        return load_config(os.environ["PDJIRA_CONFIG"]).nats
+    return NatsSettings(url=os.environ.get("PDJIRA_NATS_URL") or DEFAULT_URL)
 
 
 def nats_url(args: argparse.Namespace) -> str:

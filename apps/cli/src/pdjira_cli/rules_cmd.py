@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import yaml
 
-from pdjira_cli.admin_client import RULES, AdminError, connect, run
+from pdjira_cli.admin_client import CONFIG_HELP, RULES, AdminError, connect, run
 
-__all__ = ["RuleInFile", "read_rules_file", "register"]
+__all__ = ["RuleInFile", "listed_lines", "read_rules_file", "register"]
 
 
 def register(commands: Any) -> None:
@@ -23,14 +23,14 @@ def register(commands: Any) -> None:
 
     def action(name: str, help_: str, handler: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(name, help=help_)
-        parser.add_argument("--config", required=True, help="the pdjira YAML config file")
+        parser.add_argument("--config", help=CONFIG_HELP)
         parser.add_argument(
             "--url", help="rules service URL (default: from listen.rules in the config)"
         )
         parser.set_defaults(handler=lambda args: run(handler, args, RULES))
         return parser
 
-    action("list", "list the rules in effect", _list)
+    action("list", "list every rule (both kinds) with its state: active, disabled, refused", _list)
     validate = action("validate", "check rules against Jira and PagerDuty", _validate)
     validate.add_argument(
         "file",
@@ -172,13 +172,24 @@ def _list(args: argparse.Namespace) -> int:
                 break
             offset += page["limit"]
     for rule in rules:
-        ext = rule.get("pdjira") or {}
-        state = "enabled " if rule.get("enabled") else "disabled"
-        where = f"{ext.get('account')}/{ext.get('instance')}"
-        print(f"{rule['id']}  {where}  {state}  {ext.get('source', '?'):6}  {rule['name']}")
+        print("\n".join(listed_lines(rule)))
     if not rules:
         print("no rules")
     return 0
+
+
+def listed_lines(rule: dict[str, Any]) -> list[str]:
+    """One line per rule: id, account/instance, state (active / disabled / refused), kind
+    (simple: the config's ``rules:``; pagerduty), where it comes from, name; a refused rule's
+    problems indented under it (it is left out of every decision until fixed)."""
+    ext = rule.get("pdjira") or {}
+    state = ext.get("state") or ("active" if rule.get("enabled") else "disabled")
+    kind = ext.get("kind") or "pagerduty"
+    where = f"{ext.get('account')}/{ext.get('instance')}"
+    source = ext.get("config_path") or ext.get("source", "?")
+    lines = [f"{rule['id']}  {where}  {state:8}  {kind:9}  {source:18}  {rule['name']}"]
+    lines += [f"    refused: {problem}" for problem in ext.get("refused") or []]
+    return lines
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -6,8 +6,11 @@ Errors name the path of the bad field and say what to do, e.g.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -20,9 +23,11 @@ from pdjira_common.secrets import Secret
 from pdjira_common.urls import redact_url
 
 __all__ = [
+    "LOG_LEVELS",
     "Config",
     "ConfigError",
     "HttpListen",
+    "IngestSettings",
     "JiraAuth",
     "JiraInstance",
     "MappingSettings",
@@ -34,6 +39,8 @@ __all__ = [
     "SyncRule",
     "UserFallback",
     "WriterSettings",
+    "did_you_mean",
+    "explain_validation_error",
     "load_config",
     "normalize_base_url",
     "parse_config",
@@ -238,6 +245,21 @@ class ReconcileSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     settle: float = 5.0
 
 
+class IngestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Ingest's own settings: where PagerDuty and Jira reach it, and its admin API
+    (``pdjira webhooks check``)."""
+
+    # The URL PagerDuty and Jira send webhooks to (scheme, host, port and any path prefix in
+    # front of ingest, without /webhooks/...), e.g. https://pdjira.example.com; the webhook
+    # check compares the registered subscriptions with it.
+    public_url: str | None = None
+    # Bearer token of ingest's admin API (/admin/v1/webhooks on the ingest listener); unset:
+    # the admin API answers 503.
+    admin_token: Secret | None = None
+    # How long the webhook check waits for a PagerDuty ping to reach ingest.
+    ping_timeout: float = 15.0
+
+
 class ServiceListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ingest: HttpListen = HttpListen(port=8080)
     rules: HttpListen = HttpListen(port=8091)
@@ -262,6 +284,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     listen: ServiceListen = ServiceListen()
     mapping: MappingSettings = MappingSettings()
     log_level: str = "info"
+    ingest: IngestSettings = IngestSettings()
 
     def account(self, account_id: str) -> PagerDutyAccount:
         for account in self.pagerduty_accounts:
@@ -379,6 +402,7 @@ def _check(config: Config) -> Config:
                 )
     _check_mapping(config.mapping, accounts, seen)
     _check_nats(config.nats)
+    _check_log_level(config.log_level)
     return msgspec.structs.replace(config, jira_instances=tuple(instances))
 
 
@@ -513,13 +537,100 @@ def _check_mapping(mapping: MappingSettings, accounts: set[str], instances: set[
             )
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+    """``" (did you mean 'token'?)"`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_log_level(level: str) -> None:
+    if level.lower() not in LOG_LEVELS:
+        raise ConfigError(
+            f"config error at $.log_level: {level!r} is not a log level"
+            f"{did_you_mean(level.lower(), LOG_LEVELS)}; allowed values: {', '.join(LOG_LEVELS)}"
+        )
+
+
+_PATH_STEP = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_MSGSPEC_AT = re.compile(r"^(?P<what>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
+
+
+def _unwrap(type_: Any) -> Any:
+    """``X`` of ``X | None``; other types as they are."""
+    origin = typing.get_origin(type_)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(type_) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap(args[0])
+    return type_
+
+
+def _type_at(path: str) -> Any:
+    """The declared type of the config value at ``path`` (``$.jira_instances[0].auth``), or
+    None where the path leaves the declared structure (e.g. inside ``pagerduty_rules``)."""
+    current: Any = Config
+    for key, index in _PATH_STEP.findall(path.removeprefix("$")):
+        current = _unwrap(current)
+        if index:
+            args = typing.get_args(current)
+            if typing.get_origin(current) not in (tuple, list) or not args:
+                return None
+            current = args[0]
+        elif isinstance(current, type) and issubclass(current, msgspec.Struct):
+            by_name = {f.encode_name: f.type for f in msgspec.structs.fields(current)}
+            if key not in by_name:
+                return None
+            current = by_name[key]
+        else:
+            return None
+    return _unwrap(current)
+
+
+def _keys_of(type_: Any) -> list[str]:
+    if isinstance(type_, type) and issubclass(type_, msgspec.Struct):
+        return [f.encode_name for f in msgspec.structs.fields(type_)]
+    return []
+
+
+def explain_validation_error(text: str) -> str:
+    """msgspec's ``Object contains unknown field `tokn` - at `$.x``` as ``config error at
+    $.x.tokn: ...`` saying what is allowed there (the keys, the values), and the closest."""
+    match = _MSGSPEC_AT.match(text)
+    what, path = (match["what"], match["path"] or "$") if match else (text, "$")
+    unknown = re.fullmatch(r"Object contains unknown field `(.+)`", what)
+    if unknown:
+        key = unknown[1]
+        known = _keys_of(_type_at(path))
+        listed = f"; known keys here: {', '.join(known)}" if known else ""
+        return (
+            f"config error at {path}.{key}: unknown key {key!r}{did_you_mean(key, known)}{listed}"
+        )
+    missing = re.fullmatch(r"Object missing required field `(.+)`", what)
+    if missing:
+        return f"config error at {path}.{missing[1]}: missing; it is required"
+    type_ = _type_at(path)
+    allowed = (
+        [str(v) for v in typing.get_args(type_)] if typing.get_origin(type_) is Literal else []
+    )
+    if not allowed:
+        return f"config error at {path}: {what}"
+    enum = re.fullmatch(r"Invalid enum value (.+)", what)
+    if enum:
+        given = enum[1].strip("'\"")
+        what = f"{enum[1]} is not allowed{did_you_mean(given, allowed)}"
+    return f"config error at {path}: {what}; allowed values: {', '.join(allowed)}"
+
+
 def parse_config(data: Any) -> Config:
     """Validate an already-parsed YAML/JSON tree."""
     data = _substitute_env(data if data is not None else {}, "$")
     try:
         config = msgspec.convert(data, Config, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"config error: {exc}") from None
+        raise ConfigError(explain_validation_error(str(exc))) from None
     return _check(config)
 
 

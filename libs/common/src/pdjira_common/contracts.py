@@ -58,11 +58,14 @@ __all__ = [
     "UpdateIncident",
     "UpdateIncidentFields",
     "UpdateIssueFields",
+    "VendorCall",
+    "WriteRecord",
     "WriteSkipped",
     "decode_audit",
     "decode_command",
     "decode_event",
     "decode_outcome",
+    "decode_trail",
     "encode",
     "upgrade_event",
 ]
@@ -631,6 +634,41 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True, tag="audit.record.v
     command_ids: tuple[str, ...] = ()
 
 
+class VendorCall(msgspec.Struct, frozen=True, kw_only=True):
+    """One HTTP request a writer sent for a command: the path with its ids, never the query
+    (JQL, tokens); ``status`` None when no answer came (``error`` says why)."""
+
+    method: str
+    path: str
+    status: int | None
+    latency_ms: float
+    at: str  # ISO time the request was sent
+    error: str | None = None
+
+
+class WriteRecord(msgspec.Struct, frozen=True, kw_only=True, tag="audit.write.v1"):
+    """What a writer did with one attempt at a command: every vendor call and the outcome.
+
+    ``outcome``: "done", "skipped", "failed" (for good: dead-lettered with the reason),
+    "retry" (tried again after ``delay`` s, or the retry policy's backoff when None) or
+    "waiting" (a prerequisite, e.g. the issue, is not there yet); ``detail`` says what (the
+    outcome and its facts, or the reason)."""
+
+    correlation_id: str
+    service: str  # "jira-writer", "pd-writer"
+    command_id: str
+    command: str  # the command's kind, e.g. "CreateIssue"
+    target: str  # "jira:<instance>" or "pd:<account>"
+    entity: str  # what the command is about, e.g. "pd:acme:PGR0VU2"
+    attempt: int
+    started_at: str
+    recorded_at: str
+    outcome: str
+    detail: str
+    calls: tuple[VendorCall, ...] = ()
+    delay: float | None = None
+
+
 # ---------------------------------------------------------------- dead letters (stream DLQ)
 
 
@@ -677,3 +715,11 @@ def decode_outcome(data: bytes) -> Outcome:
 
 def decode_audit(data: bytes) -> AuditRecord:
     return _audit_decoder.decode(data)
+
+
+_trail_decoder = msgspec.json.Decoder(AuditRecord | WriteRecord)
+
+
+def decode_trail(data: bytes) -> AuditRecord | WriteRecord:
+    """Any record of stream AUDIT: a decision (rules) or a write (the writers)."""
+    return cast(AuditRecord | WriteRecord, _trail_decoder.decode(data))

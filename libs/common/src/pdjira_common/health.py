@@ -1,10 +1,14 @@
 """Readiness and liveness, the same on every service.
 
+Every answer has the same shape: ``{"status": ..., "service": NAME, "checks": {...},
+"version": "0.1.0"}`` (``version``: the pdjira release the process runs).
+
 ``GET /health`` (readiness): ``200 {"status": "ok", "service": NAME, "checks": {"nats":
-"connected", "startup": "done"}}`` when the service takes work; ``503`` with ``"status":
-"unavailable"`` when it does not: NATS not connected (``reconnecting``, ``disconnected``,
-``closed``, ``not_connected``) or not answering a ping (``unresponsive``), or its start (the
-topology declared, the subscribers started) not done yet (``"startup": "pending"``).
+"connected", "startup": "done"}, "version": ...}`` when the service takes work; ``503`` with
+``"status": "unavailable"`` when it does not: NATS not connected (``reconnecting``,
+``disconnected``, ``closed``, ``not_connected``) or not answering a ping (``unresponsive``),
+or its start (the topology declared, the subscribers started) not done yet
+(``"startup": "pending"``).
 
 ``GET /live`` (liveness): ``503`` with ``"status": "dead"`` only when the service cannot get
 better by itself: its NATS client is closed for good, or it has not been connected for longer
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from typing import Any
 
 import msgspec
@@ -28,6 +33,7 @@ __all__ = [
     "LIVENESS_BOUND",
     "LIVENESS_PATH",
     "READINESS_PATH",
+    "VERSION",
     "Liveness",
     "json_asgi",
     "nats_state",
@@ -38,6 +44,16 @@ __all__ = [
 READINESS_PATH = "/health"
 LIVENESS_PATH = "/live"
 LIVENESS_BOUND = 120.0  # seconds without NATS after which the service counts as dead
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pdjira-common")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
+VERSION = _version()
 
 Probe = Callable[[], Awaitable[tuple[int, dict[str, Any]]]]
 Clock = Callable[[], float]
@@ -98,6 +114,7 @@ async def readiness(
         "status": "ok" if ready else "unavailable",
         "service": service,
         "checks": {"nats": state, "startup": "done" if started else "pending"},
+        "version": VERSION,
     }
     return (200 if ready else 503), body
 
@@ -133,7 +150,12 @@ class Liveness:
         checks: dict[str, Any] = {"nats": state}
         if self._down_since is not None:
             checks["nats_down_seconds"] = round(down_for, 1)
-        body = {"status": "dead" if dead else "ok", "service": self.service, "checks": checks}
+        body = {
+            "status": "dead" if dead else "ok",
+            "service": self.service,
+            "checks": checks,
+            "version": VERSION,
+        }
         return (503 if dead else 200), body
 
     async def __call__(self) -> tuple[int, dict[str, Any]]:

@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Coroutine
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 import uvicorn
 import uvloop
@@ -24,12 +24,14 @@ from pdjira_common.health import (
     json_asgi,
     readiness,
 )
+from pdjira_common.logging import get_logger, standalone_logger
 from pdjira_common.streams import Topology, ensure_topology
 
 __all__ = [
     "ServiceArgs",
     "config_from_command_line",
     "connect_and_declare",
+    "refuse_to_start",
     "run",
     "run_asgi",
     "service_app",
@@ -48,15 +50,31 @@ def config_from_command_line(
     argv: list[str] | None, *, prog: str, description: str, name: str
 ) -> ServiceArgs:
     """The config named by ``--config FILE`` (and that path); a file that cannot be used ends
-    the process with status 2 and ``<name>: <what is wrong, and where>`` on stderr."""
+    the process with status 2 and one JSON log line (``config_invalid``) saying what is wrong
+    and where."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--config", required=True, help="path of the pdjira YAML config file")
     args = parser.parse_args(argv)
     try:
         return ServiceArgs(load_config(args.config), args.config)
     except ConfigError as exc:
-        print(f"{name}: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        refuse_to_start(
+            name,
+            "config_invalid",
+            error=str(exc),
+            config=args.config,
+            fix=f"correct the file; `pdjira config check {args.config}` checks it",
+        )
+
+
+def refuse_to_start(name: str, event: str, **why: Any) -> NoReturn:
+    """End a service that cannot start with status 2, saying why in one JSON log line on
+    stderr, like every other line it writes (``name``: ``pdjira_rules``, ``pdjira-mapping``...;
+    logged as the service, ``rules``, ``mapping``...)."""
+    service = name.removeprefix("pdjira").lstrip("_-").replace("_", "-") or name
+    standalone_logger(service).error(event, **why)
+    sys.stderr.flush()
+    raise SystemExit(2)
 
 
 async def connect_and_declare(broker: NatsBroker, topology: Topology) -> None:
@@ -103,6 +121,8 @@ def service_app(
         on_startup=[declare],
         after_startup=[*after_startup, mark_started],
         on_shutdown=[mark_stopping, *on_shutdown],
+        # "FastStream app starting..." and the like as our JSON lines, not its coloured text.
+        logger=get_logger("faststream"),
     )
 
 

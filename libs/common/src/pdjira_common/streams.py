@@ -40,6 +40,7 @@ __all__ = [
     "KV_RECONCILE",
     "KV_RULES",
     "KV_USERS",
+    "KV_WEBHOOKS",
     "KV_WRITES",
     "LEASE_TTL",
     "OUTCOMES",
@@ -92,6 +93,9 @@ PARTITION_LEASE_TTL = DEFAULT_LEASE_TTL
 PARTITIONS = DEFAULT_PARTITIONS
 # The rate budget all writer replicas share, one key per vendor target (shared_budget.py).
 KV_BUDGETS = "pdjira_budgets"
+# Ingest's webhook bookkeeping (pdjira_common.webhook_admin): the signing secrets of the
+# PagerDuty subscriptions the webhook check created, and when each target's last webhook came.
+KV_WEBHOOKS = "pdjira_webhooks"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -187,6 +191,7 @@ def kv_configs(topology: Topology) -> list[KeyValueConfig]:
             bucket=KV_PARTITIONS, history=1, replicas=r, ttl=topology.partition_lease_ttl
         ),
         KeyValueConfig(bucket=KV_BUDGETS, history=1, replicas=r),
+        KeyValueConfig(bucket=KV_WEBHOOKS, history=1, replicas=r),
     ]
 
 

@@ -13,7 +13,10 @@ with its own port, health URL, log file and config file (the shared config with 
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import shlex
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,8 +122,10 @@ class Stack:
             "JIRA_WEBHOOK_SECRET": secrets.token_hex(24),
             "MAPPING_ADMIN_TOKEN": secrets.token_hex(16),
             "RULES_ADMIN_TOKEN": secrets.token_hex(16),
+            "INGEST_ADMIN_TOKEN": secrets.token_hex(16),
         }
         self.config_path = workdir / "config.yaml"
+        self.cli_env_path = workdir / "env"
         self.processes: dict[str, ManagedProcess] = {}
 
     # ------------------------------------------------------------------ replicas
@@ -209,6 +214,11 @@ class Stack:
                 "admin_token": "${env:MAPPING_ADMIN_TOKEN}",
                 "unlinked_users": "integration_user",
             },
+            # Where the simulators send webhooks (pdjira webhooks check compares with it).
+            "ingest": {
+                "public_url": self.url("ingest"),
+                "admin_token": "${env:INGEST_ADMIN_TOKEN}",
+            },
             **self._writers(),
             **{
                 k: v
@@ -242,6 +252,30 @@ class Stack:
                 replica = {**config, "listen": listen}
                 self.config_path_of(name).write_text(yaml.safe_dump(replica, sort_keys=False))
         return self.config_path
+
+    def write_cli_env(self) -> Path:
+        """``<workdir>/env`` (mode 0600: it holds the stack's secrets) for a shell to ``source``:
+        ``PDJIRA_CONFIG`` (the services' own config), the secrets it refers to,
+        ``PDJIRA_NATS_URL`` and the virtual environment's ``bin`` on ``PATH``, so every
+        ``pdjira`` command reaches this stack without flags."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        values = {
+            "PDJIRA_CONFIG": str(self.config_path.resolve()),
+            "PDJIRA_NATS_URL": self.nats.url,
+            **self.env,
+        }
+        lines = [
+            "# pdjira CLI against the stack `make run` started: source this file, then",
+            "# e.g. `pdjira rules list`, `pdjira dlq list`, `pdjira audit show ID`.",
+            "# It holds this run's generated secrets: keep it to yourself (mode 0600).",
+            *(f"export {name}={shlex.quote(value)}" for name, value in values.items()),
+            f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"',
+        ]
+        fd = os.open(self.cli_env_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("\n".join(lines) + "\n")
+        self.cli_env_path.chmod(0o600)  # an existing file keeps its mode through O_TRUNC
+        return self.cli_env_path
 
     # ------------------------------------------------------------------ processes
     def _simulators(self) -> list[ManagedProcess]:
@@ -314,6 +348,7 @@ class Stack:
 
     def _start_once(self) -> Stack:
         self.write_config()
+        self.write_cli_env()
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
             self.nats.start()

@@ -13,8 +13,10 @@ any write (``writes_sent``: e.g. postponed by our own rate limit).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Protocol
 
 import msgspec
@@ -27,6 +29,8 @@ from pdjira_common.headers import MSG_ID_HEADER, REPLAY_MSG_ID_PREFIX
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.retry import PermanentFailure, Unprocessable
 
+from pdjira_writer.audit_trail import Attempts, publish_quietly, record_failure, record_outcome
+from pdjira_writer.call_log import recording_calls
 from pdjira_writer.command_log import CommandLog, CommandRecord
 from pdjira_writer.metrics import WriterMetrics
 from pdjira_writer.spec import WriterSpec
@@ -71,6 +75,13 @@ def decode(data: bytes, subject: str, spec: WriterSpec) -> Command:
             f"cannot decode the command on {subject}: {exc}; if it is a new kind of command, "
             f"upgrade the {spec.name} and replay it from the DLQ"
         ) from exc
+
+
+def _delivered(msg: Msg) -> int:
+    try:
+        return max(1, int(msg.metadata.num_delivered or 1))
+    except Exception:  # not a JetStream message
+        return 1
 
 
 def redelivered(msg: Msg) -> bool:
@@ -136,21 +147,51 @@ def make_command_handler(
             )
         return outcome
 
+    attempts = Attempts()
+
     async def on_command(msg: Msg) -> None:
         command = decode(msg.data, msg.subject, spec)
         # The command's own correlation id is the trace id, whatever the headers said.
         bind_correlation_id(command.correlation_id)
         _log.info("command_received", command=type(command).__name__, id=command.command_id)
-        outcome = await apply_once(command, seen_before=redelivered(msg))
-        await publish(
-            broker,
+        attempt = attempts.next(command.command_id, delivered=_delivered(msg))
+        started_at = datetime.now(UTC).isoformat()
+        with recording_calls() as calls:
+            try:
+                outcome = await apply_once(command, seen_before=redelivered(msg))
+            except Exception as exc:
+                failure = record_failure(
+                    spec.name,
+                    command,
+                    exc,
+                    attempt=attempt,
+                    started_at=started_at,
+                    calls=tuple(calls.calls),
+                )
+                await publish_quietly(broker, failure, metrics.audit_failures)
+                raise
+        attempts.done(command.command_id)
+        record = record_outcome(
+            spec.name,
+            command,
             outcome,
-            writer.outcome_subject(command),
-            stream=streams.OUTCOMES,
-            # The same fact published again by a redelivered command is dropped by JetStream;
-            # a replayed command's new outcome (another kind) is not.
-            msg_id=f"outcome:{command.command_id}:{type(outcome).__name__}",
-            correlation_id=command.correlation_id,
+            attempt=attempt,
+            started_at=started_at,
+            calls=tuple(calls.calls),
+        )
+        # The audit record beside the outcome (one more publish, in parallel: no added wait).
+        await asyncio.gather(
+            publish(
+                broker,
+                outcome,
+                writer.outcome_subject(command),
+                stream=streams.OUTCOMES,
+                # The same fact published again by a redelivered command is dropped by
+                # JetStream; a replayed command's new outcome (another kind) is not.
+                msg_id=f"outcome:{command.command_id}:{type(outcome).__name__}",
+                correlation_id=command.correlation_id,
+            ),
+            publish_quietly(broker, record, metrics.audit_failures),
         )
         metrics.outcomes.labels(type(outcome).__name__).inc()
         _log.info("outcome_published", outcome=type(outcome).__name__, id=command.command_id)

@@ -16,6 +16,7 @@ class WriterMetrics:
     registry: CollectorRegistry
     requests: Counter  # e.g. pdjira_jira_requests{instance, method, status}
     outcomes: Counter  # e.g. pdjira_jira_writer_outcomes{outcome}
+    audit_failures: Counter  # write records (audit trail) that could not be stored
 
     @classmethod
     def create(cls, spec: WriterSpec) -> WriterMetrics:
@@ -34,6 +35,12 @@ class WriterMetrics:
                 "pdjira_" + spec.name.replace("-", "_") + "_outcomes",
                 "Commands applied, by outcome kind",
                 ["outcome"],
+                registry=registry,
+            ),
+            audit_failures=Counter(
+                "pdjira_" + spec.name.replace("-", "_") + "_audit_failures",
+                "Write records (the audit trail of a command attempt) that could not be stored; "
+                "the writes themselves went on",
                 registry=registry,
             ),
         )

@@ -27,6 +27,7 @@ from pdjira_common.retry import Retryable
 from pdjira_common.shared_budget import SharedBudget, budget_key
 from prometheus_client import Counter
 
+from pdjira_writer.call_log import note_call
 from pdjira_writer.errors import Refused, transport_failure
 from pdjira_writer.spec import Vendor
 from pdjira_writer.writes_sent import note_request
@@ -200,14 +201,30 @@ class VendorHttp:
         for attempt in range(1, TRIES_ON_429 + 1):
             await self.pacer.acquire(what)
             note_request(method)  # from here on, a write may have reached the vendor
+            started, sent = time.time(), time.perf_counter()
             try:
                 response = await self._http.request(
                     method, path, params=params, json=json, headers=headers
                 )
             except httpx.HTTPError as exc:
                 self._count(method, "error")
+                note_call(
+                    method,
+                    path,
+                    status=None,
+                    started=started,
+                    latency=time.perf_counter() - sent,
+                    error=type(exc).__name__,
+                )
                 raise transport_failure(exc, what=what, target=self.label) from exc
             self._count(method, str(response.status_code))
+            note_call(
+                method,
+                path,
+                status=response.status_code,
+                started=started,
+                latency=time.perf_counter() - sent,
+            )
             server_rate = self._answers.server_rate(response.headers)
             self.pacer.observe_limit(server_rate)
             pause = self._answers.pause_seconds(response.status_code, response.headers)

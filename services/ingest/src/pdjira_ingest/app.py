@@ -8,8 +8,9 @@ duplicate rather than a second event.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -23,8 +24,9 @@ from pdjira_common.contracts import IncidentEvent, IssueEvent, encode
 from pdjira_common.health import readiness
 from pdjira_common.logging import get_logger
 from pdjira_common.service import connect_and_declare
-from pdjira_common.streams import Topology
+from pdjira_common.streams import KV_WEBHOOKS, Topology
 from pdjira_common.subjects import msg_id as bounded_msg_id
+from pdjira_common.webhook_admin import PingReceived, pd_ping_subject
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
@@ -46,6 +48,8 @@ from pdjira_ingest.metrics import IngestMetrics
 from pdjira_ingest.normalize import Ignored
 from pdjira_ingest.reconcile.poller import Reconciler
 from pdjira_ingest.store import AckedPublisher
+from pdjira_ingest.webhook_check.admin import webhook_admin_routes
+from pdjira_ingest.webhook_check.kv import WebhookState
 
 __all__ = ["ENVELOPE_HEADROOM", "MAX_BODY_BYTES", "body_limit", "create_app", "stored_headers"]
 
@@ -89,6 +93,10 @@ _webhook_log = _Logger("pdjira_ingest")
 PAGERDUTY_PATH = "/webhooks/pagerduty/"
 JIRA_PATH = "/webhooks/jira/"
 _PD_SIGNATURE = PAGERDUTY_SIGNATURE_HEADER.lower().encode("latin-1")
+# PagerDuty's id of the subscription a delivery is for (matches a ping to the check's).
+SUBSCRIPTION_HEADER = "X-Webhook-Subscription"
+_PD_SUBSCRIPTION = SUBSCRIPTION_HEADER.lower().encode("latin-1")
+PING_EVENT = "pagey.ping"
 _HUB_SIGNATURE = HUB_SIGNATURE_HEADER.lower().encode("latin-1")
 _CONTENT_LENGTH = b"content-length"
 
@@ -193,6 +201,8 @@ class _Webhooks:
         self.max_payload: int | None = None
         # Stores the events; started on the broker's client once connected.
         self.publisher = AckedPublisher()
+        # Secrets of the subscriptions the webhook check made; the last webhook per target.
+        self.state = WebhookState()
 
     def limit_to(self, max_payload: int) -> None:
         self.max_payload = max_payload
@@ -205,6 +215,7 @@ class _Webhooks:
             request.headers.get(PAGERDUTY_SIGNATURE_HEADER),
             request.headers.get("content-length"),
             request.receive,
+            subscription=request.headers.get(SUBSCRIPTION_HEADER),
         )
 
     async def jira(self, request: Request) -> Response:
@@ -217,12 +228,46 @@ class _Webhooks:
         )
 
     async def receive_pagerduty(
-        self, account: str, signature: str | None, declared: str | None, receive: Receive
+        self,
+        account: str,
+        signature: str | None,
+        declared: str | None,
+        receive: Receive,
+        *,
+        subscription: str | None = None,
     ) -> Response:
         def accept(target: str, body: bytes) -> IncidentEvent | Ignored:
-            return accept_pagerduty(self.config, target, body, signature)
+            return accept_pagerduty(
+                self.config, target, body, signature, extra_secrets=self.state.secrets(target)
+            )
 
-        return await self._receive("pagerduty", account, declared, receive, accept)
+        async def ignored(event: Ignored) -> None:
+            if event.event_type == PING_EVENT:
+                await self._announce_ping(account, subscription)
+
+        return await self._receive(
+            "pagerduty",
+            account,
+            declared,
+            receive,
+            accept,
+            refresh=lambda: self.state.refresh(account),
+            on_ignored=ignored,
+        )
+
+    async def _announce_ping(self, account: str, subscription: str | None) -> None:
+        """A signed ``pagey.ping`` came: tell whoever waits for it (the webhook check, maybe on
+        another replica). Never stored as an event."""
+        ping = PingReceived(
+            account=account,
+            subscription_id=subscription[:64] if subscription else None,
+            received_at=datetime.now(UTC).isoformat(),
+            replica=self.state.replica,
+        )
+        try:
+            await nats_client(self.broker).publish(pd_ping_subject(account), encode(ping))
+        except Exception as exc:  # the ping is answered 202 anyway; the check times out
+            _webhook_log().warning("ping_not_announced", account=account, error=type(exc).__name__)
 
     async def receive_jira(
         self,
@@ -238,12 +283,26 @@ class _Webhooks:
         return await self._receive("jira", instance, declared, receive, accept)
 
     async def _receive(
-        self, source: str, target: str, declared: str | None, receive: Receive, accept: Accept
+        self,
+        source: str,
+        target: str,
+        declared: str | None,
+        receive: Receive,
+        accept: Accept,
+        *,
+        refresh: Callable[[], Awaitable[bool]] | None = None,
+        on_ignored: Callable[[Ignored], Awaitable[None]] | None = None,
     ) -> Response:
         # The URL's query (a Jira webhook_token) and the body are never logged.
         try:
             body = await _read_body(receive, declared, self.max_body_bytes)
-            event = accept(target, body)
+            try:
+                event = accept(target, body)
+            except WebhookRejected as exc:
+                # Signed with a secret another replica's webhook check has just stored?
+                if exc.code != "invalid_signature" or refresh is None or not await refresh():
+                    raise
+                event = accept(target, body)
             payload = b"" if isinstance(event, Ignored) else self._encoded(event)
         except WebhookRejected as exc:
             # The body is never logged: it can be large and holds customer data.
@@ -269,6 +328,9 @@ class _Webhooks:
                 reason=event.reason,
             )
             self.metrics.count(source, "ignored", "event_type_not_synced")
+            self.state.saw("pd" if source == "pagerduty" else "jira", target)
+            if on_ignored is not None:
+                await on_ignored(event)
             return JSONResponse({"status": "ignored", "reason": event.reason}, 202)
         return await self._store(event, payload, source, target)
 
@@ -331,6 +393,7 @@ class _Webhooks:
                 headers={"Retry-After": "5"},
             )
         self.metrics.observe_store(source, time.perf_counter() - started)
+        self.state.saw("pd" if source == "pagerduty" else "jira", target)
         # A redelivery (or the poller's copy) is worth a line; a new event is counted only (debug
         # has its line), as a line per webhook costs ingest a good part of its time.
         duplicate = bool(ack.duplicate)
@@ -382,6 +445,7 @@ class _IngestApp(Starlette):
                         _header(scope, _PD_SIGNATURE),
                         _header(scope, _CONTENT_LENGTH),
                         receive,
+                        subscription=_header(scope, _PD_SUBSCRIPTION),
                     ),
                     scope,
                     receive,
@@ -451,6 +515,10 @@ def create_app(
         await connect_and_declare(broker, topology or Topology.of(config.nats))
         webhooks.limit_to(nats_client(broker).max_payload)
         await webhooks.publisher.start(nats_client(broker))
+        try:
+            await webhooks.state.start(await nats_client(broker).jetstream().key_value(KV_WEBHOOKS))
+        except Exception as exc:  # webhooks still work with the configured secrets
+            _log.warning("webhook_state_unavailable", error=type(exc).__name__)
         _log.info(
             "ingest_body_limit",
             max_body_bytes=webhooks.max_body_bytes,
@@ -464,6 +532,7 @@ def create_app(
         finally:
             if reconciler is not None:
                 await reconciler.stop()
+            await webhooks.state.stop()
             try:
                 await broker.stop()
             except Exception as exc:  # NATS already gone (e.g. reconnecting): nothing to flush
@@ -484,6 +553,7 @@ def create_app(
             Route("/webhooks/jira/{instance}", webhooks.jira, methods=["POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/metrics", metrics_endpoint, methods=["GET"]),
+            *webhook_admin_routes(config, broker, webhooks.state),
         ],
         lifespan=lifespan,
     )

@@ -7,7 +7,7 @@ trust: who it is for (404), whether it is authentic (401), then what it says (40
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -97,9 +97,17 @@ def _normalized(read: Callable[[], _T]) -> _T:
 
 
 def accept_pagerduty(
-    config: Config, account_id: str, raw_body: bytes, signature: str | None
+    config: Config,
+    account_id: str,
+    raw_body: bytes,
+    signature: str | None,
+    *,
+    extra_secrets: Sequence[str] = (),
 ) -> IncidentEvent | Ignored:
-    """Check and normalize one PagerDuty v3 delivery; raises WebhookRejected."""
+    """Check and normalize one PagerDuty v3 delivery; raises WebhookRejected.
+
+    ``extra_secrets``: those of the subscriptions ``pdjira webhooks check --fix`` created
+    (PagerDuty makes them; ingest keeps them in KV), accepted beside ``webhook_secrets``."""
     try:
         account = config.account(account_id)
     except KeyError:
@@ -111,13 +119,14 @@ def accept_pagerduty(
             "subscription at /webhooks/pagerduty/<account id>, with the id of an account in "
             "pagerduty_accounts.",
         ) from None
-    if not account.webhook_secrets:
+    if not account.webhook_secrets and not extra_secrets:
         raise WebhookRejected(
             401,
             "invalid_signature",
             f"PagerDuty account {account.id!r} has no webhook_secrets configured, so every "
             "webhook is refused; add the subscription's signing secret to "
-            f"pagerduty_accounts[id={account.id}].webhook_secrets.",
+            f"pagerduty_accounts[id={account.id}].webhook_secrets, or let "
+            "`pdjira webhooks check --fix` create the subscription.",
         )
     if not signature:
         raise WebhookRejected(
@@ -126,14 +135,15 @@ def accept_pagerduty(
             f"header {PAGERDUTY_SIGNATURE_HEADER} is missing; only signed PagerDuty v3 webhooks "
             "are accepted.",
         )
-    secrets = [secret.reveal() for secret in account.webhook_secrets]
+    secrets = [*(secret.reveal() for secret in account.webhook_secrets), *extra_secrets]
     if not verify_pagerduty_signature(raw_body, signature, secrets):
         raise WebhookRejected(
             401,
             "invalid_signature",
             f"{PAGERDUTY_SIGNATURE_HEADER} matches none of the {len(secrets)} webhook_secrets "
             f"of account {account.id!r}; if the subscription was re-created, add its new secret "
-            "(keep the old one until the rotation is done).",
+            "(keep the old one until the rotation is done), or run `pdjira webhooks check "
+            "--fix`.",
         )
     payload = _decode_json(raw_body, "PagerDuty")
     return _normalized(lambda: normalize_pagerduty(account.id, payload))

@@ -308,3 +308,78 @@ class HttpJiraClient:
     async def acting_user(self) -> User:
         """The user this client acts as (its changes are pdjira's own writes)."""
         return await self.http.get("/rest/api/2/myself", User, what="read the acting user")
+
+    # ------------------------------------------------------------ webhook registrations
+    # (ingest's webhook check, through pdjira_jira_writer.webhooks; raw JSON in and out)
+
+    async def webhook_call(self, method: str, path: str, what: str, body: Any = None) -> Any:
+        """``method path`` of a registration API; its JSON answer (None when it has none)."""
+        response = await self.http.call(method, path, what=what, json=body)
+        if not response.content:
+            return None
+        return self.http.decode(response, Any, what=what)
+
+    # ------------------------------------------------------------ health (pdjira doctor)
+
+    async def server_info(self) -> dict[str, Any]:
+        return await self.http.get(
+            "/rest/api/2/serverInfo", dict[str, Any], what="read the server info"
+        )
+
+    async def myself_with_groups(self) -> dict[str, Any]:
+        return await self.http.get(
+            "/rest/api/2/myself",
+            dict[str, Any],
+            what="read the acting user",
+            params={"expand": "groups"},
+        )
+
+    async def my_permissions(self, project: str) -> dict[str, Any]:
+        return await self.http.get(
+            "/rest/api/2/mypermissions",
+            dict[str, Any],
+            what=f"read the permissions in project {project}",
+            params={"projectKey": project},
+        )
+
+    async def project(self, project: str) -> dict[str, Any]:
+        return await self.http.get(
+            f"/rest/api/2/project/{project}", dict[str, Any], what=f"read project {project}"
+        )
+
+    async def project_role_ids(self, project: str) -> dict[str, Any]:
+        return await self.http.get(
+            f"/rest/api/2/project/{project}/role",
+            dict[str, Any],
+            what=f"list the roles of project {project}",
+        )
+
+    async def project_role(self, project: str, role_id: str) -> dict[str, Any]:
+        return await self.http.get(
+            f"/rest/api/2/project/{project}/role/{role_id}",
+            dict[str, Any],
+            what=f"read role {role_id} of project {project}",
+        )
+
+    async def service_desks(self) -> list[dict[str, Any]]:
+        """Every service desk (Jira Service Management), all pages."""
+        return await self._sd_pages("/rest/servicedeskapi/servicedesk", "list service desks")
+
+    async def request_types(self, desk_id: str) -> list[dict[str, Any]]:
+        return await self._sd_pages(
+            f"/rest/servicedeskapi/servicedesk/{desk_id}/requesttype",
+            f"list the request types of service desk {desk_id}",
+        )
+
+    async def _sd_pages(self, path: str, what: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for _ in range(_MAX_COMMENT_PAGES):
+            page = await self.http.get(
+                path, dict[str, Any], what=what, params={"start": str(len(found)), "limit": "50"}
+            )
+            values = page.get("values")
+            values = values if isinstance(values, list) else []
+            found.extend(v for v in values if isinstance(v, dict))
+            if page.get("isLastPage", True) or not values:
+                break
+        return found

@@ -1,21 +1,25 @@
 """The admin HTTP API (bearer token) under /admin/v1, served on the mapping listener.
 
 Users: list, link, unlink, automap, import; self-link (no admin token: a person's own two
-tokens are the proof). Links: show, unlink, export (NDJSON).
+tokens are the proof). Links: show, unlink, export (NDJSON). Trace:
+``GET /admin/v1/trace/{ref}`` (``pdjira trace`` as JSON).
 Every refusal is JSON ``{"error": "..."}`` saying what was wrong and what to do.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import msgspec
+from nats.js import JetStreamContext
 from pdjira_common.bearer import bearer_matches
 from pdjira_common.config import Config
 from pdjira_common.contracts import IncidentRef, Link, encode
 from pdjira_common.identity import SelfLinkRequest
 from pdjira_common.logging import get_logger
+from pdjira_common.trace import TraceAmbiguous, TraceNotFound, collect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -69,7 +73,12 @@ class ImportBody(msgspec.Struct, frozen=True, kw_only=True):
     rows: tuple[ImportRow, ...]
 
 
-def admin_app(config: Config, registries: Registries) -> Starlette:
+def admin_app(
+    config: Config,
+    registries: Registries,
+    *,
+    trace_js: Callable[[], JetStreamContext] | None = None,
+) -> Starlette:
     token = config.mapping.admin_token
     accounts = {a.id for a in config.pagerduty_accounts}
     instances = {j.id for j in config.jira_instances}
@@ -242,4 +251,33 @@ def admin_app(config: Config, registries: Registries) -> Starlette:
         Route(issue, guarded(show_link), methods=["GET"]),
         Route(issue, guarded(unlink_link), methods=["DELETE"]),
     ]
+    if trace_js is not None:
+        routes.append(Route(v1 + "/trace/{ref}", guarded(trace_handler(trace_js)), methods=["GET"]))
     return Starlette(routes=routes)
+
+
+def trace_handler(js: Callable[[], JetStreamContext]) -> Handler:
+    """``GET /admin/v1/trace/{ref}?instance=&account=&since=<hours>``: the trace of an issue key,
+    incident or issue id, entity or correlation id, as ``pdjira trace --json`` prints it."""
+
+    async def trace(request: Request) -> Response:
+        query = request.query_params
+        try:
+            hours = min(max(float(query.get("since", "24")), 0.0), 14 * 24.0)
+        except ValueError:
+            return _error(400, f"since: hours to look back, a number; got {query['since']!r}")
+        try:
+            found = await collect(
+                js(),
+                request.path_params["ref"],
+                instance=query.get("instance"),
+                account=query.get("account"),
+                since=timedelta(hours=hours),
+            )
+        except TraceAmbiguous as exc:
+            return _error(409, str(exc))
+        except TraceNotFound as exc:
+            return _error(404, str(exc))
+        return _json(found)
+
+    return trace

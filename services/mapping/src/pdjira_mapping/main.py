@@ -121,7 +121,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
         after_startup=(apply_consumer_settings, start_responders),
         on_shutdown=(stop_responders,),
     )
-    admin = admin_app(config, registries)
+    admin = admin_app(config, registries, trace_js=lambda: jetstream(broker))
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and str(scope.get("path", "")).startswith(ADMIN_PREFIX):

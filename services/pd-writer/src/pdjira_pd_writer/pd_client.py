@@ -332,3 +332,46 @@ class HttpPagerDutyClient:
         what = f"list notes of incident {incident_id}"
         path = f"/incidents/{incident_id}/notes"
         return (await self.http.get(path, IncidentNoteList, what=what)).notes
+
+    # ------------------------------------------------------------ webhook subscriptions
+    # (ingest's webhook check, through pdjira_pd_writer.webhooks; raw JSON in and out)
+
+    async def webhook_subscriptions(self) -> list[dict[str, Any]]:
+        """Every v3 webhook subscription of the account (classic pagination)."""
+        found: list[dict[str, Any]] = []
+        for number in range(_MAX_PAGES):
+            params = {"limit": str(_PAGE), "offset": str(number * _PAGE)}
+            page = await self.http.get(
+                "/webhook_subscriptions",
+                dict[str, Any],
+                what="list webhook subscriptions",
+                params=params,
+            )
+            found.extend(page.get("webhook_subscriptions") or [])
+            if not page.get("more"):
+                break
+        return found
+
+    async def webhook_subscription_call(
+        self, method: str, path: str, what: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``method /webhook_subscriptions<path>``; its JSON answer ({} when it has none)."""
+        response = await self.http.call(
+            method, f"/webhook_subscriptions{path}", what=what, json=body
+        )
+        if not response.content:
+            return {}
+        return self.http.decode(response, dict[str, Any], what=what)
+
+    # ------------------------------------------------------------ health (pdjira doctor)
+
+    async def users_matching(self, email: str) -> list[dict[str, Any]]:
+        """The users whose e-mail is ``email`` (with their role), from ``GET /users?query=``."""
+        params = {"query": email, "limit": "100"}
+        page = await self.http.get("/users", dict[str, Any], what="search users", params=params)
+        users = page.get("users")
+        return [
+            u
+            for u in (users if isinstance(users, list) else [])
+            if isinstance(u, dict) and str(u.get("email") or "").casefold() == email.casefold()
+        ]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from pdjira_common.logging import configure_logging
-from pdjira_common.service import config_from_command_line, run_asgi
+from pdjira_common.service import config_from_command_line, refuse_to_start, run_asgi
 
 from pdjira_rules.main import create_service
 from pdjira_rules.rule_loading import RuleLoadError
@@ -23,13 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         service = create_service(config)
     except RuleLoadError as exc:
-        print(
-            f"pdjira_rules: cannot start: {len(exc.problems)} problem(s) in the rules of {path}:",
-            file=sys.stderr,
+        refuse_to_start(
+            "pdjira_rules",
+            "rules_invalid",
+            error=f"cannot start: {len(exc.problems)} problem(s) in the rules of {path}",
+            problems=[str(problem) for problem in exc.problems],
+            fix=f"correct the rules; `pdjira config check {path}` lists the same problems",
         )
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        raise SystemExit(2) from None
     configure_logging("rules", config.log_level)
     run_asgi(service.asgi, config.listen.rules)
 

@@ -3,6 +3,8 @@
 Bearer token ``rules_service.admin_token``. Routes::
 
     GET    /rules?limit=25&offset=0&total=true  {"rules", "limit", "offset", "more", "total"}
+                             (each rule's ``pdjira`` says its kind and state: active,
+                             disabled, or refused with the problems)
     POST   /rules            {"rule": {...}} (+ account, instance, priority_map, ...) -> 200
     GET    /rules/{id}       {"rule": {...}, "account": ..., ...}
     PUT    /rules/{id}       replace -> 200
@@ -10,6 +12,9 @@ Bearer token ``rules_service.admin_token``. Routes::
     POST   /rules/validate   {"rules": [...], "simple_rules": [...]}
                              -> {"problems": [{"index", "path", "message"}],
                                  "simple_problems": [...] (when simple_rules were sent)}
+    GET    /rules/permissions  the Jira permissions the enabled rules need, checked live
+                             -> {"checks": [{"instance", "project", "check", "ok", "message",
+                                             "rules"}]}  (``pdjira doctor``)
 
 ``simple_rules`` are entries of a config's ``rules:`` (compiled and checked as the service
 does at start); their problems' paths are the config's, e.g. ``$.rules[0].on_resolve``.
@@ -25,7 +30,7 @@ the write is refused (503), never stored unvalidated.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qs
 
@@ -35,14 +40,21 @@ from pdjira_common.config import RulesSettings, SyncRule
 from pdjira_common.logging import get_logger
 
 from pdjira_rules.catalog import Target, create_targets, responders_of
+from pdjira_rules.permissions_needed import AccessFinding
 from pdjira_rules.reads import ReadFailed
 from pdjira_rules.rule_loading import RuleLoadError, config_problems, decode_wrapper
 from pdjira_rules.rule_model import ConfigPlace, PdjiraRule, StoredRule, UserReference
-from pdjira_rules.rule_validation import JiraCatalog, PdCatalog, Problem, validate_pdjira_rule
+from pdjira_rules.rule_validation import (
+    JiraCatalog,
+    PdCatalog,
+    Problem,
+    access_problems,
+    validate_pdjira_rule,
+)
 from pdjira_rules.simple_rules import compile_simple_rule
 from pdjira_rules.store import RuleConflict, RuleStore
 
-__all__ = ["PREFIX", "CatalogSource", "RulesApi", "rule_json", "wrapper_json"]
+__all__ = ["PREFIX", "CatalogSource", "RulesApi", "listed_json", "rule_json", "wrapper_json"]
 
 PREFIX: Final = "/rules"
 _log = get_logger(__name__)
@@ -56,6 +68,12 @@ class CatalogSource(Protocol):
     async def jira(self, instance: str, targets: Sequence[Target] = ()) -> JiraCatalog: ...
 
     async def pd(self, account: str, responders: Sequence[UserReference] = ()) -> PdCatalog: ...
+
+
+class AccessSource(Protocol):
+    """The live permission checks (``rules validate``, ``GET /rules/permissions``)."""
+
+    async def findings(self, rules: Sequence[PdjiraRule]) -> list[AccessFinding]: ...
 
 
 class _Simple:
@@ -114,6 +132,20 @@ def rule_json(stored: StoredRule) -> dict[str, Any]:
     return body
 
 
+def listed_json(stored: StoredRule, refused: Sequence[Problem] | None) -> dict[str, Any]:
+    """A listed rule: :func:`rule_json` with its kind ("simple": the config's ``rules:``,
+    compiled; "pagerduty": PagerDuty-style) and state ("active", "disabled", or "refused"
+    with the problems: it is left out of every decision until fixed)."""
+    body = rule_json(stored)
+    simple = stored.place is not None and stored.place.section == "rules"
+    state = "refused" if refused else "active" if stored.wrapped.rule.enabled else "disabled"
+    body["pdjira"]["kind"] = "simple" if simple else "pagerduty"
+    body["pdjira"]["state"] = state
+    if refused:
+        body["pdjira"]["refused"] = [str(p) for p in refused]
+    return body
+
+
 def wrapper_json(stored: StoredRule) -> dict[str, Any]:
     """``{"rule": {...}, "account": ..., "instance": ..., ...}``: what POST/PUT/GET answer."""
     extension = _extension(stored)
@@ -139,12 +171,16 @@ class RulesApi:
         instances: Sequence[str],
         store: RuleStore,
         catalogs: CatalogSource,
+        access: AccessSource | None = None,
+        refused: Callable[[], Mapping[str, Sequence[Problem]]] | None = None,
     ) -> None:
+        self._refused = refused or dict  # rule id -> problems: config rules the catalogs refused
         self._settings = settings
         self._accounts = tuple(accounts)
         self._instances = tuple(instances)
         self._store = store
         self._catalogs = catalogs
+        self._access = access
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -183,6 +219,8 @@ class RulesApi:
             raise _error(404, "Record not found")
         if parts[0] == "validate" and method == "POST":
             return 200, await self._validate(await _read_body(receive))
+        if parts[0] == "permissions" and method == "GET":
+            return 200, await self._permissions()
         rule_id = parts[0]
         if method == "GET":
             return 200, self._get(rule_id)
@@ -216,8 +254,9 @@ class RulesApi:
         rules = self._store.current()
         page = rules[offset : offset + limit]
         total = query.get("total", ["false"])[-1].lower() == "true"
+        refused = self._refused()
         return {
-            "rules": [rule_json(r) for r in page],
+            "rules": [listed_json(r, refused.get(r.id)) for r in page],
             "limit": limit,
             "offset": offset,
             "more": offset + limit < len(rules),
@@ -279,13 +318,55 @@ class RulesApi:
             raise _invalid(['$.simple_rules: expected a list of the config\'s "rules:" entries'])
         rules: list[object] = raw.get("rules", [])
         simple: list[object] = raw.get("simple_rules", [])
-        problems = await self.problems([*rules, *(_Simple(i, s) for i, s in enumerate(simple))])
+        items = [*rules, *(_Simple(i, s) for i, s in enumerate(simple))]
+        decoded, problems = await self._check(items)
+        problems = sorted([*problems, *await self._access_problems(items, decoded)], key=_first)
         found: dict[str, list[dict[str, object]]] = {"problems": []}
         if "simple_rules" in raw:
             found["simple_problems"] = []
         for i, p in problems:
             kind, index = ("problems", i) if i < len(rules) else ("simple_problems", i - len(rules))
             found[kind].append({"index": index, "path": p.path, "message": p.message})
+        return found
+
+    async def _permissions(self) -> dict[str, Any]:
+        """The Jira permissions (and service desk agent role) the enabled rules need, checked
+        live through the jira-writers."""
+        if self._access is None:
+            raise _error(503, "Permission checks are not available in this rules service")
+        rules = [r.wrapped for r in self._store.current() if r.wrapped.rule.enabled]
+        findings = await self._access.findings(rules)
+        return {
+            "checks": [
+                {
+                    "instance": f.instance,
+                    "project": f.project,
+                    "check": f.check,
+                    "ok": f.ok,
+                    "message": f.message,
+                    "rules": list(dict.fromkeys(u.rule for u in f.uses)),
+                }
+                for f in findings
+            ]
+        }
+
+    async def _access_problems(
+        self, items: Sequence[object], decoded: Sequence[PdjiraRule | None]
+    ) -> list[tuple[int, Problem]]:
+        """The permission problems of the decoded rules (each where the rule needs it)."""
+        valid = [w for w in decoded if w is not None]
+        if self._access is None or not valid:
+            return []
+        findings = await self._access.findings(valid)
+        found: list[tuple[int, Problem]] = []
+        for i, wrapped in enumerate(decoded):
+            if wrapped is None:
+                continue
+            mine = access_problems(findings, wrapped)
+            item = items[i]
+            if isinstance(item, _Simple):
+                mine = config_problems(mine, wrapped, item.place)
+            found.extend((i, p) for p in mine)
         return found
 
     # ------------------------------------------------------------------ validation
@@ -357,6 +438,10 @@ class RulesApi:
                 problems.extend((i, p) for p in found)
         problems.sort(key=lambda ip: ip[0])
         return decoded, problems
+
+
+def _first(found: tuple[int, Problem]) -> int:
+    return found[0]
 
 
 def _int_param(

@@ -3,18 +3,56 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from typing import Final, cast
 
 import msgspec
-from pdjira_common.contracts import AuditRecord, Event, IncidentEvent, encode
+from pdjira_common.contracts import AuditRecord, Event, IncidentEvent, RuleVerdict, encode
 
 from pdjira_rules.actors import UNLINKED_RULE
 from pdjira_rules.engine import ECHO, Decision
+from pdjira_rules.engine.scope import out_of_scope
+from pdjira_rules.rule_model import StoredRule
 
-__all__ = ["RECONCILED", "SERVICE", "audit_msg_id", "audit_record"]
+__all__ = [
+    "RECONCILED",
+    "REFUSED",
+    "SERVICE",
+    "Refused",
+    "audit_msg_id",
+    "audit_record",
+    "refused_of",
+    "refused_verdicts",
+]
 
 SERVICE = "rules"
 RECONCILE = "reconcile"  # the origin of an event made by the reconciliation poller
 RECONCILED = "from reconciliation"  # how such an event's audit summary starts
+REFUSED: Final = "refused at load"  # how the verdict of a refused rule starts
+
+# A rule left out of every decision (the live catalogs refused it) and its problems.
+Refused = Sequence[tuple[StoredRule, Sequence[object]]]
+
+
+def refused_of(rules: object) -> Refused:
+    """The refused rules of a rule source that keeps them (CheckedRules), else none."""
+    refused_rules = getattr(rules, "refused_rules", None)
+    return cast(Refused, refused_rules()) if callable(refused_rules) else ()
+
+
+def refused_verdicts(event: Event, refused: Refused) -> tuple[RuleVerdict, ...]:
+    """A verdict for each refused rule that would have applied to ``event`` (its account or
+    instance, services, projects and issue types): the event is not silently unmatched."""
+    return tuple(
+        RuleVerdict(
+            rule=stored.name,
+            matched=False,
+            reason=f"{REFUSED}: " + "; ".join(str(p) for p in problems) + "; fix the rule "
+            "(or Jira / PagerDuty) and it applies again",
+        )
+        for stored, problems in refused
+        if out_of_scope(stored, event) is None
+    )
 
 
 def _entity(event: Event) -> str:
@@ -43,16 +81,25 @@ def _what(decision: Decision) -> str:
     return f"{len(decision.commands)} command(s): {kinds}"
 
 
-def audit_record(event: Event, decision: Decision, *, recorded_at: str) -> AuditRecord:
+def audit_record(
+    event: Event, decision: Decision, *, recorded_at: str, refused: Refused = ()
+) -> AuditRecord:
+    withheld = refused_verdicts(event, refused) if refused else ()
+    summary = _summary(event, decision)
+    if withheld and not decision.verdicts:
+        summary = summary.replace("no rules configured", "no rule in effect")
+    if withheld:
+        names = ", ".join(v.rule for v in withheld)
+        summary += f"; {len(withheld)} rule(s) {REFUSED} would have applied: {names}"
     return AuditRecord(
         correlation_id=event.correlation_id,
         service=SERVICE,
         event_id=event.event_id,
         event_type=event.event_type if isinstance(event, IncidentEvent) else event.webhook_event,
         entity=_entity(event),
-        summary=_summary(event, decision),
+        summary=summary,
         recorded_at=recorded_at,
-        verdicts=decision.verdicts,
+        verdicts=(*decision.verdicts, *withheld),
         command_ids=tuple(c.command_id for c in decision.commands),
     )
 

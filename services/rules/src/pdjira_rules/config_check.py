@@ -72,6 +72,18 @@ class CheckedRules:
         live = {(r.id, r.updated_at) for r in self._store.current()}
         return {rid: problems for (rid, at), problems in self._refused.items() if (rid, at) in live}
 
+    def refused_rules(self) -> tuple[tuple[StoredRule, tuple[Problem, ...]], ...]:
+        """Every refused rule still in the store with its problems (the audit trail names them
+        for the events they would have applied to)."""
+        refused = self._refused
+        if not refused:
+            return ()
+        return tuple(
+            (r, refused[(r.id, r.updated_at)])
+            for r in self._store.current()
+            if (r.id, r.updated_at) in refused
+        )
+
     async def check_once(self) -> dict[str, tuple[Problem, ...]]:
         """Check every config rule now; ReadFailed when a writer does not answer."""
         rules = [r for r in self._store.current() if r.source == "config"]

@@ -27,7 +27,7 @@ from pdjira_common.requests import UserLookup, UserReply
 from pdjira_common.retry import Unprocessable, WaitForPrerequisite
 
 from pdjira_rules.actors import UnlinkedPolicy, actor_lookup, apply_unlinked_policy
-from pdjira_rules.audit import audit_msg_id, audit_record
+from pdjira_rules.audit import audit_msg_id, audit_record, refused_of
 from pdjira_rules.echoes import echo_probes, pair_probe
 from pdjira_rules.engine import Decision, LocalJql, decide_rules, jql_questions, needs_link
 from pdjira_rules.link_wait import (
@@ -240,7 +240,9 @@ async def _send(deciding: Deciding, event: Event, decision: Decision) -> None:
             msg_id=command.command_id,
             correlation_id=event.correlation_id,
         )
-    record = audit_record(event, decision, recorded_at=now.isoformat())
+    record = audit_record(
+        event, decision, recorded_at=now.isoformat(), refused=refused_of(deciding.rules)
+    )
     await publish(
         broker,
         record,

@@ -29,6 +29,7 @@ from pdjira_common.secrets import redact
 from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 
+from pdjira_rules.access_check import JiraAccessCheck
 from pdjira_rules.actors import unlinked_policy
 from pdjira_rules.admin_api import RulesApi
 from pdjira_rules.catalog import Catalogs
@@ -37,7 +38,7 @@ from pdjira_rules.handlers import Deciding, handle_event
 from pdjira_rules.metrics import RulesMetrics, broker_metrics_middleware
 from pdjira_rules.pending import KvPendingLinks
 from pdjira_rules.reads import JqlFallback, NatsReads
-from pdjira_rules.rule_loading import load_config_rules
+from pdjira_rules.rule_loading import rules_of_config
 from pdjira_rules.store import RuleStore
 
 __all__ = [
@@ -128,9 +129,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     """
     accounts = [a.id for a in config.pagerduty_accounts]
     instances = [j.id for j in config.jira_instances]
-    config_rules = load_config_rules(
-        config.pagerduty_rules, accounts, instances, simple_rules=config.rules
-    )
+    config_rules = rules_of_config(config)  # the same check as `pdjira config check`
     metrics = RulesMetrics()
     broker = make_broker(
         config.nats,
@@ -221,7 +220,15 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
     async def start_store() -> None:
         await store.start()
 
-    api = RulesApi(settings, accounts=accounts, instances=instances, store=store, catalogs=catalogs)
+    api = RulesApi(
+        settings,
+        accounts=accounts,
+        instances=instances,
+        store=store,
+        catalogs=catalogs,
+        access=JiraAccessCheck(reads),  # rules validate, GET /rules/permissions
+        refused=checked.refused,
+    )
 
     async def asgi(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and RulesApi.serves(str(scope.get("path", ""))):

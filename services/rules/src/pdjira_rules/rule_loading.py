@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pdjira_common.config import SyncRule
+from pdjira_common.config import Config, SyncRule, did_you_mean
 
 from pdjira_rules.rule_model import (
     ConfigPlace,
@@ -36,6 +36,7 @@ __all__ = [
     "decode_wrapper",
     "load_config_rules",
     "offline_problems",
+    "rules_of_config",
     "wrapper_of",
 ]
 
@@ -117,7 +118,8 @@ def decode_wrapper(
             problems.append(
                 Problem(
                     path=_prefixed(prefix, f"$.{key}"),
-                    message=f"unknown key {key!r}; known: {', '.join(WRAPPER_KEYS)}",
+                    message=f"unknown key {key!r}{did_you_mean(str(key), WRAPPER_KEYS)}; known: "
+                    f"{', '.join(WRAPPER_KEYS)}",
                 )
             )
     if "rule" not in raw:
@@ -232,3 +234,15 @@ def load_config_rules(
     if problems:
         raise RuleLoadError(problems)
     return tuple(loaded)
+
+
+def rules_of_config(config: Config) -> tuple[StoredRule, ...]:
+    """The rules of a loaded config as the rules service takes them at start, or RuleLoadError
+    with every problem (the service refuses to start on it; ``pdjira config check`` reports the
+    same problems)."""
+    return load_config_rules(
+        config.pagerduty_rules,
+        [a.id for a in config.pagerduty_accounts],
+        [j.id for j in config.jira_instances],
+        simple_rules=config.rules,
+    )

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from typing import Final, TypeGuard
 
 import msgspec
+from pdjira_common.config import did_you_mean
 
 from pdjira_rules.jql import JqlSyntaxError, parse
+from pdjira_rules.permissions_needed import AccessFinding
 from pdjira_rules.rule_model import (
     AutocreateIncidentItem,
     AutocreateIssueItem,
@@ -41,6 +43,7 @@ __all__ = [
     "Named",
     "PdCatalog",
     "Problem",
+    "access_problems",
     "find",
     "validate_pdjira_rule",
     "validate_rule",
@@ -306,7 +309,8 @@ class _Checker:
                 misplaced.add(key)  # one problem per cause: its params go unchecked
                 self.add(
                     f"{path}.actions[{i}]",
-                    f"action '{key}' does not apply here; actions: {', '.join(sorted(allowed))}",
+                    f"action '{key}' does not apply here{did_you_mean(key, allowed)}; actions: "
+                    f"{', '.join(sorted(allowed))}",
                 )
         for key in enabled_actions(item):
             ppath = f"{path}.actions_params.{key}"
@@ -407,3 +411,17 @@ def _is_template(value: object) -> TypeGuard[Template]:
     if isinstance(value, list):
         return all(isinstance(v, TemplateItem) for v in value)
     return isinstance(value, str | TemplateItem)
+
+
+def access_problems(findings: Iterable[AccessFinding], wrapped: PdjiraRule) -> list[Problem]:
+    """The failed permission checks (:mod:`pdjira_rules.permissions_needed`) that concern this
+    rule, at the first place in it that needs them (paths start ``$.rule``). A project that
+    does not exist is left to the reference checks, which list the projects that do."""
+    problems: list[Problem] = []
+    for finding in findings:
+        if finding.ok or finding.check == "MISSING" or finding.instance != wrapped.instance:
+            continue
+        use = next((u for u in finding.uses if u.rule == wrapped.rule.name), None)
+        if use is not None:
+            problems.append(Problem(path="$.rule" + use.path[1:], message=finding.message))
+    return problems

@@ -18,6 +18,7 @@ from pdjira_simulators.jira.gateway import USER_STATE_KEY, JiraGatewayMiddleware
 from pdjira_simulators.jira.registration import registration_routes
 from pdjira_simulators.jira.rest import rest_routes
 from pdjira_simulators.jira.runtime import JiraSimulator
+from pdjira_simulators.jira.service_desk import service_desk_routes
 from pdjira_simulators.jira.settings import JiraSettings
 
 __all__ = ["create_app"]
@@ -56,13 +57,19 @@ def create_app(settings: JiraSettings | None = None) -> Starlette:
     sim = JiraSimulator(settings or JiraSettings())
     return simulator_app(
         sim,
-        routes=[*admin_routes(sim), *registration_routes(sim), *rest_routes(sim)],
+        routes=[
+            *admin_routes(sim),
+            *registration_routes(sim),
+            *rest_routes(sim),
+            *service_desk_routes(sim),
+        ],
         gateway=Middleware(JiraGatewayMiddleware, sim=sim),
         actor=_acting_user,
         unavailable_body=msgspec.json.encode(error_body(["Service Unavailable (simulated fault)"])),
         throttled=_throttled,
         contract_error=_contract_error,
         # Webhook registration belongs to separate REST modules the document omits.
-        contract_exempt=("/rest/webhooks/", "/rest/jira-webhook/"),
+        # Jira Service Management's API (`/rest/servicedeskapi`) is not in the document either.
+        contract_exempt=("/rest/webhooks/", "/rest/jira-webhook/", "/rest/servicedeskapi/"),
         exception_handlers={JiraError: jira_error_handler, HTTPException: _http_error},
     )

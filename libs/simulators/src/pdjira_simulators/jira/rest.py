@@ -146,6 +146,7 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         properties = body.get("properties") or []
         if not isinstance(properties, list):
             raise JiraError(400, [], {"properties": "properties must be an array"})
+        _may_create(actor, fields)
         issue, events = state.create_issue(actor, fields, properties)
         if isinstance(body.get("update"), dict) and body["update"]:
             events += state.edit_issue(actor, issue, {}, body["update"])
@@ -156,29 +157,43 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             status_code=201,
         )
 
+    def _may_create(actor: JiraUser, fields: dict[str, Any]) -> None:
+        ref = fields.get("project")
+        key = (ref.get("key") or ref.get("id")) if isinstance(ref, dict) else None
+        project = cat.project(str(key)) if key else None
+        if project is not None and not (
+            sim.has_permission(actor, "BROWSE_PROJECTS", project.id)
+            and sim.has_permission(actor, "CREATE_ISSUES", project.id)
+        ):
+            raise JiraError(400, ["You do not have permission to create issues in this project."])
+
     def _issue(request: Request) -> Issue:
         issue = state.issue(request.path_params["key"])
         name = request.scope.get("state", {}).get(USER_STATE_KEY)
         user = cat.users.get(name) if name else None
-        if user is not None and not sim.has_permission(user, "BROWSE_PROJECTS"):
+        if user is not None and not sim.has_permission(user, "BROWSE_PROJECTS", issue.project_id):
             raise not_found()  # Jira hides issues the caller may not browse
         return issue
 
-    def _require(request: Request, permission: str, message: str) -> JiraUser:
+    def _require(request: Request, permission: str, message: str, issue: Issue) -> JiraUser:
         """The documented 403s (delete, properties, remote links)."""
         user = acting_user(sim, request)
-        if not sim.has_permission(user, permission):
+        if not sim.has_permission(user, permission, issue.project_id):
             raise JiraError(403, [message])
         return user
 
     async def my_permissions(request: Request) -> Response:
         user = acting_user(sim, request)
         q = request.query_params
+        scope: str | None = None
         if q.get("issueKey") or q.get("issueId"):
-            _issue_by_ref(str(q.get("issueKey") or q.get("issueId")))
+            scope = _issue_by_ref(str(q.get("issueKey") or q.get("issueId"))).project_id
         project_ref = q.get("projectKey") or q.get("projectId")
-        if project_ref and cat.project(project_ref) is None:
-            raise not_found(f"No project could be found with key '{project_ref}'.")
+        if project_ref:
+            scoped = cat.project(project_ref)
+            if scoped is None:
+                raise not_found(f"No project could be found with key '{project_ref}'.")
+            scope = scoped.id
         return JsonResponse(
             {
                 "permissions": {
@@ -188,7 +203,7 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
                         "name": name,
                         "type": "PROJECT",
                         "description": f"Ability to {name.lower()}.",
-                        "havePermission": sim.has_permission(user, key),
+                        "havePermission": sim.has_permission(user, key, scope),
                     }
                     for i, (key, name) in enumerate(PERMISSIONS.items(), start=10)
                 }
@@ -219,7 +234,7 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         update = body.get("update") or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
             raise JiraError(400, ["fields and update must be objects"])
-        if not sim.has_permission(actor, "EDIT_ISSUES"):
+        if not sim.has_permission(actor, "EDIT_ISSUES", issue.project_id):
             # Without Edit Issues no field is on the caller's edit screen.
             raise JiraError(
                 400,
@@ -237,7 +252,10 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
     async def delete_issue(request: Request) -> Response:
         issue = _issue(request)
         actor = _require(
-            request, "DELETE_ISSUES", "You do not have permission to delete issues in this project."
+            request,
+            "DELETE_ISSUES",
+            "You do not have permission to delete issues in this project.",
+            issue,
         )
         events = state.delete_issue(actor, issue)
         sim.emit(events, sim.base(request), issue=issue)
@@ -247,6 +265,9 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         actor = acting_user(sim, request)
         issue = _issue(request)
         body = await json_body(request)
+        if not sim.has_permission(actor, "ASSIGN_ISSUES", issue.project_id):
+            # The document: 401 "if the calling user does not have permission to assign".
+            raise JiraError(401, [f"User '{actor.name}' cannot assign issues in this project."])
         target = None if body.get("name") in (None, "-1") else {"name": body.get("name")}
         sim.emit(state.edit_issue(actor, issue, {"assignee": target}), sim.base(request))
         return Response(status_code=204)
@@ -277,7 +298,7 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         update = body.get("update") or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
             raise JiraError(400, ["fields and update must be objects"])
-        if not sim.has_permission(actor, "TRANSITION_ISSUES"):
+        if not sim.has_permission(actor, "TRANSITION_ISSUES", issue.project_id):
             # The document: 400 "if ... the user does not have permission to transition".
             raise JiraError(400, ["You do not have permission to transition this issue."])
         events = state.transition(actor, issue, str(int(str(raw_id))), fields, update)
@@ -306,6 +327,8 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         text = body.get("body")
         if not isinstance(text, str):
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
+        if not sim.has_permission(actor, "ADD_COMMENTS", issue.project_id):
+            raise JiraError(400, ["You do not have the permission to comment on this issue."])
         visibility = body.get("visibility") if isinstance(body.get("visibility"), dict) else None
         props = body.get("properties") if isinstance(body.get("properties"), list) else []
         comment, events = state.add_comment(actor, issue, text, visibility, props or [])
@@ -340,7 +363,7 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         issue = _issue(request)
         base = sim.base(request)
         if request.method in ("POST", "DELETE"):
-            _require(request, "LINK_ISSUES", "You do not have permission to link issues.")
+            _require(request, "LINK_ISSUES", "You do not have permission to link issues.", issue)
         if request.method == "POST":
             link, created = state.upsert_remote_link(issue, await json_body(request))
             return JsonResponse(
@@ -390,7 +413,9 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         issue = _issue(request)
         prop = request.path_params["prop"]
         if request.method in ("PUT", "DELETE"):
-            _require(request, "EDIT_ISSUES", "You do not have permission to edit this issue.")
+            _require(
+                request, "EDIT_ISSUES", "You do not have permission to edit this issue.", issue
+            )
         if request.method == "PUT":
             if len(prop) > 255:
                 raise JiraError(400, ["The property key can not be longer than 255 characters."])
@@ -430,8 +455,8 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             found = search(str(text), state, searcher)
         except jql.JqlError as exc:
             raise JiraError(400, [str(exc)]) from None
-        if not sim.has_permission(searcher, "BROWSE_PROJECTS"):
-            found = []  # only issues the caller may browse are found
+        # Only issues the caller may browse are found.
+        found = [i for i in found if sim.has_permission(searcher, "BROWSE_PROJECTS", i.project_id)]
         base = sim.base(request)
         page = found[start : start + max_results]
         return JsonResponse(

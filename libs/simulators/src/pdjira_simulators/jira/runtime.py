@@ -11,6 +11,7 @@ from starlette.requests import Request
 from pdjira_simulators.common.ratelimit import TokenBucketLimiter
 from pdjira_simulators.common.runtime import SimulatorCore
 from pdjira_simulators.jira import jql
+from pdjira_simulators.jira.access import PERMISSIONS, ProjectAccess, seed_access
 from pdjira_simulators.jira.catalog import JiraUser
 from pdjira_simulators.jira.search import matches
 from pdjira_simulators.jira.settings import JiraSettings
@@ -24,7 +25,7 @@ from pdjira_simulators.jira.webhooks import (
     substitute_url,
 )
 
-__all__ = ["SIM_WEBHOOK_NAME", "JiraSimulator", "RateLimitConfig"]
+__all__ = ["PERMISSIONS", "SIM_WEBHOOK_NAME", "JiraSimulator", "RateLimitConfig"]
 
 SIM_WEBHOOK_NAME = "pdjira simulator target"
 
@@ -47,20 +48,6 @@ class RateLimitConfig:
         }
 
 
-# Project permissions the simulator knows (key -> name), as `GET mypermissions` lists them.
-PERMISSIONS = {
-    "BROWSE_PROJECTS": "Browse Projects",
-    "CREATE_ISSUES": "Create Issues",
-    "EDIT_ISSUES": "Edit Issues",
-    "TRANSITION_ISSUES": "Transition Issues",
-    "RESOLVE_ISSUES": "Resolve Issues",
-    "ASSIGN_ISSUES": "Assign Issues",
-    "ADD_COMMENTS": "Add Comments",
-    "DELETE_ISSUES": "Delete Issues",
-    "LINK_ISSUES": "Link Issues",
-}
-
-
 class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
     """Everything one simulated instance needs; handlers close over one instance."""
 
@@ -79,6 +66,8 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
             log=self.deliveries, faults=self.webhook_faults, timeout=settings.webhook_timeout
         )
         self._install_login(settings)
+        self.access = ProjectAccess()
+        seed_access(self.state.catalog, self.access, settings.username)
         for type_ref, field_id in settings.required_on_create:
             self.require_on_create("OPS", type_ref, [field_id], extend=True)
         if settings.webhook_url:
@@ -105,9 +94,17 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
         if settings.token:
             self.tokens[settings.token] = settings.username
 
-    def has_permission(self, user: JiraUser, permission: str) -> bool:
+    def has_permission(
+        self, user: JiraUser, permission: str, project_id: str | None = None
+    ) -> bool:
+        """The user's restriction (``/_sim/permissions``), then, for a project, its scheme."""
         granted = self.permissions.get(user.name)
-        return granted is None or permission in granted
+        if granted is not None and permission not in granted:
+            return False
+        if project_id is None:
+            return True
+        groups = self.state.catalog.groups_of(user)
+        return self.access.holds(project_id, permission, user.name, groups)
 
     def captcha_required(self, username: str) -> bool:
         limit = self.settings.captcha_after
