@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
-import msgspec
 import nats
 import pytest
 from nats.aio.client import Client
-from pdjira_common.contracts import AuditRecord
+from pdjira_common.contracts import AuditRecord, decode_trail
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
@@ -207,8 +206,8 @@ async def audit_records(bus: Client, entity: str) -> list[AuditRecord]:
                 msg = await sub.next_msg(timeout=1.0)
             except TimeoutError:
                 break
-            record = msgspec.json.decode(msg.data, type=AuditRecord)
-            if record.entity == entity:
+            record = decode_trail(msg.data)  # decisions (rules) and writes (the writers)
+            if isinstance(record, AuditRecord) and record.entity == entity:
                 records.append(record)
     finally:
         await sub.unsubscribe()
