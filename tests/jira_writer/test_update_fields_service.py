@@ -72,7 +72,9 @@ async def test_catalog_reads_for_others(
         return msgspec.json.decode(answer.data, type=JiraNamesReply)
 
     projects = await ask("projects", JiraCatalogRead(instance=INSTANCE, what="projects"))
-    assert [(p.id, p.key, p.name) for p in projects.items] == [("10000", "OPS", "Operations")]
+    # The simulator's projects: OPS and the Jira Service Management desk HELP.
+    assert [(p.id, p.key) for p in projects.items] == [("10000", "OPS"), ("10001", "HELP")]
+    assert projects.items[0].name == "Operations"
     types = await ask("issue_types", JiraCatalogRead(instance=INSTANCE, what="issue_types"))
     assert ("10004", "Bug") in {(t.id, t.name) for t in types.items}
     resolutions = await ask("resolutions", JiraCatalogRead(instance=INSTANCE, what="resolutions"))
