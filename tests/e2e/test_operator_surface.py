@@ -71,3 +71,10 @@ def test_the_cli_reaches_the_stack_after_sourcing_its_env_file(stack: Stack) -> 
     check = pdjira("config", "check", str(stack.config_path))
     assert check.returncode == 0, check.stderr
     assert check.stdout.startswith("ok: ")
+    # The commands an operator runs first on a new install: no flags either.
+    doctor = pdjira("doctor")
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "all checks ok" in doctor.stdout
+    hooks = pdjira("webhooks", "check")
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    assert "ping round trip" in hooks.stdout

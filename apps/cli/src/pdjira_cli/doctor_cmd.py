@@ -38,7 +38,7 @@ from pdjira_common.nats_connect import connect_options
 from pdjira_common.requests import jira_read_subject, pd_read_subject
 from pdjira_common.urls import redact_url
 
-from pdjira_cli.admin_client import RULES, AdminError, connect
+from pdjira_cli.admin_client import CONFIG_HELP, RULES, AdminError, config_path, connect
 
 __all__ = ["Check", "register", "verdict"]
 
@@ -67,7 +67,7 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "doctor", help="check credentials, versions and permissions in Jira and PagerDuty"
     )
-    parser.add_argument("--config", required=True, help="the pdjira YAML config file")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("--url", help="rules service URL (default: from listen.rules)")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     parser.set_defaults(handler=_doctor)
@@ -85,11 +85,13 @@ def verdict(checks: list[Check]) -> int:
 
 def _doctor(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config)
-    except ConfigError as exc:
+        path = config_path(args)
+        config = load_config(path)
+    except (AdminError, ConfigError) as exc:
         print(f"pdjira: {exc}", file=sys.stderr)
         return CONFIG
-    checks = _base_urls(config, Path(args.config))
+    args.config = path  # the rules checks connect with it too
+    checks = _base_urls(config, Path(path))
     checks += asyncio.run(_writer_checks(config))
     checks += _rules_checks(args)
     code = verdict(checks)

@@ -16,7 +16,15 @@ from typing import Any
 import httpx
 from pdjira_common.config import ConfigError, load_config
 
-from pdjira_cli.admin_client import AdminError, add_common, admin_client, check, pick, run
+from pdjira_cli.admin_client import (
+    CONFIG_ENV,
+    AdminError,
+    add_common,
+    admin_client,
+    check,
+    pick,
+    run,
+)
 
 __all__ = ["parse_users_csv", "read_token", "register"]
 
@@ -62,7 +70,10 @@ def _register_self_link(sub: Any) -> None:
         "(Profile > Personal Access Tokens): each is checked once and never stored. Give them "
         "in files or environment variables (never on the command line), or type them.",
     )
-    parser.add_argument("--config", help="the pdjira YAML config (finds the mapping service)")
+    parser.add_argument(
+        "--config",
+        help=f"the pdjira YAML config, finds the mapping service (default ${CONFIG_ENV})",
+    )
     parser.add_argument("--url", help="mapping service URL (default: listen.mapping of --config)")
     parser.add_argument("--account", help="PagerDuty account id (default: the only one)")
     parser.add_argument("--instance", help="Jira instance id (default: the only one)")
@@ -218,9 +229,9 @@ def read_token(
 
 def _self_link_target(args: argparse.Namespace) -> tuple[str, str, str]:
     """The mapping URL, account and instance (from --config, or --url with both ids)."""
-    if args.config:
+    if args.config or (os.environ.get(CONFIG_ENV) and not args.url):
         try:
-            config = load_config(args.config)
+            config = load_config(args.config or os.environ[CONFIG_ENV])
         except ConfigError as exc:
             raise AdminError(str(exc)) from None
         account = pick("account", args.account, [a.id for a in config.pagerduty_accounts])
@@ -229,7 +240,9 @@ def _self_link_target(args: argparse.Namespace) -> tuple[str, str, str]:
         host = "127.0.0.1" if listen.host in ("0.0.0.0", "::", "") else listen.host
         return args.url or f"http://{host}:{listen.port}", account, instance
     if not (args.url and args.account and args.instance):
-        raise AdminError("give --config, or --url with --account and --instance")
+        raise AdminError(
+            f"give --config (or set {CONFIG_ENV}), or --url with --account and --instance"
+        )
     return args.url, args.account, args.instance
 
 
