@@ -78,9 +78,11 @@ async def test_the_handler_evaluates_each_rules_jql_once_per_event(
     async def no_echoes(*_: Any) -> frozenset[str]:
         return frozenset()
 
-    async def answers(_jql: Any, _event: Event, questions: tuple[str, ...]) -> dict[str, bool]:
+    async def answers(
+        _jql: Any, _event: Event, questions: tuple[str, ...]
+    ) -> tuple[dict[str, bool], tuple[()]]:
         asked.append(questions)
-        return dict.fromkeys(questions, False)
+        return dict.fromkeys(questions, False), ()  # answers, none refused by Jira
 
     async def send(_deciding: Any, _event: Event, decision: Decision) -> None:
         sent.append(decision)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 
 import pytest
 from pdjira_rules.jql import UNKNOWN, Truth, evaluate, parse
@@ -81,30 +81,23 @@ CASES: list[tuple[str, Truth]] = [
     ("resolution is not empty", F),
     ("fixVersion is EMPTY", T),
     ("fixVersion = 1.0", F),
-    # text search
-    ("summary ~ database", T),
-    ('summary ~ "connection pool"', T),
-    ("summary ~ DATA", T),
-    ("summary ~ missing", F),
-    ("summary !~ missing", T),
-    ("summary !~ checkout", F),
-    ("summary ~ 'pool checkout'", T),  # every term, any order
-    ("summary ~ 'pool cart'", F),
-    ('summary ~ "\\"pool exhausted\\""', T),  # an inner phrase
-    ('summary ~ "\\"exhausted pool\\""', F),
-    ("summary ~ 'exhaust*'", T),
-    ("summary ~ 'c?eckout'", T),
+    # text search: Jira's analyzer (tokens, English stems) is not imitated, so Jira decides;
+    # only "an empty field contains nothing" is local (see test_jql_semantics.py)
+    ("summary ~ database", U),
+    ('summary ~ "connection pool"', U),
+    ("summary ~ missing", U),
+    ("summary !~ missing", U),
+    ("summary ~ 'exhaust*'", U),
     ("summary ~ '-checkout'", U),  # Lucene prohibit operator
     ("summary ~ 'pool OR cart'", U),
     ("summary ~ 'pool~'", U),  # fuzzy search
-    ("description ~ runbook", T),
-    ("description ~ 'HTTP 500'", T),
+    ("description ~ runbook", U),
     ("environment ~ anything", F),
-    ("environment !~ anything", F),
+    ("environment !~ anything", U),
     ("summary = 'Database'", U),  # Jira refuses '=' on text fields
     ("summary is not empty", T),
     ("environment is empty", T),
-    ("text ~ runbook", T),
+    ("text ~ runbook", U),
     ("text ~ nowhere", U),  # comments are not in the payload
     # key
     ("key = PD-12", T),
@@ -139,26 +132,17 @@ CASES: list[tuple[str, Truth]] = [
     ("created > someday", U),  # Jira would refuse the value: let it say so
     ("created > startOfDay()", U),
     ("created > now()", U),
-    # custom fields: by id, by name, quoted names, shapes
-    ("cf[10010] = Gold", T),
-    ("cf[10010] = gold", T),
-    ("cf[10010] = 10300", T),
-    ("cf[10010] != Silver", T),
-    ('"Customer Tier" = Gold', T),
-    ("'customer tier' in (Silver, Bronze)", F),
-    ("cf[10020] > 5", T),
-    ("cf[10020] >= 7.5", T),
-    ("cf[10020] < 7", F),
-    ("cf[10020] = 7.5", T),
-    ('"Impact Score" = "7.50"', T),
-    ('"Go Live" < 2026-11-02', T),
-    ('"Go Live" > -1d', F),
-    ("Teams = sre", T),
-    ("Teams in (Payments)", T),
-    ("Teams not in (Payments)", F),
-    ("Teams ~ pay", T),
+    # custom fields: their type (which Jira knows) decides =, <, IN; EMPTY is local
+    ("cf[10010] = Gold", U),
+    ("cf[10010] != Silver", U),
+    ('"Customer Tier" = Gold', U),
+    ("'customer tier' in (Silver, Bronze)", U),
+    ("cf[10020] > 5", U),
+    ('"Go Live" < 2026-11-02', U),
+    ("Teams ~ pay", U),
     ("Region is EMPTY", T),
-    ("Region = EU", F),
+    ("Teams is not EMPTY", T),
+    ("Region = EU", U),
     ("cf[10099] = x", U),  # not carried in the payload
     ('"Absent Field" is empty', U),
     # boolean structure: precedence, NOT, parentheses, Kleene logic
@@ -200,7 +184,8 @@ CASES: list[tuple[str, Truth]] = [
 
 @pytest.mark.parametrize(("jql", "expected"), CASES)
 def test_evaluate(jql: str, expected: Truth) -> None:
-    result = evaluate(parse(jql), issue(), now=NOW, field_ids=FIELD_IDS)
+    # The searching user's zone is UTC here (absolute dates are read in it).
+    result = evaluate(parse(jql), issue(), now=NOW, field_ids=FIELD_IDS, tz=UTC)
     assert result is expected
 
 
@@ -212,8 +197,9 @@ def test_absolute_dates_are_read_in_the_given_zone() -> None:
     # created is 10:00 UTC; "10:30" read in UTC+1 is 09:30 UTC, read in UTC it is 10:30.
     query = parse('created > "2026-11-20 10:30"')
     assert evaluate(query, issue(), now=NOW, tz=timezone(timedelta(hours=1))) is True
-    assert evaluate(query, issue(), now=NOW) is False
+    assert evaluate(query, issue(), now=NOW, tz=UTC) is False
     assert evaluate(query, issue(), now=NOW, tz=timezone(timedelta(hours=-1))) is False
+    assert evaluate(query, issue(), now=NOW) is UNKNOWN  # the zone is not known
 
 
 def test_unknown_is_not_silently_falsy() -> None:

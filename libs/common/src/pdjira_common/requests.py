@@ -238,6 +238,9 @@ class JiraSearchReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira
     total: int = 0
     issues: tuple[JiraIssueSummary, ...] = ()
     error: str | None = None
+    # Jira refused the query itself (400, bad JQL; ``error`` has Jira's words): asking again
+    # will not help.
+    rejected: bool = False
 
 
 class JiraCreateMetaRead(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_createmeta.v1"):

@@ -24,6 +24,7 @@ def register_reads(broker: NatsBroker, reads: JiraReads) -> None:
         "statuses": reads.statuses,
         "priorities": reads.priorities,
         "changes": reads.changes,  # the reconciliation poller's
+        "time_zone": reads.time_zone,  # the rules service's, for JQL dates
         **{what: reads.catalog_of(what) for what in CATALOGS},
     }
     for what, answer in answers.items():

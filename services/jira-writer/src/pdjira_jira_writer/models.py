@@ -203,6 +203,7 @@ class User(msgspec.Struct, frozen=True):
     key: str
     emailAddress: str | None = None
     displayName: str | None = None
+    timeZone: str | None = None  # the profile's zone, e.g. "Europe/Berlin" (GET /myself)
 
 
 # ---------------------------------------------------------------- reconciliation reads

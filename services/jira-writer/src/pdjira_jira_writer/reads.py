@@ -12,6 +12,7 @@ import msgspec
 from pdjira_common.contracts import FieldChange
 from pdjira_common.facts import JiraUser as JiraUserFacts
 from pdjira_common.facts import read_issue_fields, read_jira_user
+from pdjira_common.jira_zone import JiraTimeZoneRead, JiraTimeZoneReply
 from pdjira_common.requests import (
     JiraCatalogRead,
     JiraChangesRead,
@@ -33,10 +34,18 @@ from pdjira_common.requests import (
     JiraUserSearch,
     JiraUsersReply,
 )
+from pdjira_writer.errors import Refused
 from pdjira_writer.reads import read_from
 
 from pdjira_jira_writer.jira_client import JiraApi
-from pdjira_jira_writer.models import ChangedIssue, ChangedIssuePage, Named, Project, User
+from pdjira_jira_writer.models import (
+    ChangedIssue,
+    ChangedIssuePage,
+    Named,
+    Project,
+    SearchResults,
+    User,
+)
 from pdjira_jira_writer.spec import SPEC
 
 __all__ = ["CATALOGS", "JiraChangesApi", "JiraReads", "changes_jql", "issue_changes"]
@@ -51,6 +60,12 @@ _LISTS: dict[str, Callable[[JiraApi], Awaitable[tuple[Named, ...] | tuple[Projec
     "resolutions": lambda c: c.resolutions(),
     "fields": lambda c: c.fields(),
 }
+
+
+class _Rejected(msgspec.Struct, frozen=True):
+    """Jira answered a search 400: its JQL is refused (``reason``: Jira's words)."""
+
+    reason: str
 
 
 def _named(items: tuple[Named, ...]) -> tuple[JiraNamed, ...]:
@@ -81,15 +96,37 @@ class JiraReads:
         return JiraUsersReply(users=users)
 
     async def search(self, request: JiraSearchRead) -> JiraSearchReply:
-        result = await self._run(
-            request.instance,
-            "search",
-            lambda c: c.search(request.jql, max_results=request.max_results),
-        )
+        async def search(client: JiraApi) -> SearchResults | _Rejected:
+            try:
+                return await client.search(request.jql, max_results=request.max_results)
+            except Refused as exc:
+                if exc.status_code == 400:  # the JQL itself: asking again will not help
+                    return _Rejected(exc.reason)
+                raise
+
+        result = await self._run(request.instance, "search", search)
+        if isinstance(result, _Rejected):
+            return JiraSearchReply(error=result.reason, rejected=True)
         if isinstance(result, str):
             return JiraSearchReply(error=result)
         issues = tuple(JiraIssueSummary(id=i.id, key=i.key, status=i.status) for i in result.issues)
         return JiraSearchReply(total=result.total, issues=issues)
+
+    async def time_zone(self, request: JiraTimeZoneRead) -> JiraTimeZoneReply:
+        """The integration user's time zone (``GET /myself`` ``timeZone``): the zone Jira reads
+        absolute JQL dates in for pdjira's searches."""
+
+        async def read(client: JiraApi) -> User:
+            acting = getattr(client, "acting_user", None)
+            if acting is None:
+                raise TypeError("this Jira client cannot read the acting user")
+            user: User = await acting()
+            return user
+
+        result = await self._run(request.instance, "myself", read)
+        if isinstance(result, str):
+            return JiraTimeZoneReply(error=result)
+        return JiraTimeZoneReply(time_zone=result.timeZone or None)
 
     async def create_meta(self, request: JiraCreateMetaRead) -> JiraCreateMetaReply:
         result = await self._run(

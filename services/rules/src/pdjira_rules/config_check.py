@@ -61,21 +61,60 @@ class CheckedRules:
         self._recheck_every = recheck_every
         # (id, updated_at) of refused rules: a new version of the rule is not refused by it.
         self._refused: dict[tuple[str, str], tuple[Problem, ...]] = {}
+        # (id, updated_at) of rules, of any source, whose JQL Jira refused (a 400 on search).
+        self._jql_refused: dict[tuple[str, str], tuple[Problem, ...]] = {}
         self._task: asyncio.Task[None] | None = None
         self.checked = asyncio.Event()
 
     def current(self) -> tuple[StoredRule, ...]:
-        return tuple(r for r in self._store.current() if (r.id, r.updated_at) not in self._refused)
+        refused = self._all_refused()
+        return tuple(r for r in self._store.current() if (r.id, r.updated_at) not in refused)
+
+    def _all_refused(self) -> dict[tuple[str, str], tuple[Problem, ...]]:
+        if not self._jql_refused:
+            return self._refused
+        merged = dict(self._refused)
+        for key, problems in self._jql_refused.items():
+            merged[key] = merged.get(key, ()) + problems
+        return merged
 
     def refused(self) -> dict[str, tuple[Problem, ...]]:
-        """Rule id -> its problems, for every refused config rule still in the store."""
+        """Rule id -> its problems, for every refused rule still in the store."""
         live = {(r.id, r.updated_at) for r in self._store.current()}
-        return {rid: problems for (rid, at), problems in self._refused.items() if (rid, at) in live}
+        return {
+            rid: problems
+            for (rid, at), problems in self._all_refused().items()
+            if (rid, at) in live
+        }
+
+    def refuse_jql(self, instance: str, jql: str, reason: str) -> tuple[str, ...]:
+        """Refuse every rule of ``instance`` with an autocreate_incidents item whose JQL is
+        ``jql``: Jira refused it (``reason``, Jira's words). Until the rule is changed (a new
+        version is not refused by it); the ids of the rules refused."""
+        found: list[str] = []
+        for rule in self._store.current():
+            if rule.wrapped.instance != instance:
+                continue
+            config = rule.wrapped.rule.config
+            problems = tuple(
+                Problem(
+                    path=f"$.config.autocreate_incidents_config[{i}].jql",
+                    message=f"Jira refused this JQL: {reason}",
+                )
+                for i, item in enumerate(config.autocreate_incidents_config)
+                if item.jql == jql
+            )
+            if problems:
+                self._jql_refused[(rule.id, rule.updated_at)] = problems
+                found.append(rule.id)
+        live = {(r.id, r.updated_at) for r in self._store.current()}
+        self._jql_refused = {k: v for k, v in self._jql_refused.items() if k in live}
+        return tuple(found)
 
     def refused_rules(self) -> tuple[tuple[StoredRule, tuple[Problem, ...]], ...]:
         """Every refused rule still in the store with its problems (the audit trail names them
         for the events they would have applied to)."""
-        refused = self._refused
+        refused = self._all_refused()
         if not refused:
             return ()
         return tuple(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 from faststream.nats import NatsBroker
@@ -42,10 +42,11 @@ from pdjira_rules.link_wait import (
 )
 from pdjira_rules.metrics import RulesMetrics
 from pdjira_rules.pending import PendingLinks
+from pdjira_rules.reads import JqlRejected
 from pdjira_rules.routing import command_subject
 from pdjira_rules.rule_model import StoredRule
 
-__all__ = ["Deciding", "JqlAsker", "RuleSource", "handle_event"]
+__all__ = ["Deciding", "JqlAsker", "RuleSource", "ZoneSource", "handle_event"]
 
 
 class RuleSource(Protocol):
@@ -61,6 +62,12 @@ class JqlAsker(Protocol):
     async def ask(self, instance: str, issue_key: str, jql: str, *, as_of: int = 0) -> bool: ...
 
 
+class ZoneSource(Protocol):
+    """The zone Jira reads JQL dates in for pdjira on ``instance`` (None: not known)."""
+
+    async def zone(self, instance: str) -> tzinfo | None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class Deciding:
     """What deciding an event uses; ``link_wait``: seconds an event waits for a pending link."""
@@ -72,6 +79,7 @@ class Deciding:
     jql: JqlAsker | None = None
     link_wait: float = 600.0
     unlinked: UnlinkedPolicy | None = None  # None: changes of unlinked people are applied
+    zones: ZoneSource | None = None  # None: JQL date clauses that need the zone go to Jira
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +92,7 @@ class _Known:
     jira_answers: Mapping[str, bool]
     local_jql: LocalJql | None  # the JQL truths evaluated for the questions, reused to decide
     actor: UserReply | None = None  # mapping's answer about who acted (unlinked_users: ignore)
+    rejected: tuple[JqlRejected, ...] = ()  # JQL Jira refused (400): their rules are refused
 
 
 _log = get_logger("pdjira_rules")
@@ -95,6 +104,8 @@ async def handle_event(deciding: Deciding, event: Event, *, arrived: datetime) -
     bind_correlation_id(event.correlation_id)
     in_effect = deciding.rules.current()
     known = await _ask(deciding, event, in_effect, arrived)
+    if known.rejected:
+        in_effect = _refuse_rejected(deciding.rules, event, known.rejected)
     decision = decide_rules(
         event,
         in_effect,
@@ -124,9 +135,9 @@ async def _ask(
     actor = await _actor(broker, actor_lookup(event, link, deciding.unlinked))
     echoes = await _echoes(broker, event, link)
     synced_as = None if echoes & {"note", "comment"} else await _synced_as(broker, event, link)
-    local_jql = LocalJql(event) if isinstance(event, IssueEvent) else None
+    local_jql = await _local_jql(deciding, event)
     questions = jql_questions(event, rules, link, local_jql=local_jql)
-    answers = await _jira_answers(deciding.jql, event, questions)
+    answers, rejected = await _jira_answers(deciding.jql, event, questions)
     return _Known(
         link=link,
         echoes=echoes,
@@ -134,7 +145,35 @@ async def _ask(
         jira_answers=answers,
         local_jql=local_jql,
         actor=actor,
+        rejected=rejected,
     )
+
+
+async def _local_jql(deciding: Deciding, event: Event) -> LocalJql | None:
+    if not isinstance(event, IssueEvent):
+        return None
+    zone = await deciding.zones.zone(event.instance) if deciding.zones is not None else None
+    return LocalJql(event, zone)
+
+
+def _refuse_rejected(
+    rules: RuleSource, event: Event, rejected: Sequence[JqlRejected]
+) -> tuple[StoredRule, ...]:
+    """Refuse the rules whose JQL Jira refused (with Jira's words); the rules in effect now.
+    A rule source that cannot refuse leaves them undecided (the verdict says Jira's answer is
+    missing); the event is decided either way, never retried for a query Jira will refuse."""
+    refuse = getattr(rules, "refuse_jql", None)
+    for exc in rejected:
+        _log.error(
+            "jql_rejected_by_jira",
+            instance=getattr(event, "instance", None),
+            jql=exc.jql,
+            reason=exc.reason,
+            fix="correct the rule's JQL (pdjira jql check); the rule is refused until then",
+        )
+        if callable(refuse):
+            refuse(getattr(event, "instance", ""), exc.jql, exc.reason)
+    return rules.current()
 
 
 async def _actor(broker: NatsBroker, lookup: UserLookup | None) -> UserReply | None:
@@ -216,12 +255,17 @@ async def _synced_as(broker: NatsBroker, event: Event, link: Link | None) -> str
 
 async def _jira_answers(
     jql: JqlAsker | None, event: Event, questions: Sequence[str]
-) -> Mapping[str, bool]:
+) -> tuple[Mapping[str, bool], tuple[JqlRejected, ...]]:
     if jql is None or isinstance(event, IncidentEvent):
-        return {}
-    return {
-        q: await jql.ask(event.instance, event.key, q, as_of=event.timestamp_ms) for q in questions
-    }
+        return {}, ()
+    answers: dict[str, bool] = {}
+    rejected: list[JqlRejected] = []
+    for q in questions:
+        try:
+            answers[q] = await jql.ask(event.instance, event.key, q, as_of=event.timestamp_ms)
+        except JqlRejected as exc:
+            rejected.append(exc if exc.jql else JqlRejected(exc.reason, jql=q))
+    return answers, tuple(rejected)
 
 
 async def _send(deciding: Deciding, event: Event, decision: Decision) -> None:

@@ -37,7 +37,7 @@ from pdjira_rules.config_check import CheckedRules
 from pdjira_rules.handlers import Deciding, handle_event
 from pdjira_rules.metrics import RulesMetrics, broker_metrics_middleware
 from pdjira_rules.pending import KvPendingLinks
-from pdjira_rules.reads import JqlFallback, NatsReads
+from pdjira_rules.reads import JiraZones, JqlFallback, NatsReads
 from pdjira_rules.rule_loading import rules_of_config
 from pdjira_rules.store import RuleStore
 
@@ -165,6 +165,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
         pending=KvPendingLinks(open_pending),
         link_wait=settings.link_wait,
         unlinked=unlinked_policy(config),
+        zones=JiraZones(reads),  # the integration user's zone, for JQL dates
     )
     lanes: list[PartitionedLanes] = []
 

@@ -3,25 +3,36 @@ fallback: "does issue X match this JQL?" asked of Jira when the local evaluator 
 
 A writer that does not answer is an error that says which writer and subject, never an empty
 answer: a catalog read that fails refuses the rule, a fallback search that fails retries the
-event.
+event — unless Jira refused the query itself (400, bad JQL): that is :class:`JqlRejected`, and
+the rule with that JQL is refused, never retried.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Any, Final, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from pdjira_common.bus import Retryable
 from pdjira_common.contracts import encode
+from pdjira_common.jira_zone import TIME_ZONE_READ, JiraTimeZoneRead, JiraTimeZoneReply
 from pdjira_common.requests import JiraSearchRead, JiraSearchReply, jira_read_subject
 
 from pdjira_rules.jql import JqlSyntaxError, jira_fallback_query
 
-__all__ = ["JqlFallback", "NatsReads", "ReadFailed", "WriterUnavailable"]
+__all__ = [
+    "JiraZones",
+    "JqlFallback",
+    "JqlRejected",
+    "NatsReads",
+    "ReadFailed",
+    "WriterUnavailable",
+]
 
 T = TypeVar("T")
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
@@ -34,6 +45,16 @@ class ReadFailed(Exception):
 
 class WriterUnavailable(ReadFailed):
     """The writer did not answer at all (not running, or too slow)."""
+
+
+class JqlRejected(ReadFailed):
+    """Jira refused a search's JQL (400): asking again will not help. ``jql``: the rule's JQL,
+    ``reason``: Jira's words."""
+
+    def __init__(self, reason: str, *, jql: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.jql = jql
 
 
 def writer_name(subject: str) -> str:
@@ -72,6 +93,8 @@ class NatsReads:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise ReadFailed(f"{who} answered {subject} with a bad reply: {exc}") from None
         error = getattr(result, "error", None)
+        if error and getattr(result, "rejected", False) is True:
+            raise JqlRejected(str(error))
         if error:
             raise ReadFailed(f"{who} could not answer {subject}: {error}")
         return result
@@ -81,7 +104,8 @@ class JqlFallback:
     """``ask(instance, issue_key, jql, as_of=...)``: does the issue match? Jira's answer is
     reused for ``ttl`` seconds per (instance, key, jql, as_of) — ``as_of`` is the time of the
     event asking, so a redelivery or a second rule reuses the answer but a later change of the
-    issue asks again. No answer raises Retryable: retried, not guessed."""
+    issue asks again. No answer raises Retryable: retried, not guessed; a query Jira refuses
+    (400) raises :class:`JqlRejected`: the rule is refused, the event not retried."""
 
     def __init__(
         self,
@@ -113,6 +137,8 @@ class JqlFallback:
                 JiraSearchRead(instance=instance, jql=query, max_results=1),
                 JiraSearchReply,
             )
+        except JqlRejected as exc:
+            raise JqlRejected(exc.reason, jql=jql) from exc
         except ReadFailed as exc:
             raise Retryable(f"JQL fallback search failed: {exc}") from exc
         matched = reply.total > 0 or any(i.key == issue_key for i in reply.issues)
@@ -123,3 +149,52 @@ class JqlFallback:
                     self._cache.clear()
             self._cache[key] = (now + self._ttl, matched)
         return matched
+
+
+class JiraZones:
+    """``zone(instance)``: the time zone Jira reads absolute JQL dates in for pdjira (the
+    integration user's, ``GET /myself`` ``timeZone``), None when not known (no answer, an
+    unknown zone name): date clauses are then Jira's to decide. Answers are kept ``ttl``
+    seconds, a failure ``retry_after`` seconds (not asked again for every event)."""
+
+    def __init__(
+        self,
+        reads: NatsReads,
+        *,
+        ttl: float = 600.0,
+        retry_after: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._reads = reads
+        self._ttl = ttl
+        self._retry_after = retry_after
+        self._clock = clock
+        self._cache: dict[str, tuple[float, tzinfo | None]] = {}
+
+    async def zone(self, instance: str) -> tzinfo | None:
+        now = self._clock()
+        cached = self._cache.get(instance)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            reply = await self._reads.ask(
+                jira_read_subject(instance, TIME_ZONE_READ),
+                JiraTimeZoneRead(instance=instance),
+                JiraTimeZoneReply,
+            )
+        except ReadFailed:
+            self._cache[instance] = (now + self._retry_after, None)
+            return None
+        zone = zone_of(reply.time_zone)
+        self._cache[instance] = (now + (self._ttl if zone is not None else self._retry_after), zone)
+        return zone
+
+
+def zone_of(name: str | None) -> tzinfo | None:
+    """The zone Jira names (IANA, e.g. "Europe/Berlin"), None if absent or unknown here."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

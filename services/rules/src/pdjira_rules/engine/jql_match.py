@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from functools import lru_cache
 
 from pdjira_common.contracts import IssueEvent
@@ -33,25 +34,29 @@ def _parse(jql: str) -> Query | str:
         return str(exc)
 
 
-def local_truth(jql: str, event: IssueEvent) -> Truth | None:
-    """True / False / UNKNOWN against the event's issue; None if the JQL does not parse."""
+def local_truth(jql: str, event: IssueEvent, tz: tzinfo | None = None) -> Truth | None:
+    """True / False / UNKNOWN against the event's issue; None if the JQL does not parse.
+    ``tz``: the zone Jira reads dates in for pdjira (the integration user's); None: not known,
+    so a clause that depends on it is UNKNOWN."""
     query = _parse(jql)
     if isinstance(query, str):
         return None
-    return evaluate(query, event, now=event_time(event))
+    return evaluate(query, event, now=event_time(event), tz=tz)
 
 
 class LocalJql:
-    """The local truth of each JQL against one event's issue, evaluated on first use only."""
+    """The local truth of each JQL against one event's issue, evaluated on first use only;
+    ``tz`` as in :func:`local_truth`."""
 
-    def __init__(self, event: IssueEvent) -> None:
+    def __init__(self, event: IssueEvent, tz: tzinfo | None = None) -> None:
         self.event = event
+        self.tz = tz
         self._truths: dict[str, Truth | None] = {}
 
     def truth(self, jql: str) -> Truth | None:
         """As :func:`local_truth` (None: unparsable), remembered for this event."""
         if jql not in self._truths:
-            self._truths[jql] = local_truth(jql, self.event)
+            self._truths[jql] = local_truth(jql, self.event, self.tz)
         return self._truths[jql]
 
 

@@ -1,26 +1,37 @@
 """Evaluate parsed JQL against one issue, in three-valued (Kleene) logic.
 
-``evaluate`` answers True, False or UNKNOWN. UNKNOWN means "only Jira can say" (a function,
-a history operator, a field we cannot resolve or the payload does not carry, an operator Jira
-would refuse for that field); AND/OR/NOT still decide when the known part is enough
-(``False AND UNKNOWN`` is False). On UNKNOWN the caller asks Jira with
-:func:`pdjira_rules.jql.fallback.jira_fallback_query`.
+``evaluate`` answers True, False or UNKNOWN. UNKNOWN means "only Jira can say"; AND/OR still
+decide when the known part is enough (``False AND UNKNOWN`` is False). On UNKNOWN the caller
+asks Jira with :func:`pdjira_rules.jql.fallback.jira_fallback_query`.
 
-Jira semantics kept: names compare case-insensitively and ids match too; ``!=`` and ``NOT IN``
-never match an empty field; ``resolution = Unresolved`` means no resolution.
+The rule: decide locally only what Jira would decide the same way; everything else is UNKNOWN.
 
-Simplification: ``~`` is Lucene full-text search in Jira (stemming, stop words, word
-boundaries). Here each term must occur in the field as a case-insensitive substring (``*`` and
-``?`` are wildcards, ``"a b"`` inside the value is a phrase); any other Lucene syntax (+, -,
-AND/OR inside the text, fuzzy ~, boosts) gives UNKNOWN. So ``~`` may say True where Jira's
-stemmer would not (e.g. "port" in "report"): rules should not depend on that edge.
+Decided locally, as Jira does: names compare case-insensitively and ids match too; ``!=`` and
+``NOT IN`` never match an empty field; ``resolution = Unresolved`` means no resolution;
+``IS [NOT] EMPTY`` on any field the payload carries; relative dates (``-5d``).
+
+Asked of Jira (UNKNOWN):
+
+- ``~`` / ``!~`` and the ``text`` field: Jira's full-text search tokenizes and stems (English),
+  so "port" must not match "reporting" while "reports" matches "reporting"; we do not imitate
+  the analyzer. Only ``~`` on an empty field is decided (False: nothing to find).
+- custom fields (``cf[N]``, names): their type decides what ``=``, ``<``, ``IN`` mean (an
+  option by name or id, a number, a text Jira refuses ``=`` on); only ``IS [NOT] EMPTY`` is
+  local.
+- absolute dates (``created > "2026-11-20"``) and date-only field values unless the searching
+  user's time zone is known (``tz``): Jira reads them in that zone.
+- ``NOT x`` when a field of ``x`` is empty: Jira's ``NOT assignee = jdoe`` leaves unassigned
+  issues out (as ``!=`` does), which is not the plain negation; when every field ``x`` names is
+  non-empty the negation is exact.
+- functions, history operators (WAS, CHANGED), fields we cannot resolve or the payload does not
+  carry, operators Jira refuses for a field, and any AST node kind this module does not know.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from enum import Enum
 from functools import partial
 from typing import Final, Literal, TypeAlias
@@ -35,7 +46,6 @@ from pdjira_rules.jql.fields import (
     field_items,
     number_key,
     resolve_field,
-    text_values,
 )
 from pdjira_rules.jql.parser import (
     And,
@@ -68,9 +78,6 @@ Truth: TypeAlias = bool | Literal[Unknown.UNKNOWN]
 
 _NO_FIELDS: Final[Mapping[str, str]] = {}
 _ORDERING: Final = frozenset({"<", "<=", ">", ">="})
-_LUCENE_WORDS: Final = frozenset({"AND", "OR", "NOT", "&&", "||"})
-_LUCENE_START: Final = frozenset("+-!")  # required / prohibited term markers
-_LUCENE_CHARS: Final = frozenset("(){}[]^~:")
 _KEY: Final = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)-(\d+)$")
 
 
@@ -80,12 +87,13 @@ def evaluate(
     *,
     now: datetime,
     field_ids: Mapping[str, str] = _NO_FIELDS,
-    tz: tzinfo = UTC,
+    tz: tzinfo | None = None,
 ) -> Truth:
     """Does ``issue`` (its key, id and typed fields, e.g. an IssueEvent) match?
 
     ``field_ids`` maps custom field names to ids ("Customer Tier" -> "customfield_10010");
-    ``now`` anchors relative dates; ``tz`` is the zone absolute dates are read in.
+    ``now`` anchors relative dates; ``tz`` is the searching user's time zone, the zone Jira
+    reads absolute dates in (None: not known, so such clauses are UNKNOWN).
     What the issue's facts do not carry is UNKNOWN.
     """
     if query.where is None:
@@ -174,7 +182,7 @@ class _Context:
         issue: Issue,
         now: datetime,
         field_ids: Mapping[str, str],
-        tz: tzinfo,
+        tz: tzinfo | None,
     ) -> None:
         self.issue = issue
         self.now = now
@@ -187,10 +195,34 @@ class _Context:
         if isinstance(node, Or):
             return _or(partial(self.node, c) for c in node.children)
         if isinstance(node, Not):
-            return _not(self.node(node.child))
-        if isinstance(node, HistoryClause):
+            return self.negate(node.child)
+        if isinstance(node, Clause):
+            return self.clause(node)
+        return UNKNOWN  # history clauses, and any node kind we do not know
+
+    def negate(self, child: Node) -> Truth:
+        """Jira's ``NOT x`` leaves out issues where a field of ``x`` is empty (``NOT assignee =
+        jdoe`` does not return unassigned issues, as ``assignee != jdoe``): the plain negation
+        is exact only when every field ``x`` names has a value."""
+        inner = self.node(child)
+        if inner is UNKNOWN:
             return UNKNOWN
-        return self.clause(node)
+        if inner is True:
+            return False
+        return True if self.all_filled(child) else UNKNOWN
+
+    def all_filled(self, node: Node) -> bool:
+        if isinstance(node, And | Or):
+            return all(self.all_filled(c) for c in node.children)
+        if isinstance(node, Not):
+            return self.all_filled(node.child)
+        if not isinstance(node, Clause):
+            return False
+        spec = resolve_field(node.field, self.field_ids)
+        if spec is None or spec.kind is FieldKind.ANY_TEXT:
+            return False
+        items = field_items(spec, self.issue)
+        return items is not MISSING and bool(items)
 
     def clause(self, clause: Clause) -> Truth:
         spec = resolve_field(clause.field, self.field_ids)
@@ -214,6 +246,8 @@ class _Context:
             return self.contains(spec, items, op, operand)
         if spec.kind is FieldKind.TEXT:
             return UNKNOWN  # Jira refuses =, IN, < on text fields: let it say so
+        if spec.kind is FieldKind.CUSTOM:
+            return UNKNOWN  # what =, <, IN mean depends on the field's type, which Jira knows
         if op in _ORDERING:
             if not isinstance(operand, Value):
                 return UNKNOWN
@@ -227,7 +261,7 @@ class _Context:
             if items or isinstance(operand, Empty):
                 return _not(hit)
             return False  # != never matches an empty field: "assignee != x" skips unassigned
-        if not isinstance(operand, ListOperand):
+        if op not in ("in", "not in") or not isinstance(operand, ListOperand):
             return UNKNOWN
         hit = _or(partial(self.member, spec, items, o) for o in operand.items)
         if op == "in":
@@ -260,7 +294,7 @@ class _Context:
         return any(not item.keys.isdisjoint(wanted) for item in items)
 
     def date_of(self, item: Item) -> datetime | None:
-        return parse_issue_date(item.raw, tz=self.tz)
+        return parse_issue_date(item.raw, tz=self.tz)  # None: date-only and no zone known
 
     def ordering(self, spec: FieldSpec, items: list[Item], op: str, text: str) -> Truth:
         if spec.kind is FieldKind.DATE:
@@ -270,37 +304,17 @@ class _Context:
             return _any(_cmp(self.date_of(item), op, when) for item in items)
         if spec.kind is FieldKind.KEY:
             return _any(_key_cmp(item.raw, op, text) for item in items)
-        if spec.kind is FieldKind.CUSTOM:
-            return _any(self.custom_cmp(item.raw, op, text) for item in items)
         return UNKNOWN  # e.g. priority > Major needs Jira's priority order
 
-    def custom_cmp(self, raw: object, op: str, text: str) -> bool | None:
-        if isinstance(raw, int | float) and not isinstance(raw, bool):
-            try:
-                return _cmp(float(raw), op, float(text))
-            except ValueError:
-                return None
-        when = parse_jql_date(text, now=self.now, tz=self.tz)
-        if when is not None:
-            return _cmp(parse_issue_date(raw, tz=self.tz), op, when)
-        return None
-
     def contains(self, spec: FieldSpec, items: list[Item], op: str, operand: Operand) -> Truth:
-        if spec.kind not in (FieldKind.TEXT, FieldKind.CUSTOM) or not isinstance(operand, Value):
-            return UNKNOWN
-        if not items:
-            return False  # neither ~ nor !~ matches an empty field
-        hit = _any(_text_match(operand.text, item.raw) for item in items)
-        return hit if op == "~" else _not(hit)
+        """Jira's full-text search (tokenized, stemmed) is not imitated: only "an empty field
+        contains nothing" is decided here."""
+        if op == "~" and not items and spec.kind is FieldKind.TEXT:
+            return False
+        return UNKNOWN
 
     def any_text(self, clause: Clause) -> Truth:
-        """``text ~ x`` also searches comments, which the payload does not carry: a hit in
-        summary/description/environment/custom text is True, anything else is for Jira."""
-        if clause.op != "~" or not isinstance(clause.operand, Value):
-            return UNKNOWN
-        for value in text_values(self.issue.fields):
-            if _text_match(clause.operand.text, value) is True:
-                return True
+        """``text ~ x`` searches comments too, and with Jira's analyzer: always Jira's call."""
         return UNKNOWN
 
 
@@ -332,49 +346,3 @@ def _key_cmp(raw: object, op: str, text: str) -> bool | None:
     if mine.group(1).upper() != theirs.group(1).upper():
         return False
     return _cmp(int(mine.group(2)), op, int(theirs.group(2)))
-
-
-def _text_match(pattern: str, value: object) -> bool | None:
-    """Case-insensitive substring per term (see the module docstring); None: needs Jira."""
-    if not isinstance(value, str):
-        return False
-    haystack = value.casefold()
-    text = pattern.strip()
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        phrase = text[1:-1].strip().casefold()
-        return phrase in haystack if phrase else None
-    terms = text.split()
-    if not terms:
-        return None
-    for term in terms:
-        regex = _term_regex(term)
-        if regex is None:
-            return None
-        if re.search(regex, haystack, re.DOTALL) is None:
-            return False
-    return True
-
-
-def _term_regex(term: str) -> str | None:
-    """A search regex for one Lucene term, or None for syntax we do not imitate."""
-    if term in _LUCENE_WORDS or term[0] in _LUCENE_START:
-        return None
-    parts: list[str] = []
-    literal = False
-    for c in term.casefold():
-        if literal:  # a backslash-escaped Lucene special character is just text
-            parts.append(re.escape(c))
-            literal = False
-        elif c == "\\":
-            literal = True
-        elif c in _LUCENE_CHARS:
-            return None
-        elif c == "*":
-            parts.append(".*")
-        elif c == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(c))
-    if not any(p not in (".*", ".") for p in parts):
-        return None  # a bare wildcard: Jira refuses it
-    return "".join(parts)
