@@ -279,6 +279,9 @@ class JiraNamed(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     category: str | None = None
     key: str | None = None  # projects: the project key
+    # fields: a custom field's type key (``schema.custom``, e.g.
+    # "com.atlassian.jira.plugin.system.customfieldtypes:textfield"): what JQL operators it takes
+    custom_type: str | None = None
 
 
 class JiraNamesReply(msgspec.Struct, frozen=True, kw_only=True, tag="reads.jira_names_reply.v1"):

@@ -53,6 +53,13 @@ class StatusRef(msgspec.Struct, frozen=True):
         return self.statusCategory.key if self.statusCategory else ""
 
 
+class FieldSchema(msgspec.Struct, frozen=True):
+    """A field's ``schema`` in ``GET /field``; ``custom``: a custom field's type key."""
+
+    type: str | None = None
+    custom: str | None = None
+
+
 class Named(msgspec.Struct, frozen=True):
     """A status, priority, issue type, resolution or field of ``GET /status``, ``/priority``,
     ``/issuetype``, ``/resolution`` and ``/field``."""
@@ -60,6 +67,7 @@ class Named(msgspec.Struct, frozen=True):
     id: str
     name: str
     statusCategory: StatusCategory | None = None
+    schema: FieldSchema | None = None  # fields only
 
 
 class IssueFields(msgspec.Struct, frozen=True):

@@ -68,6 +68,10 @@ class _Rejected(msgspec.Struct, frozen=True):
     reason: str
 
 
+def _custom_type(item: Named) -> str | None:
+    return item.schema.custom if item.schema is not None else None
+
+
 def _named(items: tuple[Named, ...]) -> tuple[JiraNamed, ...]:
     return tuple(
         JiraNamed(id=i.id, name=i.name, category=i.statusCategory.key if i.statusCategory else None)
@@ -176,7 +180,7 @@ class JiraReads:
         items = tuple(
             JiraNamed(id=i.id, name=i.name, key=i.key)
             if isinstance(i, Project)
-            else JiraNamed(id=i.id, name=i.name)
+            else JiraNamed(id=i.id, name=i.name, custom_type=_custom_type(i))
             for i in result
         )
         return JiraNamesReply(items=items)

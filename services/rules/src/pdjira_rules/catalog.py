@@ -30,6 +30,7 @@ from pdjira_common.requests import (
     pd_read_subject,
 )
 
+from pdjira_rules.jql.operators import is_text_field_type
 from pdjira_rules.reads import NatsReads, ReadFailed
 from pdjira_rules.rule_model import (
     AutocreateIssueItem,
@@ -125,6 +126,7 @@ async def fetch_jira_catalog(
         resolutions=_named(resolutions),
         required_fields=required_fields,
         fields={f.id: f.name for f in fields},
+        text_fields=tuple(f.id for f in fields if is_text_field_type(f.custom_type)),
     )
 
 

@@ -15,6 +15,7 @@ import msgspec
 from pdjira_common.config import did_you_mean
 
 from pdjira_rules.jql import JqlSyntaxError, parse
+from pdjira_rules.jql.operators import unsupported_operators
 from pdjira_rules.permissions_needed import AccessFinding
 from pdjira_rules.rule_model import (
     AutocreateIncidentItem,
@@ -71,6 +72,8 @@ class JiraCatalog(msgspec.Struct, frozen=True, kw_only=True):
     # project key -> issue type name -> field ids required on create (createmeta `required`)
     required_fields: dict[str, dict[str, tuple[str, ...]]] = msgspec.field(default_factory=dict)
     fields: dict[str, str] = msgspec.field(default_factory=dict)  # field id -> field name
+    # ids of the custom fields Jira searches as text (only ~, !~ and IS [NOT] EMPTY)
+    text_fields: tuple[str, ...] = ()
 
 
 class PdCatalog(msgspec.Struct, frozen=True, kw_only=True):
@@ -266,9 +269,12 @@ class _Checker:
 
     def create_incident(self, path: str, item: AutocreateIncidentItem, rule: Rule) -> None:
         try:
-            parse(item.jql)
+            query = parse(item.jql)
         except JqlSyntaxError as exc:
             self.add(f"{path}.jql", str(exc))
+        else:  # what Jira would answer 400 to, in Jira's words
+            for message in unsupported_operators(query, self.jira.fields, self.jira.text_fields):
+                self.add(f"{path}.jql", message)
         if not (item.on_create or item.on_update):
             self.add(path, "neither on_create nor on_update: the item never fires")
         if item.target_service is not None:

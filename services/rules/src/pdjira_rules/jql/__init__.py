@@ -4,7 +4,15 @@
 ``jira_fallback_query``. See :mod:`pdjira_rules.jql.evaluate` for what is (not) imitated.
 """
 
-from pdjira_rules.jql.evaluate import UNKNOWN, Truth, Unknown, evaluate, local_gaps
+from pdjira_rules.jql.evaluate import (
+    UNKNOWN,
+    ClausePlan,
+    Truth,
+    Unknown,
+    clause_plan,
+    evaluate,
+    local_gaps,
+)
 from pdjira_rules.jql.fallback import jira_fallback_query, quote
 from pdjira_rules.jql.lexer import JqlSyntaxError
 from pdjira_rules.jql.parser import (
@@ -29,6 +37,7 @@ __all__ = [
     "UNKNOWN",
     "And",
     "Clause",
+    "ClausePlan",
     "Empty",
     "Field",
     "FunctionCall",
@@ -44,6 +53,7 @@ __all__ = [
     "Truth",
     "Unknown",
     "Value",
+    "clause_plan",
     "evaluate",
     "jira_fallback_query",
     "local_gaps",

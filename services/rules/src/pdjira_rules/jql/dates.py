@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, tzinfo
-from typing import Final
+from typing import Final, Literal
 
-__all__ = ["parse_issue_date", "parse_jql_date"]
+__all__ = ["date_kind", "parse_issue_date", "parse_jql_date"]
 
 _ABSOLUTE: Final = re.compile(
     r"^(\d{4})[/-](\d{1,2})[/-](\d{1,2})(?:\s+(\d{1,2}):(\d{2}))?$",
@@ -49,6 +49,15 @@ def parse_jql_date(text: str, *, now: datetime, tz: tzinfo | None) -> datetime |
         )
     except ValueError:
         return None
+
+
+def date_kind(text: str) -> Literal["relative", "absolute"] | None:
+    """Whether a JQL date operand is a period (the same instant in every zone) or an absolute
+    date (read in the searching user's zone); None: not a date."""
+    text = text.strip()
+    if _PERIOD.match(text):
+        return "relative"
+    return "absolute" if _ABSOLUTE.match(text) else None
 
 
 def parse_issue_date(value: object, *, tz: tzinfo | None) -> datetime | None:

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import Enum
 from functools import partial
 from typing import Final, Literal, TypeAlias
 
-from pdjira_rules.jql.dates import parse_issue_date, parse_jql_date
+from pdjira_rules.jql.dates import date_kind, parse_issue_date, parse_jql_date
+from pdjira_rules.jql.fallback import quote
 from pdjira_rules.jql.fields import (
     MISSING,
     FieldKind,
@@ -62,7 +64,7 @@ from pdjira_rules.jql.parser import (
     Value,
 )
 
-__all__ = ["UNKNOWN", "Truth", "Unknown", "evaluate", "local_gaps"]
+__all__ = ["UNKNOWN", "ClausePlan", "Truth", "Unknown", "clause_plan", "evaluate", "local_gaps"]
 
 
 class Unknown(Enum):
@@ -122,6 +124,124 @@ def local_gaps(query: Query, field_ids: Mapping[str, str] = _NO_FIELDS) -> tuple
     if query.where is not None:
         walk(query.where)
     return tuple(dict.fromkeys(gaps))
+
+
+@dataclass(frozen=True, slots=True)
+class ClausePlan:
+    """One clause of a query: decided here (``local``) or asked of Jira, and why."""
+
+    clause: str  # the clause, written out again
+    local: bool
+    why: str
+
+
+def clause_plan(
+    query: Query, field_ids: Mapping[str, str] = _NO_FIELDS, *, zone_known: bool = False
+) -> tuple[ClausePlan, ...]:
+    """Which clauses of ``query`` the rules service decides itself and which it asks Jira
+    (``pdjira jql check --instance``). ``field_ids``: custom field names -> ids (so a name is
+    known as a custom field); ``zone_known``: whether the integration user's time zone is known
+    (absolute dates are read in it). A clause marked local can still go to Jira for an event
+    whose payload does not carry the field."""
+    plans: list[ClausePlan] = []
+
+    def walk(node: Node, negated: bool) -> None:
+        if isinstance(node, And | Or):
+            for child in node.children:
+                walk(child, negated)
+        elif isinstance(node, Not):
+            walk(node.child, True)
+        elif isinstance(node, Clause):
+            why = _clause_gap(node, field_ids, zone_known=zone_known)
+            text = _clause_text(node)
+            if why is not None:
+                plans.append(ClausePlan(text, False, why))
+            elif negated:
+                plans.append(
+                    ClausePlan(
+                        text,
+                        True,
+                        "under NOT: decided here when the field has a value; when it is "
+                        "empty Jira decides (its NOT leaves empty fields out, as !=)",
+                    )
+                )
+            else:
+                plans.append(ClausePlan(text, True, "decided here, as Jira does"))
+        elif isinstance(node, HistoryClause):
+            plans.append(
+                ClausePlan(
+                    f"{_field_name(node)} {node.op.upper()} ...",
+                    False,
+                    "history operators need the issue's history: Jira decides",
+                )
+            )
+        else:
+            plans.append(
+                ClausePlan(repr(node), False, "a clause kind the rules service does not know")
+            )
+
+    if query.where is not None:
+        walk(query.where, False)
+    return tuple(plans)
+
+
+def _clause_gap(clause: Clause, field_ids: Mapping[str, str], *, zone_known: bool) -> str | None:
+    """Why Jira must decide ``clause`` whatever the issue, or None: decided here."""
+    spec = resolve_field(clause.field, field_ids)
+    name = _field_name(clause)
+    if spec is None:
+        return f"'{name}' is not a field the rules service knows: Jira decides"
+    functions = [f.name for f in _functions(clause.operand)]
+    if functions:
+        return f"function {functions[0]}(): Jira evaluates it"
+    if clause.op in ("is", "is not") and spec.kind is not FieldKind.ANY_TEXT:
+        return None
+    if spec.kind is FieldKind.ANY_TEXT or clause.op in ("~", "!~"):
+        return "text search: Jira's analyzer (words, English stems) decides"
+    if spec.kind is FieldKind.TEXT:
+        return f"Jira refuses '{clause.op}' on the text field '{name}'"
+    if spec.kind is FieldKind.CUSTOM:
+        return "a custom field: what the operator means depends on its type, Jira decides"
+    if clause.op in _ORDERING and spec.kind not in (FieldKind.DATE, FieldKind.KEY):
+        return f"'{clause.op}' on '{name}' uses Jira's order of values: Jira decides"
+    if spec.kind is FieldKind.DATE:
+        kinds = {date_kind(v.text) for v in _values(clause.operand)}
+        if None in kinds:
+            return "not a date Jira reads: Jira decides (or refuses it)"
+        if not zone_known and ("absolute" in kinds or spec.attr == "due_date"):
+            return (
+                "an absolute date (or a date-only field): Jira reads it in the integration "
+                "user's time zone, which is not known"
+            )
+    return None
+
+
+def _values(operand: Operand) -> Iterable[Value]:
+    if isinstance(operand, Value):
+        yield operand
+    elif isinstance(operand, ListOperand):
+        for item in operand.items:
+            yield from _values(item)
+
+
+def _operand_text(operand: Operand) -> str:
+    if isinstance(operand, Empty):
+        return "EMPTY"
+    if isinstance(operand, Value):
+        return quote(operand.text) if operand.quoted else operand.text
+    if isinstance(operand, FunctionCall):
+        return f"{operand.name}({', '.join(operand.args)})"
+    if isinstance(operand, ListOperand):
+        return "(" + ", ".join(_operand_text(o) for o in operand.items) + ")"
+    return "?"
+
+
+def _clause_text(clause: Clause) -> str:
+    field = _field_name(clause)
+    if " " in field or not field:
+        field = quote(field)
+    op = clause.op.upper() if clause.op[0].isalpha() else clause.op
+    return f"{field} {op} {_operand_text(clause.operand)}"
 
 
 def _field_name(node: Clause | HistoryClause) -> str:
