@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,14 +84,16 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
                 existing.email,
                 existing.display_name,
                 settings.password,
+                time_zone=settings.time_zone,
             )
         else:
-            self.add_user(
+            added = self.add_user(
                 settings.username,
                 f"{settings.username}@example.com",
                 settings.username,
                 settings.password,
             )
+            users[settings.username] = dataclasses.replace(added, time_zone=settings.time_zone)
         if settings.token:
             self.tokens[settings.token] = settings.username
 

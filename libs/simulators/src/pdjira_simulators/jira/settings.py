@@ -24,6 +24,8 @@ class JiraSettings:
     required_on_create: tuple[tuple[str, str], ...] = ()
     # Failed basic logins of one user before Jira demands a CAPTCHA (403 on REST); 0 = never.
     captcha_after: int = 3
+    # The login user's profile time zone (GET /myself "timeZone"), an IANA name.
+    time_zone: str = "UTC"
     # Validate every REST request and answer against the OpenAPI document (common/contract_mode).
     check_contract: bool = False
     contract_strict: bool = False  # also answer a violation with 500 (implies check_contract)
