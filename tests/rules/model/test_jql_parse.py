@@ -209,6 +209,11 @@ def test_local_gaps_say_what_needs_jira() -> None:
     assert local_gaps(query, {"Tier": "customfield_2"}) == (
         "function currentUser()",
         "history operator WAS on 'status'",
+        "custom field 'cf[1]' (its type decides '=')",
+        "custom field 'Tier' (its type decides '=')",
         "unknown field 'votes'",
+    )
+    assert local_gaps(parse("summary ~ port AND cf[1] is EMPTY")) == (
+        "text search on 'summary' (Jira's words and stems)",
     )
     assert local_gaps(parse("project = PD AND labels in (a, b)")) == ()

@@ -105,7 +105,9 @@ def evaluate(
 
 def local_gaps(query: Query, field_ids: Mapping[str, str] = _NO_FIELDS) -> tuple[str, ...]:
     """Why parts of the query can never be decided locally (empty: fully local, as long as
-    the payload carries the fields). For rule validation and the audit trail."""
+    the payload carries the fields, the user's zone is known for absolute dates and NOT meets
+    no empty field). For rule validation and the audit trail; :func:`clause_plan` says it
+    per clause."""
     gaps: list[str] = []
 
     def walk(node: Node) -> None:
@@ -116,10 +118,19 @@ def local_gaps(query: Query, field_ids: Mapping[str, str] = _NO_FIELDS) -> tuple
             walk(node.child)
         elif isinstance(node, HistoryClause):
             gaps.append(f"history operator {node.op.upper()} on '{_field_name(node)}'")
-        else:
-            if resolve_field(node.field, field_ids) is None:
+        elif isinstance(node, Clause):
+            spec = resolve_field(node.field, field_ids)
+            if spec is None:
                 gaps.append(f"unknown field '{_field_name(node)}'")
+            elif node.op not in ("is", "is not") and (
+                spec.kind is FieldKind.ANY_TEXT or node.op in ("~", "!~")
+            ):
+                gaps.append(f"text search on '{_field_name(node)}' (Jira's words and stems)")
+            elif node.op not in ("is", "is not") and spec.kind is FieldKind.CUSTOM:
+                gaps.append(f"custom field '{_field_name(node)}' (its type decides '{node.op}')")
             gaps.extend(f"function {f.name}()" for f in _functions(node.operand))
+        else:
+            gaps.append(f"a clause the rules service does not know ({type(node).__name__})")
 
     if query.where is not None:
         walk(query.where)
