@@ -80,3 +80,19 @@ async def test_a_search_jira_refuses_is_jql_rejected_not_retryable(nc: Client) -
         assert caught.value.reason == "Jira refused search (400): bad"
     finally:
         await sub.unsubscribe()
+
+
+async def test_a_search_refused_for_the_issue_key_is_no_match_not_a_bad_rule(nc: Client) -> None:
+    async def answer(msg: Msg) -> None:
+        reason = (
+            "Jira refused search (400): An issue with key 'OPS-1' does not exist for field 'key'."
+        )
+        await msg.respond(encode(JiraSearchReply(error=reason, rejected=True)))
+
+    sub = await nc.subscribe("reads.jira.dc1.search", cb=answer)
+    await nc.flush()
+    try:
+        jql = JqlFallback(NatsReads(lambda: nc, timeout=1.0), ttl=10.0)
+        assert await jql.ask("dc1", "OPS-1", "summary ~ port") is False  # the issue is gone
+    finally:
+        await sub.unsubscribe()

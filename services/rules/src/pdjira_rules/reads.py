@@ -138,6 +138,10 @@ class JqlFallback:
                 JiraSearchReply,
             )
         except JqlRejected as exc:
+            if issue_key.casefold() in exc.reason.casefold():
+                # "An issue with key 'OPS-9' does not exist for field 'key'.": the issue is
+                # gone (deleted since the event), not the rule's JQL: it matches nothing.
+                return False
             raise JqlRejected(exc.reason, jql=jql) from exc
         except ReadFailed as exc:
             raise Retryable(f"JQL fallback search failed: {exc}") from exc
