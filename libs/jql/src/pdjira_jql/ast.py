@@ -83,7 +83,9 @@ class Field:
 class Value:
     text: str
     quoted: bool
-    number: bool = False  # an unquoted integer: 12, -3
+    # Written as an unquoted integer (12, -3). Not part of equality: `1` and `"1"` differ by
+    # `quoted` already, and evaluators treat numbers as text unless the field is numeric.
+    number: bool = dc_field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

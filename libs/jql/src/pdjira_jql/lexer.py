@@ -80,8 +80,7 @@ KEYWORDS: Final = frozenset(
 
 # Jira's reserved words (JqlStringSupportImpl): unusable unquoted as fields, values, function
 # names or arguments. Keywords above are not repeated here.
-RESERVED_WORDS: Final = frozenset(
-    """
+_RESERVED_WORDS_TEXT: Final = """
     abort access add alias alter any as audit avg begin between boolean break byte catch char
     character check checkpoint collate collation column commit connect continue count create
     current date decimal declare decrement default defaults define delete delimiter difference
@@ -94,8 +93,8 @@ RESERVED_WORDS: Final = frozenset(
     return returns revoke right row rowid rownum rows select session set share size sqrt start
     strict string subtract sum synonym table then trans transaction trigger true uid union
     unique update user validate values view when whenever where while with
-    """.split()
-)
+    """
+RESERVED_WORDS: Final = frozenset(_RESERVED_WORDS_TEXT.split())
 
 _WHITESPACE: Final = frozenset(" \t\r\n")
 _OPERATOR_CHARS: Final = frozenset("\"'=!<>()~,[]|&\\")
@@ -118,9 +117,7 @@ def _is_control(c: str) -> bool:
 
 
 def _unquoted_char(c: str) -> bool:
-    return not (
-        c in _WHITESPACE or c in _OPERATOR_CHARS or c in _RESERVED_CHARS or _is_control(c)
-    )
+    return not (c in _WHITESPACE or c in _OPERATOR_CHARS or c in _RESERVED_CHARS or _is_control(c))
 
 
 def _java_escape(c: str) -> str:

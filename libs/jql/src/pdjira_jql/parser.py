@@ -103,17 +103,17 @@ class _Parser:
         if t.kind is Kind.BAD:
             return JqlSyntaxError(t.text, self.src, t.pos)
         if t.kind is Kind.EOF:
-            return JqlSyntaxError(f"Expecting {expecting} before the end of the query.{tail}", self.src, t.pos)
+            where = "at" if expecting == "a field name" else "before"
+            msg = f"Expecting {expecting} {where} the end of the query.{tail}"
+            return JqlSyntaxError(msg, self.src, t.pos)
         if as_what and t.kind is Kind.RESERVED:
             msg = (
                 f"'{t.raw}' is a reserved JQL word. You must surround it in quotation marks"
                 f" to use it as {as_what}."
             )
             return JqlSyntaxError(msg, self.src, t.pos)
-        if as_what and t.kind in (Kind.KEYWORD, Kind.CF):
-            tail = (
-                f"{tail} You must surround '{t.raw}' in quotation marks to use it as {as_what}."
-            )
+        if as_what and t.kind not in (Kind.LPAREN, Kind.RPAREN, Kind.WORD, Kind.STRING):
+            tail = f"{tail} You must surround '{t.raw}' in quotation marks to use it as {as_what}."
         return JqlSyntaxError(f"Expecting {expecting} but got '{t.raw}'.{tail}", self.src, t.pos)
 
     def expect(self, kind: Kind, what: str) -> Token:
@@ -193,7 +193,7 @@ class _Parser:
                 self.advance()
                 node = self.or_expr()
                 if not self.at(Kind.RPAREN):
-                    raise self.error("')'" if self.is_kw("ORDER") else "either 'OR', 'AND' or ')'")
+                    raise self.error("')'")
                 self.advance()
                 return node
             return self.clause()
@@ -310,10 +310,10 @@ class _Parser:
             return Empty()
         if self.at(Kind.WORD, Kind.STRING, Kind.NUMBER):
             return self.value_or_function()
-        what = "either a value, EMPTY or function" if empty else "either a value or function"
+        what = "either a value, list or function"
         if self.at(Kind.LPAREN):
             tail = f" The operator '{op.upper()}' does not take a list; use 'IN' for a list."
-            raise self.error(what, tail=tail)
+            raise self.error("either a value or function", tail=tail)
         if not empty and self.is_kw("EMPTY"):
             raise self.error(what, tail=f" Use 'IS EMPTY' instead of '{op} EMPTY'.")
         raise self.error(what, as_what="a value")
@@ -323,9 +323,7 @@ class _Parser:
             return self.list()
         if self.at(Kind.WORD, Kind.STRING, Kind.NUMBER) and self.peek().kind is Kind.LPAREN:
             return self.value_or_function()
-        raise self.error(
-            "a list or function", tail=f" '{op.upper()}' takes a list such as (a, b) or a function."
-        )
+        raise self.error("'('", tail=f" '{op.upper()}' takes a list such as (a, b) or a function.")
 
     def operand(self) -> Operand:
         if self.is_kw("EMPTY"):
@@ -346,7 +344,7 @@ class _Parser:
                 self.advance()
                 items.append(self.operand())
             if not self.at(Kind.RPAREN):
-                raise self.error("either ',' or ')'")
+                raise self.error("')'")
             self.advance()
             return ListOperand(tuple(items))
         finally:
@@ -364,6 +362,6 @@ class _Parser:
                 self.advance()
                 args.append(self.argument("a function argument"))
             if not self.at(Kind.RPAREN):
-                raise self.error("either ',' or ')'")
+                raise self.error("')'")
         self.advance()
         return FunctionCall(t.text, tuple(args))

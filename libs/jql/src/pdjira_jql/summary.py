@@ -31,7 +31,9 @@ def operand_text(operand: Operand) -> str:
     if isinstance(operand, Empty):
         return "EMPTY"
     if isinstance(operand, Value):
-        return operand.text if (not operand.quoted and _plain(operand.text)) else _quote(operand.text)
+        return (
+            operand.text if (not operand.quoted and _plain(operand.text)) else _quote(operand.text)
+        )
     if isinstance(operand, FunctionCall):
         return f"{operand.name}({', '.join(_quote(a) for a in operand.args)})"
     return "(" + ", ".join(operand_text(i) for i in operand.items) + ")"
@@ -59,7 +61,8 @@ def describe(query: Query) -> str:
     text = f"{head}: {'; '.join(parts)}" if parts else f"{head} (matches every issue)"
     if query.order_by:
         keys = ", ".join(
-            field_text(k.field) + ("" if k.descending is None else " DESC" if k.descending else " ASC")
+            field_text(k.field)
+            + ("" if k.descending is None else " DESC" if k.descending else " ASC")
             for k in query.order_by
         )
         text += f" | ORDER BY {keys}"
@@ -86,4 +89,3 @@ def _quote(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
     return f'"{escaped}"'
-
