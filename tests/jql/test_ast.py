@@ -56,9 +56,12 @@ def test_fields_custom_ids_and_properties() -> None:
     q = parse('cf[10010] = 1 OR issue.property[support].level.x > 2 OR "Customer Tier" = Gold')
     assert isinstance(q.where, Or)
     a, b, c = q.where.children
-    assert isinstance(a, Clause) and isinstance(b, Clause) and isinstance(c, Clause)
+    assert isinstance(a, Clause)
+    assert isinstance(b, Clause)
+    assert isinstance(c, Clause)
     assert a.field == Field("cf", custom_id="10010")
-    assert isinstance(a.operand, Value) and a.operand.number
+    assert isinstance(a.operand, Value)
+    assert a.operand.number
     assert b.field == Field(
         "issue.property",
         suffix="[support].level.x",
