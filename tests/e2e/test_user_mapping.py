@@ -277,19 +277,22 @@ async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
     assert any("not sent: UpdateIncident" in w for w in why), [r.summary for r in records]
 
     # ... and `pdjira trace` of the issue says so where an operator looks first.
-    env = {**os.environ, **stack.env}
-    trace = subprocess.run(
-        [sys.executable, "-m", "pdjira_cli.main", "trace", issue["key"]]
-        + ["--config", str(stack.config_path)],
-        env=env,
+    trace = pdjira_trace(stack, issue["key"])
+    assert trace.returncode == 0, trace.stderr
+    assert "is not linked to a PagerDuty user" in trace.stdout, trace.stdout
+    assert "unlinked_users: ignore" in trace.stdout, trace.stdout
+
+
+def pdjira_trace(stack: Stack, key: str) -> subprocess.CompletedProcess[str]:
+    """``pdjira trace KEY`` against the stack."""
+    return subprocess.run(
+        [sys.executable, "-m", "pdjira_cli.main", "trace", key, "--config", str(stack.config_path)],
+        env={**os.environ, **stack.env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert trace.returncode == 0, trace.stderr
-    assert "is not linked to a PagerDuty user" in trace.stdout, trace.stdout
-    assert "unlinked_users: ignore" in trace.stdout, trace.stdout
 
 
 def self_link(stack: Stack, *, pd_key: str, jira_pat: str) -> subprocess.CompletedProcess[str]:
