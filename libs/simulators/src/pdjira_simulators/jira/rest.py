@@ -329,12 +329,19 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
         if not sim.has_permission(actor, "ADD_COMMENTS", issue.project_id):
             raise JiraError(400, ["You do not have the permission to comment on this issue."])
-        visibility = body.get("visibility") if isinstance(body.get("visibility"), dict) else None
+        visibility = _visibility(body)
         props = body.get("properties") if isinstance(body.get("properties"), list) else []
         comment, events = state.add_comment(actor, issue, text, visibility, props or [])
         base = sim.base(request)
         sim.emit(events, base)
         return JsonResponse(comment_json(cat, issue, comment, base), status_code=201)
+
+    def _visibility(body: dict[str, Any]) -> dict[str, str] | None:
+        errors: dict[str, str] = {}
+        visibility = state.check_visibility(body.get("visibility"), errors)
+        if errors:
+            raise JiraError(400, [], errors)
+        return visibility
 
     async def get_comment(request: Request) -> Response:
         issue = _issue(request)
@@ -349,6 +356,8 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         if not isinstance(body.get("body"), str):
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
         base = sim.base(request)
+        if "visibility" in body:
+            comment.visibility = _visibility(body)
         sim.emit(state.edit_comment(actor, issue, comment, body["body"]), base)
         return JsonResponse(comment_json(cat, issue, comment, base))
 

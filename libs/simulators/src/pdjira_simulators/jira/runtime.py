@@ -68,6 +68,7 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
         self._install_login(settings)
         self.access = ProjectAccess()
         seed_access(self.state.catalog, self.access, settings.username)
+        self.state.role_exists = lambda name: self.access.role(name) is not None
         for type_ref, field_id in settings.required_on_create:
             self.require_on_create("OPS", type_ref, [field_id], extend=True)
         if settings.webhook_url:

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
+DEFAULT_ROLES = frozenset({"Administrators", "Developers", "Users"})
 EDITABLE = frozenset({"summary", "description", "labels", "priority", "assignee", "reporter"})
 
 
@@ -148,6 +149,8 @@ class JiraState:
         self._next_comment_id = 10000
         self._next_change_id = 10000
         self._next_link_id = 10000
+        # Project roles live with the permission schemes; the simulator plugs its look-up in.
+        self.role_exists: Callable[[str], bool] = lambda name: name in DEFAULT_ROLES
 
     def now(self) -> datetime:
         return self._clock()
@@ -425,14 +428,38 @@ class JiraState:
             group = self._record(issue, actor, items)
             only_assignee = all(i.field == "assignee" for i in items)
             kind = "issue_assigned" if only_assignee else "issue_updated"
-            events.append(
-                IssueEvent(
-                    "jira:issue_updated", kind, issue.id, actor.key, group.created, changelog=group
-                )
-            )
-        for body in comment_bodies:
-            events.extend(self.add_comment(actor, issue, body)[1])
+            # Like Jira Server: an edit that carries a comment fires ONE issue event with both
+            # the changelog and the comment (plus the standalone comment_created).
+            events.extend(self._changed_with_comment(actor, issue, kind, group, comment_bodies))
+            comment_bodies = comment_bodies[1:]
+        for body, visibility in comment_bodies:
+            events.extend(self.add_comment(actor, issue, body, visibility)[1])
         return events
+
+    def _changed_with_comment(
+        self,
+        actor: JiraUser,
+        issue: Issue,
+        kind: str,
+        group: ChangeGroup,
+        comment_bodies: Sequence[tuple[str, dict[str, str] | None]],
+    ) -> list[IssueEvent]:
+        comment = self._new_comment(actor, issue, *comment_bodies[0]) if comment_bodies else None
+        event = IssueEvent(
+            "jira:issue_updated",
+            kind,
+            issue.id,
+            actor.key,
+            group.created,
+            changelog=group,
+            comment_id=comment.id if comment else None,
+        )
+        if comment is None:
+            return [event]
+        standalone = IssueEvent(
+            "comment_created", None, issue.id, actor.key, comment.created, comment_id=comment.id
+        )
+        return [event, standalone]
 
     def _apply_edit(
         self,
@@ -440,7 +467,7 @@ class JiraState:
         fields: Mapping[str, Any],
         update: Mapping[str, Any],
         errors: dict[str, str],
-    ) -> tuple[list[ChangeItem], list[str]]:
+    ) -> tuple[list[ChangeItem], list[tuple[str, dict[str, str] | None]]]:
         items: list[ChangeItem] = []
 
         def keep(item: ChangeItem | None) -> None:
@@ -452,17 +479,14 @@ class JiraState:
                 errors[field_id] = CANNOT_SET.format(field_id)
                 continue
             keep(self._set_field(issue, field_id, raw, errors))
-        comment_bodies: list[str] = []
+        comment_bodies: list[tuple[str, dict[str, str] | None]] = []
         for field_id, ops in update.items():
             if not isinstance(ops, list):
                 errors[field_id] = "Operations must be a list"
             elif field_id == "labels":
                 keep(self._set_labels(issue, _label_ops(issue.labels, ops)))
             elif field_id == "comment":
-                for op in ops:
-                    add = op.get("add") if isinstance(op, dict) else None
-                    if isinstance(add, dict) and isinstance(add.get("body"), str):
-                        comment_bodies.append(add["body"])
+                comment_bodies.extend(self._comment_ops(ops, errors))
             elif field_id in EDITABLE or field_id.startswith("customfield_"):
                 for op in ops:
                     if isinstance(op, dict) and "set" in op:
@@ -493,11 +517,10 @@ class JiraState:
         for field_id, spec in screen.items():
             if spec.required and given.get(field_id) in (None, "", []):
                 errors[field_id] = f"{self.catalog.field_name(field_id)} is required."
-        comment_bodies: list[str] = []
-        for op in (update or {}).get("comment", []) or []:
-            add = op.get("add") if isinstance(op, dict) else None
-            if isinstance(add, dict) and isinstance(add.get("body"), str):
-                comment_bodies.append(add["body"])
+        comment_ops = (update or {}).get("comment", []) or []
+        comment_bodies = self._comment_ops(
+            comment_ops if isinstance(comment_ops, list) else [], errors
+        )
         if errors:
             raise field_errors(errors)
         # Validate field values on a scratch copy first so a 400 leaves the issue untouched.
@@ -529,30 +552,57 @@ class JiraState:
             if item is not None:
                 items.append(item)
         group = self._record(issue, actor, items)
-        events = [
-            IssueEvent(
-                "jira:issue_updated",
-                transition.event_type,
-                issue.id,
-                actor.key,
-                group.created,
-                changelog=group,
-            )
-        ]
-        for body in comment_bodies:
-            events.extend(self.add_comment(actor, issue, body)[1])
+        # One webhook for the transition, its comment included (as Jira Server sends it).
+        events = self._changed_with_comment(
+            actor, issue, transition.event_type, group, comment_bodies
+        )
+        for body, visibility in comment_bodies[1:]:
+            events.extend(self.add_comment(actor, issue, body, visibility)[1])
         return events
 
-    def add_comment(
+    def _comment_ops(
+        self, ops: Sequence[Any], errors: dict[str, str]
+    ) -> list[tuple[str, dict[str, str] | None]]:
+        """`update.comment`: `[{"add": {"body": ..., "visibility"?: {...}}}]`, validated."""
+        bodies: list[tuple[str, dict[str, str] | None]] = []
+        for op in ops:
+            add = op.get("add") if isinstance(op, dict) else None
+            if not isinstance(add, dict) or not isinstance(add.get("body"), str):
+                continue
+            if not add["body"].strip():
+                errors["comment"] = "Comment body can not be empty!"
+                continue
+            visibility = self.check_visibility(add.get("visibility"), errors)
+            bodies.append((add["body"], visibility))
+        return bodies
+
+    def check_visibility(self, raw: Any, errors: dict[str, str]) -> dict[str, str] | None:
+        """A comment's `visibility`: a project role or a group that exists (Jira's 400s)."""
+        if raw is None:
+            return None
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        value = raw.get("value") if isinstance(raw, dict) else None
+        if kind not in ("role", "group") or not isinstance(value, str) or not value:
+            errors["commentLevel"] = (
+                "Visibility needs a type ('role' or 'group') and a value (the role or group name)."
+            )
+            return None
+        if kind == "group" and self.catalog.group(value) is None:
+            errors["commentLevel"] = f"Group: {value} does not exist."
+            return None
+        if kind == "role" and not self.role_exists(value):
+            errors["commentLevel"] = f"Role: {value} does not exist."
+            return None
+        return {"type": kind, "value": value}
+
+    def _new_comment(
         self,
         actor: JiraUser,
         issue: Issue,
         body: str,
         visibility: dict[str, str] | None = None,
         properties: Sequence[dict[str, Any]] = (),
-    ) -> tuple[Comment, list[IssueEvent]]:
-        if not body.strip():
-            raise field_errors({"comment": "Comment body can not be empty!"})
+    ) -> Comment:
         now = self.now()
         comment = Comment(
             str(self._next_comment_id),
@@ -567,6 +617,20 @@ class JiraState:
         self._next_comment_id += 1
         issue.comments.append(comment)
         issue.updated = now
+        return comment
+
+    def add_comment(
+        self,
+        actor: JiraUser,
+        issue: Issue,
+        body: str,
+        visibility: dict[str, str] | None = None,
+        properties: Sequence[dict[str, Any]] = (),
+    ) -> tuple[Comment, list[IssueEvent]]:
+        if not body.strip():
+            raise field_errors({"comment": "Comment body can not be empty!"})
+        comment = self._new_comment(actor, issue, body, visibility, properties)
+        now = comment.created
         # Server sends both: issue_updated/issue_commented (with the issue) and the
         # standalone comment_created (without it).
         return comment, [
