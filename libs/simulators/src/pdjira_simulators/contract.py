@@ -108,6 +108,7 @@ def pagerduty_tolerated(error: Any) -> bool:
     return message.startswith("Tried to write read-only") and leaf in READ_ONLY_SENT_IN_PRACTICE
 
 
+_JIRA_DATE = re.compile(r"\d{4}-\d\d-\d\d")  # a version's release/start date
 _JIRA_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}")  # Jira's own times
 
 
@@ -121,6 +122,12 @@ def jira_tolerated(error: Any) -> bool:
         return message.startswith("None ")
     if message.endswith("is not a 'date-time'") and _JIRA_TIME.fullmatch(
         str(getattr(error, "instance", ""))
+    ):
+        return True
+    if (  # VersionBean dates: Server reads and writes them as `yyyy-MM-dd`
+        message.endswith("is not a 'date-time'")
+        and path[-1:] in (["releaseDate"], ["startDate"])
+        and _JIRA_DATE.fullmatch(str(getattr(error, "instance", "")))
     ):
         return True
     if len(path) == 3 and path[0] == "properties" and path[2] == "value":

@@ -9,11 +9,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pdjira_simulators.jira.catalog import Catalog, JiraUser, Project
 from pdjira_simulators.jira.errors import JiraError, field_errors, not_found
+from pdjira_simulators.jira.project_items import ProjectItems, seed_ops
 from pdjira_simulators.jira.workflow import Transition, WorkflowScheme
 
 __all__ = [
@@ -28,7 +29,26 @@ __all__ = [
 
 CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
 DEFAULT_ROLES = frozenset({"Administrators", "Developers", "Users"})
-EDITABLE = frozenset({"summary", "description", "labels", "priority", "assignee", "reporter"})
+EDITABLE = frozenset(
+    {
+        "summary",
+        "description",
+        "labels",
+        "priority",
+        "assignee",
+        "reporter",
+        "components",
+        "fixVersions",
+        "versions",
+        "duedate",
+    }
+)
+# Multi-value fields: the issue attribute and the changelog's field name (Server names them).
+MULTI = {
+    "components": ("component_ids", "Component"),
+    "fixVersions": ("fix_version_ids", "Fix Version"),
+    "versions": ("version_ids", "Version"),
+}
 
 
 @dataclass(slots=True)
@@ -93,6 +113,11 @@ class Issue:
     properties: dict[str, Any] = field(default_factory=dict)
     remote_links: list[RemoteLink] = field(default_factory=list)
     changelog: list[ChangeGroup] = field(default_factory=list)
+    component_ids: list[str] = field(default_factory=list)
+    fix_version_ids: list[str] = field(default_factory=list)
+    version_ids: list[str] = field(default_factory=list)
+    duedate: date | None = None
+    watcher_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +158,18 @@ def _label_ops(current: Sequence[str], ops: Sequence[Any]) -> list[str]:
     return labels
 
 
+def _scratch(issue: Issue) -> Issue:
+    """A copy to try an edit on (the lists an edit changes are copied)."""
+    return replace(
+        issue,
+        custom=dict(issue.custom),
+        labels=list(issue.labels),
+        component_ids=list(issue.component_ids),
+        fix_version_ids=list(issue.fix_version_ids),
+        version_ids=list(issue.version_ids),
+    )
+
+
 class JiraState:
     """All issues of the instance plus its catalog and workflow scheme."""
 
@@ -149,6 +186,11 @@ class JiraState:
         self._next_comment_id = 10000
         self._next_change_id = 10000
         self._next_link_id = 10000
+        self.items = ProjectItems()
+        self._extra_items: list[ChangeItem] = []  # _set_multi's second and later items
+        ops = self.catalog.project("OPS")
+        if ops is not None:
+            seed_ops(self.items, ops.id, ops.lead_key)
         # Project roles live with the permission schemes; the simulator plugs its look-up in.
         self.role_exists: Callable[[str], bool] = lambda name: name in DEFAULT_ROLES
 
@@ -271,6 +313,11 @@ class JiraState:
                 errors["resolution"] = f"Resolution '{ref}' is not valid"
                 return None
             return self._set_resolution(issue, resolution.id if resolution else None)
+        if field_id in MULTI:
+            ids = self._multi_ids(issue, field_id, raw, errors)
+            return None if ids is None else self._set_multi(issue, field_id, ids)
+        if field_id == "duedate":
+            return self._set_duedate(issue, raw, errors)
         if field_id.startswith("customfield_") and field_id in cat.fields:
             old_c = issue.custom.get(field_id)
             if raw == old_c:
@@ -289,6 +336,90 @@ class JiraState:
             )
         errors[field_id] = CANNOT_SET.format(field_id)
         return None
+
+    def _multi_ids(
+        self, issue: Issue, field_id: str, raw: Any, errors: dict[str, str]
+    ) -> list[str] | None:
+        if raw is None:
+            raw = []
+        if field_id == "components":
+            return self.items.component_ids(issue.project_id, raw, field_id, errors)
+        return self.items.version_ids(issue.project_id, raw, field_id, errors)
+
+    def _multi_name(self, field_id: str, item_id: str) -> str:
+        if field_id == "components":
+            return self.items.components[item_id].name
+        return self.items.versions[item_id].name
+
+    def _set_multi(self, issue: Issue, field_id: str, ids: list[str]) -> ChangeItem | None:
+        """Components and versions; Server logs one item per value added or removed (the
+        first is returned here, the rest are appended to `issue.pending_items`)."""
+        attr, label = MULTI[field_id]
+        old: list[str] = getattr(issue, attr)
+        if ids == old:
+            return None
+        setattr(issue, attr, list(ids))
+        removed = [i for i in old if i not in ids]
+        added = [i for i in ids if i not in old]
+        items = [
+            ChangeItem(label, "jira", i, self._multi_name(field_id, i), None, None) for i in removed
+        ] + [ChangeItem(label, "jira", None, None, i, self._multi_name(field_id, i)) for i in added]
+        self._extra_items.extend(items[1:])
+        return items[0] if items else None
+
+    def _multi_ops(
+        self, issue: Issue, field_id: str, ops: Sequence[Any], errors: dict[str, str]
+    ) -> ChangeItem | None:
+        """`update.components` (and versions): `add` / `remove` / `set`, in order."""
+        attr, _ = MULTI[field_id]
+        ids: list[str] = list(getattr(issue, attr))
+        for op in ops:
+            if not isinstance(op, dict):
+                continue
+            for verb in ("set", "add", "remove"):
+                if verb not in op:
+                    continue
+                raw = op[verb] if verb == "set" else [op[verb]]
+                found = self._multi_ids(issue, field_id, raw, errors)
+                if found is None:
+                    return None
+                if verb == "set":
+                    ids = found
+                elif verb == "add":
+                    ids += [i for i in found if i not in ids]
+                else:
+                    ids = [i for i in ids if i not in found]
+        return self._set_multi(issue, field_id, ids)
+
+    def _set_duedate(self, issue: Issue, raw: Any, errors: dict[str, str]) -> ChangeItem | None:
+        """`duedate`: `yyyy-MM-dd` or null, as the REST API takes it."""
+        due: date | None = None
+        if raw is not None and raw != "":
+            if not isinstance(raw, str):
+                errors["duedate"] = "Operation value must be a string"
+                return None
+            try:
+                due = date.fromisoformat(raw) if len(raw) == 10 else None
+            except ValueError:
+                due = None
+            if due is None:
+                errors["duedate"] = f"Error parsing date string: {raw}"
+                return None
+        if due == issue.duedate:
+            return None
+        old, issue.duedate = issue.duedate, due
+
+        def shown(d: date | None) -> str | None:
+            return f"{d.isoformat()} 00:00:00.0" if d else None
+
+        return ChangeItem(
+            "duedate",
+            "jira",
+            old.isoformat() if old else None,
+            shown(old),
+            due.isoformat() if due else None,
+            shown(due),
+        )
 
     def _set_labels(self, issue: Issue, labels: list[str]) -> ChangeItem | None:
         if labels == issue.labels:
@@ -312,6 +443,11 @@ class JiraState:
             new.id if new else None,
             new.name if new else None,
         )
+
+    def _drain(self, item: ChangeItem | None) -> list[ChangeItem]:
+        found = ([item] if item is not None else []) + self._extra_items
+        self._extra_items.clear()
+        return found
 
     def _record(self, issue: Issue, actor: JiraUser, items: list[ChangeItem]) -> ChangeGroup:
         group = ChangeGroup(str(self._next_change_id), actor.key, self.now(), items)
@@ -384,10 +520,12 @@ class JiraState:
                 errors[field_id] = CANNOT_SET.format(field_id)
                 continue
             self._set_field(issue, field_id, raw, errors)
+        self._extra_items.clear()  # a create has no changelog
         props = self._parse_properties(properties, errors)
         if errors:
             raise field_errors(errors)
         issue.properties.update(props)
+        issue.watcher_keys.append(issue.reporter_key)  # Jira's default: reporters watch
         self._next_issue_id += 1
         project.next_issue_number += 1
         self.issues[issue.id] = issue
@@ -418,8 +556,9 @@ class JiraState:
         comment add). Status cannot be changed here, only by a transition. All or nothing:
         the edit is tried on a copy first, so a 400 leaves the issue untouched."""
         errors: dict[str, str] = {}
-        scratch = replace(issue, custom=dict(issue.custom), labels=list(issue.labels))
+        scratch = _scratch(issue)
         self._apply_edit(scratch, fields, update or {}, errors)
+        self._extra_items.clear()
         if errors:
             raise field_errors(errors)
         items, comment_bodies = self._apply_edit(issue, fields, update or {}, errors)
@@ -471,8 +610,7 @@ class JiraState:
         items: list[ChangeItem] = []
 
         def keep(item: ChangeItem | None) -> None:
-            if item is not None:
-                items.append(item)
+            items.extend(self._drain(item))
 
         for field_id, raw in fields.items():
             if field_id not in EDITABLE and not field_id.startswith("customfield_"):
@@ -487,6 +625,8 @@ class JiraState:
                 keep(self._set_labels(issue, _label_ops(issue.labels, ops)))
             elif field_id == "comment":
                 comment_bodies.extend(self._comment_ops(ops, errors))
+            elif field_id in MULTI:
+                keep(self._multi_ops(issue, field_id, ops, errors))
             elif field_id in EDITABLE or field_id.startswith("customfield_"):
                 for op in ops:
                     if isinstance(op, dict) and "set" in op:
@@ -524,9 +664,10 @@ class JiraState:
         if errors:
             raise field_errors(errors)
         # Validate field values on a scratch copy first so a 400 leaves the issue untouched.
-        scratch = replace(issue, custom=dict(issue.custom), labels=list(issue.labels))
+        scratch = _scratch(issue)
         for field_id, raw in given.items():
             self._set_field(scratch, field_id, raw, errors)
+        self._extra_items.clear()
         if errors:
             raise field_errors(errors)
 
@@ -540,9 +681,7 @@ class JiraState:
         ]
         issue.status_id = new_status.id
         for field_id, raw in given.items():
-            item = self._set_field(issue, field_id, raw, errors)
-            if item is not None:
-                items.append(item)
+            items.extend(self._drain(self._set_field(issue, field_id, raw, errors)))
         if transition.clears_resolution:
             item = self._set_resolution(issue, None)
             if item is not None:
@@ -703,6 +842,7 @@ class JiraState:
     def delete_issue(self, actor: JiraUser, issue: Issue) -> list[IssueEvent]:
         del self.issues[issue.id]
         del self._by_key[issue.key]
+        self.items.forget_issue(issue.id)
         return [IssueEvent("jira:issue_deleted", "issue_deleted", issue.id, actor.key, self.now())]
 
     def upsert_remote_link(self, issue: Issue, body: Mapping[str, Any]) -> tuple[RemoteLink, bool]:
