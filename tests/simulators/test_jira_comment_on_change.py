@@ -5,32 +5,11 @@ Contract mode is on: every exchange must pass the DC document."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-from pdjira_simulators.jira import JiraSettings
-from pdjira_simulators.jira import create_app as create_jira
-from pdjira_simulators.testing import WebhookReceiver, running_server
 
 from .conftest import Sim
-
-
-@pytest.fixture
-async def checked(receiver: WebhookReceiver) -> AsyncIterator[Sim]:
-    settings = JiraSettings(seed=3, check_contract=True, webhook_url=receiver.url)
-    app = create_jira(settings)
-    async with (
-        running_server(app) as base,
-        httpx.AsyncClient(
-            base_url=f"{base}/rest/api/2", auth=("admin", "admin"), trust_env=False
-        ) as client,
-        httpx.AsyncClient(base_url=base, trust_env=False) as admin,
-    ):
-        yield Sim(base, client, admin, app.state.sim, receiver, "")
-        violations = (await admin.get("/_sim/contract-violations")).json()["violations"]
-        assert violations == []
 
 
 async def create(jira: Sim) -> str:
@@ -48,41 +27,41 @@ async def hooks_after(jira: Sim, skip: int) -> list[dict[str, Any]]:
 
 
 async def test_a_transition_with_a_comment_sends_one_event_with_changelog_and_comment(
-    checked: Sim,
+    checked_jira: Sim,
 ) -> None:
-    key = await create(checked)
+    key = await create(checked_jira)
     body = {
         "transition": {"id": "21"},
         "update": {"comment": [{"add": {"body": "Fixed by the rollback"}}]},
     }
-    resp = await checked.client.post(f"/issue/{key}/transitions", json=body)
+    resp = await checked_jira.client.post(f"/issue/{key}/transitions", json=body)
     assert resp.status_code == 204, resp.text
 
-    (hook,) = await hooks_after(checked, 1)
+    (hook,) = await hooks_after(checked_jira, 1)
     assert hook["webhookEvent"] == "jira:issue_updated"
     assert hook["issue_event_type_name"] == "issue_resolved"  # the transition's event
     fields = {i["field"]: i["toString"] for i in hook["changelog"]["items"]}
     assert fields["status"] == "Done"
     assert hook["comment"]["body"] == "Fixed by the rollback"
     assert hook["issue"]["fields"]["status"]["name"] == "Done"
-    comments = (await checked.client.get(f"/issue/{key}/comment")).json()["comments"]
+    comments = (await checked_jira.client.get(f"/issue/{key}/comment")).json()["comments"]
     assert [c["body"] for c in comments] == ["Fixed by the rollback"]
     assert comments[0]["id"] == hook["comment"]["id"]
 
 
 async def test_an_edit_with_a_comment_sends_one_event_and_a_comment_only_edit_is_commented(
-    checked: Sim,
+    checked_jira: Sim,
 ) -> None:
-    key = await create(checked)
+    key = await create(checked_jira)
     body = {
         "fields": {"priority": {"name": "High"}},
         "update": {"comment": [{"add": {"body": "Raising it"}}]},
     }
-    assert (await checked.client.put(f"/issue/{key}", json=body)).status_code == 204
+    assert (await checked_jira.client.put(f"/issue/{key}", json=body)).status_code == 204
     only = {"update": {"comment": [{"add": {"body": "Just a note"}}]}}
-    assert (await checked.client.put(f"/issue/{key}", json=only)).status_code == 204
+    assert (await checked_jira.client.put(f"/issue/{key}", json=only)).status_code == 204
 
-    edit, commented = await hooks_after(checked, 1)
+    edit, commented = await hooks_after(checked_jira, 1)
     assert edit["issue_event_type_name"] == "issue_updated"
     assert [i["field"] for i in edit["changelog"]["items"]] == ["priority"]
     assert edit["comment"]["body"] == "Raising it"
@@ -92,15 +71,17 @@ async def test_an_edit_with_a_comment_sends_one_event_and_a_comment_only_edit_is
 
 
 async def test_registrations_for_comment_events_also_get_the_standalone_comment_created(
-    checked: Sim,
+    checked_jira: Sim,
 ) -> None:
     events = ["jira:issue_updated", "comment_created"]
-    checked.sim.set_webhook_target(checked.receiver.url, None, events)
-    key = await create(checked)
+    checked_jira.sim.set_webhook_target(checked_jira.receiver.url, None, events)
+    key = await create(checked_jira)
     body = {"transition": {"id": "11"}, "update": {"comment": [{"add": {"body": "On it"}}]}}
-    assert (await checked.client.post(f"/issue/{key}/transitions", json=body)).status_code == 204
+    assert (
+        await checked_jira.client.post(f"/issue/{key}/transitions", json=body)
+    ).status_code == 204
 
-    issue_hook, comment_hook = await hooks_after(checked, 0)
+    issue_hook, comment_hook = await hooks_after(checked_jira, 0)
     assert issue_hook["issue_event_type_name"] == "issue_work_started"
     assert issue_hook["comment"]["id"] == comment_hook["comment"]["id"]
     assert comment_hook["webhookEvent"] == "comment_created"
@@ -115,15 +96,15 @@ async def test_registrations_for_comment_events_also_get_the_standalone_comment_
     ],
 )
 async def test_comment_visibility_naming_an_unknown_role_or_group_is_refused(
-    checked: Sim, visibility: dict[str, str], error: str
+    checked_jira: Sim, visibility: dict[str, str], error: str
 ) -> None:
-    key = await create(checked)
-    resp = await checked.client.post(
+    key = await create(checked_jira)
+    resp = await checked_jira.client.post(
         f"/issue/{key}/comment", json={"body": "secret", "visibility": visibility}
     )
     assert resp.status_code == 400
     assert resp.json()["errors"] == {"commentLevel": error}
-    moved = await checked.client.post(
+    moved = await checked_jira.client.post(
         f"/issue/{key}/transitions",
         json={
             "transition": {"id": "11"},
@@ -132,24 +113,24 @@ async def test_comment_visibility_naming_an_unknown_role_or_group_is_refused(
     )
     assert moved.status_code == 400
     assert moved.json()["errors"] == {"commentLevel": error}
-    issue = (await checked.client.get(f"/issue/{key}")).json()["fields"]
+    issue = (await checked_jira.client.get(f"/issue/{key}")).json()["fields"]
     assert issue["status"]["name"] == "To Do"  # nothing happened
     assert issue["comment"]["total"] == 0
 
 
-async def test_comment_visibility_is_stored_and_returned(checked: Sim) -> None:
-    key = await create(checked)
+async def test_comment_visibility_is_stored_and_returned(checked_jira: Sim) -> None:
+    key = await create(checked_jira)
     role = {"type": "role", "value": "Developers"}
-    resp = await checked.client.post(
+    resp = await checked_jira.client.post(
         f"/issue/{key}/comment", json={"body": "devs only", "visibility": role}
     )
     assert resp.status_code == 201, resp.text
     assert resp.json()["visibility"] == role
     cid = resp.json()["id"]
     group = {"type": "group", "value": "jira-administrators"}
-    edited = await checked.client.put(
+    edited = await checked_jira.client.put(
         f"/issue/{key}/comment/{cid}", json={"body": "admins only", "visibility": group}
     )
     assert edited.json()["visibility"] == group
-    again = (await checked.client.get(f"/issue/{key}/comment/{cid}")).json()
+    again = (await checked_jira.client.get(f"/issue/{key}/comment/{cid}")).json()
     assert again["visibility"] == group

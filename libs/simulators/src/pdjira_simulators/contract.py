@@ -68,7 +68,11 @@ PD_GENERIC_STATUSES = GENERIC_STATUSES | {400}
 JIRA_GENERIC_STATUSES = GENERIC_STATUSES | {403}
 # Statuses one operation answers that its entry omits: (method, path pattern, status).
 # Jira answers 201 for a new remote link and 200 for an update (pycontribs expects both).
-JIRA_UNDOCUMENTED_STATUSES = (("POST", re.compile(r"/issue/[^/]+/remotelink$"), 201),)
+# A component with a name its project already has (or none) is refused with a 400.
+JIRA_UNDOCUMENTED_STATUSES = (
+    ("POST", re.compile(r"/issue/[^/]+/remotelink$"), 201),
+    ("POST", re.compile(r"/component$"), 400),
+)
 
 
 def _path(error: Any) -> list[str]:
