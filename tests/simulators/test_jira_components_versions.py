@@ -132,3 +132,9 @@ async def test_admins_create_components_and_versions(checked_jira: Sim) -> None:
     assert refused.json()["errorMessages"] == [
         "The user jdoe does not have permission to complete this operation."
     ]
+
+
+async def test_the_project_shows_its_components_and_versions(checked_jira: Sim) -> None:
+    project = (await checked_jira.client.get("/project/OPS")).json()
+    assert [c["name"] for c in project["components"]] == ["API", "Database", "Frontend"]
+    assert [v["name"] for v in project["versions"]] == ["1.0", "1.1", "2.0"]

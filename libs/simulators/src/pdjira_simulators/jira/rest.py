@@ -19,6 +19,7 @@ from pdjira_simulators.jira.search import search
 from pdjira_simulators.jira.state import Issue
 from pdjira_simulators.jira.views import (
     comment_json,
+    component_json,
     field_json,
     field_meta_json,
     issue_json,
@@ -30,6 +31,7 @@ from pdjira_simulators.jira.views import (
     status_json,
     transition_json,
     user_json,
+    version_json,
 )
 
 __all__ = ["acting_user", "json_body", "rest_routes"]
@@ -83,12 +85,14 @@ def _project_full(sim: JiraSimulator, project: Project, base: str) -> dict[str, 
         **project_json(project, base),
         "description": "",
         "lead": user_json(cat.user_by_key(project.lead_key), base),
-        "components": [],
+        "components": [
+            component_json(cat, c, base) for c in sim.state.items.components_of(project.id)
+        ],
         "issueTypes": [
             issuetype_json(cat.issue_types.items[t], base) for t in project.issue_type_ids
         ],
         "assigneeType": "UNASSIGNED",
-        "versions": [],
+        "versions": [version_json(v, base) for v in sim.state.items.versions_of(project.id)],
         "roles": {},
         "projectKeys": [project.key],
     }

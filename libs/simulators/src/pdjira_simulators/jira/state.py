@@ -353,7 +353,7 @@ class JiraState:
 
     def _set_multi(self, issue: Issue, field_id: str, ids: list[str]) -> ChangeItem | None:
         """Components and versions; Server logs one item per value added or removed (the
-        first is returned here, the rest are appended to `issue.pending_items`)."""
+        first is returned here, the rest wait in `_extra_items` for `_drain`)."""
         attr, label = MULTI[field_id]
         old: list[str] = getattr(issue, attr)
         if ids == old:
