@@ -93,11 +93,20 @@ async def test_registrations_for_comment_events_also_get_the_standalone_comment_
     [
         ({"type": "group", "value": "no-such-group"}, "Group: no-such-group does not exist."),
         ({"type": "role", "value": "Astronauts"}, "Role: Astronauts does not exist."),
+        (  # admin is in OPS's Administrators role (by group), not in Developers
+            {"type": "role", "value": "Developers"},
+            "You are currently not a member of the project role: Developers.",
+        ),
+        (
+            {"type": "group", "value": "on-call"},
+            "You are currently not a member of the group: on-call.",
+        ),
     ],
 )
 async def test_comment_visibility_naming_an_unknown_role_or_group_is_refused(
     checked_jira: Sim, visibility: dict[str, str], error: str
 ) -> None:
+    checked_jira.sim.state.catalog.groups["on-call"] = ["jdoe"]
     key = await create(checked_jira)
     resp = await checked_jira.client.post(
         f"/issue/{key}/comment", json={"body": "secret", "visibility": visibility}
@@ -120,7 +129,7 @@ async def test_comment_visibility_naming_an_unknown_role_or_group_is_refused(
 
 async def test_comment_visibility_is_stored_and_returned(checked_jira: Sim) -> None:
     key = await create(checked_jira)
-    role = {"type": "role", "value": "Developers"}
+    role = {"type": "role", "value": "Administrators"}
     resp = await checked_jira.client.post(
         f"/issue/{key}/comment", json={"body": "devs only", "visibility": role}
     )

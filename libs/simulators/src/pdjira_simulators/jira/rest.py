@@ -333,16 +333,18 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
         if not sim.has_permission(actor, "ADD_COMMENTS", issue.project_id):
             raise JiraError(400, ["You do not have the permission to comment on this issue."])
-        visibility = _visibility(body)
+        visibility = _visibility(body, actor, issue)
         props = body.get("properties") if isinstance(body.get("properties"), list) else []
         comment, events = state.add_comment(actor, issue, text, visibility, props or [])
         base = sim.base(request)
         sim.emit(events, base)
         return JsonResponse(comment_json(cat, issue, comment, base), status_code=201)
 
-    def _visibility(body: dict[str, Any]) -> dict[str, str] | None:
+    def _visibility(body: dict[str, Any], actor: JiraUser, issue: Issue) -> dict[str, str] | None:
         errors: dict[str, str] = {}
-        visibility = state.check_visibility(body.get("visibility"), errors)
+        visibility = state.check_visibility(
+            body.get("visibility"), errors, author=actor, project_id=issue.project_id
+        )
         if errors:
             raise JiraError(400, [], errors)
         return visibility
@@ -361,7 +363,7 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
         base = sim.base(request)
         if "visibility" in body:
-            comment.visibility = _visibility(body)
+            comment.visibility = _visibility(body, actor, issue)
         sim.emit(state.edit_comment(actor, issue, comment, body["body"]), base)
         return JsonResponse(comment_json(cat, issue, comment, base))
 

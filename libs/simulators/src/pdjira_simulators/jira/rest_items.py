@@ -306,7 +306,9 @@ def item_routes(sim: JiraSimulator) -> list[Route]:
             if not isinstance(comment["body"], str) or not comment["body"].strip():
                 raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
             errors: dict[str, str] = {}
-            visibility = state.check_visibility(comment.get("visibility"), errors)
+            visibility = state.check_visibility(
+                comment.get("visibility"), errors, author=actor, project_id=source.project_id
+            )
             if errors:
                 raise JiraError(400, [], errors)
             _, events = state.add_comment(actor, source, comment["body"], visibility)

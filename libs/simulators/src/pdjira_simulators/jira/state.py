@@ -193,6 +193,8 @@ class JiraState:
             seed_ops(self.items, ops.id, ops.lead_key)
         # Project roles live with the permission schemes; the simulator plugs its look-up in.
         self.role_exists: Callable[[str], bool] = lambda name: name in DEFAULT_ROLES
+        # (project id, role name, user) -> is the user in that project role?
+        self.in_role: Callable[[str, str, JiraUser], bool] = lambda project_id, role, user: True
 
     def now(self) -> datetime:
         return self._clock()
@@ -557,11 +559,11 @@ class JiraState:
         the edit is tried on a copy first, so a 400 leaves the issue untouched."""
         errors: dict[str, str] = {}
         scratch = _scratch(issue)
-        self._apply_edit(scratch, fields, update or {}, errors)
+        self._apply_edit(scratch, fields, update or {}, errors, actor=actor)
         self._extra_items.clear()
         if errors:
             raise field_errors(errors)
-        items, comment_bodies = self._apply_edit(issue, fields, update or {}, errors)
+        items, comment_bodies = self._apply_edit(issue, fields, update or {}, errors, actor=actor)
         events: list[IssueEvent] = []
         if items:
             group = self._record(issue, actor, items)
@@ -606,6 +608,8 @@ class JiraState:
         fields: Mapping[str, Any],
         update: Mapping[str, Any],
         errors: dict[str, str],
+        *,
+        actor: JiraUser | None = None,
     ) -> tuple[list[ChangeItem], list[tuple[str, dict[str, str] | None]]]:
         items: list[ChangeItem] = []
 
@@ -624,7 +628,7 @@ class JiraState:
             elif field_id == "labels":
                 keep(self._set_labels(issue, _label_ops(issue.labels, ops)))
             elif field_id == "comment":
-                comment_bodies.extend(self._comment_ops(ops, errors))
+                comment_bodies.extend(self._comment_ops(ops, errors, actor, issue.project_id))
             elif field_id in MULTI:
                 keep(self._multi_ops(issue, field_id, ops, errors))
             elif field_id in EDITABLE or field_id.startswith("customfield_"):
@@ -659,7 +663,7 @@ class JiraState:
                 errors[field_id] = f"{self.catalog.field_name(field_id)} is required."
         comment_ops = (update or {}).get("comment", []) or []
         comment_bodies = self._comment_ops(
-            comment_ops if isinstance(comment_ops, list) else [], errors
+            comment_ops if isinstance(comment_ops, list) else [], errors, actor, issue.project_id
         )
         if errors:
             raise field_errors(errors)
@@ -700,7 +704,11 @@ class JiraState:
         return events
 
     def _comment_ops(
-        self, ops: Sequence[Any], errors: dict[str, str]
+        self,
+        ops: Sequence[Any],
+        errors: dict[str, str],
+        author: JiraUser | None,
+        project_id: str,
     ) -> list[tuple[str, dict[str, str] | None]]:
         """`update.comment`: `[{"add": {"body": ..., "visibility"?: {...}}}]`, validated."""
         bodies: list[tuple[str, dict[str, str] | None]] = []
@@ -711,12 +719,22 @@ class JiraState:
             if not add["body"].strip():
                 errors["comment"] = "Comment body can not be empty!"
                 continue
-            visibility = self.check_visibility(add.get("visibility"), errors)
+            visibility = self.check_visibility(
+                add.get("visibility"), errors, author=author, project_id=project_id
+            )
             bodies.append((add["body"], visibility))
         return bodies
 
-    def check_visibility(self, raw: Any, errors: dict[str, str]) -> dict[str, str] | None:
-        """A comment's `visibility`: a project role or a group that exists (Jira's 400s)."""
+    def check_visibility(
+        self,
+        raw: Any,
+        errors: dict[str, str],
+        *,
+        author: JiraUser | None = None,
+        project_id: str | None = None,
+    ) -> dict[str, str] | None:
+        """A comment's `visibility`: a project role or a group that exists and the author
+        belongs to (Jira's 400s)."""
         if raw is None:
             return None
         kind = raw.get("type") if isinstance(raw, dict) else None
@@ -732,6 +750,16 @@ class JiraState:
         if kind == "role" and not self.role_exists(value):
             errors["commentLevel"] = f"Role: {value} does not exist."
             return None
+        if author is not None:
+            group = self.catalog.group(value)
+            if kind == "group" and group not in self.catalog.groups_of(author):
+                errors["commentLevel"] = f"You are currently not a member of the group: {value}."
+                return None
+            if kind == "role" and project_id and not self.in_role(project_id, value, author):
+                errors["commentLevel"] = (
+                    f"You are currently not a member of the project role: {value}."
+                )
+                return None
         return {"type": kind, "value": value}
 
     def _new_comment(
