@@ -138,3 +138,15 @@ async def test_the_project_shows_its_components_and_versions(checked_jira: Sim) 
     project = (await checked_jira.client.get("/project/OPS")).json()
     assert [c["name"] for c in project["components"]] == ["API", "Database", "Frontend"]
     assert [v["name"] for v in project["versions"]] == ["1.0", "1.1", "2.0"]
+
+
+async def test_createmeta_offers_the_projects_components_and_versions(checked_jira: Sim) -> None:
+    resp = await checked_jira.client.get("/issue/createmeta/OPS/issuetypes/10002")
+    fields = {f["fieldId"]: f for f in resp.json()["values"]}
+    assert [c["name"] for c in fields["components"]["allowedValues"]] == [
+        "API",
+        "Database",
+        "Frontend",
+    ]
+    assert [v["name"] for v in fields["fixVersions"]["allowedValues"]] == ["1.0", "1.1", "2.0"]
+    assert fields["duedate"]["schema"] == {"type": "date", "system": "duedate"}

@@ -26,6 +26,7 @@ from pdjira_simulators.jira.views import (
     issuetype_json,
     jira_ts,
     priority_json,
+    project_item_meta,
     project_json,
     resolution_json,
     status_json,
@@ -578,9 +579,16 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             "priority",
             "labels",
             "assignee",
+            "components",
+            "fixVersions",
+            "versions",
+            "duedate",
             *[f for f in cat.fields if f.startswith("customfield_")],
         ]
-        values = [field_meta_json(cat, f, f in required, base) for f in screen]
+        values = [
+            project_item_meta(state, found.id, field_meta_json(cat, f, f in required, base), base)
+            for f in screen
+        ]
         return JsonResponse(
             _paged(
                 values,

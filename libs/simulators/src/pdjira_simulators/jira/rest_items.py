@@ -22,6 +22,7 @@ from pdjira_simulators.jira.views import (
     field_meta_json,
     issue_link_json,
     link_type_json,
+    project_item_meta,
     user_json,
     version_json,
 )
@@ -206,14 +207,7 @@ def item_routes(sim: JiraSimulator) -> list[Route]:
         fields: dict[str, Any] = {}
         for field_id in wanted:
             meta = field_meta_json(cat, field_id, field_id == "summary", base)
-            if field_id in ("components", "fixVersions", "versions"):
-                meta["operations"] = ["set", "add", "remove"]
-                meta["allowedValues"] = (
-                    [component_json(cat, c, base) for c in items.components_of(issue.project_id)]
-                    if field_id == "components"
-                    else [version_json(v, base) for v in items.versions_of(issue.project_id)]
-                )
-            fields[field_id] = meta
+            fields[field_id] = project_item_meta(state, issue.project_id, meta, base)
         if sim.has_permission(user, "ADD_COMMENTS", issue.project_id):
             fields["comment"] = {
                 **field_meta_json(cat, "comment", False, base),

@@ -430,3 +430,17 @@ def issue_link_json(
     if (viewer is None or viewer.id == link.outward_id) and destination is not None:
         body["outwardIssue"] = issue_ref_json(state, destination, base)
     return body
+
+
+def project_item_meta(state: JiraState, project_id: str, meta: Json, base: str) -> Json:
+    """A FieldMetaBean of components / fixVersions / versions with the project's values."""
+    field_id = meta.get("fieldId")
+    if field_id == "components":
+        values = [
+            component_json(state.catalog, c, base) for c in state.items.components_of(project_id)
+        ]
+    elif field_id in ("fixVersions", "versions"):
+        values = [version_json(v, base) for v in state.items.versions_of(project_id)]
+    else:
+        return meta
+    return {**meta, "operations": ["set", "add", "remove"], "allowedValues": values}
