@@ -15,8 +15,8 @@ import httpx
 import msgspec
 import nats
 from nats.js import JetStreamContext
-from pdjira_common.contracts import Link
-from pdjira_common.streams import KV_LINKS
+from pdjira_common.contracts import AuditRecord, Link, decode_trail
+from pdjira_common.streams import AUDIT, KV_LINKS
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_drained, wait_until
@@ -106,6 +106,35 @@ async def wait_incident_status(sims: SimulatorState, incident_id: str, status: s
         return str((await sims.incident(incident_id))["status"]) == status
 
     await wait_until(reached, timeout=30, what=f"incident {incident_id} {status}")
+
+
+async def audit_records(stack: Stack, entity: str) -> list[AuditRecord]:
+    """The rules service's audit records about one entity (e.g. "pd:main:Q..."), as stored
+    now: the AUDIT stream read up to its last message."""
+    nc = await nats.connect(stack.nats.url)
+    try:
+        js = nc.jetstream()
+        last = (await js.stream_info(AUDIT)).state.last_seq
+        records: list[AuditRecord] = []
+        if not last:
+            return records
+        sub = await js.subscribe("audit.>", stream=AUDIT, ordered_consumer=True)
+        try:
+            while True:
+                msg = await sub.next_msg(timeout=10.0)
+                record = decode_trail(msg.data)  # the writers' records are there too
+                if (
+                    isinstance(record, AuditRecord)
+                    and record.entity == entity
+                    and record.service == "rules"
+                ):
+                    records.append(record)
+                if msg.metadata.sequence.stream >= last:
+                    return records
+        finally:
+            await sub.unsubscribe()
+    finally:
+        await nc.close()
 
 
 # ------------------------------------------------------------------------------ notes, comments

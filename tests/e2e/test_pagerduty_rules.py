@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 import yaml
-from pdjira_common.contracts import AuditRecord, decode_trail
-from pdjira_common.streams import AUDIT
+from pdjira_common.contracts import AuditRecord
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
@@ -24,6 +22,7 @@ from .helpers import (
     Quiet,
     add_comment,
     add_note,
+    audit_records,
     comments_of,
     notes_of,
     one_issue_for,
@@ -205,35 +204,6 @@ async def trigger(
     response.raise_for_status()
     incident: dict[str, Any] = response.json()["incident"]
     return incident
-
-
-async def audit_records(stack: Stack, incident_or_issue: str) -> list[AuditRecord]:
-    """The rules service's audit records about one entity (e.g. "pd:main:Q..."), as stored
-    now: the AUDIT stream read up to its last message."""
-    nc = await nats.connect(stack.nats.url)
-    try:
-        js = nc.jetstream()
-        last = (await js.stream_info(AUDIT)).state.last_seq
-        records: list[AuditRecord] = []
-        if not last:
-            return records
-        sub = await js.subscribe("audit.>", stream=AUDIT, ordered_consumer=True)
-        try:
-            while True:
-                msg = await sub.next_msg(timeout=10.0)
-                record = decode_trail(msg.data)  # the writers' records are there too
-                if (
-                    isinstance(record, AuditRecord)
-                    and record.entity == incident_or_issue
-                    and record.service == "rules"
-                ):
-                    records.append(record)
-                if msg.metadata.sequence.stream >= last:
-                    return records
-        finally:
-            await sub.unsubscribe()
-    finally:
-        await nc.close()
 
 
 async def incidents_for_issue(http: httpx.AsyncClient, stack: Stack, key: str) -> list[dict]:

@@ -10,8 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from nats.aio.client import Client
-from pdjira_common.contracts import AuditRecord, decode_trail
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState
 
@@ -19,6 +17,7 @@ from .conftest import FAST, running_stack
 from .helpers import (
     Quiet,
     add_comment,
+    audit_records,
     comments_of,
     linked_issue,
     notes_of,
@@ -132,25 +131,6 @@ async def agent_of(
     return entries[-1]["agent_id"] if entries else None
 
 
-async def audit_records(bus: Client, entity: str) -> list[AuditRecord]:
-    """Every audit record of ``entity`` in stream AUDIT (read from the start)."""
-    js = bus.jetstream()
-    sub = await js.subscribe("audit.>", ordered_consumer=True, deliver_policy="all")
-    records: list[AuditRecord] = []
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=1.0)
-            except TimeoutError:
-                break
-            record = decode_trail(msg.data)  # decisions (rules) and writes (the writers)
-            if isinstance(record, AuditRecord) and record.entity == entity:
-                records.append(record)
-    finally:
-        await sub.unsubscribe()
-    return records
-
-
 async def test_a_jira_user_mapped_only_by_email_acts_as_themself_in_pagerduty(
     stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
@@ -191,7 +171,7 @@ async def test_a_jira_user_mapped_only_by_email_acts_as_themself_in_pagerduty(
 
 
 async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet, bus: Client
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     # jdoe (seeded in the Jira simulator) has no PagerDuty user: no link, no e-mail match.
     incident, issue = await linked_issue(stack, http, sims, quiet, "Unlinked person")
@@ -202,7 +182,7 @@ async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
 
     assert await notes_of(http, stack, incident["id"]) == []
     assert (await sims.incident(incident["id"]))["status"] == "triggered"
-    records = await audit_records(bus, f"jira:{INSTANCE}:{issue['id']}")
+    records = await audit_records(stack, f"jira:{INSTANCE}:{issue['id']}")
     ignored = [r for r in records if r.summary.startswith("ignored:")]
     for record in ignored:
         assert record.command_ids == ()
