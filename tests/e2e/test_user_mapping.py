@@ -4,13 +4,14 @@ does nothing (and the audit says why), and a person links themself with their ow
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
+from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack
 from pdjira_devstack.waiting import SimulatorState
 
 from .conftest import FAST, running_stack
@@ -69,14 +70,10 @@ RULE: dict[str, Any] = {
     },
 }
 
-SETTINGS = StackSettings(
+SETTINGS = dataclasses.replace(
+    FAST,
     rules=[],
     pagerduty_rules=[RULE],
-    ack_wait=FAST.ack_wait,
-    base_delay=FAST.base_delay,
-    max_delay=FAST.max_delay,
-    webhook_retry_delay=FAST.webhook_retry_delay,
-    check_contract=True,
     extra_config={
         "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}", "unlinked_users": "ignore"}
     },
