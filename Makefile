@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: help install run demo test test-fast lint format bench chaos chaos-short clean
+.PHONY: help install run demo test test-fast lint format bench chaos chaos-short clean jql-oracle
 
 help:
 	@echo "make run    - install, start NATS + 5 services + simulators, show a sync, keep running"
@@ -66,3 +66,9 @@ chaos: install
 
 clean:
 	rm -rf .run .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerates tests/jql/oracle.json (query -> valid?) from tests/jql/corpus.txt with Atlassian's
+# own JQL grammar (@atlassianlabs/jql-parser, pinned in tools/jql-oracle). Needs node + npm;
+# the Python tests only read the committed fixture.
+jql-oracle:
+	cd tools/jql-oracle && npm ci --no-audit --no-fund --silent && node oracle.js ../../tests/jql/corpus.txt ../../tests/jql/oracle.json

@@ -28,8 +28,17 @@ SHARED_STACK = "e2e-shared-stack"  # the xdist group of the modules that use ``s
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir: Path = tmp_path_factory.mktemp("stack")
-    with Stack(workdir, FAST) as running:
+    yield from running_stack(tmp_path_factory, "stack", FAST)
+
+
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, settings: StackSettings
+) -> Iterator[Stack]:
+    """The body of a ``stack`` fixture: a module with settings of its own overrides ``stack``
+    with ``yield from running_stack(tmp_path_factory, "<name>", SETTINGS)``; the other
+    fixtures here (http, sims, bus, quiet) then use that stack."""
+    workdir: Path = tmp_path_factory.mktemp(name)
+    with Stack(workdir, settings) as running:
         yield running
         assert_no_contract_violations(running)
 

@@ -4,6 +4,10 @@ they show, and ``quiet``, the signal that nothing more is in flight anywhere (se
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,8 +15,8 @@ import httpx
 import msgspec
 import nats
 from nats.js import JetStreamContext
-from pdjira_common.contracts import Link
-from pdjira_common.streams import KV_LINKS
+from pdjira_common.contracts import AuditRecord, Link, decode_trail
+from pdjira_common.streams import AUDIT, KV_LINKS
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_drained, wait_until
@@ -86,6 +90,53 @@ async def linked_issue(
     return incident, issue
 
 
+async def transition_issue(
+    http: httpx.AsyncClient, stack: Stack, key: str, status: str, as_user: str = "jdoe"
+) -> None:
+    """A person (``as_user``) moves the issue to ``status`` in Jira."""
+    response = await http.post(
+        f"{stack.jira_url}/_sim/issues/{key}/transition",
+        json={"status": status, "as_user": as_user},
+    )
+    response.raise_for_status()
+
+
+async def wait_incident_status(sims: SimulatorState, incident_id: str, status: str) -> None:
+    async def reached() -> bool:
+        return str((await sims.incident(incident_id))["status"]) == status
+
+    await wait_until(reached, timeout=30, what=f"incident {incident_id} {status}")
+
+
+async def audit_records(stack: Stack, entity: str) -> list[AuditRecord]:
+    """The rules service's audit records about one entity (e.g. "pd:main:Q..."), as stored
+    now: the AUDIT stream read up to its last message."""
+    nc = await nats.connect(stack.nats.url)
+    try:
+        js = nc.jetstream()
+        last = (await js.stream_info(AUDIT)).state.last_seq
+        records: list[AuditRecord] = []
+        if not last:
+            return records
+        sub = await js.subscribe("audit.>", stream=AUDIT, ordered_consumer=True)
+        try:
+            while True:
+                msg = await sub.next_msg(timeout=10.0)
+                record = decode_trail(msg.data)  # the writers' records are there too
+                if (
+                    isinstance(record, AuditRecord)
+                    and record.entity == entity
+                    and record.service == "rules"
+                ):
+                    records.append(record)
+                if msg.metadata.sequence.stream >= last:
+                    return records
+        finally:
+            await sub.unsubscribe()
+    finally:
+        await nc.close()
+
+
 # ------------------------------------------------------------------------------ notes, comments
 
 
@@ -109,9 +160,11 @@ async def add_note(http: httpx.AsyncClient, stack: Stack, incident_id: str, text
     response.raise_for_status()
 
 
-async def add_comment(http: httpx.AsyncClient, stack: Stack, key: str, text: str) -> None:
+async def add_comment(
+    http: httpx.AsyncClient, stack: Stack, key: str, text: str, as_user: str = "jdoe"
+) -> None:
     response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{key}/comment", json={"body": text, "as_user": "jdoe"}
+        f"{stack.jira_url}/_sim/issues/{key}/comment", json={"body": text, "as_user": as_user}
     )
     response.raise_for_status()
 
@@ -149,3 +202,41 @@ async def jira_writes(sims: SimulatorState, issue: dict[str, Any]) -> list[str]:
 
 async def pd_writes(sims: SimulatorState, incident_id: str) -> list[str]:
     return writes(await sims.pd_requests(), f"/incidents/{incident_id}")
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+
+def _cli(
+    stack: Stack, args: tuple[str, ...], env: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """``pdjira ARGS --config <the stack's config>`` and its environment (the stack's env file)."""
+    command = [sys.executable, "-m", "pdjira_cli.main", *args, "--config", str(stack.config_path)]
+    return command, {**os.environ, **stack.env, **env}
+
+
+def pdjira(
+    stack: Stack, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``pdjira ARGS`` against the stack as an operator would; ``env``: variables added."""
+    command, full_env = _cli(stack, args, env or {})
+    return subprocess.run(
+        command,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+async def pdjira_async(stack: Stack, *args: str, timeout: float = 180) -> tuple[int, str]:
+    """``pdjira ARGS`` without blocking the event loop: exit status and output (stderr in it)."""
+    command, env = _cli(stack, args, {})
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), timeout)
+    assert process.returncode is not None
+    return process.returncode, out.decode()

@@ -6,9 +6,7 @@ and fix named); restored, both say OK. Runs on the shared stack and restores wha
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import yaml
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, JIRA_USER, Stack
 
 from .conftest import SHARED_STACK
+from .helpers import pdjira
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
 
@@ -37,17 +36,6 @@ DESK_RULE: dict[str, Any] = {
         },
     },
 }
-
-
-def pdjira(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pdjira_cli.main", *args, "--config", str(stack.config_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **stack.env},
-        check=False,
-    )
 
 
 def failures(result: subprocess.CompletedProcess[str]) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from pdjira_devstack.stack import ACCOUNT, Stack
-from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.waiting import SimulatorState
 
 from .conftest import SHARED_STACK
 from .helpers import (
@@ -19,7 +19,9 @@ from .helpers import (
     linked_issue,
     notes_of,
     pd_writes,
+    transition_issue,
     wait_count,
+    wait_incident_status,
     wait_issue_status,
 )
 
@@ -88,16 +90,8 @@ async def test_a_person_changing_the_issue_right_after_our_write_is_still_synced
     response.raise_for_status()
     await wait_issue_status(sims, issue["key"], "In Progress")
     # ... and moves the issue on at once, right after our transition.
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{issue['key']}/transition",
-        json={"status": "Done", "as_user": "jdoe"},
-    )
-    response.raise_for_status()
-
-    async def resolved() -> bool:
-        return (await sims.incident(incident["id"]))["status"] == "resolved"
-
-    await wait_until(resolved, timeout=30, what=f"incident {incident['id']} resolved")
+    await transition_issue(http, stack, issue["key"], "Done")
+    await wait_incident_status(sims, incident["id"], "resolved")
     await quiet()
     assert len(await notes_of(http, stack, incident["id"])) == 2
     assert len(await comments_of(sims, issue["key"])) == 2
@@ -119,16 +113,8 @@ async def test_vendor_writes_are_exactly_the_needed_ones(
     )
     response.raise_for_status()
     await wait_issue_status(sims, key, "In Progress")
-    response = await http.post(  # -> 1 PagerDuty status write (resolve)
-        f"{stack.jira_url}/_sim/issues/{key}/transition",
-        json={"status": "Done", "as_user": "jdoe"},
-    )
-    response.raise_for_status()
-
-    async def resolved() -> bool:
-        return (await sims.incident(incident_id))["status"] == "resolved"
-
-    await wait_until(resolved, timeout=30, what="the incident resolved")
+    await transition_issue(http, stack, key, "Done")  # -> 1 PagerDuty status write (resolve)
+    await wait_incident_status(sims, incident_id, "resolved")
     await quiet()  # every echo back and (not) acted on
 
     assert await jira_writes(sims, issue) == [

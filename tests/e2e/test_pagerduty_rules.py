@@ -6,31 +6,29 @@ the Jira fallback for JQL the local evaluator cannot answer."""
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 import pytest
 import yaml
-from pdjira_common.contracts import AuditRecord, decode_trail
-from pdjira_common.streams import AUDIT
+from pdjira_common.contracts import AuditRecord
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
-from .conftest import FAST, assert_no_contract_violations
+from .conftest import FAST, running_stack
 from .helpers import (
     Quiet,
     add_comment,
     add_note,
+    audit_records,
     comments_of,
     notes_of,
     one_issue_for,
+    pdjira,
     stored_link,
+    transition_issue,
     wait_issue_status,
     wait_link,
 )
@@ -187,13 +185,10 @@ TYPO_RULE: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    workdir: Path = tmp_path_factory.mktemp("pdrules")
     settings = StackSettings(
         **{**FAST.__dict__, "rules": [], "pagerduty_rules": [RULE, FALLBACK_RULE, TYPO_RULE]}
     )
-    with Stack(workdir, settings) as running:
-        yield running
-        assert_no_contract_violations(running)
+    yield from running_stack(tmp_path_factory, "pdrules", settings)
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -209,35 +204,6 @@ async def trigger(
     response.raise_for_status()
     incident: dict[str, Any] = response.json()["incident"]
     return incident
-
-
-async def audit_records(stack: Stack, incident_or_issue: str) -> list[AuditRecord]:
-    """The rules service's audit records about one entity (e.g. "pd:main:Q..."), as stored
-    now: the AUDIT stream read up to its last message."""
-    nc = await nats.connect(stack.nats.url)
-    try:
-        js = nc.jetstream()
-        last = (await js.stream_info(AUDIT)).state.last_seq
-        records: list[AuditRecord] = []
-        if not last:
-            return records
-        sub = await js.subscribe("audit.>", stream=AUDIT, ordered_consumer=True)
-        try:
-            while True:
-                msg = await sub.next_msg(timeout=10.0)
-                record = decode_trail(msg.data)  # the writers' records are there too
-                if (
-                    isinstance(record, AuditRecord)
-                    and record.entity == incident_or_issue
-                    and record.service == "rules"
-                ):
-                    records.append(record)
-                if msg.metadata.sequence.stream >= last:
-                    return records
-        finally:
-            await sub.unsubscribe()
-    finally:
-        await nc.close()
 
 
 async def incidents_for_issue(http: httpx.AsyncClient, stack: Stack, key: str) -> list[dict]:
@@ -272,13 +238,6 @@ async def pd_status(http: httpx.AsyncClient, stack: Stack, incident_id: str, sta
     response = await http.post(
         f"{stack.pd_url}/_sim/incidents/{incident_id}/status",
         json={"status": status, "as_user": "PUSER01"},
-    )
-    response.raise_for_status()
-
-
-async def jira_transition(http: httpx.AsyncClient, stack: Stack, key: str, status: str) -> None:
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{key}/transition", json={"status": status, "as_user": "jdoe"}
     )
     response.raise_for_status()
 
@@ -365,7 +324,7 @@ async def test_issue_status_acts_on_the_incident_and_incident_events_move_the_is
     await wait_link(stack, incident["id"])
 
     # react_on_issue_status_change: In Progress -> pd_acknowledge + pd_add_responders
-    await jira_transition(http, stack, key, "In Progress")
+    await transition_issue(http, stack, key, "In Progress")
 
     def has_responder(inc: dict[str, Any]) -> bool:
         targets = [
@@ -382,9 +341,9 @@ async def test_issue_status_acts_on_the_incident_and_incident_events_move_the_is
         "incident acknowledged with PUSER02 requested as responder",
     )
     # Done -> pd_resolve; To Do (Jira's Reopen) -> pd_reopen
-    await jira_transition(http, stack, key, "Done")
+    await transition_issue(http, stack, key, "Done")
     await wait_incident(sims, incident["id"], lambda i: i["status"] == "resolved", "resolved")
-    await jira_transition(http, stack, key, "To Do")
+    await transition_issue(http, stack, key, "To Do")
     await wait_incident(sims, incident["id"], lambda i: i["status"] == "triggered", "reopened")
     await quiet()  # the echoes must not move the issue
     assert (await sims.issue(key))["fields"]["status"]["name"] == "To Do"
@@ -561,17 +520,6 @@ async def test_unsupported_jql_function_is_answered_by_jira(
 
 def rules_api(stack: Stack) -> tuple[str, dict[str, str]]:
     return f"{stack.rules_url}/rules", {"Authorization": f"Bearer {stack.env['RULES_ADMIN_TOKEN']}"}
-
-
-def pdjira(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pdjira_cli.main", *args, "--config", str(stack.config_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **stack.env},
-        check=False,
-    )
 
 
 async def test_bad_status_is_refused_with_the_real_statuses(

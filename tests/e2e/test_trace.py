@@ -5,9 +5,7 @@ and its latency, the outcome), for a person, as JSON and over the mapping admin 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import httpx
 import pytest
@@ -16,20 +14,9 @@ from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
 from .conftest import SHARED_STACK
-from .helpers import Quiet, one_issue_for, wait_link
+from .helpers import Quiet, one_issue_for, pdjira, wait_link
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(SHARED_STACK)]
-
-
-def pdjira(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pdjira_cli.main", *args, "--config", str(stack.config_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **stack.env},
-        check=False,
-    )
 
 
 async def test_trace_of_the_issue_shows_the_whole_path_to_the_jira_write(

@@ -4,30 +4,28 @@ does nothing (and the audit says why), and a person links themself with their ow
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import nats
 import pytest
-from nats.aio.client import Client
-from pdjira_common.contracts import AuditRecord, decode_trail
-from pdjira_devstack.demo import trigger_incident
-from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack, StackSettings
-from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack
+from pdjira_devstack.waiting import SimulatorState
 
-from .conftest import FAST, assert_no_contract_violations
+from .conftest import FAST, running_stack
 from .helpers import (
     Quiet,
+    add_comment,
+    audit_records,
     comments_of,
+    linked_issue,
     notes_of,
-    one_issue_for,
-    quiet_signal,
+    pdjira,
+    transition_issue,
     wait_count,
-    wait_link,
+    wait_incident_status,
 )
 
 pytestmark = [pytest.mark.e2e]
@@ -72,14 +70,10 @@ RULE: dict[str, Any] = {
     },
 }
 
-SETTINGS = StackSettings(
+SETTINGS = dataclasses.replace(
+    FAST,
     rules=[],
     pagerduty_rules=[RULE],
-    ack_wait=FAST.ack_wait,
-    base_delay=FAST.base_delay,
-    max_delay=FAST.max_delay,
-    webhook_retry_delay=FAST.webhook_retry_delay,
-    check_contract=True,
     extra_config={
         "mapping": {"admin_token": "${env:MAPPING_ADMIN_TOKEN}", "unlinked_users": "ignore"}
     },
@@ -88,34 +82,7 @@ SETTINGS = StackSettings(
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(tmp_path_factory.mktemp("users-stack"), SETTINGS) as running:
-        yield running
-        assert_no_contract_violations(running)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10.0) as client:
-        yield client
-
-
-@pytest.fixture
-def sims(stack: Stack, http: httpx.AsyncClient) -> SimulatorState:
-    return SimulatorState(http, stack.pd_url, stack.jira_url)
-
-
-@pytest.fixture
-async def bus(stack: Stack) -> AsyncIterator[Client]:
-    nc = await nats.connect(stack.nats.url)
-    try:
-        yield nc
-    finally:
-        await nc.close()
-
-
-@pytest.fixture
-def quiet(bus: Client, sims: SimulatorState) -> Quiet:
-    return quiet_signal(bus.jetstream(), sims)
+    yield from running_stack(tmp_path_factory, "users-stack", SETTINGS)
 
 
 async def person(
@@ -147,33 +114,6 @@ async def person(
     jira.raise_for_status()
 
 
-async def linked_incident(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet, title: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    incident = await trigger_incident(http, stack.pd_url, title)
-    issue = await one_issue_for(sims, quiet, incident["id"])
-    await wait_link(stack, incident["id"])
-    return incident, issue
-
-
-async def comment_as(
-    http: httpx.AsyncClient, stack: Stack, key: str, login: str, text: str
-) -> None:
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{key}/comment", json={"body": text, "as_user": login}
-    )
-    response.raise_for_status()
-
-
-async def transition_as(
-    http: httpx.AsyncClient, stack: Stack, key: str, login: str, status: str
-) -> None:
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{key}/transition", json={"status": status, "as_user": login}
-    )
-    response.raise_for_status()
-
-
 async def agent_of(
     http: httpx.AsyncClient, stack: Stack, incident_id: str, kind: str
 ) -> str | None:
@@ -188,32 +128,6 @@ async def agent_of(
     return entries[-1]["agent_id"] if entries else None
 
 
-async def wait_status(sims: SimulatorState, incident_id: str, status: str) -> None:
-    async def reached() -> bool:
-        return (await sims.incident(incident_id))["status"] == status
-
-    await wait_until(reached, timeout=30, what=f"incident {incident_id} {status}")
-
-
-async def audit_records(bus: Client, entity: str) -> list[AuditRecord]:
-    """Every audit record of ``entity`` in stream AUDIT (read from the start)."""
-    js = bus.jetstream()
-    sub = await js.subscribe("audit.>", ordered_consumer=True, deliver_policy="all")
-    records: list[AuditRecord] = []
-    try:
-        while True:
-            try:
-                msg = await sub.next_msg(timeout=1.0)
-            except TimeoutError:
-                break
-            record = decode_trail(msg.data)  # decisions (rules) and writes (the writers)
-            if isinstance(record, AuditRecord) and record.entity == entity:
-                records.append(record)
-    finally:
-        await sub.unsubscribe()
-    return records
-
-
 async def test_a_jira_user_mapped_only_by_email_acts_as_themself_in_pagerduty(
     stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
@@ -226,9 +140,9 @@ async def test_a_jira_user_mapped_only_by_email_acts_as_themself_in_pagerduty(
         pd_email="jo@example.com",
         jira_email="jo@example.com",
     )
-    incident, issue = await linked_incident(stack, http, sims, quiet, "Mapped by e-mail")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Mapped by e-mail")
 
-    await comment_as(http, stack, issue["key"], "jo", "Rolled back the deploy")
+    await add_comment(http, stack, issue["key"], "Rolled back the deploy", "jo")
     await wait_count(lambda: notes_of(http, stack, incident["id"]), 1, "jo's comment as a note")
     note = (await notes_of(http, stack, incident["id"]))[0]
     assert note["user"]["id"] == "PJO0001"  # Jo, not the integration user
@@ -244,28 +158,28 @@ async def test_a_jira_user_mapped_only_by_email_acts_as_themself_in_pagerduty(
     bodies = [c["body"] for c in await comments_of(sims, issue["key"])]
     assert bodies[-1] == "[Jo Ng in PagerDuty]\nWatching the error rate"
 
-    await transition_as(http, stack, issue["key"], "jo", "In Progress")
-    await wait_status(sims, incident["id"], "acknowledged")
+    await transition_issue(http, stack, issue["key"], "In Progress", "jo")
+    await wait_incident_status(sims, incident["id"], "acknowledged")
     assert await agent_of(http, stack, incident["id"], "acknowledge_log_entry") == "PJO0001"
 
-    await transition_as(http, stack, issue["key"], "jo", "Done")
-    await wait_status(sims, incident["id"], "resolved")
+    await transition_issue(http, stack, issue["key"], "Done", "jo")
+    await wait_incident_status(sims, incident["id"], "resolved")
     assert await agent_of(http, stack, incident["id"], "resolve_log_entry") == "PJO0001"
 
 
 async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
-    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet, bus: Client
+    stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
     # jdoe (seeded in the Jira simulator) has no PagerDuty user: no link, no e-mail match.
-    incident, issue = await linked_incident(stack, http, sims, quiet, "Unlinked person")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Unlinked person")
 
-    await comment_as(http, stack, issue["key"], "jdoe", "I think it is the cache")
-    await transition_as(http, stack, issue["key"], "jdoe", "In Progress")
+    await add_comment(http, stack, issue["key"], "I think it is the cache", "jdoe")
+    await transition_issue(http, stack, issue["key"], "In Progress", "jdoe")
     await quiet()
 
     assert await notes_of(http, stack, incident["id"]) == []
     assert (await sims.incident(incident["id"]))["status"] == "triggered"
-    records = await audit_records(bus, f"jira:{INSTANCE}:{issue['id']}")
+    records = await audit_records(stack, f"jira:{INSTANCE}:{issue['id']}")
     ignored = [r for r in records if r.summary.startswith("ignored:")]
     for record in ignored:
         assert record.command_ids == ()
@@ -277,16 +191,7 @@ async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
     assert any("not sent: UpdateIncident" in w for w in why), [r.summary for r in records]
 
     # ... and `pdjira trace` of the issue says so where an operator looks first.
-    env = {**os.environ, **stack.env}
-    trace = subprocess.run(
-        [sys.executable, "-m", "pdjira_cli.main", "trace", issue["key"]]
-        + ["--config", str(stack.config_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    trace = pdjira(stack, "trace", issue["key"])
     assert trace.returncode == 0, trace.stderr
     assert "is not linked to a PagerDuty user" in trace.stdout, trace.stdout
     assert "unlinked_users: ignore" in trace.stdout, trace.stdout
@@ -294,27 +199,15 @@ async def test_an_unlinked_persons_changes_are_ignored_and_the_audit_says_why(
 
 def self_link(stack: Stack, *, pd_key: str, jira_pat: str) -> subprocess.CompletedProcess[str]:
     """``pdjira users self-link`` as a person runs it: the tokens in environment variables."""
-    env = {**os.environ, **stack.env, "MY_PD_KEY": pd_key, "MY_JIRA_PAT": jira_pat}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pdjira_cli.main",
-            "users",
-            "self-link",
-            "--config",
-            str(stack.config_path),
-            "--pd-token-env",
-            "MY_PD_KEY",
-            "--jira-token-env",
-            "MY_JIRA_PAT",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
+    return pdjira(
+        stack,
+        "users",
+        "self-link",
+        "--pd-token-env",
+        "MY_PD_KEY",
+        "--jira-token-env",
+        "MY_JIRA_PAT",
+        env={"MY_PD_KEY": pd_key, "MY_JIRA_PAT": jira_pat},
     )
 
 
@@ -346,8 +239,8 @@ async def test_a_person_links_themself_with_their_own_tokens_and_is_then_attribu
     assert "sam" in done.stdout
     assert "sam-pd-key" not in done.stdout + done.stderr
 
-    incident, issue = await linked_incident(stack, http, sims, quiet, "Self-linked person")
-    await comment_as(http, stack, issue["key"], "sam", "Cache flushed")
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Self-linked person")
+    await add_comment(http, stack, issue["key"], "Cache flushed", "sam")
     await wait_count(lambda: notes_of(http, stack, incident["id"]), 1, "sam's comment as a note")
     note = (await notes_of(http, stack, incident["id"]))[0]
     assert note["user"]["id"] == "PSAM001"

@@ -9,14 +9,17 @@ import httpx
 import pytest
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, Stack
-from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.waiting import SimulatorState
 from pdjira_devstack.webhooks import signed_pagerduty_webhook
 
 from .conftest import SHARED_STACK
 from .helpers import (
     Quiet,
+    linked_issue,
     one_issue_for,
     status_of,
+    transition_issue,
+    wait_incident_status,
     wait_issue_status,
     wait_link,
 )
@@ -50,20 +53,10 @@ async def test_incident_creates_one_issue_and_status_follows(
 async def test_issue_reaching_mapped_status_resolves_incident(
     stack: Stack, http: httpx.AsyncClient, sims: SimulatorState, quiet: Quiet
 ) -> None:
-    incident = await trigger_incident(http, stack.pd_url, "Queue consumers stalled")
-    issue = await one_issue_for(sims, quiet, incident["id"])
-    await wait_link(stack, incident["id"])
+    incident, issue = await linked_issue(stack, http, sims, quiet, "Queue consumers stalled")
 
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{issue['key']}/transition",
-        json={"status": "Done", "as_user": "jdoe"},
-    )
-    response.raise_for_status()
-
-    async def resolved() -> bool:
-        return (await sims.incident(incident["id"]))["status"] == "resolved"
-
-    await wait_until(resolved, timeout=30, what=f"incident {incident['id']} resolved")
+    await transition_issue(http, stack, issue["key"], "Done")
+    await wait_incident_status(sims, incident["id"], "resolved")
     # Our PagerDuty write carries the From header (the integration user).
     writes = [
         r

@@ -8,11 +8,8 @@ overrides the shared one for this module).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import os
 import re
-import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -21,12 +18,11 @@ import msgspec
 import nats
 import pytest
 from pdjira_common.webhook_admin import PingReceived, pd_ping_subject
-from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, JIRA_USER, Stack
 from pdjira_devstack.waiting import SimulatorState, wait_until
 
-from .conftest import FAST, assert_no_contract_violations
-from .helpers import Quiet, one_issue_for, wait_link
+from .conftest import FAST, running_stack
+from .helpers import Quiet, linked_issue, pdjira_async, transition_issue, wait_incident_status
 
 pytestmark = pytest.mark.e2e
 
@@ -39,29 +35,12 @@ _ROUND_TRIP = re.compile(r"ping round trip ([\d.]+) ms")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     # Two ingest replicas: PagerDuty sends to the first, the check may run on the second.
     settings = dataclasses.replace(FAST, replicas={"ingest": 2})
-    with Stack(tmp_path_factory.mktemp("webhooks-stack"), settings) as running:
-        yield running
-        assert_no_contract_violations(running)
+    yield from running_stack(tmp_path_factory, "webhooks-stack", settings)
 
 
 async def pdjira(stack: Stack, *args: str) -> tuple[int, str]:
-    """``pdjira webhooks check --config <stack config> ARGS``: exit status and output."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pdjira_cli.main",
-        "webhooks",
-        "check",
-        "--config",
-        str(stack.config_path),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **stack.env},
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), 180)
-    assert process.returncode is not None
-    return process.returncode, out.decode()
+    """``pdjira webhooks check ARGS --config <stack config>``: exit status and output."""
+    return await pdjira_async(stack, "webhooks", "check", *args)
 
 
 def pd_api(stack: Stack) -> httpx.AsyncClient:
@@ -209,9 +188,7 @@ async def test_check_finds_fix_repairs_and_the_sync_works_again(
     sub_id = subscription["id"]
 
     # The repaired webhooks carry a sync both ways again.
-    incident = await trigger_incident(http, stack.pd_url, "After the webhook repair")
-    issue = await one_issue_for(sims, quiet, incident["id"])
-    await wait_link(stack, incident["id"])
+    incident, issue = await linked_issue(stack, http, sims, quiet, "After the webhook repair")
     pd_delivered = [
         d
         for d in await deliveries(stack.pd_url)
@@ -219,16 +196,8 @@ async def test_check_finds_fix_repairs_and_the_sync_works_again(
     ]
     assert any(d["status_code"] == 202 for d in pd_delivered), pd_delivered
 
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{issue['key']}/transition",
-        json={"status": "Done", "as_user": "jdoe"},
-    )
-    response.raise_for_status()
-
-    async def resolved() -> bool:
-        return (await sims.incident(incident["id"]))["status"] == "resolved"
-
-    await wait_until(resolved, timeout=30, what=f"incident {incident['id']} resolved from Jira")
+    await transition_issue(http, stack, issue["key"], "Done")
+    await wait_incident_status(sims, incident["id"], "resolved")
     jira_delivered = [
         d
         for d in await deliveries(stack.jira_url)

@@ -507,3 +507,39 @@ def test_jira_event_id_is_stable_per_body_and_instance() -> None:
     assert jira_event_id("dc1", body).startswith("jira:dc1:")
     assert jira_event_id("dc1", body) != jira_event_id("dc1", body + b" ")
     assert jira_event_id("dc1", body) != jira_event_id("dc2", body)
+
+
+@pytest.mark.parametrize("event_type_name", ["issue_resolved", "issue_generic", "issue_updated"])
+def test_a_transition_that_carried_a_comment_keeps_both_the_change_and_the_comment(
+    event_type_name: str,
+) -> None:
+    """Jira Server sends ONE event for a transition (or edit) with a comment: the
+    transition's event type, the changelog and the comment."""
+    items: list[Json] = [
+        {"field": "status", "fieldtype": "jira", "from": "1", "fromString": "Open",
+         "to": "10001", "toString": "Done"},
+    ]  # fmt: skip
+    comment = {"id": "10090", "body": "Fixed by the rollback", "author": {"name": "kim"}}
+    payload = jira_issue_updated(
+        items, event_type_name=event_type_name, status="Done", comment=comment
+    )
+
+    event = normalize_jira("dc1", payload, event_id=EID)
+
+    assert isinstance(event, IssueEvent)
+    assert event.changed("status") is not None
+    assert event.comment == JiraComment(id="10090", body="Fixed by the rollback")
+    assert event.is_comment  # the comment is a new one, to be synced
+    assert decode_event(encode(event)) == event
+
+
+@pytest.mark.parametrize("event_type_name", ["issue_comment_edited", "issue_comment_deleted"])
+def test_comment_edits_and_deletions_are_not_new_comments(event_type_name: str) -> None:
+    comment = {"id": "10082", "body": "edited", "author": {"name": "admin"}}
+    payload = jira_issue_updated(event_type_name=event_type_name, comment=comment)
+
+    event = normalize_jira("dc1", payload, event_id=EID)
+
+    assert isinstance(event, IssueEvent)
+    assert event.comment is not None
+    assert not event.is_comment

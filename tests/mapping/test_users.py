@@ -149,21 +149,22 @@ class FakeReads:
     async def pd_whoami(self, account: str, token: str) -> WhoAmIReply:
         self._call(f"pd_whoami {account}")
         user = self.pd_tokens.get(token)
-        if user is None:
-            return WhoAmIReply(problem="refused", error="PagerDuty refused the API key (401)")
-        return WhoAmIReply(pd_user=user)
+        return _whoami(user and WhoAmIReply(pd_user=user), "PagerDuty refused the API key (401)")
 
     async def jira_whoami(self, instance: str, token: str) -> WhoAmIReply:
         self._call(f"jira_whoami {instance}")
         user = self.jira_tokens.get(token)
-        if user is None:
-            return WhoAmIReply(problem="refused", error="Jira refused the token (401)")
-        return WhoAmIReply(jira_user=user)
+        return _whoami(user and WhoAmIReply(jira_user=user), "Jira refused the token (401)")
 
     def _call(self, what: str) -> None:
         self.calls.append(what)
         if self.down:
             raise ReadFailed("no jira-writer answers reads.jira.i.users_by_email; is it running?")
+
+
+def _whoami(found: WhoAmIReply | None, refused: str) -> WhoAmIReply:
+    """The fake's answer: whose the token is, or the vendor's refusal."""
+    return found or WhoAmIReply(problem="refused", error=refused)
 
 
 class Clock:

@@ -82,3 +82,21 @@ async def jira(receiver: WebhookReceiver) -> AsyncIterator[Sim]:
         httpx.AsyncClient(base_url=base, trust_env=False) as admin,
     ):
         yield Sim(base, client, admin, app.state.sim, receiver, JIRA_SECRET)
+
+
+@pytest.fixture
+async def checked_jira(receiver: WebhookReceiver) -> AsyncIterator[Sim]:
+    """A Jira simulator in contract mode (every exchange checked against the DC document);
+    the test fails at teardown if any exchange violated it."""
+    settings = JiraSettings(seed=3, check_contract=True, webhook_url=receiver.url)
+    app = create_jira_app(settings)
+    async with (
+        running_server(app) as base,
+        httpx.AsyncClient(
+            base_url=f"{base}/rest/api/2", auth=("admin", "admin"), trust_env=False
+        ) as client,
+        httpx.AsyncClient(base_url=base, trust_env=False) as admin,
+    ):
+        yield Sim(base, client, admin, app.state.sim, receiver, "")
+        violations = (await admin.get("/_sim/contract-violations")).json()["violations"]
+        assert violations == []

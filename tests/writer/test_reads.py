@@ -17,7 +17,7 @@ from pdjira_common.contracts import encode
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.waiting import wait_until
 from pdjira_writer.errors import Refused
-from pdjira_writer.reads import read_from, serve_read
+from pdjira_writer.reads import answer_read, read_from, serve_read
 from pdjira_writer.spec import Vendor, WriterSpec
 
 SPEC = WriterSpec(
@@ -125,3 +125,23 @@ async def test_unknown_targets_and_refusals_are_answers(nc: Client, broker: Nats
 async def test_a_failing_answer_is_still_an_answer(nc: Client, broker: NatsBroker) -> None:
     reply = await ask(nc, "raw", encode(ItemRead(tenant="t1", item_id="boom")))
     assert reply.error == "KeyError: 'boom'"
+
+
+async def test_answer_read_is_the_reply_or_the_reply_with_why_there_is_none() -> None:
+    async def reply(client: Client_, item_id: str) -> ItemReply:
+        return ItemReply(name=await client.name_of(item_id))
+
+    async def answer(tenant: str, item_id: str) -> ItemReply:
+        return await answer_read(
+            CLIENTS, tenant, SPEC, "item", lambda c: reply(c, item_id), ItemReply
+        )
+
+    assert await answer("t1", "7") == ItemReply(name="item 7")
+    refused = await answer("t1", "gone")
+    assert refused == ItemReply(error="Acme tenant 't1' refused get item gone (404): no such item")
+    unknown = await answer("t9", "7")
+    assert unknown.name is None
+    assert unknown.error is not None
+    assert "'t9'" in unknown.error, unknown.error
+    assert "t1" in unknown.error, unknown.error
+    assert "ask for one of them" in unknown.error, unknown.error

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pdjira_common.contracts import AddComment, AddNote, Event, Link
+from pdjira_common.contracts import AddComment, AddNote, Event, Link, UpdateIncident
 from pdjira_common.facts import PdAgent
 from pdjira_rules.engine import ECHO, decide_rules
 from pdjira_rules.engine.comments import comment_command_id, note_command_id
@@ -17,6 +17,8 @@ from ..builders import (
     note_event,
     pd_rule,
     simple_rule,
+    status_change,
+    status_item,
     stored,
     verdicts_of,
 )
@@ -154,3 +156,29 @@ def test_ids_are_keyed_by_the_note_or_comment() -> None:
     (comment,) = decide_rules(comment_event(), [stored(SYNC)], link()).commands
     assert note.command_id == "note:acme:PNOTE1"
     assert comment.command_id == "comment:dc1:10500"
+
+
+def test_a_status_change_that_carried_a_comment_reacts_and_syncs_the_comment() -> None:
+    """Jira Server's one event for a transition with a comment: the status reaction AND the
+    note, each once."""
+    rule = pd_rule(
+        sync_comments=True,
+        react_on_issue_status_change=True,
+        react_on_issue_status_change_config=[
+            status_item({"id": "10001", "label": "Done"}, actions={"pd_resolve": None})
+        ],
+    )
+    event = comment_event(
+        status_change("Done", to_id="10001"),
+        issue_event_type="issue_resolved",
+        body="Fixed by the rollback",
+    )
+
+    decision = decide_rules(event, [stored(rule)], link())
+
+    notes = [c for c in decision.commands if isinstance(c, AddNote)]
+    updates = [c for c in decision.commands if isinstance(c, UpdateIncident)]
+    assert len(decision.commands) == 2
+    assert [n.body for n in notes] == ["Fixed by the rollback"]
+    assert notes[0].command_id == comment_command_id("dc1", "10500")
+    assert [u.status for u in updates] == ["resolved"]

@@ -57,7 +57,7 @@ CASES: list[tuple[str, Truth]] = [
     ("assignee = jsmith", T),
     ("assignee = JIRAUSER10001", T),
     ('assignee = "John Smith"', T),
-    ("assignee = john@example.com", T),
+    ('assignee = "john@example.com"', T),  # '@' is reserved in JQL: the address is quoted
     ("assignee = bob", F),
     ("assignee is not EMPTY", T),
     ("reporter = admin", T),

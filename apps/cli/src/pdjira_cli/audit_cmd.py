@@ -13,7 +13,6 @@ same as one timeline, with the events and dead letters.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from datetime import UTC, datetime, timedelta
@@ -23,14 +22,12 @@ import msgspec
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 from pdjira_common import streams
-from pdjira_common.config import ConfigError
 from pdjira_common.contracts import AuditRecord, WriteRecord, decode_trail
-from pdjira_common.trace import TraceNotFound, resolve
+from pdjira_common.trace import resolve
 
-from pdjira_cli.nats_access import add_nats_options, nats_settings, with_jetstream
-from pdjira_cli.trace_cmd import add_trace_options, since_of
+from pdjira_cli.nats_access import add_nats_options
+from pdjira_cli.trace_cmd import add_trace_options, read_audit
 
 __all__ = ["find_records", "format_record", "register", "select"]
 
@@ -157,25 +154,16 @@ def _format_write(record: WriteRecord) -> list[str]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    since = since_of(args)
-    try:
-        records = asyncio.run(
-            with_jetstream(
-                nats_settings(args),
-                lambda js: find_records(
-                    js, args.key, since, instance=args.instance, account=args.account
-                ),
-            )
-        )
-    except TraceNotFound as exc:
-        print(f"pdjira audit show: {exc}", file=sys.stderr)
-        return 1
-    except (ConfigError, NotFoundError) as exc:
-        print(
-            f"pdjira audit show: {exc or 'no AUDIT stream: start a pdjira service once'}",
-            file=sys.stderr,
-        )
-        return 2
+    records = read_audit(
+        "audit show",
+        args,
+        lambda js, since: find_records(
+            js, args.key, since, instance=args.instance, account=args.account
+        ),
+        no_stream="no AUDIT stream: start a pdjira service once",
+    )
+    if isinstance(records, int):
+        return records
     if not records:
         print(
             f"no audit records about {args.key!r} in the last {args.since:g} h; give a "

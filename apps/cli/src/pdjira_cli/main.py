@@ -12,6 +12,7 @@ from pdjira_cli import (
     dev_cmd,
     dlq_cmd,
     doctor_cmd,
+    jql_cmd,
     links_cmd,
     partitions_cmd,
     rules_cmd,
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks_cmd.register(commands)
     doctor_cmd.register(commands)
     trace_cmd.register(commands)
+    jql_cmd.register(commands)
     return parser
 
 

@@ -12,17 +12,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
+from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from pdjira_common.config import ConfigError
 from pdjira_common.trace import TraceNotFound, collect, format_trace
 
 from pdjira_cli.nats_access import add_nats_options, nats_settings, with_jetstream
 
-__all__ = ["add_trace_options", "register", "since_of"]
+__all__ = ["add_trace_options", "read_audit", "register", "since_of"]
+
+_T = TypeVar("_T")
 
 MAX_HOURS = 14 * 24.0  # the AUDIT stream's retention
 
@@ -56,29 +60,37 @@ def register(commands: Any) -> None:
     trace.set_defaults(handler=_trace)
 
 
-def _trace(args: argparse.Namespace) -> int:
+def read_audit(
+    command: str,
+    args: argparse.Namespace,
+    read: Callable[[JetStreamContext, timedelta], Awaitable[_T]],
+    *,
+    no_stream: str,
+) -> _T | int:
+    """``read(js, since)`` over the stack's NATS; on failure the message said on stderr and the
+    exit status: 1 nothing found (TraceNotFound), 2 no NATS or no stream (``no_stream``)."""
+    since = since_of(args)
     try:
-        trace = asyncio.run(
-            with_jetstream(
-                nats_settings(args),
-                lambda js: collect(
-                    js,
-                    args.ref,
-                    instance=args.instance,
-                    account=args.account,
-                    since=since_of(args),
-                ),
-            )
-        )
+        return asyncio.run(with_jetstream(nats_settings(args), lambda js: read(js, since)))
     except TraceNotFound as exc:
-        print(f"pdjira trace: {exc}", file=sys.stderr)
+        print(f"pdjira {command}: {exc}", file=sys.stderr)
         return 1
     except (ConfigError, NotFoundError) as exc:
-        print(
-            f"pdjira trace: {exc or 'a pdjira stream is missing: start a pdjira service once'}",
-            file=sys.stderr,
-        )
+        print(f"pdjira {command}: {exc or no_stream}", file=sys.stderr)
         return 2
+
+
+def _trace(args: argparse.Namespace) -> int:
+    trace = read_audit(
+        "trace",
+        args,
+        lambda js, since: collect(
+            js, args.ref, instance=args.instance, account=args.account, since=since
+        ),
+        no_stream="a pdjira stream is missing: start a pdjira service once",
+    )
+    if isinstance(trace, int):
+        return trace
     if args.json:
         print(msgspec.json.encode(trace).decode())
     else:

@@ -249,19 +249,12 @@ def _self_link_target(args: argparse.Namespace) -> tuple[str, str, str]:
 def _self_link(args: argparse.Namespace) -> int:
     url, account, instance = _self_link_target(args)
     ask = getpass.getpass if sys.stdin.isatty() else None
-    pd_token = read_token(
-        "PagerDuty user API key",
-        file=args.pd_token_file,
-        env=args.pd_token_env,
-        environ=os.environ,
-        ask=ask,
-    )
-    jira_token = read_token(
-        "Jira personal access token",
-        file=args.jira_token_file,
-        env=args.jira_token_env,
-        environ=os.environ,
-        ask=ask,
+    pd_token, jira_token = (
+        read_token(what, file=file, env=env, environ=os.environ, ask=ask)
+        for what, file, env in (
+            ("PagerDuty user API key", args.pd_token_file, args.pd_token_env),
+            ("Jira personal access token", args.jira_token_file, args.jira_token_env),
+        )
     )
     body = {
         "account": account,

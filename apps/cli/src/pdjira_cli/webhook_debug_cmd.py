@@ -26,6 +26,7 @@ from pdjira_ingest.intake import (
     HUB_SIGNATURE_HEADER,
     PAGERDUTY_SIGNATURE_HEADER,
     destination,
+    normalized,
 )
 from pdjira_ingest.normalize import Ignored, jira_event_id, normalize_jira, normalize_pagerduty
 from pdjira_ingest.signatures import verify_hub_signature, verify_pagerduty_signature
@@ -86,20 +87,15 @@ def normalize_body(source: str, raw_body: bytes, *, target: str = PLACEHOLDER_ID
         raise WebhookRejected(400, "too_deep", "the body's JSON is nested too deep") from None
     except msgspec.DecodeError as exc:
         raise WebhookRejected(400, "invalid_json", f"the body is not valid JSON ({exc})") from None
-    try:
+
+    def read() -> Any:
         if shape_check_needed(raw_body):
             check_shape(payload)
         if source == "pagerduty":
             return normalize_pagerduty(target, payload)
         return normalize_jira(target, payload, event_id=jira_event_id(target, raw_body))
-    except WebhookRejected:
-        raise
-    except (RecursionError, UnicodeError, ValueError, TypeError, OverflowError) as exc:
-        raise WebhookRejected(
-            400,
-            "invalid_payload",
-            f"the body could not be read as a webhook ({type(exc).__name__})",
-        ) from None
+
+    return normalized(read)
 
 
 def signature_matches(source: str, raw_body: bytes, secret: str, header: str) -> bool:

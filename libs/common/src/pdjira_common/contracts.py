@@ -93,6 +93,7 @@ class IssueRef(msgspec.Struct, frozen=True, kw_only=True):
 
 _ANNOTATED: Final = "incident.annotated"
 _COMMENTED: Final = "issue_commented"
+_COMMENT_CHANGED: Final = frozenset({"issue_comment_edited", "issue_comment_deleted"})
 
 
 class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True, tag="pd.incident.v2"):
@@ -184,8 +185,14 @@ class IssueEvent(msgspec.Struct, frozen=True, kw_only=True, tag="jira.issue.v2")
 
     @property
     def is_comment(self) -> bool:
-        """A new comment (``issue_commented``; edits and deletions are not synced)."""
-        return self.issue_event_type == _COMMENTED and self.comment is not None
+        """A new comment: ``issue_commented``, or a transition/edit that carried one (Jira
+        Server sends one event with both the changelog and the comment). Edits and deletions
+        of comments are not synced."""
+        if self.comment is None:
+            return False
+        return self.issue_event_type == _COMMENTED or (
+            self.issue_event_type not in _COMMENT_CHANGED and bool(self.changes)
+        )
 
     def changed(self, field: str) -> FieldChange | None:
         """The change of ``field`` in this event, if any."""

@@ -368,6 +368,14 @@ async def _resolve(
     return set()
 
 
+async def _entities(
+    reader: _Reader, ref: str, instance: str | None, account: str | None
+) -> tuple[set[str], set[str]]:
+    """The entities ``ref`` names, and those with the ones linked to them."""
+    named = await _resolve(reader, ref, instance, account)
+    return named, resolve_links(named, await reader.linked()) if named else set()
+
+
 async def resolve(
     js: JetStreamContext,
     ref: str,
@@ -378,9 +386,8 @@ async def resolve(
 ) -> set[str]:
     """The entities ``ref`` names and those linked to them (empty: ``ref`` names no entity,
     e.g. a correlation id); TraceNotFound when it is ambiguous (say --instance/--account)."""
-    reader = _Reader(js, datetime.now(UTC) - since)
-    named = await _resolve(reader, ref, instance, account)
-    return resolve_links(named, await reader.linked()) if named else set()
+    _, entities = await _entities(_Reader(js, datetime.now(UTC) - since), ref, instance, account)
+    return entities
 
 
 async def collect(
@@ -394,8 +401,7 @@ async def collect(
     """The trace of ``ref`` from what the streams hold of the last ``since``; TraceNotFound
     (saying what to try) when nothing matches."""
     reader = _Reader(js, datetime.now(UTC) - since)
-    named = await _resolve(reader, ref, instance, account)
-    entities = resolve_links(named, await reader.linked()) if named else set()
+    named, entities = await _entities(reader, ref, instance, account)
     events: list[StoredEvent] = []
     for entity in sorted(entities):
         events += await reader.events(entity)

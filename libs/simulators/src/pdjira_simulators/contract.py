@@ -68,7 +68,11 @@ PD_GENERIC_STATUSES = GENERIC_STATUSES | {400}
 JIRA_GENERIC_STATUSES = GENERIC_STATUSES | {403}
 # Statuses one operation answers that its entry omits: (method, path pattern, status).
 # Jira answers 201 for a new remote link and 200 for an update (pycontribs expects both).
-JIRA_UNDOCUMENTED_STATUSES = (("POST", re.compile(r"/issue/[^/]+/remotelink$"), 201),)
+# A component with a name its project already has (or none) is refused with a 400.
+JIRA_UNDOCUMENTED_STATUSES = (
+    ("POST", re.compile(r"/issue/[^/]+/remotelink$"), 201),
+    ("POST", re.compile(r"/component$"), 400),
+)
 
 
 def _path(error: Any) -> list[str]:
@@ -108,6 +112,7 @@ def pagerduty_tolerated(error: Any) -> bool:
     return message.startswith("Tried to write read-only") and leaf in READ_ONLY_SENT_IN_PRACTICE
 
 
+_JIRA_DATE = re.compile(r"\d{4}-\d\d-\d\d")  # a version's release/start date
 _JIRA_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}")  # Jira's own times
 
 
@@ -121,6 +126,12 @@ def jira_tolerated(error: Any) -> bool:
         return message.startswith("None ")
     if message.endswith("is not a 'date-time'") and _JIRA_TIME.fullmatch(
         str(getattr(error, "instance", ""))
+    ):
+        return True
+    if (  # VersionBean dates: Server reads and writes them as `yyyy-MM-dd`
+        message.endswith("is not a 'date-time'")
+        and path[-1:] in (["releaseDate"], ["startDate"])
+        and _JIRA_DATE.fullmatch(str(getattr(error, "instance", "")))
     ):
         return True
     if len(path) == 3 and path[0] == "properties" and path[2] == "value":

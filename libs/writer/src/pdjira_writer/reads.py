@@ -22,7 +22,7 @@ from pdjira_common.retry import Retryable, reason_of
 from pdjira_writer.errors import Refused, unknown_target
 from pdjira_writer.spec import WriterSpec
 
-__all__ = ["Answer", "read_from", "serve_read"]
+__all__ = ["Answer", "answer_read", "read_from", "serve_read"]
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -87,3 +87,17 @@ async def read_from(
     except (Refused, Retryable) as exc:
         _log.warning("read_failed", what=what, reason=exc.reason)
         return exc.reason
+
+
+async def answer_read(
+    clients: Mapping[str, C],
+    target: str,
+    spec: WriterSpec,
+    what: str,
+    call: Callable[[C], Awaitable[Reply]],
+    failed: Callable[..., Reply],
+) -> Reply:
+    """The reply ``call`` makes with the target's client, or ``failed(error=why)`` when there
+    is none (see ``read_from``): how a writer answers a read."""
+    result = await read_from(clients, target, spec, what, call)
+    return failed(error=result) if isinstance(result, str) else result

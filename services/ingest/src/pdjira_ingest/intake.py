@@ -32,6 +32,7 @@ __all__ = [
     "accept_jira",
     "accept_pagerduty",
     "destination",
+    "normalized",
 ]
 
 PAGERDUTY_SIGNATURE_HEADER = "X-PagerDuty-Signature"
@@ -81,7 +82,7 @@ def _decode_json(raw_body: bytes, source: str) -> Any:
     return payload
 
 
-def _normalized(read: Callable[[], _T]) -> _T:
+def normalized(read: Callable[[], _T]) -> _T:
     """``read()``, with any failure to read the payload a 400 rather than a 500: a hostile body
     must never make the vendor retry (or us log a traceback per request)."""
     try:
@@ -146,7 +147,7 @@ def accept_pagerduty(
             "--fix`.",
         )
     payload = _decode_json(raw_body, "PagerDuty")
-    return _normalized(lambda: normalize_pagerduty(account.id, payload))
+    return normalized(lambda: normalize_pagerduty(account.id, payload))
 
 
 def accept_jira(
@@ -213,7 +214,7 @@ def accept_jira(
         )
     payload = _decode_json(raw_body, "Jira")
     event_id = jira_event_id(instance.id, raw_body)
-    return _normalized(lambda: normalize_jira(instance.id, payload, event_id=event_id))
+    return normalized(lambda: normalize_jira(instance.id, payload, event_id=event_id))
 
 
 def destination(event: IncidentEvent | IssueEvent) -> Destination:

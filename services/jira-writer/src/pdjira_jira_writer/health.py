@@ -18,7 +18,7 @@ from pdjira_common.doctor import (
     JiraServiceDesk,
 )
 from pdjira_writer.errors import Refused
-from pdjira_writer.reads import read_from, serve_read
+from pdjira_writer.reads import answer_read, serve_read
 
 from pdjira_jira_writer.handlers import CONSUMER
 from pdjira_jira_writer.jira_client import JiraApi
@@ -136,7 +136,8 @@ def register_health(broker: NatsBroker, clients: Mapping[str, JiraApi]) -> None:
                 raise TypeError("this Jira client cannot check its health")
             return await health_of(client, request.projects)
 
-        result = await read_from(clients, request.instance, SPEC, JIRA_HEALTH, check)
-        return JiraHealthReply(error=result) if isinstance(result, str) else result
+        return await answer_read(
+            clients, request.instance, SPEC, JIRA_HEALTH, check, JiraHealthReply
+        )
 
     serve_read(broker, f"reads.jira.*.{JIRA_HEALTH}", answer, queue=CONSUMER)

@@ -5,18 +5,21 @@ one call and dropped: never stored, never logged."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 from faststream.nats import NatsBroker
 from pdjira_common.identity import JiraUserByKey, JiraWhoAmI, WhoAmIReply
 from pdjira_common.requests import JiraUser, JiraUsersReply
-from pdjira_writer.reads import read_from, serve_read
+from pdjira_writer.reads import answer_read, serve_read
 
 from pdjira_jira_writer.jira_client import JiraApi
 from pdjira_jira_writer.models import User
 from pdjira_jira_writer.spec import SPEC
 
 __all__ = ["JiraIdentityApi", "register_identity_reads", "whoami_reply"]
+
+_UNAVAILABLE = partial(WhoAmIReply, problem="unavailable")
 
 
 @runtime_checkable
@@ -59,22 +62,20 @@ def register_identity_reads(broker: NatsBroker, clients: Mapping[str, JiraApi]) 
     """``reads.jira.*.user_by_key`` and ``reads.jira.*.whoami``."""
 
     async def by_key(request: JiraUserByKey) -> JiraUsersReply:
-        async def get(client: JiraApi) -> User | None:
-            return await _identity(client).user_by_key(request.key)
+        async def get(client: JiraApi) -> JiraUsersReply:
+            found = await _identity(client).user_by_key(request.key)
+            return JiraUsersReply(users=(_jira_user(found),) if found is not None else ())
 
-        found = await read_from(clients, request.instance, SPEC, "user_by_key", get)
-        if isinstance(found, str):
-            return JiraUsersReply(error=found)
-        return JiraUsersReply(users=(_jira_user(found),) if found is not None else ())
+        return await answer_read(
+            clients, request.instance, SPEC, "user_by_key", get, JiraUsersReply
+        )
 
     async def whoami(request: JiraWhoAmI) -> WhoAmIReply:
-        async def ask(client: JiraApi) -> tuple[int, User | None]:
-            return await _identity(client).user_of_token(request.token)
+        async def ask(client: JiraApi) -> WhoAmIReply:
+            status, user = await _identity(client).user_of_token(request.token)
+            return whoami_reply(request.instance, status, user)
 
-        answer = await read_from(clients, request.instance, SPEC, "whoami", ask)
-        if isinstance(answer, str):
-            return WhoAmIReply(problem="unavailable", error=answer)
-        return whoami_reply(request.instance, *answer)
+        return await answer_read(clients, request.instance, SPEC, "whoami", ask, _UNAVAILABLE)
 
     serve_read(broker, "reads.jira.*.user_by_key", by_key, queue=SPEC.name)
     serve_read(broker, "reads.jira.*.whoami", whoami, queue=SPEC.name)

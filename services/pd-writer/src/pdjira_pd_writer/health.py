@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from faststream.nats import NatsBroker
 from pdjira_common.doctor import PD_HEALTH, PdHealthRead, PdHealthReply
-from pdjira_writer.reads import read_from, serve_read
+from pdjira_writer.reads import answer_read, serve_read
 
 from pdjira_pd_writer.handlers import CONSUMER
 from pdjira_pd_writer.pd_client import PagerDutyApi
@@ -44,7 +44,6 @@ def register_health(broker: NatsBroker, clients: Mapping[str, PagerDutyApi]) -> 
                 raise TypeError("this PagerDuty client cannot check its health")
             return await health_of(client, request.from_email)
 
-        result = await read_from(clients, request.account, SPEC, PD_HEALTH, check)
-        return PdHealthReply(error=result) if isinstance(result, str) else result
+        return await answer_read(clients, request.account, SPEC, PD_HEALTH, check, PdHealthReply)
 
     serve_read(broker, f"reads.pd.*.{PD_HEALTH}", answer, queue=CONSUMER)

@@ -5,12 +5,13 @@ stored, never logged)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Protocol, runtime_checkable
 
 from faststream.nats import NatsBroker
 from pdjira_common.identity import PdWhoAmI, WhoAmIReply
 from pdjira_common.requests import PdUser
-from pdjira_writer.reads import read_from, serve_read
+from pdjira_writer.reads import answer_read, serve_read
 
 from pdjira_pd_writer.models import User
 from pdjira_pd_writer.pd_client import PagerDutyApi
@@ -20,6 +21,8 @@ __all__ = ["PdIdentityApi", "register_identity_reads", "whoami_reply"]
 
 # PagerDuty's words for ``/users/me`` with an account-level key (a 400).
 _ACCOUNT_LEVEL = "account-level"
+
+_UNAVAILABLE = partial(WhoAmIReply, problem="unavailable")
 
 
 @runtime_checkable
@@ -55,14 +58,11 @@ def register_identity_reads(broker: NatsBroker, clients: Mapping[str, PagerDutyA
     """``reads.pd.*.whoami``."""
 
     async def whoami(request: PdWhoAmI) -> WhoAmIReply:
-        async def ask(client: PagerDutyApi) -> tuple[int, User | None, str]:
+        async def ask(client: PagerDutyApi) -> WhoAmIReply:
             if not isinstance(client, PdIdentityApi):
                 raise TypeError("this PagerDuty client cannot check a user's API key")
-            return await client.user_of_token(request.token)
+            return whoami_reply(request.account, *await client.user_of_token(request.token))
 
-        answer = await read_from(clients, request.account, SPEC, "whoami", ask)
-        if isinstance(answer, str):
-            return WhoAmIReply(problem="unavailable", error=answer)
-        return whoami_reply(request.account, *answer)
+        return await answer_read(clients, request.account, SPEC, "whoami", ask, _UNAVAILABLE)
 
     serve_read(broker, "reads.pd.*.whoami", whoami, queue=SPEC.name)

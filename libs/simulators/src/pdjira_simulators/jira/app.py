@@ -17,6 +17,7 @@ from pdjira_simulators.jira.errors import JiraError, error_body, jira_error_hand
 from pdjira_simulators.jira.gateway import USER_STATE_KEY, JiraGatewayMiddleware
 from pdjira_simulators.jira.registration import registration_routes
 from pdjira_simulators.jira.rest import rest_routes
+from pdjira_simulators.jira.rest_items import item_routes
 from pdjira_simulators.jira.runtime import JiraSimulator
 from pdjira_simulators.jira.service_desk import service_desk_routes
 from pdjira_simulators.jira.settings import JiraSettings
@@ -61,6 +62,7 @@ def create_app(settings: JiraSettings | None = None) -> Starlette:
             *admin_routes(sim),
             *registration_routes(sim),
             *rest_routes(sim),
+            *item_routes(sim),
             *service_desk_routes(sim),
         ],
         gateway=Middleware(JiraGatewayMiddleware, sim=sim),

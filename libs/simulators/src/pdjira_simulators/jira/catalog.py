@@ -152,6 +152,31 @@ SYSTEM_FIELDS = (
         "comment", "Comment", False, {"type": "comments-page", "system": "comment"}, navigable=False
     ),
     FieldDef("issuekey", "Key", False, {"type": "string", "system": "issuekey"}),
+    FieldDef(
+        "components",
+        "Component/s",
+        False,
+        {"type": "array", "items": "component", "system": "components"},
+    ),
+    FieldDef(
+        "fixVersions",
+        "Fix Version/s",
+        False,
+        {"type": "array", "items": "version", "system": "fixVersions"},
+    ),
+    FieldDef(
+        "versions",
+        "Affects Version/s",
+        False,
+        {"type": "array", "items": "version", "system": "versions"},
+    ),
+    FieldDef("duedate", "Due Date", False, {"type": "date", "system": "duedate"}),
+    FieldDef(
+        "issuelinks",
+        "Linked Issues",
+        False,
+        {"type": "array", "items": "issuelinks", "system": "issuelinks"},
+    ),
 )
 CUSTOM_FIELDS = (
     FieldDef(

@@ -19,17 +19,20 @@ from pdjira_simulators.jira.search import search
 from pdjira_simulators.jira.state import Issue
 from pdjira_simulators.jira.views import (
     comment_json,
+    component_json,
     field_json,
     field_meta_json,
     issue_json,
     issuetype_json,
     jira_ts,
     priority_json,
+    project_item_meta,
     project_json,
     resolution_json,
     status_json,
     transition_json,
     user_json,
+    version_json,
 )
 
 __all__ = ["acting_user", "json_body", "rest_routes"]
@@ -83,12 +86,14 @@ def _project_full(sim: JiraSimulator, project: Project, base: str) -> dict[str, 
         **project_json(project, base),
         "description": "",
         "lead": user_json(cat.user_by_key(project.lead_key), base),
-        "components": [],
+        "components": [
+            component_json(cat, c, base) for c in sim.state.items.components_of(project.id)
+        ],
         "issueTypes": [
             issuetype_json(cat.issue_types.items[t], base) for t in project.issue_type_ids
         ],
         "assigneeType": "UNASSIGNED",
-        "versions": [],
+        "versions": [version_json(v, base) for v in sim.state.items.versions_of(project.id)],
         "roles": {},
         "projectKeys": [project.key],
     }
@@ -329,12 +334,21 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
         if not sim.has_permission(actor, "ADD_COMMENTS", issue.project_id):
             raise JiraError(400, ["You do not have the permission to comment on this issue."])
-        visibility = body.get("visibility") if isinstance(body.get("visibility"), dict) else None
+        visibility = _visibility(body, actor, issue)
         props = body.get("properties") if isinstance(body.get("properties"), list) else []
         comment, events = state.add_comment(actor, issue, text, visibility, props or [])
         base = sim.base(request)
         sim.emit(events, base)
         return JsonResponse(comment_json(cat, issue, comment, base), status_code=201)
+
+    def _visibility(body: dict[str, Any], actor: JiraUser, issue: Issue) -> dict[str, str] | None:
+        errors: dict[str, str] = {}
+        visibility = state.check_visibility(
+            body.get("visibility"), errors, author=actor, project_id=issue.project_id
+        )
+        if errors:
+            raise JiraError(400, [], errors)
+        return visibility
 
     async def get_comment(request: Request) -> Response:
         issue = _issue(request)
@@ -349,6 +363,8 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
         if not isinstance(body.get("body"), str):
             raise JiraError(400, [], {"comment": "Comment body can not be empty!"})
         base = sim.base(request)
+        if "visibility" in body:
+            comment.visibility = _visibility(body, actor, issue)
         sim.emit(state.edit_comment(actor, issue, comment, body["body"]), base)
         return JsonResponse(comment_json(cat, issue, comment, base))
 
@@ -563,9 +579,16 @@ def rest_routes(sim: JiraSimulator) -> list[Route]:
             "priority",
             "labels",
             "assignee",
+            "components",
+            "fixVersions",
+            "versions",
+            "duedate",
             *[f for f in cat.fields if f.startswith("customfield_")],
         ]
-        values = [field_meta_json(cat, f, f in required, base) for f in screen]
+        values = [
+            project_item_meta(state, found.id, field_meta_json(cat, f, f in required, base), base)
+            for f in screen
+        ]
         return JsonResponse(
             _paged(
                 values,

@@ -69,6 +69,8 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
         self._install_login(settings)
         self.access = ProjectAccess()
         seed_access(self.state.catalog, self.access, settings.username)
+        self.state.role_exists = lambda name: self.access.role(name) is not None
+        self.state.in_role = self._in_role
         for type_ref, field_id in settings.required_on_create:
             self.require_on_create("OPS", type_ref, [field_id], extend=True)
         if settings.webhook_url:
@@ -108,6 +110,11 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
             return True
         groups = self.state.catalog.groups_of(user)
         return self.access.holds(project_id, permission, user.name, groups)
+
+    def _in_role(self, project_id: str, role_name: str, user: JiraUser) -> bool:
+        role = self.access.role(role_name)
+        groups = self.state.catalog.groups_of(user)
+        return role is not None and self.access.in_role(project_id, role.id, user.name, groups)
 
     def captcha_required(self, username: str) -> bool:
         limit = self.settings.captcha_after

@@ -9,11 +9,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pdjira_simulators.jira.catalog import Catalog, JiraUser, Project
 from pdjira_simulators.jira.errors import JiraError, field_errors, not_found
+from pdjira_simulators.jira.project_items import ProjectItems, seed_ops
 from pdjira_simulators.jira.workflow import Transition, WorkflowScheme
 
 __all__ = [
@@ -27,7 +28,27 @@ __all__ = [
 ]
 
 CANNOT_SET = "Field '{}' cannot be set. It is not on the appropriate screen, or unknown."
-EDITABLE = frozenset({"summary", "description", "labels", "priority", "assignee", "reporter"})
+DEFAULT_ROLES = frozenset({"Administrators", "Developers", "Users"})
+EDITABLE = frozenset(
+    {
+        "summary",
+        "description",
+        "labels",
+        "priority",
+        "assignee",
+        "reporter",
+        "components",
+        "fixVersions",
+        "versions",
+        "duedate",
+    }
+)
+# Multi-value fields: the issue attribute and the changelog's field name (Server names them).
+MULTI = {
+    "components": ("component_ids", "Component"),
+    "fixVersions": ("fix_version_ids", "Fix Version"),
+    "versions": ("version_ids", "Version"),
+}
 
 
 @dataclass(slots=True)
@@ -92,6 +113,11 @@ class Issue:
     properties: dict[str, Any] = field(default_factory=dict)
     remote_links: list[RemoteLink] = field(default_factory=list)
     changelog: list[ChangeGroup] = field(default_factory=list)
+    component_ids: list[str] = field(default_factory=list)
+    fix_version_ids: list[str] = field(default_factory=list)
+    version_ids: list[str] = field(default_factory=list)
+    duedate: date | None = None
+    watcher_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +158,18 @@ def _label_ops(current: Sequence[str], ops: Sequence[Any]) -> list[str]:
     return labels
 
 
+def _scratch(issue: Issue) -> Issue:
+    """A copy to try an edit on (the lists an edit changes are copied)."""
+    return replace(
+        issue,
+        custom=dict(issue.custom),
+        labels=list(issue.labels),
+        component_ids=list(issue.component_ids),
+        fix_version_ids=list(issue.fix_version_ids),
+        version_ids=list(issue.version_ids),
+    )
+
+
 class JiraState:
     """All issues of the instance plus its catalog and workflow scheme."""
 
@@ -148,6 +186,15 @@ class JiraState:
         self._next_comment_id = 10000
         self._next_change_id = 10000
         self._next_link_id = 10000
+        self.items = ProjectItems()
+        self._extra_items: list[ChangeItem] = []  # _set_multi's second and later items
+        ops = self.catalog.project("OPS")
+        if ops is not None:
+            seed_ops(self.items, ops.id, ops.lead_key)
+        # Project roles live with the permission schemes; the simulator plugs its look-up in.
+        self.role_exists: Callable[[str], bool] = lambda name: name in DEFAULT_ROLES
+        # (project id, role name, user) -> is the user in that project role?
+        self.in_role: Callable[[str, str, JiraUser], bool] = lambda project_id, role, user: True
 
     def now(self) -> datetime:
         return self._clock()
@@ -268,6 +315,11 @@ class JiraState:
                 errors["resolution"] = f"Resolution '{ref}' is not valid"
                 return None
             return self._set_resolution(issue, resolution.id if resolution else None)
+        if field_id in MULTI:
+            ids = self._multi_ids(issue, field_id, raw, errors)
+            return None if ids is None else self._set_multi(issue, field_id, ids)
+        if field_id == "duedate":
+            return self._set_duedate(issue, raw, errors)
         if field_id.startswith("customfield_") and field_id in cat.fields:
             old_c = issue.custom.get(field_id)
             if raw == old_c:
@@ -286,6 +338,90 @@ class JiraState:
             )
         errors[field_id] = CANNOT_SET.format(field_id)
         return None
+
+    def _multi_ids(
+        self, issue: Issue, field_id: str, raw: Any, errors: dict[str, str]
+    ) -> list[str] | None:
+        if raw is None:
+            raw = []
+        if field_id == "components":
+            return self.items.component_ids(issue.project_id, raw, field_id, errors)
+        return self.items.version_ids(issue.project_id, raw, field_id, errors)
+
+    def _multi_name(self, field_id: str, item_id: str) -> str:
+        if field_id == "components":
+            return self.items.components[item_id].name
+        return self.items.versions[item_id].name
+
+    def _set_multi(self, issue: Issue, field_id: str, ids: list[str]) -> ChangeItem | None:
+        """Components and versions; Server logs one item per value added or removed (the
+        first is returned here, the rest wait in `_extra_items` for `_drain`)."""
+        attr, label = MULTI[field_id]
+        old: list[str] = getattr(issue, attr)
+        if ids == old:
+            return None
+        setattr(issue, attr, list(ids))
+        removed = [i for i in old if i not in ids]
+        added = [i for i in ids if i not in old]
+        items = [
+            ChangeItem(label, "jira", i, self._multi_name(field_id, i), None, None) for i in removed
+        ] + [ChangeItem(label, "jira", None, None, i, self._multi_name(field_id, i)) for i in added]
+        self._extra_items.extend(items[1:])
+        return items[0] if items else None
+
+    def _multi_ops(
+        self, issue: Issue, field_id: str, ops: Sequence[Any], errors: dict[str, str]
+    ) -> ChangeItem | None:
+        """`update.components` (and versions): `add` / `remove` / `set`, in order."""
+        attr, _ = MULTI[field_id]
+        ids: list[str] = list(getattr(issue, attr))
+        for op in ops:
+            if not isinstance(op, dict):
+                continue
+            for verb in ("set", "add", "remove"):
+                if verb not in op:
+                    continue
+                raw = op[verb] if verb == "set" else [op[verb]]
+                found = self._multi_ids(issue, field_id, raw, errors)
+                if found is None:
+                    return None
+                if verb == "set":
+                    ids = found
+                elif verb == "add":
+                    ids += [i for i in found if i not in ids]
+                else:
+                    ids = [i for i in ids if i not in found]
+        return self._set_multi(issue, field_id, ids)
+
+    def _set_duedate(self, issue: Issue, raw: Any, errors: dict[str, str]) -> ChangeItem | None:
+        """`duedate`: `yyyy-MM-dd` or null, as the REST API takes it."""
+        due: date | None = None
+        if raw is not None and raw != "":
+            if not isinstance(raw, str):
+                errors["duedate"] = "Operation value must be a string"
+                return None
+            try:
+                due = date.fromisoformat(raw) if len(raw) == 10 else None
+            except ValueError:
+                due = None
+            if due is None:
+                errors["duedate"] = f"Error parsing date string: {raw}"
+                return None
+        if due == issue.duedate:
+            return None
+        old, issue.duedate = issue.duedate, due
+
+        def shown(d: date | None) -> str | None:
+            return f"{d.isoformat()} 00:00:00.0" if d else None
+
+        return ChangeItem(
+            "duedate",
+            "jira",
+            old.isoformat() if old else None,
+            shown(old),
+            due.isoformat() if due else None,
+            shown(due),
+        )
 
     def _set_labels(self, issue: Issue, labels: list[str]) -> ChangeItem | None:
         if labels == issue.labels:
@@ -309,6 +445,11 @@ class JiraState:
             new.id if new else None,
             new.name if new else None,
         )
+
+    def _drain(self, item: ChangeItem | None) -> list[ChangeItem]:
+        found = ([item] if item is not None else []) + self._extra_items
+        self._extra_items.clear()
+        return found
 
     def _record(self, issue: Issue, actor: JiraUser, items: list[ChangeItem]) -> ChangeGroup:
         group = ChangeGroup(str(self._next_change_id), actor.key, self.now(), items)
@@ -381,10 +522,12 @@ class JiraState:
                 errors[field_id] = CANNOT_SET.format(field_id)
                 continue
             self._set_field(issue, field_id, raw, errors)
+        self._extra_items.clear()  # a create has no changelog
         props = self._parse_properties(properties, errors)
         if errors:
             raise field_errors(errors)
         issue.properties.update(props)
+        issue.watcher_keys.append(issue.reporter_key)  # Jira's default: reporters watch
         self._next_issue_id += 1
         project.next_issue_number += 1
         self.issues[issue.id] = issue
@@ -415,24 +558,49 @@ class JiraState:
         comment add). Status cannot be changed here, only by a transition. All or nothing:
         the edit is tried on a copy first, so a 400 leaves the issue untouched."""
         errors: dict[str, str] = {}
-        scratch = replace(issue, custom=dict(issue.custom), labels=list(issue.labels))
-        self._apply_edit(scratch, fields, update or {}, errors)
+        scratch = _scratch(issue)
+        self._apply_edit(scratch, fields, update or {}, errors, actor=actor)
+        self._extra_items.clear()
         if errors:
             raise field_errors(errors)
-        items, comment_bodies = self._apply_edit(issue, fields, update or {}, errors)
+        items, comment_bodies = self._apply_edit(issue, fields, update or {}, errors, actor=actor)
         events: list[IssueEvent] = []
         if items:
             group = self._record(issue, actor, items)
             only_assignee = all(i.field == "assignee" for i in items)
             kind = "issue_assigned" if only_assignee else "issue_updated"
-            events.append(
-                IssueEvent(
-                    "jira:issue_updated", kind, issue.id, actor.key, group.created, changelog=group
-                )
-            )
-        for body in comment_bodies:
-            events.extend(self.add_comment(actor, issue, body)[1])
+            # Like Jira Server: an edit that carries a comment fires ONE issue event with both
+            # the changelog and the comment (plus the standalone comment_created).
+            events.extend(self._changed_with_comment(actor, issue, kind, group, comment_bodies))
+            comment_bodies = comment_bodies[1:]
+        for body, visibility in comment_bodies:
+            events.extend(self.add_comment(actor, issue, body, visibility)[1])
         return events
+
+    def _changed_with_comment(
+        self,
+        actor: JiraUser,
+        issue: Issue,
+        kind: str,
+        group: ChangeGroup,
+        comment_bodies: Sequence[tuple[str, dict[str, str] | None]],
+    ) -> list[IssueEvent]:
+        comment = self._new_comment(actor, issue, *comment_bodies[0]) if comment_bodies else None
+        event = IssueEvent(
+            "jira:issue_updated",
+            kind,
+            issue.id,
+            actor.key,
+            group.created,
+            changelog=group,
+            comment_id=comment.id if comment else None,
+        )
+        if comment is None:
+            return [event]
+        standalone = IssueEvent(
+            "comment_created", None, issue.id, actor.key, comment.created, comment_id=comment.id
+        )
+        return [event, standalone]
 
     def _apply_edit(
         self,
@@ -440,29 +608,29 @@ class JiraState:
         fields: Mapping[str, Any],
         update: Mapping[str, Any],
         errors: dict[str, str],
-    ) -> tuple[list[ChangeItem], list[str]]:
+        *,
+        actor: JiraUser | None = None,
+    ) -> tuple[list[ChangeItem], list[tuple[str, dict[str, str] | None]]]:
         items: list[ChangeItem] = []
 
         def keep(item: ChangeItem | None) -> None:
-            if item is not None:
-                items.append(item)
+            items.extend(self._drain(item))
 
         for field_id, raw in fields.items():
             if field_id not in EDITABLE and not field_id.startswith("customfield_"):
                 errors[field_id] = CANNOT_SET.format(field_id)
                 continue
             keep(self._set_field(issue, field_id, raw, errors))
-        comment_bodies: list[str] = []
+        comment_bodies: list[tuple[str, dict[str, str] | None]] = []
         for field_id, ops in update.items():
             if not isinstance(ops, list):
                 errors[field_id] = "Operations must be a list"
             elif field_id == "labels":
                 keep(self._set_labels(issue, _label_ops(issue.labels, ops)))
             elif field_id == "comment":
-                for op in ops:
-                    add = op.get("add") if isinstance(op, dict) else None
-                    if isinstance(add, dict) and isinstance(add.get("body"), str):
-                        comment_bodies.append(add["body"])
+                comment_bodies.extend(self._comment_ops(ops, errors, actor, issue.project_id))
+            elif field_id in MULTI:
+                keep(self._multi_ops(issue, field_id, ops, errors))
             elif field_id in EDITABLE or field_id.startswith("customfield_"):
                 for op in ops:
                     if isinstance(op, dict) and "set" in op:
@@ -493,17 +661,17 @@ class JiraState:
         for field_id, spec in screen.items():
             if spec.required and given.get(field_id) in (None, "", []):
                 errors[field_id] = f"{self.catalog.field_name(field_id)} is required."
-        comment_bodies: list[str] = []
-        for op in (update or {}).get("comment", []) or []:
-            add = op.get("add") if isinstance(op, dict) else None
-            if isinstance(add, dict) and isinstance(add.get("body"), str):
-                comment_bodies.append(add["body"])
+        comment_ops = (update or {}).get("comment", []) or []
+        comment_bodies = self._comment_ops(
+            comment_ops if isinstance(comment_ops, list) else [], errors, actor, issue.project_id
+        )
         if errors:
             raise field_errors(errors)
         # Validate field values on a scratch copy first so a 400 leaves the issue untouched.
-        scratch = replace(issue, custom=dict(issue.custom), labels=list(issue.labels))
+        scratch = _scratch(issue)
         for field_id, raw in given.items():
             self._set_field(scratch, field_id, raw, errors)
+        self._extra_items.clear()
         if errors:
             raise field_errors(errors)
 
@@ -517,9 +685,7 @@ class JiraState:
         ]
         issue.status_id = new_status.id
         for field_id, raw in given.items():
-            item = self._set_field(issue, field_id, raw, errors)
-            if item is not None:
-                items.append(item)
+            items.extend(self._drain(self._set_field(issue, field_id, raw, errors)))
         if transition.clears_resolution:
             item = self._set_resolution(issue, None)
             if item is not None:
@@ -529,30 +695,81 @@ class JiraState:
             if item is not None:
                 items.append(item)
         group = self._record(issue, actor, items)
-        events = [
-            IssueEvent(
-                "jira:issue_updated",
-                transition.event_type,
-                issue.id,
-                actor.key,
-                group.created,
-                changelog=group,
-            )
-        ]
-        for body in comment_bodies:
-            events.extend(self.add_comment(actor, issue, body)[1])
+        # One webhook for the transition, its comment included (as Jira Server sends it).
+        events = self._changed_with_comment(
+            actor, issue, transition.event_type, group, comment_bodies
+        )
+        for body, visibility in comment_bodies[1:]:
+            events.extend(self.add_comment(actor, issue, body, visibility)[1])
         return events
 
-    def add_comment(
+    def _comment_ops(
+        self,
+        ops: Sequence[Any],
+        errors: dict[str, str],
+        author: JiraUser | None,
+        project_id: str,
+    ) -> list[tuple[str, dict[str, str] | None]]:
+        """`update.comment`: `[{"add": {"body": ..., "visibility"?: {...}}}]`, validated."""
+        bodies: list[tuple[str, dict[str, str] | None]] = []
+        for op in ops:
+            add = op.get("add") if isinstance(op, dict) else None
+            if not isinstance(add, dict) or not isinstance(add.get("body"), str):
+                continue
+            if not add["body"].strip():
+                errors["comment"] = "Comment body can not be empty!"
+                continue
+            visibility = self.check_visibility(
+                add.get("visibility"), errors, author=author, project_id=project_id
+            )
+            bodies.append((add["body"], visibility))
+        return bodies
+
+    def check_visibility(
+        self,
+        raw: Any,
+        errors: dict[str, str],
+        *,
+        author: JiraUser | None = None,
+        project_id: str | None = None,
+    ) -> dict[str, str] | None:
+        """A comment's `visibility`: a project role or a group that exists and the author
+        belongs to (Jira's 400s)."""
+        if raw is None:
+            return None
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        value = raw.get("value") if isinstance(raw, dict) else None
+        if kind not in ("role", "group") or not isinstance(value, str) or not value:
+            errors["commentLevel"] = (
+                "Visibility needs a type ('role' or 'group') and a value (the role or group name)."
+            )
+            return None
+        if kind == "group" and self.catalog.group(value) is None:
+            errors["commentLevel"] = f"Group: {value} does not exist."
+            return None
+        if kind == "role" and not self.role_exists(value):
+            errors["commentLevel"] = f"Role: {value} does not exist."
+            return None
+        if author is not None:
+            group = self.catalog.group(value)
+            if kind == "group" and group not in self.catalog.groups_of(author):
+                errors["commentLevel"] = f"You are currently not a member of the group: {value}."
+                return None
+            if kind == "role" and project_id and not self.in_role(project_id, value, author):
+                errors["commentLevel"] = (
+                    f"You are currently not a member of the project role: {value}."
+                )
+                return None
+        return {"type": kind, "value": value}
+
+    def _new_comment(
         self,
         actor: JiraUser,
         issue: Issue,
         body: str,
         visibility: dict[str, str] | None = None,
         properties: Sequence[dict[str, Any]] = (),
-    ) -> tuple[Comment, list[IssueEvent]]:
-        if not body.strip():
-            raise field_errors({"comment": "Comment body can not be empty!"})
+    ) -> Comment:
         now = self.now()
         comment = Comment(
             str(self._next_comment_id),
@@ -567,6 +784,20 @@ class JiraState:
         self._next_comment_id += 1
         issue.comments.append(comment)
         issue.updated = now
+        return comment
+
+    def add_comment(
+        self,
+        actor: JiraUser,
+        issue: Issue,
+        body: str,
+        visibility: dict[str, str] | None = None,
+        properties: Sequence[dict[str, Any]] = (),
+    ) -> tuple[Comment, list[IssueEvent]]:
+        if not body.strip():
+            raise field_errors({"comment": "Comment body can not be empty!"})
+        comment = self._new_comment(actor, issue, body, visibility, properties)
+        now = comment.created
         # Server sends both: issue_updated/issue_commented (with the issue) and the
         # standalone comment_created (without it).
         return comment, [
@@ -639,6 +870,7 @@ class JiraState:
     def delete_issue(self, actor: JiraUser, issue: Issue) -> list[IssueEvent]:
         del self.issues[issue.id]
         del self._by_key[issue.key]
+        self.items.forget_issue(issue.id)
         return [IssueEvent("jira:issue_deleted", "issue_deleted", issue.id, actor.key, self.now())]
 
     def upsert_remote_link(self, issue: Issue, body: Mapping[str, Any]) -> tuple[RemoteLink, bool]:

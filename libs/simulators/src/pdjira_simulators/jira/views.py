@@ -17,6 +17,7 @@ from pdjira_simulators.jira.catalog import (
     Resolution,
     Status,
 )
+from pdjira_simulators.jira.project_items import Component, IssueLink, LinkType, Version
 from pdjira_simulators.jira.state import ChangeGroup, ChangeItem, Comment, Issue, JiraState
 from pdjira_simulators.jira.workflow import ScreenField, Transition
 
@@ -167,16 +168,22 @@ def _fields(state: JiraState, issue: Issue, base: str) -> Json:
         "created": jira_ts(issue.created),
         "updated": jira_ts(issue.updated),
         "lastViewed": None,
-        "components": [],
-        "fixVersions": [],
-        "versions": [],
+        "components": [
+            component_ref_json(state.items.components[c], base) for c in issue.component_ids
+        ],
+        "fixVersions": [version_json(state.items.versions[v], base) for v in issue.fix_version_ids],
+        "versions": [version_json(state.items.versions[v], base) for v in issue.version_ids],
         "environment": None,
-        "duedate": None,
+        "duedate": issue.duedate.isoformat() if issue.duedate else None,
         "watches": {
             "self": f"{base}/rest/api/2/issue/{issue.key}/watchers",
-            "watchCount": 1,
+            "watchCount": len(issue.watcher_keys),
             "isWatching": False,
         },
+        "issuelinks": [
+            issue_link_json(state, link, base, viewer=issue)
+            for link in state.items.links_of(issue.id)
+        ],
         "comment": {
             "comments": [comment_json(cat, issue, c, base) for c in issue.comments],
             "maxResults": len(issue.comments),
@@ -327,3 +334,113 @@ def field_json(fdef: FieldDef) -> Json:
         "schema": fdef.schema,
     }
     return body
+
+
+def component_ref_json(component: Component, base: str) -> Json:
+    """A component as an issue's `components` field shows it."""
+    body: Json = {
+        "self": f"{base}/rest/api/2/component/{component.id}",
+        "id": component.id,
+        "name": component.name,
+    }
+    if component.description:
+        body["description"] = component.description
+    return body
+
+
+def component_json(catalog: Catalog, component: Component, base: str) -> Json:
+    """ComponentBean (`GET /project/{key}/components`, `POST /component`)."""
+    project = catalog.projects[component.project_id]
+    body: Json = {
+        **component_ref_json(component, base),
+        "description": component.description,
+        "assigneeType": component.assignee_type,
+        "realAssigneeType": component.assignee_type,
+        "isAssigneeTypeValid": False,
+        "project": project.key,
+        "projectId": int(project.id),
+        "archived": False,
+        "deleted": False,
+    }
+    if component.lead_key:
+        lead = catalog.user_by_key(component.lead_key)
+        body["lead"] = user_json(lead, base)
+        body["leadUserName"] = lead.name
+    return body
+
+
+def version_json(version: Version, base: str) -> Json:
+    """VersionBean; Server writes the dates as `yyyy-MM-dd`."""
+    body: Json = {
+        "self": f"{base}/rest/api/2/version/{version.id}",
+        "id": version.id,
+        "description": version.description,
+        "name": version.name,
+        "archived": version.archived,
+        "released": version.released,
+        "projectId": int(version.project_id),
+    }
+    if version.start_date:
+        body["startDate"] = version.start_date.isoformat()
+    if version.release_date:
+        body["releaseDate"] = version.release_date.isoformat()
+    return body
+
+
+def link_type_json(link_type: LinkType, base: str) -> Json:
+    return {
+        "id": link_type.id,
+        "name": link_type.name,
+        "inward": link_type.inward,
+        "outward": link_type.outward,
+        "self": f"{base}/rest/api/2/issueLinkType/{link_type.id}",
+    }
+
+
+def issue_ref_json(state: JiraState, issue: Issue, base: str) -> Json:
+    """The other issue of a link: key, id and a few fields."""
+    cat = state.catalog
+    priority = cat.priorities.items.get(issue.priority_id) if issue.priority_id else None
+    return {
+        "id": issue.id,
+        "key": issue.key,
+        "self": f"{base}/rest/api/2/issue/{issue.id}",
+        "fields": {
+            "summary": issue.summary,
+            "status": status_json(cat.statuses.items[issue.status_id], base),
+            "priority": priority_json(priority, base) if priority else None,
+            "issuetype": issuetype_json(cat.issue_types.items[issue.issuetype_id], base),
+        },
+    }
+
+
+def issue_link_json(
+    state: JiraState, link: IssueLink, base: str, *, viewer: Issue | None = None
+) -> Json:
+    """`GET /issueLink/{id}` (both sides), or one entry of an issue's `issuelinks` (only the
+    other side: `outwardIssue` on the link's source, `inwardIssue` on its destination)."""
+    body: Json = {
+        "id": link.id,
+        "self": f"{base}/rest/api/2/issueLink/{link.id}",
+        "type": link_type_json(state.items.link_types[link.type_id], base),
+    }
+    source, destination = state.issues.get(link.outward_id), state.issues.get(link.inward_id)
+    if (viewer is None or viewer.id == link.inward_id) and source is not None:
+        body["inwardIssue"] = issue_ref_json(state, source, base)
+    if (viewer is None or viewer.id == link.outward_id) and destination is not None:
+        body["outwardIssue"] = issue_ref_json(state, destination, base)
+    return body
+
+
+def project_item_meta(state: JiraState, project_id: str, meta: Json, base: str) -> Json:
+    """A FieldMetaBean of components / fixVersions / versions with the project's values."""
+    field_id = meta.get("fieldId")
+    if field_id == "components":
+        values = [
+            component_json(state.catalog, c, base) for c in state.items.components_of(project_id)
+        ]
+    elif field_id in ("fixVersions", "versions"):
+        values = [version_json(v, base) for v in state.items.versions_of(project_id)]
+    else:
+        return meta
+    return {**meta, "operations": ["set", "add", "remove"], "allowedValues": values}

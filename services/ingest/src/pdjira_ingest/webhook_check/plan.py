@@ -104,6 +104,54 @@ class Plan(msgspec.Struct, frozen=True, kw_only=True):
         return not any(f.problem for f in self.findings)
 
 
+def _problem(kind: Kind, message: str, ident: str = "") -> Finding:
+    return Finding(kind=kind, problem=True, id=ident, message=message)
+
+
+def _note(kind: Kind, message: str, ident: str = "") -> Finding:
+    """A finding said for information: it needs nothing."""
+    return Finding(kind=kind, problem=False, id=ident, message=message)
+
+
+def _missing(findings: list[Finding], message: str, create: Action) -> Plan:
+    """The plan when none of ours exists: say so first, and create it."""
+    return Plan(findings=(_problem("missing", message), *findings), actions=(create,))
+
+
+def _duplicates(
+    extras: Sequence[tuple[str, JiraApiName | None]], primary: str, what: str, why: str = ""
+) -> tuple[list[Finding], list[Action]]:
+    """Findings and deletes for ours beyond the primary (id, registration API)."""
+    findings = [
+        _problem("duplicate", f"{what} {ident} duplicates {primary}{why}", ident)
+        for ident, _ in extras
+    ]
+    deletes = [
+        Action(op="delete", id=ident, api=api, reason="delete the duplicate")
+        for ident, api in extras
+    ]
+    return findings, deletes
+
+
+class _Repairs:
+    """The problems of the primary subscription, and what an update to it must fix."""
+
+    def __init__(self, findings: list[Finding], primary: str) -> None:
+        self.findings = findings
+        self.primary = primary
+        self.update: list[str] = []
+
+    def problem(self, kind: Kind, message: str, fix: str | None) -> None:
+        self.findings.append(_problem(kind, message, self.primary))
+        if fix:
+            self.update.append(fix)
+
+    def update_action(self, api: JiraApiName | None = None) -> list[Action]:
+        if not self.update:
+            return []
+        return [Action(op="update", id=self.primary, api=api, reason=", ".join(self.update))]
+
+
 # ----------------------------------------------------------------------------- desired
 
 
@@ -232,23 +280,18 @@ def _others(items: Sequence[tuple[str, str]], desired: str, what: str) -> list[F
     for ident, url in items:
         if _same_path_elsewhere(url, desired):
             findings.append(
-                Finding(
-                    kind="other_pdjira",
-                    problem=False,
-                    id=ident,
-                    message=f"{what} {ident} sends to {shown_url(url)}: another pdjira, or an "
+                _note(
+                    "other_pdjira",
+                    f"{what} {ident} sends to {shown_url(url)}: another pdjira, or an "
                     "old address of this one; left alone (delete it if that ingest is gone)",
+                    ident,
                 )
             )
         else:
             foreign += 1
     if foreign:
         findings.append(
-            Finding(
-                kind="foreign",
-                problem=False,
-                message=f"{foreign} other {what}(s) send elsewhere; not pdjira's, left alone",
-            )
+            _note("foreign", f"{foreign} other {what}(s) send elsewhere; not pdjira's, left alone")
         )
     return findings
 
@@ -268,79 +311,45 @@ def plan_pd(desired: PdSubscription, existing: Sequence[PdSubscription]) -> Plan
         [(s.id, s.url) for s in existing if s not in ours], desired.url, "subscription"
     )
     if not ours:
-        findings.insert(
-            0,
-            Finding(
-                kind="missing",
-                problem=True,
-                message=f"no webhook subscription sends to {desired.url}",
-            ),
-        )
-        return Plan(
-            findings=tuple(findings),
-            actions=(Action(op="create", reason="create the missing subscription"),),
+        return _missing(
+            findings,
+            f"no webhook subscription sends to {desired.url}",
+            Action(op="create", reason="create the missing subscription"),
         )
     primary = max(ours, key=_pd_health)  # the healthiest; the first of equals
-    actions: list[Action] = []
-    for extra in ours:
-        if extra is not primary:
-            findings.append(
-                Finding(
-                    kind="duplicate",
-                    problem=True,
-                    id=extra.id,
-                    message=f"subscription {extra.id} duplicates {primary.id} (every event "
-                    "would come twice)",
-                )
-            )
-            actions.append(Action(op="delete", id=extra.id, reason="delete the duplicate"))
-    update: list[str] = []
+    extras = [(s.id, None) for s in ours if s is not primary]
+    duplicates, actions = _duplicates(
+        extras, primary.id, "subscription", " (every event would come twice)"
+    )
+    findings.extend(duplicates)
+    repairs = _Repairs(findings, primary.id)
     if not primary.active:
-        findings.append(
-            Finding(
-                kind="disabled",
-                problem=True,
-                id=primary.id,
-                message=f"subscription {primary.id} is disabled (active: false): PagerDuty "
-                "sends nothing",
-            )
+        repairs.problem(
+            "disabled",
+            f"subscription {primary.id} is disabled (active: false): PagerDuty sends nothing",
+            "activate it",
         )
-        update.append("activate it")
     if primary.temporarily_disabled:
-        findings.append(
-            Finding(
-                kind="temporarily_disabled",
-                problem=True,
-                id=primary.id,
-                message=f"subscription {primary.id} is temporarily disabled by PagerDuty "
-                "(deliveries kept failing); its events are dropped meanwhile",
-            )
+        repairs.problem(
+            "temporarily_disabled",
+            f"subscription {primary.id} is temporarily disabled by PagerDuty "
+            "(deliveries kept failing); its events are dropped meanwhile",
+            None,
         )
         actions.append(Action(op="enable", id=primary.id, reason="re-enable it"))
     missing = sorted(set(desired.events) - set(primary.events))
     if missing:
-        findings.append(
-            Finding(
-                kind="events",
-                problem=True,
-                id=primary.id,
-                message=f"subscription {primary.id} lacks events {missing}",
-            )
+        repairs.problem(
+            "events", f"subscription {primary.id} lacks events {missing}", "add the missing events"
         )
-        update.append("add the missing events")
     if primary.filter_type != desired.filter_type:
-        findings.append(
-            Finding(
-                kind="filter",
-                problem=True,
-                id=primary.id,
-                message=f"subscription {primary.id} is filtered to one {primary.filter_type} "
-                f"({primary.filter_id}); the rules need every incident of the account",
-            )
+        repairs.problem(
+            "filter",
+            f"subscription {primary.id} is filtered to one {primary.filter_type} "
+            f"({primary.filter_id}); the rules need every incident of the account",
+            "filter on the account",
         )
-        update.append("filter on the account")
-    if update:
-        actions.insert(0, Action(op="update", id=primary.id, reason=", ".join(update)))
+    actions = [*repairs.update_action(), *actions]
     return Plan(findings=tuple(findings), actions=tuple(actions), primary=primary.id)
 
 
@@ -375,51 +384,27 @@ def plan_jira(
     findings = _others([(h.id, h.url) for h in existing if h not in ours], desired.url, "webhook")
     if signs and "v10" not in apis:
         findings.append(
-            Finding(
-                kind="cannot_sign",
-                problem=True,
-                message="this Jira has only the /rest/webhooks/1.0 API (Jira <= 9), whose "
+            _problem(
+                "cannot_sign",
+                "this Jira has only the /rest/webhooks/1.0 API (Jira <= 9), whose "
                 "webhooks cannot be signed, but the instance has a webhook_secret: every "
                 "delivery would be refused; remove webhook_secret and set webhook_token",
             )
         )
     if not ours:
-        findings.insert(
-            0,
-            Finding(
-                kind="missing",
-                problem=True,
-                message=f"no webhook sends to {shown_url(desired.url)}",
-            ),
-        )
         api: JiraApiName = "v10" if "v10" in apis else "v1"
-        return Plan(
-            findings=tuple(findings),
-            actions=(Action(op="create", api=api, reason="register the missing webhook"),),
+        return _missing(
+            findings,
+            f"no webhook sends to {shown_url(desired.url)}",
+            Action(op="create", api=api, reason="register the missing webhook"),
         )
     primary = max(ours, key=_jira_health)
-    actions: list[Action] = []
-    for extra in ours:
-        if extra is not primary:
-            findings.append(
-                Finding(
-                    kind="duplicate",
-                    problem=True,
-                    id=extra.id,
-                    message=f"webhook {extra.id} duplicates {primary.id}",
-                )
-            )
-            actions.append(
-                Action(op="delete", id=extra.id, api=extra.api, reason="delete the duplicate")
-            )
-    update: list[str] = []
-
-    def problem(kind: Kind, message: str, fix: str) -> None:
-        findings.append(Finding(kind=kind, problem=True, id=primary.id, message=message))
-        update.append(fix)
-
+    extras = [(h.id, h.api) for h in ours if h is not primary]
+    duplicates, actions = _duplicates(extras, primary.id, "webhook")
+    findings.extend(duplicates)
+    repairs = _Repairs(findings, primary.id)
     if _split_token(primary.url)[1] != token:
-        problem(
+        repairs.problem(
             "url",
             f"webhook {primary.id}'s ?token= is not the instance's webhook_token"
             if token
@@ -427,37 +412,35 @@ def plan_jira(
             "set the URL",
         )
     if not primary.enabled:
-        problem("disabled", f"webhook {primary.id} is disabled: Jira sends nothing", "enable it")
+        repairs.problem(
+            "disabled", f"webhook {primary.id} is disabled: Jira sends nothing", "enable it"
+        )
     if primary.exclude_body:
-        problem(
+        repairs.problem(
             "exclude_body",
             f"webhook {primary.id} excludes the body; ingest needs the issue in it",
             "include the body",
         )
     missing = sorted(set(JIRA_EVENTS) - set(primary.events))
     if missing:
-        problem("events", f"webhook {primary.id} lacks events {missing}", "add the events")
+        repairs.problem("events", f"webhook {primary.id} lacks events {missing}", "add the events")
     if primary.jql and _jql_key(primary.jql) != _jql_key(desired.jql):
         wanted = desired.jql or "no filter (a rule's projects could not be read)"
-        problem(
+        repairs.problem(
             "filter",
             f"webhook {primary.id} filters on {primary.jql!r}, the rules need {wanted}",
             "set the JQL filter",
         )
     elif not primary.jql and desired.jql:
         findings.append(
-            Finding(
-                kind="no_filter",
-                problem=False,
-                id=primary.id,
-                message=f"webhook {primary.id} has no JQL filter: Jira sends every issue's "
+            _note(
+                "no_filter",
+                f"webhook {primary.id} has no JQL filter: Jira sends every issue's "
                 f"events (the rules need only {desired.jql}); fine, ingest ignores the rest",
+                primary.id,
             )
         )
-    if update:
-        actions.insert(
-            0, Action(op="update", id=primary.id, api=primary.api, reason=", ".join(update))
-        )
+    actions = [*repairs.update_action(primary.api), *actions]
     return Plan(findings=tuple(findings), actions=tuple(actions), primary=primary.id)
 
 
