@@ -10,6 +10,7 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pdjira_cli.jql_instance import InstanceFacts, describe, read_facts, run_instance
+from pdjira_cli.main import main
 from pdjira_common.contracts import encode
 from pdjira_common.jira_zone import JiraTimeZoneReply
 from pdjira_common.requests import JiraNamed, JiraNamesReply
@@ -87,6 +88,10 @@ async def test_facts_are_read_from_the_jira_writer(nc: Client, nats_server: Nats
         args = argparse.Namespace(config=None, nats=nats_server.url, instance="dc1")
         # The command runs its own event loop (as from the shell): off this one.
         assert await asyncio.to_thread(run_instance, args, '"Impacted Service" = x') == 1
+        # The same through `pdjira jql check QUERY --instance dc1`.
+        argv = ["jql", "check", "project = OPS AND summary ~ port", "--instance", "dc1"]
+        argv += ["--nats", nats_server.url]
+        assert await asyncio.to_thread(main, argv) == 0
     finally:
         for sub in subs:
             await sub.unsubscribe()

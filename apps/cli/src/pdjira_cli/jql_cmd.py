@@ -18,6 +18,9 @@ from typing import Any
 
 from pdjira_jql import JqlSyntaxError, Query, describe, parse
 
+from pdjira_cli.jql_instance import add_instance_option, run_instance
+from pdjira_cli.nats_access import add_nats_options
+
 __all__ = ["CheckReport", "caret_lines", "check_report", "register"]
 
 EXIT_OK = 0
@@ -41,6 +44,8 @@ def register(commands: Any) -> None:
     check.add_argument(
         "query", metavar="QUERY", help="the JQL, quoted for the shell; - reads stdin"
     )
+    add_instance_option(check)
+    add_nats_options(check)
     check.set_defaults(handler=_check)
 
 
@@ -67,4 +72,6 @@ def _check(args: argparse.Namespace) -> int:
     out = sys.stdout if report.code == EXIT_OK else sys.stderr
     for line in report.lines:
         print(line, file=out)
-    return report.code
+    if report.code != EXIT_OK or not args.instance:
+        return report.code
+    return run_instance(args, query)
