@@ -355,10 +355,23 @@ class Stack:
             for process in [*self._simulators(), *self._services()]:
                 self.processes[process.name] = process.start()
             block_on(self._all_healthy())
+            self._all_still_running()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _all_still_running(self) -> None:
+        """A health probe can be answered by another stack's process on the same port while
+        ours is still binding (and then fails: address in use): every process must still be
+        running once all are healthy, or the start counts as failed (and is tried again on new
+        ports when a port was taken)."""
+        for process in self.processes.values():
+            if not process.running:
+                raise RuntimeError(
+                    f"{process.name} exited while the stack started; see {process.log_file}:\n"
+                    f"{process.tail()}"
+                )
 
     def _port_was_taken(self, error: RuntimeError) -> bool:
         logs = [str(error), *(p.tail() for p in self.processes.values())]
