@@ -6,15 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import pdjira_jql
 from pdjira_simulators.jira.jql import (
-    And,
     Change,
-    Clause,
     Env,
-    Func,
     JqlError,
-    Not,
-    Or,
     date_function,
     evaluate,
     parse,
@@ -36,31 +32,27 @@ class Subject:
     def timestamp(self, field: str) -> datetime | None:
         return NOW - timedelta(hours=2) if field == "updated" else None
 
+    def rank(self, field: str) -> tuple[str, int] | None:
+        return None
 
-def test_precedence_and_parentheses() -> None:
-    query = parse("project = OPS AND (labels = a OR labels = b) AND NOT status = Done")
-    assert query.where == And(
-        (
-            Clause("project", "=", ("OPS",)),
-            Or((Clause("labels", "=", ("a",)), Clause("labels", "=", ("b",)))),
-            Not(Clause("status", "=", ("Done",))),
-        )
+    def changes(self, field: str) -> Sequence[Change]:
+        return []
+
+    def creator(self) -> frozenset[str]:
+        return frozenset()
+
+
+def test_the_simulator_parses_with_the_shared_grammar() -> None:
+    plan = parse("status in (\"To Do\", 'In Progress') order by updated desc, key")
+    assert isinstance(plan.query, pdjira_jql.Query)
+    assert plan.query == pdjira_jql.parse(
+        "status in (\"To Do\", 'In Progress') order by updated desc, key"
     )
-    # AND binds tighter than OR.
-    assert parse("key = 1 OR project = 2 AND status = 3").where == Or(
-        (
-            Clause("key", "=", ("1",)),
-            And((Clause("project", "=", ("2",)), Clause("status", "=", ("3",)))),
-        )
-    )
-
-
-def test_quoted_values_lists_and_order_by() -> None:
-    query = parse("status in (\"To Do\", 'In Progress') order by updated desc, key")
-    assert query.where == Clause("status", "in", ("To Do", "In Progress"))
-    assert [(s.field, s.ascending) for s in query.order_by] == [("updated", False), ("key", True)]
-    assert parse("issuekey = OPS-1").where == Clause("key", "=", ("OPS-1",))
-    assert parse("cf[10100] ~ disk").where == Clause("customfield_10100", "~", ("disk",))
+    assert [plan.fields[s.field] for s in plan.query.order_by] == ["updated", "key"]
+    assert parse("issuekey = OPS-1").fields == {pdjira_jql.Field("issuekey"): "key"}
+    assert parse("cf[10100] ~ disk").fields == {
+        pdjira_jql.Field("cf", "10100"): "customfield_10100"
+    }
     assert parse("").where is None
 
 
@@ -82,14 +74,14 @@ def test_quoted_values_lists_and_order_by() -> None:
 )
 def test_unsupported_or_invalid_jql_is_an_error(text: str) -> None:
     with pytest.raises(JqlError):
-        parse(text)
+        parse(text, ())  # () : an instance without custom fields
 
 
 def test_negative_operators_skip_empty_fields() -> None:
     labelled, bare = Subject(labels=["a", "b"]), Subject()
 
     def run(text: str, subject: Subject) -> bool:
-        return evaluate(parse(text).where, subject, lambda: NOW)
+        return evaluate(parse(text), subject, lambda: NOW)
 
     assert run("labels = a", labelled)
     assert not run("labels != a", labelled)
@@ -99,14 +91,20 @@ def test_negative_operators_skip_empty_fields() -> None:
     assert run("labels is EMPTY", bare)
     assert run("labels is not empty", labelled)
     assert run("labels in (x, b)", labelled)
-    assert run("NOT labels = a", bare)
+    # Jira: NOT in front of a clause is the negated operator ("NOT assignee = jdoe" is
+    # "assignee != jdoe"), and negative operators never match an empty field (Atlassian,
+    # "Advanced searching - keywords reference", NOT; "operators reference", !=).
+    assert not run("NOT labels = a", bare)
+    assert run("NOT labels = c", labelled)
+    assert run("NOT labels IS EMPTY", labelled)
+    assert not run("NOT (labels = c OR labels = a)", bare)
 
 
 def test_text_and_dates() -> None:
     subject = Subject()
 
     def run(text: str) -> bool:
-        return evaluate(parse(text).where, subject, lambda: NOW)
+        return evaluate(parse(text), subject, lambda: NOW)
 
     assert run("summary ~ disk")
     assert run('text ~ "full db"')
@@ -180,7 +178,7 @@ WEDNESDAY = datetime(2025, 1, 15, 10, 30, 45, tzinfo=UTC)
 )  # fmt: skip
 def test_function_and_history_errors_read_like_jira(text: str, message: str) -> None:
     with pytest.raises(JqlError) as caught:
-        parse(text)
+        parse(text, ())
     assert str(caught.value) == message
 
 
@@ -191,7 +189,7 @@ def test_function_and_history_errors_read_like_jira(text: str, message: str) -> 
         ("startOfDay()", datetime(2025, 1, 15, tzinfo=UTC)),
         ('startOfDay("-1d")', datetime(2025, 1, 14, tzinfo=UTC)),
         ("startOfDay(-1)", datetime(2025, 1, 14, tzinfo=UTC)),  # bare number: the period
-        ("startOfDay(+2h)", datetime(2025, 1, 15, 2, tzinfo=UTC)),
+        ('startOfDay("+2h")', datetime(2025, 1, 15, 2, tzinfo=UTC)),
         ("STARTOFDAY()", datetime(2025, 1, 15, tzinfo=UTC)),  # names are case-insensitive
         ("endOfDay()", datetime(2025, 1, 15, 23, 59, 59, 999000, tzinfo=UTC)),
         ('endOfDay("+1d")', datetime(2025, 1, 16, 23, 59, 59, 999000, tzinfo=UTC)),
@@ -207,9 +205,9 @@ def test_function_and_history_errors_read_like_jira(text: str, message: str) -> 
 )
 def test_date_functions(function: str, instant: datetime) -> None:
     clause = parse(f"created > {function}").where
-    assert isinstance(clause, Clause)
-    func = clause.values[0]
-    assert isinstance(func, Func)
+    assert isinstance(clause, pdjira_jql.Clause)
+    func = clause.operand
+    assert isinstance(func, pdjira_jql.FunctionCall)
     assert date_function(func, WEDNESDAY) == instant
 
 
@@ -253,6 +251,9 @@ class HistorySubject:
 
     def timestamp(self, field: str) -> datetime | None:
         return T0 if field == "created" else None
+
+    def rank(self, field: str) -> tuple[str, int] | None:
+        return None
 
     def changes(self, field: str) -> Sequence[Change]:
         return self._changes.get(field, [])
@@ -327,19 +328,19 @@ def test_history_and_user_functions(text: str, worked: bool, untouched: bool) ->
     now = T0 + timedelta(days=3)
 
     def run(subject: HistorySubject) -> bool:
-        return evaluate(parse(text).where, subject, lambda: now, ENV)
+        return evaluate(parse(text), subject, lambda: now, ENV)
 
     assert (run(WORKED), run(UNTOUCHED)) == (worked, untouched)
 
 
 def test_current_user_of_an_anonymous_search_matches_nobody() -> None:
-    where = parse("assignee = currentUser()").where
+    where = parse("assignee = currentUser()")
     assert not evaluate(where, WORKED, lambda: T0, Env())
 
 
 def test_members_of_an_unknown_group_is_jira_s_error() -> None:
     with pytest.raises(JqlError) as caught:
-        evaluate(parse('assignee in membersOf("nope")').where, WORKED, lambda: T0, ENV)
+        evaluate(parse('assignee in membersOf("nope")'), WORKED, lambda: T0, ENV)
     assert str(caught.value) == (
         "Function 'membersOf' can not generate a list of usernames for group 'nope'; "
         "the group does not exist."
@@ -367,4 +368,4 @@ def test_date_functions_compare_against_issue_dates(
         def timestamp(self, field: str) -> datetime | None:
             return WEDNESDAY - timedelta(hours=created_hours_ago) if field == "created" else None
 
-    assert evaluate(parse(text).where, Created(), lambda: WEDNESDAY, ENV) is expected
+    assert evaluate(parse(text), Created(), lambda: WEDNESDAY, ENV) is expected

@@ -84,6 +84,7 @@ class JiraUser:
     display_name: str
     password: str
     active: bool = True
+    time_zone: str = "UTC"  # the profile's zone: Jira reads the user's JQL dates in it
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ def user_json(user: JiraUser, base: str) -> Json:
         "displayName": user.display_name,
         "active": user.active,
         "deleted": False,
-        "timeZone": "UTC",
+        "timeZone": user.time_zone,
         "locale": "en_US",
     }
 
