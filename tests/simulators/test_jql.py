@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import pdjira_jql
+import pytest
 from pdjira_simulators.jira.jql import (
     Change,
     Env,
