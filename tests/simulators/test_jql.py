@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pdjira_jql
 import pytest
@@ -369,3 +370,38 @@ def test_date_functions_compare_against_issue_dates(
             return WEDNESDAY - timedelta(hours=created_hours_ago) if field == "created" else None
 
     assert evaluate(parse(text), Created(), lambda: WEDNESDAY, ENV) is expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "function", "instant"),
+    [
+        # [FN] startOfDay(): "the start of the current day" for the searching user, whose
+        # day starts at midnight in their profile's time zone. 2025-01-15 10:30 UTC is
+        # 2025-01-16 00:30 in Kiritimati (UTC+14) and 2025-01-14 23:30 in Pago Pago (UTC-11).
+        ("UTC", "startOfDay()", datetime(2025, 1, 15, tzinfo=UTC)),
+        ("Pacific/Kiritimati", "startOfDay()", datetime(2025, 1, 15, 10, tzinfo=UTC)),
+        ("Pacific/Pago_Pago", "startOfDay()", datetime(2025, 1, 14, 11, tzinfo=UTC)),
+        ("Pacific/Kiritimati", "startOfMonth()", datetime(2024, 12, 31, 10, tzinfo=UTC)),
+    ],
+)
+def test_date_functions_in_the_searching_user_s_zone(
+    zone: str, function: str, instant: datetime
+) -> None:
+    clause = parse(f"created > {function}").where
+    assert isinstance(clause, pdjira_jql.Clause)
+    assert isinstance(clause.operand, pdjira_jql.FunctionCall)
+    assert date_function(clause.operand, WEDNESDAY.astimezone(ZoneInfo(zone))) == instant
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("text !~ disk", "The operator '!~' is not supported by the 'text' field."),
+        ("ORDER BY description", "Field 'description' does not support sorting."),
+        ("summary in (a, b)", "The operator 'in' is not supported by the 'summary' field."),
+    ],
+)
+def test_jira_refuses(text: str, message: str) -> None:
+    with pytest.raises(JqlError) as caught:
+        parse(text, ())
+    assert str(caught.value) == message

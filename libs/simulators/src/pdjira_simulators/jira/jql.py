@@ -102,6 +102,7 @@ FIELD_ALIASES = {
 TEXT_FIELDS = frozenset({"summary", "description", "text", "comment"})
 DATE_FIELDS = frozenset({"created", "updated", "resolutiondate"})
 USER_FIELDS = frozenset({"assignee", "reporter", "creator"})
+UNSORTABLE = frozenset({"description", "comment", "text"})  # ORDER BY refuses them
 ORDERED_FIELDS = frozenset({"priority", "key"})  # `<` `>`... besides dates
 # Jira keeps change history searchable for these system fields (and fixVersion).
 HISTORY_FIELDS = frozenset({"status", "assignee", "priority", "reporter", "resolution"})
@@ -247,6 +248,8 @@ def _parse(text: str, custom: tuple[CustomField, ...] | None) -> Plan:
         fields[clause.field] = canonical(clause.field, custom)
     for sort in query.order_by:
         fields[sort.field] = canonical(sort.field, custom)
+        if fields[sort.field] in UNSORTABLE:
+            raise JqlError(f"Field '{written(sort.field)}' does not support sorting.")
     text_custom = {c.id for c in custom or () if c.text}
     for clause in leaf_clauses(query.where):
         _check_operator(clause, fields[clause.field], text_custom, custom is None)
@@ -266,7 +269,8 @@ def _check_operator(
         return  # a custom field: its type is known once the catalog is
     is_text = fid in TEXT_FIELDS or fid in text_custom
     refused = (
-        (is_text and clause.op not in ("~", "!~", "is", "is not"))
+        (fid == "text" and clause.op != "~")
+        or (is_text and clause.op not in ("~", "!~", "is", "is not"))
         or (not is_text and clause.op in ("~", "!~"))
         or (clause.op in RELATIONAL and fid not in DATE_FIELDS | ORDERED_FIELDS)
     )

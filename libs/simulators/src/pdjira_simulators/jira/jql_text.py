@@ -5,7 +5,8 @@ and "Advanced searching - operators reference", CONTAINS (~)): the text is split
 anything that is not a letter or digit, lower-cased, English stop words dropped and each word
 stemmed (Porter), so ``summary ~ port`` does not match "reporting" while ``summary ~ reporting``
 matches "reports". A query term with ``*`` / ``?`` is a wildcard matched against the unstemmed
-words; a term in inner quotes (``summary ~ "\\"port scan\\""``) is a phrase: its words in order.
+words; a term in inner quotes (``summary ~ "\\"port scan\\""``) is a phrase: its words in order,
+a stop word keeping its place.
 Several terms must all be present (the simulator's choice; Lucene operators such as ``OR`` or
 ``-`` inside the text are not modelled).
 """
@@ -37,29 +38,44 @@ def _words(text: str) -> list[str]:
     return [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in STOP_WORDS]
 
 
+def _positions(text: str) -> list[str | None]:
+    """The terms by position; a stop word keeps its position (None), as Lucene's StopFilter
+    does, so a phrase does not match across it."""
+    words = (m.group(0).lower() for m in _WORD.finditer(text))
+    return [None if w in STOP_WORDS else _stem(w) for w in words]
+
+
 def analyze(text: str) -> list[str]:
     """The indexed terms of ``text``, in order."""
     return [_stem(w) for w in _words(text)]
 
 
-def _has_phrase(terms: list[str], phrase: list[str]) -> bool:
+def _has_phrase(terms: list[str | None], phrase: list[str | None]) -> bool:
+    while phrase and phrase[0] is None:
+        phrase = phrase[1:]
+    while phrase and phrase[-1] is None:
+        phrase = phrase[:-1]
     if not phrase:
-        return True
+        return False
     n = len(phrase)
-    return any(terms[i : i + n] == phrase for i in range(len(terms) - n + 1))
+    return any(
+        all(p is None or terms[i + j] == p for j, p in enumerate(phrase))
+        for i in range(len(terms) - n + 1)
+    )
 
 
 def contains(text: str, query: str) -> bool:
     """Whether ``text`` holds every term (or phrase) of ``query``."""
-    terms = analyze(text)
+    positions = _positions(text)
+    terms = [t for t in positions if t is not None]
     raw = _words(text)
     wanted = 0
     for match in _QUERY_PART.finditer(query):
         phrase, term = match.group(1), match.group(2)
         if phrase is not None:
-            words = analyze(phrase)
-            wanted += bool(words)
-            if not _has_phrase(terms, words):
+            words = _positions(phrase)
+            wanted += any(words)
+            if any(words) and not _has_phrase(positions, words):
                 return False
             continue
         if "*" in term or "?" in term:
