@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import pdjira_jql
 import pytest
 from pdjira_simulators.jira.jql import (
-    And,
     Change,
-    Clause,
     Env,
-    Func,
     JqlError,
-    Not,
-    Or,
     date_function,
     evaluate,
     parse,
@@ -36,31 +33,27 @@ class Subject:
     def timestamp(self, field: str) -> datetime | None:
         return NOW - timedelta(hours=2) if field == "updated" else None
 
+    def rank(self, field: str) -> tuple[str, int] | None:
+        return None
 
-def test_precedence_and_parentheses() -> None:
-    query = parse("project = OPS AND (labels = a OR labels = b) AND NOT status = Done")
-    assert query.where == And(
-        (
-            Clause("project", "=", ("OPS",)),
-            Or((Clause("labels", "=", ("a",)), Clause("labels", "=", ("b",)))),
-            Not(Clause("status", "=", ("Done",))),
-        )
+    def changes(self, field: str) -> Sequence[Change]:
+        return []
+
+    def creator(self) -> frozenset[str]:
+        return frozenset()
+
+
+def test_the_simulator_parses_with_the_shared_grammar() -> None:
+    plan = parse("status in (\"To Do\", 'In Progress') order by updated desc, key")
+    assert isinstance(plan.query, pdjira_jql.Query)
+    assert plan.query == pdjira_jql.parse(
+        "status in (\"To Do\", 'In Progress') order by updated desc, key"
     )
-    # AND binds tighter than OR.
-    assert parse("key = 1 OR project = 2 AND status = 3").where == Or(
-        (
-            Clause("key", "=", ("1",)),
-            And((Clause("project", "=", ("2",)), Clause("status", "=", ("3",)))),
-        )
-    )
-
-
-def test_quoted_values_lists_and_order_by() -> None:
-    query = parse("status in (\"To Do\", 'In Progress') order by updated desc, key")
-    assert query.where == Clause("status", "in", ("To Do", "In Progress"))
-    assert [(s.field, s.ascending) for s in query.order_by] == [("updated", False), ("key", True)]
-    assert parse("issuekey = OPS-1").where == Clause("key", "=", ("OPS-1",))
-    assert parse("cf[10100] ~ disk").where == Clause("customfield_10100", "~", ("disk",))
+    assert [plan.fields[s.field] for s in plan.query.order_by] == ["updated", "key"]
+    assert parse("issuekey = OPS-1").fields == {pdjira_jql.Field("issuekey"): "key"}
+    assert parse("cf[10100] ~ disk").fields == {
+        pdjira_jql.Field("cf", "10100"): "customfield_10100"
+    }
     assert parse("").where is None
 
 
@@ -82,14 +75,14 @@ def test_quoted_values_lists_and_order_by() -> None:
 )
 def test_unsupported_or_invalid_jql_is_an_error(text: str) -> None:
     with pytest.raises(JqlError):
-        parse(text)
+        parse(text, ())  # () : an instance without custom fields
 
 
 def test_negative_operators_skip_empty_fields() -> None:
     labelled, bare = Subject(labels=["a", "b"]), Subject()
 
     def run(text: str, subject: Subject) -> bool:
-        return evaluate(parse(text).where, subject, lambda: NOW)
+        return evaluate(parse(text), subject, lambda: NOW)
 
     assert run("labels = a", labelled)
     assert not run("labels != a", labelled)
@@ -99,14 +92,20 @@ def test_negative_operators_skip_empty_fields() -> None:
     assert run("labels is EMPTY", bare)
     assert run("labels is not empty", labelled)
     assert run("labels in (x, b)", labelled)
-    assert run("NOT labels = a", bare)
+    # Jira: NOT in front of a clause is the negated operator ("NOT assignee = jdoe" is
+    # "assignee != jdoe"), and negative operators never match an empty field (Atlassian,
+    # "Advanced searching - keywords reference", NOT; "operators reference", !=).
+    assert not run("NOT labels = a", bare)
+    assert run("NOT labels = c", labelled)
+    assert run("NOT labels IS EMPTY", labelled)
+    assert not run("NOT (labels = c OR labels = a)", bare)
 
 
 def test_text_and_dates() -> None:
     subject = Subject()
 
     def run(text: str) -> bool:
-        return evaluate(parse(text).where, subject, lambda: NOW)
+        return evaluate(parse(text), subject, lambda: NOW)
 
     assert run("summary ~ disk")
     assert run('text ~ "full db"')
@@ -180,7 +179,7 @@ WEDNESDAY = datetime(2025, 1, 15, 10, 30, 45, tzinfo=UTC)
 )  # fmt: skip
 def test_function_and_history_errors_read_like_jira(text: str, message: str) -> None:
     with pytest.raises(JqlError) as caught:
-        parse(text)
+        parse(text, ())
     assert str(caught.value) == message
 
 
@@ -191,7 +190,7 @@ def test_function_and_history_errors_read_like_jira(text: str, message: str) -> 
         ("startOfDay()", datetime(2025, 1, 15, tzinfo=UTC)),
         ('startOfDay("-1d")', datetime(2025, 1, 14, tzinfo=UTC)),
         ("startOfDay(-1)", datetime(2025, 1, 14, tzinfo=UTC)),  # bare number: the period
-        ("startOfDay(+2h)", datetime(2025, 1, 15, 2, tzinfo=UTC)),
+        ('startOfDay("+2h")', datetime(2025, 1, 15, 2, tzinfo=UTC)),
         ("STARTOFDAY()", datetime(2025, 1, 15, tzinfo=UTC)),  # names are case-insensitive
         ("endOfDay()", datetime(2025, 1, 15, 23, 59, 59, 999000, tzinfo=UTC)),
         ('endOfDay("+1d")', datetime(2025, 1, 16, 23, 59, 59, 999000, tzinfo=UTC)),
@@ -207,9 +206,9 @@ def test_function_and_history_errors_read_like_jira(text: str, message: str) -> 
 )
 def test_date_functions(function: str, instant: datetime) -> None:
     clause = parse(f"created > {function}").where
-    assert isinstance(clause, Clause)
-    func = clause.values[0]
-    assert isinstance(func, Func)
+    assert isinstance(clause, pdjira_jql.Clause)
+    func = clause.operand
+    assert isinstance(func, pdjira_jql.FunctionCall)
     assert date_function(func, WEDNESDAY) == instant
 
 
@@ -253,6 +252,9 @@ class HistorySubject:
 
     def timestamp(self, field: str) -> datetime | None:
         return T0 if field == "created" else None
+
+    def rank(self, field: str) -> tuple[str, int] | None:
+        return None
 
     def changes(self, field: str) -> Sequence[Change]:
         return self._changes.get(field, [])
@@ -327,19 +329,19 @@ def test_history_and_user_functions(text: str, worked: bool, untouched: bool) ->
     now = T0 + timedelta(days=3)
 
     def run(subject: HistorySubject) -> bool:
-        return evaluate(parse(text).where, subject, lambda: now, ENV)
+        return evaluate(parse(text), subject, lambda: now, ENV)
 
     assert (run(WORKED), run(UNTOUCHED)) == (worked, untouched)
 
 
 def test_current_user_of_an_anonymous_search_matches_nobody() -> None:
-    where = parse("assignee = currentUser()").where
+    where = parse("assignee = currentUser()")
     assert not evaluate(where, WORKED, lambda: T0, Env())
 
 
 def test_members_of_an_unknown_group_is_jira_s_error() -> None:
     with pytest.raises(JqlError) as caught:
-        evaluate(parse('assignee in membersOf("nope")').where, WORKED, lambda: T0, ENV)
+        evaluate(parse('assignee in membersOf("nope")'), WORKED, lambda: T0, ENV)
     assert str(caught.value) == (
         "Function 'membersOf' can not generate a list of usernames for group 'nope'; "
         "the group does not exist."
@@ -367,4 +369,39 @@ def test_date_functions_compare_against_issue_dates(
         def timestamp(self, field: str) -> datetime | None:
             return WEDNESDAY - timedelta(hours=created_hours_ago) if field == "created" else None
 
-    assert evaluate(parse(text).where, Created(), lambda: WEDNESDAY, ENV) is expected
+    assert evaluate(parse(text), Created(), lambda: WEDNESDAY, ENV) is expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "function", "instant"),
+    [
+        # [FN] startOfDay(): "the start of the current day" for the searching user, whose
+        # day starts at midnight in their profile's time zone. 2025-01-15 10:30 UTC is
+        # 2025-01-16 00:30 in Kiritimati (UTC+14) and 2025-01-14 23:30 in Pago Pago (UTC-11).
+        ("UTC", "startOfDay()", datetime(2025, 1, 15, tzinfo=UTC)),
+        ("Pacific/Kiritimati", "startOfDay()", datetime(2025, 1, 15, 10, tzinfo=UTC)),
+        ("Pacific/Pago_Pago", "startOfDay()", datetime(2025, 1, 14, 11, tzinfo=UTC)),
+        ("Pacific/Kiritimati", "startOfMonth()", datetime(2024, 12, 31, 10, tzinfo=UTC)),
+    ],
+)
+def test_date_functions_in_the_searching_user_s_zone(
+    zone: str, function: str, instant: datetime
+) -> None:
+    clause = parse(f"created > {function}").where
+    assert isinstance(clause, pdjira_jql.Clause)
+    assert isinstance(clause.operand, pdjira_jql.FunctionCall)
+    assert date_function(clause.operand, WEDNESDAY.astimezone(ZoneInfo(zone))) == instant
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("text !~ disk", "The operator '!~' is not supported by the 'text' field."),
+        ("ORDER BY description", "Field 'description' does not support sorting."),
+        ("summary in (a, b)", "The operator 'in' is not supported by the 'summary' field."),
+    ],
+)
+def test_jira_refuses(text: str, message: str) -> None:
+    with pytest.raises(JqlError) as caught:
+        parse(text, ())
+    assert str(caught.value) == message

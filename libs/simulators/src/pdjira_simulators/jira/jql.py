@@ -1,49 +1,74 @@
-"""A JQL subset: parser and evaluator, pure (no issue store, no I/O).
+"""JQL for the Jira simulator: Jira's grammar (the shared parser, :mod:`pdjira_jql`), then
+Jira's semantic checks and an evaluator over that syntax tree. Pure: no issue store, no I/O.
 
-Supported: `field op value` with `=`, `!=`, `IN`, `NOT IN`, `IS [NOT] EMPTY|NULL`, `~`, `!~`
-and `<`, `<=`, `>`, `>=` on dates; `AND`, `OR`, `NOT`, parentheses, quoted strings,
-`ORDER BY`. Functions: `currentUser()`, `membersOf("group")` (user fields), `now()`,
-`startOf|endOf Day|Week|Month|Year(["+/-n(yMwdhm)"])` (date fields). History operators:
-`WAS [NOT] [IN]` and `CHANGED` with the predicates `AFTER`, `BEFORE`, `ON`, `DURING`, `BY`
-(and `FROM` / `TO` for `CHANGED`) on status, assignee, priority, reporter and resolution.
-Anything else is a JqlError, which the API answers with 400 like Jira does for a query it cannot
-run. Negative operators follow Jira: `!=` / `NOT IN` never match an empty field.
+Fields: key, project, labels, status, statusCategory, issuetype, priority, resolution,
+assignee, reporter, creator, summary, description, comment, text, created, updated,
+resolutiondate, component, fixVersion, affectedVersion and custom fields (``cf[10100]`` or by
+name, ``"Root Cause"``). Functions: ``currentUser()``, ``membersOf("group")`` (user fields),
+``now()``, ``startOf|endOf Day|Week|Month|Year(["+/-n(yMwdhm)"])`` (date fields). History
+operators ``WAS [NOT] [IN]`` and ``CHANGED`` (with ``AFTER``, ``BEFORE``, ``ON``, ``DURING``,
+``BY``, and ``FROM`` / ``TO`` for ``CHANGED``) on status, assignee, priority, reporter and
+resolution. Anything Jira would refuse is a :class:`JqlError` with Jira's wording, which the API
+answers with 400.
+
+Semantics as Atlassian documents them ("Advanced searching - operators reference"):
+negative operators (``!=``, ``NOT IN``, ``!~``, and ``NOT``/``!`` in front of a clause, which
+Jira turns into the negated operator) never match an issue whose field is empty; ``~`` matches
+words with English stemming (:mod:`.jql_text`); ``resolution = Unresolved`` is ``resolution IS
+EMPTY``; ``priority > Medium`` compares by the priority order and ``key > OPS-10`` by number
+within the project; users are found by login name, key, e-mail or full name; dates are read in
+the searching user's time zone.
 """
 
 from __future__ import annotations
 
 import calendar
 import functools
+import operator
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pdjira_jql
+from pdjira_jql import (
+    And,
+    Clause,
+    Empty,
+    Field,
+    FunctionCall,
+    HistoryClause,
+    ListOperand,
+    Node,
+    Not,
+    Operand,
+    Or,
+    Query,
+    Value,
+)
+from pdjira_jql.summary import clauses as leaf_clauses
+
+from pdjira_simulators.jira import jql_text
 
 __all__ = [
-    "And",
+    "DATE_FIELDS",
     "Change",
-    "Clause",
+    "CustomField",
     "Env",
-    "Expr",
-    "Func",
     "JqlError",
     "JqlSubject",
-    "Not",
-    "Or",
-    "Predicate",
-    "Query",
-    "SortKey",
-    "Value",
-    "clauses",
+    "Plan",
     "date_function",
     "evaluate",
     "functions",
     "parse",
     "parse_date",
+    "written",
 ]
 
-# Canonical field name per accepted spelling.
+# Canonical field id per accepted (lower-case) spelling.
 FIELD_ALIASES = {
     "key": "key",
     "issuekey": "key",
@@ -70,24 +95,38 @@ FIELD_ALIASES = {
     "updateddate": "updated",
     "resolutiondate": "resolutiondate",
     "resolved": "resolutiondate",
+    "component": "components",
+    "fixversion": "fixVersions",
+    "affectedversion": "versions",
 }
 TEXT_FIELDS = frozenset({"summary", "description", "text", "comment"})
 DATE_FIELDS = frozenset({"created", "updated", "resolutiondate"})
 USER_FIELDS = frozenset({"assignee", "reporter", "creator"})
+UNSORTABLE = frozenset({"description", "comment", "text"})  # ORDER BY refuses them
+ORDERED_FIELDS = frozenset({"priority", "key"})  # `<` `>`... besides dates
 # Jira keeps change history searchable for these system fields (and fixVersion).
 HISTORY_FIELDS = frozenset({"status", "assignee", "priority", "reporter", "resolution"})
-HISTORY_OPS = frozenset({"was", "was not", "was in", "was not in", "changed"})
-_CUSTOM = re.compile(r"^(?:customfield_(\d+)|cf\[(\d+)\])$", re.IGNORECASE)
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-      | (?P<op>!=|!~|>=|<=|=|~|>|<)
-      | (?P<punct>[(),])
-      | (?P<word>[^\s(),=!~<>"']+)
-    )""",
-    re.VERBOSE,
-)
+RELATIONAL = frozenset({"<", "<=", ">", ">="})
+# NOT in front of a clause is the clause with the negated operator (Jira's NOT: "NOT assignee
+# = jdoe" is "assignee != jdoe", which does not match unassigned issues).
+NEGATED = {
+    "=": "!=",
+    "!=": "=",
+    "in": "not in",
+    "not in": "in",
+    "~": "!~",
+    "!~": "~",
+    "is": "is not",
+    "is not": "is",
+    "<": ">=",
+    ">=": "<",
+    ">": "<=",
+    "<=": ">",
+    "was": "was not",
+    "was not": "was",
+    "was in": "was not in",
+    "was not in": "was in",
+}
 
 # ----------------------------------------------------------------------------- functions
 
@@ -132,317 +171,116 @@ _INCREMENT = re.compile(r"^([-+]?)(\d+)([yMwdhm]?)$")
 
 
 class JqlError(ValueError):
-    """The query cannot be parsed or uses something outside the subset."""
+    """Jira refuses the query (syntax or meaning); the message is Jira's."""
 
 
 @dataclass(frozen=True, slots=True)
-class Token:
-    kind: str  # string | op | punct | word | end
-    text: str
-    pos: int
+class CustomField:
+    """What JQL needs of a custom field: its id, name and whether it is a text field (Jira's
+    free-text searcher: only ``~``, ``!~``, ``IS [NOT]``)."""
+
+    id: str  # customfield_10100
+    name: str
+    text: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A query Jira would run: the syntax tree and each written field's canonical id."""
+
+    query: Query
+    fields: Mapping[Field, str]
 
     @property
-    def upper(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
+    def where(self) -> Node | None:
+        return self.query.where
 
 
-@dataclass(frozen=True, slots=True)
-class Func:
-    """A function call in a value position, e.g. `membersOf("jira-administrators")`."""
-
-    name: str  # canonical spelling, e.g. "currentUser"
-    args: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        return f"{self.name}({', '.join(self.args)})"
+def written(f: Field) -> str:
+    """The field as Jira names it in messages."""
+    return f"cf[{f.custom_id}]" if f.custom_id is not None else f.name
 
 
-Value = str | Func | None  # None stands for EMPTY/NULL
+def _unknown_field(f: Field) -> JqlError:
+    return JqlError(
+        f"Field '{written(f)}' does not exist or you do not have permission to view it."
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class Predicate:
-    """A history predicate: `after|before|on|during|by|from|to` and its value(s)."""
-
-    kind: str
-    values: tuple[Value, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Clause:
-    field: str
-    # = != in "not in" is "is not" ~ !~ < <= > >= was "was not" "was in" "was not in" changed
-    op: str
-    values: tuple[Value, ...]
-    predicates: tuple[Predicate, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    items: tuple[Expr, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    items: tuple[Expr, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Expr
-
-
-Expr = Clause | And | Or | Not
-
-
-@dataclass(frozen=True, slots=True)
-class SortKey:
-    field: str
-    ascending: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    where: Expr | None
-    order_by: tuple[SortKey, ...]
-
-
-def _tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            raise JqlError(
-                f"Error in the JQL Query: The character '{text[pos]}' is a reserved JQL "
-                f"character. (line 1, character {pos + 1})"
-            )
-        kind = match.lastgroup or "word"
-        raw = match.group(kind)
-        start = match.start(kind)
-        if kind == "string":
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        tokens.append(Token(kind, raw, start))
-        pos = match.end()
-    tokens.append(Token("end", "", len(text)))
-    return tokens
-
-
-def canonical_field(name: str) -> str:
-    custom = _CUSTOM.match(name)
-    if custom:
-        return f"customfield_{custom.group(1) or custom.group(2)}"
-    canonical = FIELD_ALIASES.get(name.lower())
-    if canonical is None:
-        raise JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
-    return canonical
-
-
-_DATE_PREDICATES = ("AFTER", "BEFORE", "ON")
-
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.i = 0
-
-    @property
-    def tok(self) -> Token:
-        return self.tokens[self.i]
-
-    @property
-    def next_tok(self) -> Token:
-        return self.tokens[min(self.i + 1, len(self.tokens) - 1)]
-
-    def advance(self) -> Token:
-        tok = self.tokens[self.i]
-        self.i += 1
-        return tok
-
-    def fail(self, expecting: str) -> JqlError:
-        tok = self.tok
-        got = "<EOF>" if tok.kind == "end" else tok.text
-        return JqlError(
-            f"Error in the JQL Query: Expecting {expecting} but got '{got}'. "
-            f"(line 1, character {tok.pos + 1})"
+def canonical(f: Field, custom: Sequence[CustomField] | None) -> str:
+    """The field's id; ``custom`` None: the catalog is not known yet (custom names kept)."""
+    if f.properties or f.suffix:
+        raise JqlError(
+            f"Searching '{written(f)}' (entity properties) is not supported by the simulator."
         )
-
-    def query(self) -> Query:
-        where = None
-        if self.tok.kind != "end" and self.tok.upper != "ORDER":
-            where = self.or_expr()
-        order: list[SortKey] = []
-        if self.tok.upper == "ORDER":
-            self.advance()
-            if self.tok.upper != "BY":
-                raise self.fail("'BY'")
-            self.advance()
-            while True:
-                if self.tok.kind not in ("word", "string"):
-                    raise self.fail("a field name")
-                field_name = canonical_field(self.advance().text)
-                ascending = True
-                if self.tok.upper in ("ASC", "DESC"):
-                    ascending = self.advance().upper == "ASC"
-                order.append(SortKey(field_name, ascending))
-                if self.tok.text != ",":
-                    break
-                self.advance()
-        if self.tok.kind != "end":
-            raise self.fail("either 'OR' or 'AND'")
-        return Query(where, tuple(order))
-
-    def or_expr(self) -> Expr:
-        items = [self.and_expr()]
-        while self.tok.upper == "OR" or self.tok.text == "||":
-            self.advance()
-            items.append(self.and_expr())
-        return items[0] if len(items) == 1 else Or(tuple(items))
-
-    def and_expr(self) -> Expr:
-        items = [self.not_expr()]
-        while self.tok.upper == "AND" or self.tok.text == "&&":
-            self.advance()
-            items.append(self.not_expr())
-        return items[0] if len(items) == 1 else And(tuple(items))
-
-    def not_expr(self) -> Expr:
-        if self.tok.upper == "NOT" or self.tok.text == "!":
-            self.advance()
-            return Not(self.not_expr())
-        if self.tok.text == "(" and self.tok.kind == "punct":
-            self.advance()
-            inner = self.or_expr()
-            if self.tok.text != ")":
-                raise self.fail("')'")
-            self.advance()
-            return inner
-        return self.clause()
-
-    def clause(self) -> Clause:
-        if self.tok.kind not in ("word", "string"):
-            raise self.fail("a field name")
-        field_name = canonical_field(self.advance().text)
-        op = self.operator()
-        if op in ("in", "not in", "was in", "was not in"):
-            values = self.value_list()
-        elif op in ("is", "is not"):
-            if self.tok.upper not in ("EMPTY", "NULL"):
-                raise self.fail("EMPTY or NULL")
-            self.advance()
-            values = (None,)
-        elif op == "changed":
-            values = ()
-        else:
-            values = (self.value(),)
-        predicates = self.predicates(op) if op in HISTORY_OPS else ()
-        return Clause(field_name, op, values, predicates)
-
-    def operator(self) -> str:
-        tok = self.tok
-        if tok.kind == "op":
-            self.advance()
-            return tok.text
-        if tok.upper == "IN":
-            self.advance()
-            return "in"
-        if tok.upper == "IS":
-            self.advance()
-            if self.tok.upper == "NOT":
-                self.advance()
-                return "is not"
-            return "is"
-        if tok.upper == "NOT":
-            self.advance()
-            if self.tok.upper != "IN":
-                raise self.fail("'IN'")
-            self.advance()
-            return "not in"
-        if tok.upper == "WAS":
-            self.advance()
-            negated = self.tok.upper == "NOT"
-            if negated:
-                self.advance()
-            if self.tok.upper == "IN":
-                self.advance()
-                return "was not in" if negated else "was in"
-            return "was not" if negated else "was"
-        if tok.upper == "CHANGED":
-            self.advance()
-            return "changed"
-        raise self.fail("operator")
-
-    def predicates(self, op: str) -> tuple[Predicate, ...]:
-        allowed = {"AFTER", "BEFORE", "ON", "DURING", "BY"}
-        if op == "changed":
-            allowed |= {"FROM", "TO"}
-        found: list[Predicate] = []
-        while self.tok.upper in allowed:
-            kind = self.advance().upper
-            if kind == "DURING":
-                values = self.value_list()
-                if len(values) != 2:
-                    raise JqlError(
-                        "The 'DURING' predicate needs exactly two dates, e.g. "
-                        'DURING ("2024-01-01", "2024-01-31").'
-                    )
-            elif kind == "BY" and self.tok.text == "(" and self.tok.kind == "punct":
-                values = self.value_list()
-            else:
-                values = (self.value(),)
-            found.append(Predicate(kind.lower(), values))
-        return tuple(found)
-
-    def value(self) -> Value:
-        tok = self.tok
-        if tok.kind == "string":
-            self.advance()
-            return tok.text
-        if tok.kind == "word":
-            if self.next_tok.text == "(" and self.next_tok.kind == "punct":
-                return self.function()
-            self.advance()
-            if tok.upper in ("EMPTY", "NULL"):
-                return None
-            return tok.text
-        raise self.fail("either a value, list or function")
-
-    def function(self) -> Func:
-        name = self.advance().text
-        self.advance()  # "("
-        args: list[str] = []
-        while self.tok.text != ")" or self.tok.kind != "punct":
-            if self.tok.kind not in ("string", "word"):
-                raise self.fail("')'")
-            args.append(self.advance().text)
-            if self.tok.text == ",":
-                self.advance()
-            elif self.tok.text != ")":
-                raise self.fail("')'")
-        self.advance()  # ")"
-        return Func(_function_name(name), tuple(args))
-
-    def value_list(self) -> tuple[Value, ...]:
-        if self.tok.kind == "word" and self.next_tok.text == "(":
-            return (self.function(),)  # a list function: `IN membersOf("x")`
-        if self.tok.text != "(":
-            raise self.fail("'('")
-        self.advance()
-        values = [self.value()]
-        while self.tok.text == ",":
-            self.advance()
-            values.append(self.value())
-        if self.tok.text != ")":
-            raise self.fail("')'")
-        self.advance()
-        return tuple(values)
+    if f.custom_id is not None:
+        wanted = f"customfield_{f.custom_id}"
+        if custom is not None and all(c.id != wanted for c in custom):
+            raise _unknown_field(f)
+        return wanted
+    found = FIELD_ALIASES.get(f.name.lower())
+    if found is not None:
+        return found
+    if custom is None:
+        return f.name
+    lower = f.name.lower()
+    for c in custom:
+        if lower in (c.name.lower(), c.id.lower()):
+            return c.id
+    raise _unknown_field(f)
 
 
-def _function_name(written: str) -> str:
+def parse(text: str, custom: Sequence[CustomField] | None = None) -> Plan:
+    """Parse and check like Jira; raise :class:`JqlError` (Jira's message) if Jira refuses it.
+    Without ``custom`` (the instance's custom fields) names that are not system fields are not
+    checked."""
+    return _parse(text, None if custom is None else tuple(custom))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str, custom: tuple[CustomField, ...] | None) -> Plan:
+    try:
+        query = pdjira_jql.parse(text)
+    except pdjira_jql.JqlSyntaxError as exc:
+        raise JqlError(str(exc)) from None
+    fields: dict[Field, str] = {}
+    for clause in leaf_clauses(query.where):
+        fields[clause.field] = canonical(clause.field, custom)
+    for sort in query.order_by:
+        fields[sort.field] = canonical(sort.field, custom)
+        if fields[sort.field] in UNSORTABLE:
+            raise JqlError(f"Field '{written(sort.field)}' does not support sorting.")
+    text_custom = {c.id for c in custom or () if c.text}
+    for clause in leaf_clauses(query.where):
+        _check_operator(clause, fields[clause.field], text_custom, custom is None)
+        _check_functions(clause, fields[clause.field])
+    return Plan(query, fields)
+
+
+def _check_operator(
+    clause: Clause | HistoryClause, fid: str, text_custom: Collection[str], lenient: bool
+) -> None:
+    name = written(clause.field)
+    if isinstance(clause, HistoryClause):
+        if fid not in HISTORY_FIELDS:
+            raise JqlError(f"History searches do not support the '{name}' field.")
+        return
+    if lenient and fid not in FIELD_ALIASES.values():
+        return  # a custom field: its type is known once the catalog is
+    is_text = fid in TEXT_FIELDS or fid in text_custom
+    refused = (
+        (fid == "text" and clause.op != "~")
+        or (is_text and clause.op not in ("~", "!~", "is", "is not"))
+        or (not is_text and clause.op in ("~", "!~"))
+        or (clause.op in RELATIONAL and fid not in DATE_FIELDS | ORDERED_FIELDS)
+    )
+    if refused:
+        raise JqlError(f"The operator '{clause.op}' is not supported by the '{name}' field.")
+
+
+def _function_name(written_name: str) -> str:
     """The canonical name of a function (JQL function names are case-insensitive)."""
-    lower = written.lower()
+    lower = written_name.lower()
     for table in (_USER_FUNCTIONS, _DATE_FUNCTIONS):
         if lower in table:
             return table[lower][0]
@@ -451,133 +289,123 @@ def _function_name(written: str) -> str:
             f"The JQL function '{_UNSIMULATED[lower]}()' exists in Jira but is not supported by "
             "the simulator."
         )
-    raise JqlError(f"Unable to find JQL function '{written}()'.")
+    raise JqlError(f"Unable to find JQL function '{written_name}()'.")
 
 
-def parse(text: str) -> Query:
-    """Parse JQL; raise JqlError (message phrased like Jira's) on anything unsupported."""
-    query = _Parser(text).query()
-    for clause in clauses(query.where):
-        _check_operator(clause)
-        _check_functions(clause)
-    return query
-
-
-def _check_operator(clause: Clause) -> None:
-    if clause.op in HISTORY_OPS:
-        if clause.field not in HISTORY_FIELDS:
-            raise JqlError(f"History searches do not support the '{clause.field}' field.")
-        return
-    text_only = ("~", "!~", "is", "is not")
-    if clause.field in TEXT_FIELDS and clause.op not in text_only:
-        raise JqlError(
-            f"The operator '{clause.op}' is not supported by the '{clause.field}' field."
-        )
-    if (
-        clause.field not in TEXT_FIELDS
-        and not clause.field.startswith("customfield_")
-        and (clause.op in ("~", "!~"))
-    ):
-        raise JqlError(
-            f"The operator '{clause.op}' is not supported by the '{clause.field}' field."
-        )
-    if clause.op in ("<", "<=", ">", ">=") and clause.field not in DATE_FIELDS:
-        raise JqlError(
-            f"The operator '{clause.op}' is not supported by the '{clause.field}' field."
-        )
-
-
-def _arity(func: Func) -> None:
-    lower = func.name.lower()
+def _arity(func: FunctionCall) -> None:
+    name = _function_name(func.name)
+    lower = name.lower()
     _, low, high = _USER_FUNCTIONS.get(lower) or _DATE_FUNCTIONS[lower]
     count = len(func.args)
     if low <= count <= high:
         return
     if low == high:
-        raise JqlError(f"Function '{func.name}' expected '{low}' arguments but received '{count}'.")
+        raise JqlError(f"Function '{name}' expected '{low}' arguments but received '{count}'.")
     raise JqlError(
-        f"Function '{func.name}' expected between '{low}' and '{high}' arguments but received "
-        f"'{count}'."
+        f"Function '{name}' expected between '{low}' and '{high}' arguments but received '{count}'."
     )
 
 
-def _invalid_for(func: Func, field_name: str) -> JqlError:
+def _invalid_for(func: FunctionCall, field_name: str) -> JqlError:
     return JqlError(
-        f"A value provided by the function '{func.name}' is invalid for the field '{field_name}'."
+        f"A value provided by the function '{_function_name(func.name)}' is invalid for the "
+        f"field '{field_name}'."
     )
 
 
-def _check_functions(clause: Clause) -> None:
+def _calls(operand: Operand | None) -> Iterator[FunctionCall]:
+    if isinstance(operand, FunctionCall):
+        yield operand
+    elif isinstance(operand, ListOperand):
+        for item in operand.items:
+            yield from _calls(item)
+
+
+def functions(clause: Clause | HistoryClause) -> Iterator[FunctionCall]:
+    """Every function call in a clause, its predicates included."""
+    yield from _calls(clause.operand)
+    if isinstance(clause, HistoryClause):
+        for _, operand in clause.predicates:
+            yield from _calls(operand)
+
+
+def _is_user_function(func: FunctionCall) -> bool:
+    return func.name.lower() in _USER_FUNCTIONS
+
+
+def _check_functions(clause: Clause | HistoryClause, fid: str) -> None:
     """Arity, increments, and whether a function may stand where it is written."""
-    history = clause.op in HISTORY_OPS
-    for func in (v for v in clause.values if isinstance(v, Func)):
+    name = written(clause.field)
+    history = isinstance(clause, HistoryClause)
+    for func in _calls(clause.operand):
         _arity(func)
-        is_user = func.name.lower() in _USER_FUNCTIONS
-        fits = clause.field in (USER_FIELDS if is_user else DATE_FIELDS)
+        is_user = _is_user_function(func)
+        fits = fid in (USER_FIELDS if is_user else DATE_FIELDS)
         if history or not fits:
             # Jira: `assignee WAS currentUser()` -> "A value provided by the function ..."
-            raise _invalid_for(func, clause.field)
-        if func.name in _LIST_FUNCTIONS and clause.op not in ("in", "not in"):
+            raise _invalid_for(func, name)
+        canonical_name = _function_name(func.name)
+        if canonical_name in _LIST_FUNCTIONS and clause.op not in ("in", "not in"):
             raise JqlError(
-                f"The operator '{clause.op}' does not support the list value '{func}' for field "
-                f"'{clause.field}'."
+                f"The operator '{clause.op}' does not support the list value "
+                f"'{canonical_name}({', '.join(func.args)})' for field '{name}'."
             )
         if not is_user and func.args:
             _increment(func)
-    for predicate in clause.predicates:
-        for func in (v for v in predicate.values if isinstance(v, Func)):
-            _arity(func)
-            is_user = func.name.lower() in _USER_FUNCTIONS
-            if predicate.kind == "by" and is_user:
-                continue
-            if predicate.kind in ("after", "before", "on", "during") and not is_user:
-                if func.args:
-                    _increment(func)
-                continue
-            raise _invalid_for(func, clause.field)
+    if isinstance(clause, HistoryClause):
+        for kind, operand in clause.predicates:
+            for func in _calls(operand):
+                _arity(func)
+                is_user = _is_user_function(func)
+                if kind == "by" and is_user:
+                    continue
+                if kind in ("after", "before", "on", "during") and not is_user:
+                    if func.args:
+                        _increment(func)
+                    continue
+                raise _invalid_for(func, name)
+            if kind == "during" and not (
+                isinstance(operand, ListOperand) and len(operand.items) == 2
+            ):
+                raise JqlError(
+                    "The 'DURING' predicate needs exactly two dates, e.g. "
+                    'DURING ("2024-01-01", "2024-01-31").'
+                )
 
 
-def clauses(expr: Expr | None) -> Iterator[Clause]:
-    """Every clause, for value validation against the instance's data."""
-    if expr is None:
-        return
-    if isinstance(expr, Clause):
-        yield expr
-    elif isinstance(expr, Not):
-        yield from clauses(expr.item)
-    else:
-        for item in expr.items:
-            yield from clauses(item)
+def values(operand: Operand | None) -> Iterator[str]:
+    """The literal values of an operand (lists flattened), for checks against the data."""
+    if isinstance(operand, Value):
+        yield operand.text
+    elif isinstance(operand, ListOperand):
+        for item in operand.items:
+            yield from values(item)
 
 
-def functions(clause: Clause) -> Iterator[Func]:
-    """Every function call in a clause, its predicates included."""
-    for value in (*clause.values, *(v for p in clause.predicates for v in p.values)):
-        if isinstance(value, Func):
-            yield value
-
+# ----------------------------------------------------------------------------- dates
 
 _RELATIVE = re.compile(r"^([-+]?)(\d+)([wdhm])$")
 _DATE_FORMATS = ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d")
 
 
 def parse_date(value: str, now: datetime) -> datetime:
-    """Absolute (`yyyy-MM-dd[ HH:mm]`, `/` also) or relative (`-5m`, `-2h`, `-1d`, `-1w`)."""
+    """Absolute (`yyyy-MM-dd[ HH:mm]`, `/` also; in ``now``'s time zone, the searching
+    user's) or relative (`-5m`, `-2h`, `-1d`, `-1w`)."""
     rel = _RELATIVE.match(value.strip())
     if rel:
         sign = -1 if rel.group(1) == "-" else 1
         unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}[rel.group(3)]
         return now + sign * timedelta(**{unit: int(rel.group(2))})
-    return _absolute_date(value.strip())
+    return _absolute_date(value.strip(), now.tzinfo or UTC)
 
 
 @functools.lru_cache(maxsize=1024)
-def _absolute_date(value: str) -> datetime:
+def _absolute_date(value: str, zone: tzinfo) -> datetime:
     """A date literal (strptime is slow, and a search compares every issue with the same
     literal: cached)."""
     for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+            return datetime.strptime(value, fmt).replace(tzinfo=zone)
         except ValueError:
             continue
     raise JqlError(
@@ -586,23 +414,21 @@ def _absolute_date(value: str) -> datetime:
     )
 
 
-# ----------------------------------------------------------------------------- date functions
-
-
-def _period(func: Func) -> str:
+def _period(name: str) -> str:
     """ "day" for startOfDay / endOfDay, etc."""
-    return func.name.lower().removeprefix("start").removeprefix("end").removeprefix("of")
+    return name.lower().removeprefix("start").removeprefix("end").removeprefix("of")
 
 
-def _increment(func: Func) -> tuple[int, str]:
+def _increment(func: FunctionCall) -> tuple[int, str]:
     """`"-1d"`, `"+2w"`, `"1M"`; a bare number counts in the function's own period."""
-    period = _period(func)
+    name = _function_name(func.name)
+    period = _period(name)
     if not func.args:
         return 0, _PERIODS.get(period, "d")
     match = _INCREMENT.match(func.args[0].strip())
     if match is None:
         raise JqlError(
-            f"Duration for function '{func.name}' should have the format (+/-)n(yMwdhm), "
+            f"Duration for function '{name}' should have the format (+/-)n(yMwdhm), "
             "e.g -1M for 1 month earlier."
         )
     sign = -1 if match.group(1) == "-" else 1
@@ -638,12 +464,14 @@ def _next_start(period: str, start: datetime) -> datetime:
     return _shift(start, 1, "M" if period == "month" else "y")
 
 
-def date_function(func: Func, now: datetime) -> datetime:
-    """The instant a date function stands for (UTC, the simulated users' time zone)."""
-    if func.name == "now":
+def date_function(func: FunctionCall, now: datetime) -> datetime:
+    """The instant a date function stands for; days start in ``now``'s time zone (the
+    searching user's)."""
+    name = _function_name(func.name)
+    if name == "now":
         return now
     amount, unit = _increment(func)
-    edge, period = ("end" if func.name.startswith("end") else "start"), _period(func)
+    edge, period = ("end" if name.startswith("end") else "start"), _period(name)
     start = _start_of(period, now)
     if edge == "start":
         return _shift(start, amount, unit)
@@ -651,6 +479,13 @@ def date_function(func: Func, now: datetime) -> datetime:
         # The end of the shifted period (end of last month is not "31 days before").
         return _next_start(period, _shift(start, amount, unit)) - timedelta(milliseconds=1)
     return _shift(_next_start(period, start) - timedelta(milliseconds=1), amount, unit)
+
+
+def zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -676,10 +511,14 @@ class _Span:
 
 @dataclass(frozen=True, slots=True)
 class Env:
-    """Who searches and the instance's groups: what functions resolve against."""
+    """Who searches and what the instance holds that values resolve against."""
 
     current_user: str | None = None  # login name; None = anonymous
     groups: Mapping[str, Collection[str]] = field(default_factory=dict)  # name -> member names
+    time_zone: str = "UTC"  # the searching user's profile zone: dates are read in it
+    # lower-case priority name or id -> rank in the priority scheme (higher = more urgent)
+    priority_ranks: Mapping[str, int] = field(default_factory=dict)
+    projects: Mapping[str, str] = field(default_factory=dict)  # lower-case project key -> id
 
     def members(self, group: str) -> Collection[str]:
         wanted = group.lower()
@@ -690,6 +529,17 @@ class Env:
             f"Function 'membersOf' can not generate a list of usernames for group '{group}'; "
             "the group does not exist."
         )
+
+    def rank(self, fid: str, value: str) -> tuple[str, int] | None:
+        """Where a written value sits in the field's order (priority, key), or None."""
+        if fid == "priority":
+            found = self.priority_ranks.get(value.lower())
+            return None if found is None else ("", found)
+        project, _, number = value.rpartition("-")
+        pid = self.projects.get(project.lower())
+        if pid is None or not number.isdigit():
+            return None
+        return pid, int(number)
 
 
 class JqlSubject(Protocol):
@@ -704,6 +554,9 @@ class JqlSubject(Protocol):
     def timestamp(self, field: str) -> datetime | None:
         """Date fields."""
 
+    def rank(self, field: str) -> tuple[str, int] | None:
+        """Where the issue's value sits in the field's order (priority, key)."""
+
     def changes(self, field: str) -> Sequence[Change]:
         """The field's changes, oldest first (history operators)."""
 
@@ -711,98 +564,153 @@ class JqlSubject(Protocol):
         """Identities of who created the issue (set the initial values)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    fields: Mapping[Field, str]
+    subject: JqlSubject
+    now: datetime  # in the searching user's zone
+    env: Env
+
+
 def evaluate(
-    expr: Expr | None,
-    subject: JqlSubject,
-    now: Callable[[], datetime],
-    env: Env | None = None,
+    plan: Plan, subject: JqlSubject, now: Callable[[], datetime], env: Env | None = None
 ) -> bool:
-    if expr is None:
-        return True
     env = env or Env()
-    if isinstance(expr, And):
-        return all(evaluate(e, subject, now, env) for e in expr.items)
-    if isinstance(expr, Or):
-        return any(evaluate(e, subject, now, env) for e in expr.items)
-    if isinstance(expr, Not):
-        return not evaluate(expr.item, subject, now, env)
-    if expr.op in HISTORY_OPS:
-        return _history(expr, subject, now, env)
-    return _clause(expr, subject, now, env)
+    if plan.where is None:
+        return True
+    moment = now().astimezone(zone(env.time_zone))
+    return _eval(plan.where, _Ctx(plan.fields, subject, moment, env), False)
 
 
-def _identities(values: Sequence[Value], env: Env) -> tuple[set[str], bool]:
+def _eval(node: Node, ctx: _Ctx, negated: bool) -> bool:
+    if isinstance(node, Not):
+        return _eval(node.child, ctx, not negated)
+    if isinstance(node, (And, Or)):
+        # De Morgan: NOT (a AND b) is (NOT a) OR (NOT b), each NOT a negated operator.
+        every = isinstance(node, And) != negated
+        results = (_eval(child, ctx, negated) for child in node.children)
+        return all(results) if every else any(results)
+    fid = ctx.fields[node.field]
+    if isinstance(node, HistoryClause):
+        if node.op == "changed":
+            return _changed(node, fid, ctx) != negated
+        return _history(node, NEGATED[node.op] if negated else node.op, fid, ctx)
+    return _clause(node, NEGATED[node.op] if negated else node.op, fid, ctx)
+
+
+def _identities(operand: Operand | None, fid: str, env: Env) -> tuple[set[str], bool]:
     """Lower-cased wanted identities (user functions resolved) and whether EMPTY is wanted."""
     wanted: set[str] = set()
     wants_empty = False
-    for value in values:
-        if value is None:
+    items: Sequence[Operand] = operand.items if isinstance(operand, ListOperand) else ()
+    for value in items or ((operand,) if operand is not None else ()):
+        if isinstance(value, ListOperand):
+            more, empty = _identities(value, fid, env)
+            wanted |= more
+            wants_empty |= empty
+        elif isinstance(value, Empty):
             wants_empty = True
-        elif isinstance(value, Func):
-            if value.name == "currentUser":
+        elif isinstance(value, FunctionCall):
+            name = _function_name(value.name)
+            if name == "currentUser":
                 if env.current_user is not None:  # anonymous: matches nobody
                     wanted.add(env.current_user.lower())
-            elif value.name == "membersOf":
+            elif name == "membersOf":
                 wanted.update(m.lower() for m in env.members(value.args[0]))
+        elif fid == "resolution" and value.text.lower() == "unresolved":
+            wants_empty = True  # Jira: "resolution = Unresolved" is "resolution IS EMPTY"
         else:
-            wanted.add(value.lower())
+            wanted.add(value.text.lower())
     return wanted, wants_empty
 
 
-def _instant(value: Value, now: datetime) -> tuple[datetime, bool]:
+def _instant(value: Operand, now: datetime) -> tuple[datetime, bool]:
     """A date value and whether it is exact (functions) or minute-precise (literals)."""
-    if isinstance(value, Func):
+    if isinstance(value, FunctionCall):
         return date_function(value, now), True
-    if value is None:
-        raise JqlError("EMPTY is not a date.")
-    return parse_date(value, now), False
+    if isinstance(value, Value):
+        return parse_date(value.text, now), False
+    raise JqlError("EMPTY is not a date.")
 
 
-def _clause(c: Clause, subject: JqlSubject, now: Callable[[], datetime], env: Env) -> bool:
-    if c.field in DATE_FIELDS and c.op in ("<", "<=", ">", ">=", "=", "!="):
-        stamp = subject.timestamp(c.field)
-        value = c.values[0]
-        if value is None:
-            return (stamp is None) == (c.op == "=")
-        if stamp is None:
-            return False
-        right, exact = _instant(value, now())
+def _compare(op: str, left: datetime | tuple[str, int], right: datetime | tuple[str, int]) -> bool:
+    if op in ("=", "in"):
+        return left == right
+    if op in ("!=", "not in"):
+        return left != right
+    if isinstance(left, datetime) and isinstance(right, datetime):
+        return _ORDER[op](left, right)
+    if isinstance(left, tuple) and isinstance(right, tuple):
+        return _ORDER[op](left, right)
+    return False
+
+
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _dates(c: Clause, op: str, fid: str, ctx: _Ctx) -> bool:
+    stamp = ctx.subject.timestamp(fid)
+    items = c.operand.items if isinstance(c.operand, ListOperand) else (c.operand,)
+    if op in ("is", "is not") or isinstance(c.operand, Empty):
+        return (stamp is None) == (op in ("is", "=", "in"))
+    if stamp is None:  # an empty date matches no comparison, negative ones included
+        return False
+    hits = []
+    for item in items:
+        if isinstance(item, Empty):
+            continue
+        right, exact = _instant(item, ctx.now)
         left = stamp
         if not exact:  # Jira compares date literals at minute precision.
             left = stamp.replace(second=0, microsecond=0)
             right = right.replace(second=0, microsecond=0)
-        return {
-            "<": left < right,
-            "<=": left <= right,
-            ">": left > right,
-            ">=": left >= right,
-            "=": left == right,
-            "!=": left != right,
-        }[c.op]
-    if c.op in ("~", "!~"):
-        haystack = subject.text(c.field).lower()
-        raw = c.values[0]
-        words = [w.strip("*") for w in (raw if isinstance(raw, str) else "").lower().split()]
-        found = all(w in haystack for w in words if w)
-        return found if c.op == "~" else not found
-    held = subject.values(c.field)
-    wanted, wants_empty = _identities(c.values, env)
+        hits.append(_compare("=" if op in ("in", "not in") else op, left, right))
+    return all(not h for h in hits) if op == "not in" else any(hits)
+
+
+def _clause(c: Clause, op: str, fid: str, ctx: _Ctx) -> bool:
+    subject = ctx.subject
+    if fid in DATE_FIELDS:
+        return _dates(c, op, fid, ctx)
+    if op in ("~", "!~") and not isinstance(c.operand, Empty):
+        text = subject.text(fid)
+        if not text.strip():
+            return False  # Jira: neither ~ nor !~ matches an empty field
+        assert isinstance(c.operand, Value)
+        return jql_text.contains(text, c.operand.text) == (op == "~")
+    if fid in TEXT_FIELDS or op in ("~", "!~"):  # IS [NOT] EMPTY, ~ EMPTY on text
+        present = bool(subject.text(fid).strip())
+        return present == (op in ("is not", "!~", "!="))
+    if op in RELATIONAL:
+        mine = subject.rank(fid)
+        assert isinstance(c.operand, Value)
+        other = ctx.env.rank(fid, c.operand.text)
+        if mine is None or other is None or mine[0] != other[0]:
+            return False
+        return _compare(op, mine, other)
+    held = subject.values(fid)
+    wanted, wants_empty = _identities(c.operand, fid, ctx.env)
     hit = any(identities & wanted for identities in held) or (wants_empty and not held)
-    if c.op in ("=", "in"):
+    if op in ("=", "in"):
         return hit
-    if c.op in ("!=", "not in"):
+    if op in ("!=", "not in"):
+        if wants_empty and not wanted:
+            return bool(held)  # != EMPTY
         return bool(held) and not hit
-    if c.op == "is":
+    if op == "is":
         return not held
-    if c.op == "is not":
-        return bool(held)
-    raise JqlError(f"Operator '{c.op}' is not supported.")
+    return bool(held)  # is not
 
 
-def _spans(field_name: str, subject: JqlSubject) -> list[_Span]:
+def _spans(fid: str, subject: JqlSubject) -> list[_Span]:
     """The values the field held, from creation to now, each with who set it."""
-    changes = list(subject.changes(field_name))
-    current = subject.values(field_name)
+    changes = list(subject.changes(fid))
+    current = subject.values(fid)
     first = changes[0].from_value if changes else (current[0] if current else frozenset())
     created = subject.timestamp("created") or datetime.min.replace(tzinfo=UTC)
     spans: list[_Span] = []
@@ -819,63 +727,63 @@ def _day(value: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def _history(c: Clause, subject: JqlSubject, now: Callable[[], datetime], env: Env) -> bool:
-    moment = now()
+def _instants(operand: Operand, now: datetime) -> list[datetime]:
+    items = operand.items if isinstance(operand, ListOperand) else (operand,)
+    return [_instant(v, now)[0] for v in items]
 
-    def instants(p: Predicate) -> list[datetime]:
-        return [_instant(v, moment)[0] for v in p.values]
 
-    def users(p: Predicate) -> set[str]:
-        return _identities(p.values, env)[0]
+def _changed(c: HistoryClause, fid: str, ctx: _Ctx) -> bool:
+    env, now = ctx.env, ctx.now
+    for change in ctx.subject.changes(fid):
+        ok = True
+        for kind, operand in c.predicates:
+            if kind in ("from", "to"):
+                wanted, wants_empty = _identities(operand, fid, env)
+                held = change.from_value if kind == "from" else change.to_value
+                ok = bool(held & wanted) or (wants_empty and not held)
+            elif kind == "by":
+                ok = bool(change.by & _identities(operand, "by", env)[0])
+            elif kind == "after":
+                ok = change.at > _instants(operand, now)[0]
+            elif kind == "before":
+                ok = change.at < _instants(operand, now)[0]
+            elif kind == "on":
+                low, high = _day(_instants(operand, now)[0])
+                ok = low <= change.at < high
+            else:  # during
+                low, high = _instants(operand, now)
+                ok = low <= change.at <= high
+            if not ok:
+                break
+        if ok:
+            return True
+    return False
 
-    if c.op == "changed":
-        for change in subject.changes(c.field):
-            ok = True
-            for p in c.predicates:
-                if p.kind in ("from", "to"):
-                    wanted, wants_empty = _identities(p.values, env)
-                    held = change.from_value if p.kind == "from" else change.to_value
-                    ok = bool(held & wanted) or (wants_empty and not held)
-                elif p.kind == "by":
-                    ok = bool(change.by & users(p))
-                elif p.kind == "after":
-                    ok = change.at > instants(p)[0]
-                elif p.kind == "before":
-                    ok = change.at < instants(p)[0]
-                elif p.kind == "on":
-                    low, high = _day(instants(p)[0])
-                    ok = low <= change.at < high
-                else:  # during
-                    low, high = instants(p)
-                    ok = low <= change.at <= high
-                if not ok:
-                    break
-            if ok:
-                return True
-        return False
 
-    wanted, wants_empty = _identities(c.values, env)
+def _history(c: HistoryClause, op: str, fid: str, ctx: _Ctx) -> bool:
+    env, now = ctx.env, ctx.now
+    wanted, wants_empty = _identities(c.operand, fid, env)
     hit = False
-    for span in _spans(c.field, subject):
+    for span in _spans(fid, ctx.subject):
         if not (span.value & wanted or (wants_empty and not span.value)):
             continue
         ok = True
-        for p in c.predicates:
-            if p.kind == "by":
-                ok = bool(span.by & users(p))
-            elif p.kind == "after":
-                ok = span.end is None or span.end > instants(p)[0]
-            elif p.kind == "before":
-                ok = span.start < instants(p)[0]
-            elif p.kind == "on":
-                low, high = _day(instants(p)[0])
+        for kind, operand in c.predicates:
+            if kind == "by":
+                ok = bool(span.by & _identities(operand, "by", env)[0])
+            elif kind == "after":
+                ok = span.end is None or span.end > _instants(operand, now)[0]
+            elif kind == "before":
+                ok = span.start < _instants(operand, now)[0]
+            elif kind == "on":
+                low, high = _day(_instants(operand, now)[0])
                 ok = span.start < high and (span.end is None or span.end > low)
             else:  # during
-                low, high = instants(p)
+                low, high = _instants(operand, now)
                 ok = span.start <= high and (span.end is None or span.end >= low)
             if not ok:
                 break
         if ok:
             hit = True
             break
-    return hit if c.op in ("was", "was in") else not hit
+    return hit if op in ("was", "was in") else not hit
