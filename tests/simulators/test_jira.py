@@ -481,6 +481,20 @@ async def test_webhook_registration_apis_and_jql_filter(jira: Sim) -> None:
             },
         )
         assert bad.status_code == 400
+        # Fields are checked as Jira checks them: a custom field by its name is fine, an
+        # unknown field is refused.
+        for jql, status in (('"Root Cause" ~ disk', 201), ("nosuchfield = x", 400)):
+            answer = await jira.admin.post(
+                "/rest/jira-webhook/1.0/webhooks",
+                auth=("admin", "admin"),
+                json={
+                    "name": "fields",
+                    "url": other.url + "/unused",
+                    "events": ["jira:issue_deleted"],
+                    "filters": {"issue-related-events-section": jql},
+                },
+            )
+            assert answer.status_code == status, (jql, answer.text)
         await create(jira, "not matching")
         await create(jira, "matching", labels=["pagerduty"])
         [hook] = await other.wait_for(1)

@@ -14,6 +14,8 @@ from pdjira_simulators.jira import jql
 from pdjira_simulators.jira.errors import JiraError, not_found
 from pdjira_simulators.jira.rest import acting_user, json_body
 from pdjira_simulators.jira.runtime import JiraSimulator
+from pdjira_simulators.jira.search import compile_query
+from pdjira_simulators.jira.state import JiraState
 from pdjira_simulators.jira.webhooks import Registration
 
 __all__ = ["registration_routes"]
@@ -60,8 +62,9 @@ def _v10_json(reg: Registration) -> dict[str, Any]:
     }
 
 
-def _parse(body: dict[str, Any]) -> dict[str, Any]:
-    """Both APIs' inputs -> fields of a Registration; invalid JQL is a 400."""
+def _parse(body: dict[str, Any], state: JiraState) -> dict[str, Any]:
+    """Both APIs' inputs -> fields of a Registration; invalid JQL (with the instance's custom
+    fields: an unknown field is invalid) is a 400."""
     url = body.get("url")
     if not isinstance(url, str) or not url:
         raise JiraError(400, [], {"url": "URL is required."})
@@ -72,7 +75,7 @@ def _parse(body: dict[str, Any]) -> dict[str, Any]:
     query = (filters or {}).get("issue-related-events-section") or body.get("jqlFilter") or None
     if query:
         try:
-            jql.parse(str(query))
+            compile_query(str(query), state)
         except jql.JqlError as exc:
             raise JiraError(400, [], {"filters": str(exc)}) from None
     return {
@@ -101,14 +104,14 @@ def registration_routes(sim: JiraSimulator) -> list[Route]:
         user = acting_user(sim, request)
         base = sim.base(request)
         if request.method == "POST":
-            reg = sim.register(_parse(await json_body(request)))
+            reg = sim.register(_parse(await json_body(request), sim.state))
             return JsonResponse(_v1_json(reg, base, user.name), status_code=201)
         return JsonResponse([_v1_json(r, base, user.name) for r in sim.registrations.values()])
 
     async def v10_collection(request: Request) -> Response:
         acting_user(sim, request)
         if request.method == "POST":
-            reg = sim.register(_parse(await json_body(request)))
+            reg = sim.register(_parse(await json_body(request), sim.state))
             return JsonResponse(_v10_json(reg), status_code=201)
         event = request.query_params.get("event")
         regs = [r for r in sim.registrations.values() if event is None or event in r.events]
@@ -122,7 +125,7 @@ def registration_routes(sim: JiraSimulator) -> list[Route]:
             del sim.registrations[reg.id]
             return Response(status_code=204)
         if request.method == "PUT":
-            fields = _parse(await json_body(request))
+            fields = _parse(await json_body(request), sim.state)
             reg.name, reg.url, reg.events = fields["name"], fields["url"], tuple(fields["events"])
             reg.jql, reg.exclude_body = fields["jql"], fields["exclude_body"]
             reg.active, reg.description = fields["active"], fields["description"]

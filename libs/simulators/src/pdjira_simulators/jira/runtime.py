@@ -14,7 +14,7 @@ from pdjira_simulators.common.runtime import SimulatorCore
 from pdjira_simulators.jira import jql
 from pdjira_simulators.jira.access import PERMISSIONS, ProjectAccess, seed_access
 from pdjira_simulators.jira.catalog import JiraUser
-from pdjira_simulators.jira.search import matches
+from pdjira_simulators.jira.search import compile_query, matches
 from pdjira_simulators.jira.settings import JiraSettings
 from pdjira_simulators.jira.state import Issue, IssueEvent, JiraState
 from pdjira_simulators.jira.views import changelog_item_json, comment_json, issue_json, user_json
@@ -171,7 +171,9 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
             description=str(reg.get("description") or ""),
         )
         if registration.jql:
-            jql.parse(registration.jql)  # reject an invalid filter at registration
+            # Reject an invalid filter at registration, with the instance's custom fields
+            # (an unknown field name is refused, as Jira does).
+            compile_query(registration.jql, self.state)
         self._next_registration += 1
         self.registrations[registration.id] = registration
         return registration
@@ -240,7 +242,7 @@ class JiraSimulator(SimulatorCore[OutgoingJiraWebhook]):
         if not reg.jql:
             return True
         try:
-            return matches(jql.parse(reg.jql), issue, self.state)
+            return matches(compile_query(reg.jql, self.state), issue, self.state)
         except jql.JqlError:
             return False
 
