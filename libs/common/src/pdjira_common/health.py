@@ -10,15 +10,21 @@ Every answer has the same shape: ``{"status": ..., "service": NAME, "checks": {.
 or its start (the topology declared, the subscribers started) not done yet
 (``"startup": "pending"``).
 
-``GET /live`` (liveness): ``503`` with ``"status": "dead"`` only when the service cannot get
-better by itself: its NATS client is closed for good, or it has not been connected for longer
-than ``bound`` seconds (two minutes by default; a reconnecting client normally is back within
-seconds). Anything else is ``200 "ok"``, a reconnecting client included: restarting the pod would
-not bring NATS back sooner.
+``GET /live`` (liveness): ``503`` with ``"status": "dead"`` only when the service's broker
+connection loop is dead, i.e. it cannot get better by itself: its NATS client is closed for good
+(``"nats": "closed"``), a task that runs the connection ended while the client still claims to
+be connected or reconnecting (``"nats": "loop_dead"``: the read loop or the flusher of a
+connected client, the reconnect loop of a reconnecting one), or it is neither connected nor
+trying to reconnect for longer than ``bound`` seconds (never connected, or disconnected without
+a reconnect loop). Anything else is ``200 "ok"``, a client that is reconnecting included, however
+long the NATS outage lasts: restarting every pod would not bring NATS back sooner (readiness is
+``503`` meanwhile). An event loop that is stuck (a handler blocking it) answers no probe at all:
+the kubelet's probe timeout counts as a failure.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from importlib import metadata
@@ -35,6 +41,7 @@ __all__ = [
     "READINESS_PATH",
     "VERSION",
     "Liveness",
+    "connection_loop_dead",
     "json_asgi",
     "nats_state",
     "readiness",
@@ -43,7 +50,7 @@ __all__ = [
 
 READINESS_PATH = "/health"
 LIVENESS_PATH = "/live"
-LIVENESS_BOUND = 120.0  # seconds without NATS after which the service counts as dead
+LIVENESS_BOUND = 120.0  # seconds neither connected nor reconnecting: the service is dead
 
 
 def _version() -> str:
@@ -88,6 +95,25 @@ def nats_state(broker: NatsBroker) -> str:
     return "disconnected"
 
 
+def _task_ended(client: Client, name: str) -> bool:
+    task: asyncio.Task[Any] | None = getattr(client, name, None)
+    return task is None or task.done()
+
+
+def connection_loop_dead(client: Client) -> bool:
+    """A task that runs the connection has ended while the client's state says it is still in
+    use: a connected client whose read loop or flusher is gone (nothing is read or sent any
+    more, yet nats-py reports ``connected``), or a reconnecting client whose reconnect loop is
+    gone (it will never connect again, yet is not ``closed``). Such a client never recovers."""
+    if client.is_closed:
+        return False
+    if client.is_connected:
+        return _task_ended(client, "_reading_task") or _task_ended(client, "_flusher_task")
+    if client.is_reconnecting:
+        return _task_ended(client, "_reconnection_task")
+    return False
+
+
 async def _answers(broker: NatsBroker, timeout: float) -> bool:
     """The server answers a JetStream API request within ``timeout``: a server that stopped
     answering still looks connected to nats-py until its own ping interval notices (minutes).
@@ -120,9 +146,10 @@ async def readiness(
 
 
 class Liveness:
-    """``/live`` of one service: dead when its NATS client is closed, or has not been connected
-    for ``bound`` seconds (counted from the first probe that saw it so, or from creation when it
-    never connected)."""
+    """``/live`` of one service: dead when its NATS client is closed, when its connection loop
+    is dead (:func:`connection_loop_dead`), or when it has been neither connected nor
+    reconnecting for ``bound`` seconds (counted from the first probe that saw it so, or from
+    creation when it never connected). A reconnecting client stays alive however long."""
 
     def __init__(
         self,
@@ -140,13 +167,16 @@ class Liveness:
 
     def check(self) -> tuple[int, dict[str, Any]]:
         state = nats_state(self.broker)
+        client = _client(self.broker)
+        if client is not None and connection_loop_dead(client):
+            state = "loop_dead"
         now = self._clock()
-        if state == "connected":
-            self._down_since = None
+        if state in ("connected", "reconnecting"):
+            self._down_since = None  # working, or trying to: never dead for being slow
         elif self._down_since is None:
             self._down_since = now
         down_for = 0.0 if self._down_since is None else now - self._down_since
-        dead = state == "closed" or down_for > self.bound
+        dead = state in ("closed", "loop_dead") or down_for > self.bound
         checks: dict[str, Any] = {"nats": state}
         if self._down_since is not None:
             checks["nats_down_seconds"] = round(down_for, 1)
