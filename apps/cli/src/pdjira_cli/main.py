@@ -14,6 +14,7 @@ from pdjira_cli import (
     doctor_cmd,
     jql_cmd,
     links_cmd,
+    nats_cmd,
     partitions_cmd,
     rules_cmd,
     trace_cmd,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor_cmd.register(commands)
     trace_cmd.register(commands)
     jql_cmd.register(commands)
+    nats_cmd.register(commands)
     return parser
 
 
