@@ -30,7 +30,8 @@ def test_every_service_has_a_deployment_running_its_module() -> None:
     for name, (module, _) in SERVICES.items():
         deployment = found[f"pdjira-{name}"]
         [container] = deployment["spec"]["template"]["spec"]["containers"]
-        assert container["args"][0] == module
+        assert container["command"] == ["python", "-m", module]
+        assert container["args"] == ["--config", "/etc/pdjira/config.yaml"]
         assert container["readinessProbe"]["httpGet"]["path"] == "/health"
 
 
