@@ -1,15 +1,20 @@
 """Launch-as-rendered: every service started exactly as the rendered dev Deployment runs it
-(rendered_stack.py), a sync both ways, and every service's /metrics shows the sync."""
+(rendered_stack.py), a sync both ways, and every service's /metrics shows the sync.
+
+The ``synced`` fixture runs the sync once and hands over what every service's /metrics said
+after it (:class:`Scraped`): other checks (e.g. that a dashboard names only metrics that exist)
+use it too. ``SYNC_COUNTED`` lists what the sync must have counted, one line per fact."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, SERVICES
-from pdjira_devstack.waiting import SimulatorState, wait_until
+from pdjira_devstack.waiting import SimulatorState, block_on, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 from .rendered_stack import RenderedStack
@@ -18,41 +23,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("rendered-dev-stack")]
 
 Samples = dict[str, float]  # "name{label=value,...}" -> value, and "name" -> sum over labels
 
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RenderedStack]:
-    with RenderedStack(tmp_path_factory.mktemp("rendered")) as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10.0, trust_env=False) as client:
-        yield client
-
-
-async def scrape(http: httpx.AsyncClient, stack: RenderedStack) -> dict[str, Samples]:
-    """Every service's /metrics (the port its Deployment exposes), as samples by service."""
-    out: dict[str, Samples] = {}
-    for service in SERVICES:
-        response = await http.get(f"{stack.url(service)}/metrics")
-        response.raise_for_status()
-        samples: Samples = {}
-        for family in text_string_to_metric_families(response.text):
-            for sample in family.samples:
-                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
-                samples[f"{sample.name}{{{labels}}}"] = sample.value
-                samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
-        out[service] = samples
-    return out
-
-
-def metric_names(scraped: dict[str, Samples]) -> set[str]:
-    """Every metric (sample) name the services expose: what a dashboard may refer to."""
-    return {name for samples in scraped.values() for name in samples if "{" not in name}
-
-
-# What the sync must have counted: (service, sample, at least). One line per fact.
+# What the sync (an incident -> an issue; the issue Done -> the incident resolved) must have
+# counted: (service, sample, at least). Labels in a sample are sorted by name.
 SYNC_COUNTED = [
     ("ingest", "pdjira_ingest_webhooks_total{outcome=accepted,reason=stored,source=pagerduty}", 1),
     ("ingest", "pdjira_ingest_webhooks_total{outcome=accepted,reason=stored,source=jira}", 1),
@@ -65,46 +37,96 @@ SYNC_COUNTED = [
 ]
 
 
-async def test_the_rendered_dev_deployments_sync_both_ways_and_count_it(
-    stack: RenderedStack, http: httpx.AsyncClient
-) -> None:
-    sims = SimulatorState(http, stack.pd_url, stack.jira_url)
-    # PagerDuty -> Jira: an incident creates an issue.
-    incident = await trigger_incident(http, stack.pd_url, "Rendered manifests: disk full")
+@dataclass(frozen=True)
+class Scraped:
+    """Every service's /metrics after the sync: samples by service."""
 
-    async def issue() -> dict[str, object] | None:
-        issues = await sims.issues_for_incident(ACCOUNT, incident["id"])
-        return issues[0] if issues else None
+    samples: dict[str, Samples]
 
-    created = await wait_until(issue, timeout=60, what="the incident's issue")
-    # Jira -> PagerDuty: a person (e-mail matching a PagerDuty user) resolves it in Jira.
-    response = await http.post(
-        f"{stack.jira_url}/_sim/users",
-        json={"name": "pat", "email": "pat@example.com", "display_name": "Pat Oncall"},
+    def names(self) -> set[str]:
+        """Every sample name any service exposes (``_total``, ``_bucket``, ``_count``... as
+        exposed): the names a dashboard or an alert may refer to."""
+        return {n for samples in self.samples.values() for n in samples if "{" not in n}
+
+    def missing(self) -> list[tuple[str, str, float | None]]:
+        """The SYNC_COUNTED facts not (yet) true: (service, sample, value seen)."""
+        return [
+            (service, name, self.samples[service].get(name))
+            for service, name, least in SYNC_COUNTED
+            if self.samples[service].get(name, 0.0) < least
+        ]
+
+
+async def scrape(http: httpx.AsyncClient, stack: RenderedStack) -> Scraped:
+    """Every service's /metrics (on the port its Deployment exposes)."""
+    out: dict[str, Samples] = {}
+    for service in SERVICES:
+        response = await http.get(f"{stack.url(service)}/metrics")
+        response.raise_for_status()
+        samples: Samples = {}
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                samples[f"{sample.name}{{{labels}}}"] = sample.value
+                samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
+        out[service] = samples
+    return Scraped(out)
+
+
+async def sync_both_ways(stack: RenderedStack) -> Scraped:
+    async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
+        sims = SimulatorState(http, stack.pd_url, stack.jira_url)
+        # PagerDuty -> Jira: an incident creates an issue.
+        incident = await trigger_incident(http, stack.pd_url, "Rendered manifests: disk full")
+
+        async def issue() -> dict[str, object] | None:
+            issues = await sims.issues_for_incident(ACCOUNT, incident["id"])
+            return issues[0] if issues else None
+
+        created = await wait_until(issue, timeout=60, what="the incident's issue")
+        # Jira -> PagerDuty: a person whose e-mail matches a PagerDuty user (Pat, seeded in
+        # the PagerDuty simulator) resolves it in Jira; the rendered config ignores changes by
+        # people linked to nobody (mapping.unlinked_users: ignore, the default).
+        response = await http.post(
+            f"{stack.jira_url}/_sim/users",
+            json={"name": "pat", "email": "pat@example.com", "display_name": "Pat Oncall"},
+        )
+        response.raise_for_status()
+        response = await http.post(
+            f"{stack.jira_url}/_sim/issues/{created['key']}/transition",
+            json={"status": "Done", "as_user": "pat"},
+        )
+        response.raise_for_status()
+
+        async def resolved() -> bool:
+            return str((await sims.incident(incident["id"]))["status"]) == "resolved"
+
+        await wait_until(resolved, timeout=60, what="the incident resolved from Jira")
+
+        async def counted() -> Scraped | None:
+            scraped = await scrape(http, stack)
+            return None if scraped.missing() else scraped
+
+        try:
+            return await wait_until(counted, timeout=30, what="the sync in the counters")
+        except TimeoutError:
+            return await scrape(http, stack)  # the test says what is missing
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RenderedStack]:
+    with RenderedStack(tmp_path_factory.mktemp("rendered")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def synced(stack: RenderedStack) -> Scraped:
+    """The sync both ways done once on the rendered stack; /metrics of every service after."""
+    return block_on(sync_both_ways(stack))
+
+
+def test_the_rendered_dev_deployments_sync_both_ways_and_count_it(synced: Scraped) -> None:
+    assert not synced.missing(), (
+        f"not counted: {synced.missing()}; exposed: {sorted(synced.names())}"
     )
-    response.raise_for_status()
-    response = await http.post(
-        f"{stack.jira_url}/_sim/issues/{created['key']}/transition",
-        json={"status": "Done", "as_user": "pat"},
-    )
-    response.raise_for_status()
-
-    async def resolved() -> bool:
-        return str((await sims.incident(incident["id"]))["status"]) == "resolved"
-
-    await wait_until(resolved, timeout=60, what="the incident resolved from Jira")
-
-    async def counted() -> dict[str, Samples] | None:
-        scraped = await scrape(http, stack)
-        done = all(scraped[s].get(name, 0.0) >= least for s, name, least in SYNC_COUNTED)
-        return scraped if done else None
-
-    try:
-        scraped = await wait_until(counted, timeout=30, what="the sync in the counters")
-    except TimeoutError:
-        scraped = await scrape(http, stack)
-        missing = [(s, n, scraped[s].get(n)) for s, n, least in SYNC_COUNTED
-                   if scraped[s].get(n, 0.0) < least]  # fmt: skip
-        pytest.fail(f"not counted: {missing}; names: {sorted(metric_names(scraped))}")
-    assert all(scraped[s] for s in SERVICES)
-    assert "pdjira_ingest_webhooks_total" in metric_names(scraped)
+    assert all(synced.samples[service] for service in SERVICES)
