@@ -5,9 +5,10 @@
 # apps/cli); the simulators and the dev stack are never copied in. The service is chosen by the
 # Deployment's args: ENTRYPOINT is `python -m`, so `args: ["pdjira_ingest", "--config", ...]` runs
 # `python -m pdjira_ingest --config ...` (deploy/k8s/base/services.yaml). The CLI is on PATH:
-# `kubectl exec deploy/pdjira-mapping -- pdjira dlq list`.
+# `kubectl exec deploy/pdjira-mapping -- pdjira dlq list --config /etc/pdjira/config.yaml`.
 #
-# Tags are pinned; for reproducible builds also pin the digests (python:3.11.14-slim-bookworm@sha256:...).
+# Tags are pinned; for reproducible builds also pin the digests
+# (python:3.11.14-slim-bookworm@sha256:...).
 # The base image of the two Python stages must be the same: the venv's python links to its
 # interpreter.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
