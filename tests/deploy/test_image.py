@@ -341,42 +341,85 @@ def _pod_specs(document: Any) -> Iterator[dict[str, Any]]:
             yield from _pod_specs(value)
 
 
+def _is_pdjira(container: dict[str, Any]) -> bool:
+    repository = container["image"].rsplit("@", 1)[0].rsplit(":", 1)[0]
+    return bool(repository.rsplit("/", 1)[-1] == "pdjira")
+
+
+def _pdjira_pods(documents: list[Any]) -> list[dict[str, Any]]:
+    """The pod specs with a container of the image."""
+    specs = [s for d in documents for s in _pod_specs(d)]
+    return [s for s in specs if any(map(_is_pdjira, s["containers"] + s.get("initContainers", [])))]
+
+
 def _pdjira_containers(documents: list[Any]) -> list[dict[str, Any]]:
-    containers = []
-    for spec in (s for d in documents for s in _pod_specs(d)):
-        for container in spec.get("containers", []) + spec.get("initContainers", []):
-            repository = container["image"].rsplit("@", 1)[0].rsplit(":", 1)[0]
-            if repository.rsplit("/", 1)[-1] == "pdjira":
-                containers.append(container)
-    return containers
+    return [
+        container
+        for spec in _pdjira_pods(documents)
+        for container in spec["containers"] + spec.get("initContainers", [])
+        if _is_pdjira(container)
+    ]
 
 
-def _check_runs_in_the_image(container: dict[str, Any], entrypoint: list[str]) -> None:
+ENTRYPOINT = FINAL.all("ENTRYPOINT")[-1].exec_form()
+
+
+def _program(container: dict[str, Any]) -> tuple[str, ...]:
+    """What a container runs without its options: ("python", "-m", MODULE) (the image's
+    ENTRYPOINT and the module as first arg, or the same spelt out as the command), or a script and
+    its subcommands ("pdjira", "nats", "bootstrap")."""
+    argv = (container.get("command") or ENTRYPOINT) + container.get("args", [])
+    if argv[:2] == ["python", "-m"]:
+        return tuple(argv[:3])
+    words = []
+    for word in argv:
+        if word.startswith("-"):
+            break
+        words.append(word)
+    return tuple(words)
+
+
+def _check_runs_in_the_image(container: dict[str, Any]) -> None:
     members = installed_members()
-    modules = runnable_modules(members)
     scripts = {script for m in members.values() for script in m.scripts}
-    command = container.get("command") or entrypoint
-    argv = command + container.get("args", [])
-    name = container["name"]
-    if argv[0] in scripts:
-        return
-    assert argv[:2] == ["python", "-m"], f"{name}: runs {argv[:2]}, not python -m or a script"
-    assert argv[2] in modules, f"{name}: python -m {argv[2]} is not installed in the image"
+    program, name = _program(container), container["name"]
+    if program[:2] == ("python", "-m"):
+        assert program[2] in runnable_modules(members), f"{name}: {program} is not in the image"
+    else:
+        assert program[0] in scripts, f"{name}: runs {program}, not python -m or a script"
+
+
+def _render(path: Path) -> list[Any]:
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def _base_documents() -> list[Any]:
+    """deploy/k8s/base as rendered (kubectl), else its Deployments file."""
+    if shutil.which("kubectl") is not None:
+        return _render(K8S / "base")
+    return [d for d in yaml.safe_load_all((K8S / "base" / "services.yaml").read_text()) if d]
 
 
 def test_the_entrypoint_runs_each_base_deployments_module() -> None:
-    [entrypoint] = FINAL.all("ENTRYPOINT")
-    assert entrypoint.exec_form() == ["python", "-m"]
+    assert ENTRYPOINT == ["python", "-m"]
     documents = list(yaml.safe_load_all((K8S / "base" / "services.yaml").read_text()))
     deployments = [d for d in documents if d and d["kind"] == "Deployment"]
     containers = _pdjira_containers(deployments)
     assert len(containers) == len(deployments) == 5
     for container in containers:
-        # The contract: no command (the image's `python -m`), the module as the first arg.
-        assert "command" not in container, container["name"]
-        _check_runs_in_the_image(container, entrypoint.exec_form())
-    services = {c["args"][0] for c in containers}
-    assert services == runnable_modules(installed_members()) - {"pdjira_cli"}
+        _check_runs_in_the_image(container)
+    # Every service module the image holds is run by one Deployment, with `python -m`.
+    assert {_program(c) for c in containers} == {
+        ("python", "-m", module) for module in runnable_modules(installed_members())
+    }
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
@@ -384,19 +427,19 @@ def test_the_entrypoint_runs_each_base_deployments_module() -> None:
     "overlay", sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 )
 def test_every_rendered_container_of_the_image_runs_something_installed(overlay: str) -> None:
-    result = subprocess.run(
-        ["kubectl", "kustomize", str(K8S / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    containers = _pdjira_containers(list(yaml.safe_load_all(result.stdout)))
+    documents = _render(K8S / "overlays" / overlay)
+    containers = _pdjira_containers(documents)
     assert containers, f"overlay {overlay} runs no container of the pdjira image"
-    [entrypoint] = FINAL.all("ENTRYPOINT")
     for container in containers:
-        _check_runs_in_the_image(container, entrypoint.exec_form())
+        _check_runs_in_the_image(container)
+    # A pod that names its user names the image's (files and HOME are set up for it).
+    uid, _, gid = FINAL.all("USER")[-1].text.partition(":")
+    for spec in _pdjira_pods(documents):
+        contexts = [spec.get("securityContext", {})]
+        contexts += [c.get("securityContext", {}) for c in spec["containers"] if _is_pdjira(c)]
+        for context in contexts:
+            assert str(context.get("runAsUser", uid)) == uid, context
+            assert str(context.get("runAsGroup", gid)) == gid, context
 
 
 # --- The install step, for real -------------------------------------------------------------------
@@ -448,18 +491,21 @@ def test_the_install_step_gives_working_services_without_the_simulators(tmp_path
     # Non-editable: the code is in the venv, not a link back to the sources.
     assert (site_packages / "pdjira_ingest" / "__main__.py").is_file()
 
-    # Each service starts its command line (importing its app) from this venv alone, from an
-    # unrelated directory, as in the container; and the CLI works except `dev up`.
+    # What the manifests run (each service's `python -m`, the bootstrap Job's `pdjira ...`) starts
+    # its command line (importing its app) from this venv alone, from an unrelated directory, as
+    # in the container; and the CLI works except `dev up`.
     run_env = {"PATH": f"{venv}/bin:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONNOUSERSITE": "1"}
     run_env["PYTHONDONTWRITEBYTECODE"] = "1"
+    programs = {_program(c) for c in _pdjira_containers(_base_documents())}
+    services = {("python", "-m", module) for module in runnable_modules(installed_members())}
+    assert programs >= services
     commands = {
-        module: [str(venv / "bin" / "python"), "-m", module, "--help"]
-        for module in sorted(runnable_modules(installed_members()) - {"pdjira_cli"})
+        " ".join(program): [str(venv / "bin" / program[0]), *program[1:], "--help"]
+        for program in sorted(programs | {("pdjira",)})
     }
-    commands["pdjira --help"] = [str(venv / "bin" / "pdjira"), "--help"]
     # What the image runs without args: ENTRYPOINT + CMD.
-    [entrypoint], [default] = FINAL.all("ENTRYPOINT"), FINAL.all("CMD")
-    argv = entrypoint.exec_form() + default.exec_form()
+    [default] = FINAL.all("CMD")
+    argv = ENTRYPOINT + default.exec_form()
     commands["the image's default command"] = [str(venv / "bin" / argv[0]), *argv[1:]]
     commands["pdjira dev up"] = [str(venv / "bin" / "pdjira"), "dev", "up"]
     running = {
@@ -472,7 +518,7 @@ def test_the_install_step_gives_working_services_without_the_simulators(tmp_path
     for name, process in running.items():
         out, err = process.communicate(timeout=60)
         outcomes[name] = (process.returncode, out.decode() + err.decode())
-    assert len(commands) == 8
+    assert len(commands) >= len(services) + 3
     for name, (code, output) in outcomes.items():
         if name == "pdjira dev up":
             assert code == 2, output
