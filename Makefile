@@ -17,6 +17,7 @@ help:
 	@echo "make lint   - ruff + mypy --strict + import layering contracts"
 	@echo "make bench  - benchmarks (ratios to a raw baseline measured in the same run)"
 	@echo "make chaos  - people on both sides under kill -9, broker restarts, vendor and webhook faults; checks"
+	@echo "make image  - build the container image (Dockerfile) with docker or podman, tag $(IMAGE)"
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -72,3 +73,27 @@ clean:
 # the Python tests only read the committed fixture.
 jql-oracle:
 	cd tools/jql-oracle && npm ci --no-audit --no-fund --silent && node oracle.js ../../tests/jql/corpus.txt ../../tests/jql/oracle.json
+
+# The container image (Dockerfile at the root: the services and the CLI, no simulators), built with
+# the first of docker / podman that is installed and running. IMAGE=registry/pdjira:1.2.3 to tag.
+IMAGE ?= pdjira:dev
+CONTAINER_ENGINES ?= docker podman
+
+.PHONY: image
+image:
+	@engine=""; installed=""; \
+	for candidate in $(CONTAINER_ENGINES); do \
+		command -v "$$candidate" >/dev/null 2>&1 || continue; \
+		installed="$$installed $$candidate"; \
+		if "$$candidate" info >/dev/null 2>&1; then engine="$$candidate"; break; fi; \
+	done; \
+	if [ -z "$$engine" ] && [ -z "$$installed" ]; then \
+		echo "make image: no container engine installed (looked for $(CONTAINER_ENGINES) on PATH); install Docker or Podman to build the image" >&2; \
+		exit 1; \
+	fi; \
+	if [ -z "$$engine" ]; then \
+		echo "make image: found$$installed but it does not answer ('<engine> info' fails): start its daemon (e.g. the docker service) and retry" >&2; \
+		exit 1; \
+	fi; \
+	echo "$$engine build --tag $(IMAGE) ."; \
+	"$$engine" build --tag "$(IMAGE)" .

@@ -10,11 +10,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pdjira_common.urls import redact_url
-from pdjira_devstack.demo import run_demo
-from pdjira_devstack.stack import SERVICES, Stack, StackSettings
+
+if TYPE_CHECKING:
+    from pdjira_devstack.stack import Stack
 
 __all__ = ["register"]
 
@@ -38,7 +39,26 @@ def register(commands: Any) -> None:
     up.set_defaults(handler=_up)
 
 
+# The dev stack is imported when `dev up` runs, not with the CLI: the container image ships the
+# CLI without it (only production packages), and every other command works there.
+_NO_DEVSTACK = (
+    "`pdjira dev up` needs the dev stack (pdjira-devstack), which this installation does not"
+    " include (the container image ships only the services and the CLI): run it from a checkout"
+    " with `make run`"
+)
+
+
+def _devstack_missing(exc: ModuleNotFoundError) -> bool:
+    return (exc.name or "").split(".")[0] == "pdjira_devstack"
+
+
 def _replicas(text: str) -> dict[str, int]:
+    try:
+        from pdjira_devstack.stack import SERVICES
+    except ModuleNotFoundError as exc:
+        if _devstack_missing(exc):
+            raise argparse.ArgumentTypeError(_NO_DEVSTACK) from None
+        raise
     counts = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         service, _, count = item.partition("=")
@@ -80,6 +100,14 @@ def _cli_hint(env_file: Path) -> str:
 
 
 def _up(args: argparse.Namespace) -> int:
+    try:
+        from pdjira_devstack.demo import run_demo
+        from pdjira_devstack.stack import Stack, StackSettings
+    except ModuleNotFoundError as exc:
+        if _devstack_missing(exc):
+            print(f"pdjira: {_NO_DEVSTACK}.", file=sys.stderr)
+            return 2
+        raise
     workdir = Path(args.workdir).resolve()
     # The simulators keep their state in memory, so JetStream data (links) from an earlier run
     # would point at issues that no longer exist: every run starts clean.
