@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -83,14 +83,17 @@ async def publish(
     msg_id: str,
     correlation_id: str,
     timeout: float = 5.0,
+    headers: Mapping[str, str] | None = None,
 ) -> PubAck:
     """Publish to JetStream and wait for the PubAck; ``msg_id`` dedupes retries of the same fact.
-    ``message`` is a contract, or one already encoded (by a caller that had to measure it)."""
+    ``message`` is a contract, or one already encoded (by a caller that had to measure it);
+    ``headers``: more headers (e.g. ``EVENT_STORED_AT_HEADER``)."""
     ack: PubAck = await broker.publish(
         message if isinstance(message, bytes) else encode(message),
         subject,
         stream=stream,
         headers={
+            **(headers or {}),
             MSG_ID_HEADER: bounded_msg_id(msg_id),
             CORRELATION_HEADER: correlation_id,
             "content-type": "application/json",
