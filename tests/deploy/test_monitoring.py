@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,25 @@ def test_the_kustomization_includes_every_manifest() -> None:
     endpoint = monitors[0]["spec"]["endpoints"][0]
     assert endpoint["path"] == "/metrics"
     assert endpoint["port"] == "http"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_the_monitoring_folder_renders_with_kustomize() -> None:
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(MONITORING)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all(rendered)}
+    assert objects == {
+        ("ConfigMap", "pdjira-grafana-dashboard"),
+        ("PrometheusRule", "pdjira"),
+        ("ServiceMonitor", "pdjira"),
+    }
+    (config_map,) = (o for o in yaml.safe_load_all(rendered) if o["kind"] == "ConfigMap")
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert json.loads(config_map["data"]["grafana-dashboard.json"]) == json.loads(
+        DASHBOARD.read_text()
+    )
