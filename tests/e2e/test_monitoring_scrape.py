@@ -63,15 +63,16 @@ async def test_a_sync_both_ways_shows_in_the_metrics_the_dashboard_uses(
             operation="post_issue",
             status="201",
         )
-        == 1
+        >= 1
     )
     assert (
         grew("pd-writer", "pdjira_vendor_request_duration_seconds_count", vendor="pagerduty") >= 1
     )
     created = grew("jira-writer", "pdjira_sync_latency_seconds_count", command="CreateIssue")
     resolved = grew("pd-writer", "pdjira_sync_latency_seconds_count", command="UpdateIncident")
-    assert created == 1
-    assert resolved == 1
+    # (At least: a straggler of an earlier test on the shared stack may land in the window too.)
+    assert created >= 1
+    assert resolved >= 1
     # A second at most here (simulators, one host): the histogram's sum says how long it took.
     seconds = grew("jira-writer", "pdjira_sync_latency_seconds_sum", command="CreateIssue")
     assert 0 < seconds < 30
@@ -79,7 +80,7 @@ async def test_a_sync_both_ways_shows_in_the_metrics_the_dashboard_uses(
     in_time = grew(
         "pd-writer", "pdjira_sync_latency_seconds_bucket", command="UpdateIncident", le="+Inf"
     )
-    assert in_time == 1
+    assert in_time == resolved
     # The writers read the DLQ depth and the consumers' lag from JetStream.
     assert _value(after["jira-writer"], "pdjira_jetstream_metrics_refreshed_timestamp_seconds") > 0
     lagging = _value(
