@@ -29,6 +29,7 @@ from pdjira_common.config import NatsSettings, RetrySettings
 from pdjira_common.consumers import poison_reason, subscriber_poison_deliveries
 from pdjira_common.contracts import encode
 from pdjira_common.dead_letters import send_to_dlq
+from pdjira_common.delivery_metrics import DeliveryMetrics
 from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.nats_connect import broker_security, servers
@@ -128,11 +129,13 @@ class _RetryMiddleware(BaseMiddleware):
         settings: RetrySettings,
         consumer: str,
         broker_ref: list[NatsBroker],
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         super().__init__(msg, context=context)
         self.settings = settings
         self.consumer = consumer
         self.broker_ref = broker_ref
+        self.metrics = metrics
 
     async def consume_scope(
         self,
@@ -191,7 +194,11 @@ class _RetryMiddleware(BaseMiddleware):
             _log.warning(
                 "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
             )
+            if self.metrics is not None:
+                self.metrics.retried(self.consumer, waiting=verdict.waiting)
             raise NackMessage(delay=verdict.delay)
+        if self.metrics is not None:
+            self.metrics.dead_lettered(self.consumer)
         await send_to_dlq(
             jetstream(self.broker_ref[0]),
             msg.raw_message,
@@ -247,17 +254,24 @@ def make_broker(
     consumer: str,
     retry: RetrySettings,
     middlewares: tuple[Any, ...] = (),
+    delivery: DeliveryMetrics | None = None,
 ) -> NatsBroker:
     """A broker with msgspec decoding (handlers take msgspec Structs), explicit ack policy and the
     retry/DLQ middleware, logged in to NATS as ``nats`` says (user/password, token, creds or
     nkey seed, TLS; a bare URL: as its user info says). It reconnects for ever
-    (``max_reconnect_attempts=-1``): a NATS outage never ends the service."""
+    (``max_reconnect_attempts=-1``): a NATS outage never ends the service. ``delivery`` counts
+    the retries and dead letters of the broker's JetStream subscribers."""
     settings = nats if isinstance(nats, NatsSettings) else NatsSettings(url=nats)
     broker_ref: list[NatsBroker] = []
 
     def middleware(msg: Any, /, *, context: Any) -> BaseMiddleware:
         return _RetryMiddleware(
-            msg, context=context, settings=retry, consumer=consumer, broker_ref=broker_ref
+            msg,
+            context=context,
+            settings=retry,
+            consumer=consumer,
+            broker_ref=broker_ref,
+            metrics=delivery,
         )
 
     broker = _Broker(
