@@ -84,7 +84,7 @@ async def test_the_handler_evaluates_each_rules_jql_once_per_event(
         asked.append(questions)
         return dict.fromkeys(questions, False), ()  # answers, none refused by Jira
 
-    async def send(_deciding: Any, _event: Event, decision: Decision) -> None:
+    async def send(_deciding: Any, _event: Event, decision: Decision, **_kw: Any) -> None:
         sent.append(decision)
 
     # No NATS: the handler's I/O answers "not linked, no echo, Jira did not return it".

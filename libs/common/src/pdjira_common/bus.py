@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
@@ -29,6 +29,7 @@ from pdjira_common.config import NatsSettings, RetrySettings
 from pdjira_common.consumers import poison_reason, subscriber_poison_deliveries
 from pdjira_common.contracts import encode
 from pdjira_common.dead_letters import send_to_dlq
+from pdjira_common.delivery_metrics import DeliveryMetrics
 from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.nats_connect import broker_security, servers
@@ -83,14 +84,17 @@ async def publish(
     msg_id: str,
     correlation_id: str,
     timeout: float = 5.0,
+    headers: Mapping[str, str] | None = None,
 ) -> PubAck:
     """Publish to JetStream and wait for the PubAck; ``msg_id`` dedupes retries of the same fact.
-    ``message`` is a contract, or one already encoded (by a caller that had to measure it)."""
+    ``message`` is a contract, or one already encoded (by a caller that had to measure it);
+    ``headers``: more headers (e.g. ``EVENT_STORED_AT_HEADER``)."""
     ack: PubAck = await broker.publish(
         message if isinstance(message, bytes) else encode(message),
         subject,
         stream=stream,
         headers={
+            **(headers or {}),
             MSG_ID_HEADER: bounded_msg_id(msg_id),
             CORRELATION_HEADER: correlation_id,
             "content-type": "application/json",
@@ -125,11 +129,13 @@ class _RetryMiddleware(BaseMiddleware):
         settings: RetrySettings,
         consumer: str,
         broker_ref: list[NatsBroker],
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         super().__init__(msg, context=context)
         self.settings = settings
         self.consumer = consumer
         self.broker_ref = broker_ref
+        self.metrics = metrics
 
     async def consume_scope(
         self,
@@ -188,7 +194,11 @@ class _RetryMiddleware(BaseMiddleware):
             _log.warning(
                 "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
             )
+            if self.metrics is not None:
+                self.metrics.retried(self.consumer, waiting=verdict.waiting)
             raise NackMessage(delay=verdict.delay)
+        if self.metrics is not None:
+            self.metrics.dead_lettered(self.consumer)
         await send_to_dlq(
             jetstream(self.broker_ref[0]),
             msg.raw_message,
@@ -244,17 +254,24 @@ def make_broker(
     consumer: str,
     retry: RetrySettings,
     middlewares: tuple[Any, ...] = (),
+    delivery: DeliveryMetrics | None = None,
 ) -> NatsBroker:
     """A broker with msgspec decoding (handlers take msgspec Structs), explicit ack policy and the
     retry/DLQ middleware, logged in to NATS as ``nats`` says (user/password, token, creds or
     nkey seed, TLS; a bare URL: as its user info says). It reconnects for ever
-    (``max_reconnect_attempts=-1``): a NATS outage never ends the service."""
+    (``max_reconnect_attempts=-1``): a NATS outage never ends the service. ``delivery`` counts
+    the retries and dead letters of the broker's JetStream subscribers."""
     settings = nats if isinstance(nats, NatsSettings) else NatsSettings(url=nats)
     broker_ref: list[NatsBroker] = []
 
     def middleware(msg: Any, /, *, context: Any) -> BaseMiddleware:
         return _RetryMiddleware(
-            msg, context=context, settings=retry, consumer=consumer, broker_ref=broker_ref
+            msg,
+            context=context,
+            settings=retry,
+            consumer=consumer,
+            broker_ref=broker_ref,
+            metrics=delivery,
         )
 
     broker = _Broker(

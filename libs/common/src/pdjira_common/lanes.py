@@ -55,6 +55,7 @@ from pdjira_common.consumers import (
     update_consumer,
 )
 from pdjira_common.dead_letters import send_to_dlq
+from pdjira_common.delivery_metrics import DeliveryMetrics
 from pdjira_common.headers import CORRELATION_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.partitions import entity_tokens
@@ -123,8 +124,10 @@ class LaneDispatcher:
         rng: random.Random | None = None,
         running: asyncio.Semaphore | None = None,
         owner: str | None = None,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
         self._js = js
+        self._metrics = metrics  # retries and dead letters counted by consumer (owner)
         self._subject = subject
         self._durable = durable
         # The consumer dead letters name: the service's (``rules``), not a partition's.
@@ -323,6 +326,8 @@ class LaneDispatcher:
                 reason=poison_reason(attempt),
                 attempts=attempt,
             )
+            if self._metrics is not None:
+                self._metrics.dead_lettered(self._owner)
             await msg.ack()
             return True
         waits = 0
@@ -361,11 +366,15 @@ class LaneDispatcher:
                     reason=verdict.reason,
                     attempts=attempt,
                 )
+                if self._metrics is not None:
+                    self._metrics.dead_lettered(self._owner)
                 await msg.ack()
                 return True
             if verdict.waiting and await self._run_overtaker(lane):
                 continue
             attempt += not verdict.waiting
+            if self._metrics is not None:
+                self._metrics.retried(self._owner, waiting=verdict.waiting)
             _log.warning(
                 "retry_scheduled", reason=verdict.reason, attempt=attempt, delay=verdict.delay
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,7 +26,7 @@ from nats.aio.msg import Msg
 from pdjira_common import streams
 from pdjira_common.bus import publish
 from pdjira_common.contracts import Command, CommandFailed, Outcome, decode_command
-from pdjira_common.headers import MSG_ID_HEADER, REPLAY_MSG_ID_PREFIX
+from pdjira_common.headers import EVENT_STORED_AT_HEADER, MSG_ID_HEADER, REPLAY_MSG_ID_PREFIX
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.retry import PermanentFailure, Unprocessable
 
@@ -112,6 +113,26 @@ async def _handle_counting_writes(
             raise
 
 
+def sync_latency(msg: Msg, now: float) -> float | None:
+    """Seconds from the command's source event stored in EVENTS (``EVENT_STORED_AT_HEADER``)
+    to ``now``; None without the header (an older rules) or for a replayed dead letter (its
+    latency is the time it spent in the DLQ, not the sync's)."""
+    headers = msg.headers or {}
+    stored_at = headers.get(EVENT_STORED_AT_HEADER)
+    if stored_at is None or headers.get(MSG_ID_HEADER, "").startswith(REPLAY_MSG_ID_PREFIX):
+        return None
+    try:
+        return max(0.0, now - float(stored_at))
+    except ValueError:
+        return None
+
+
+def observe_sync_latency(metrics: WriterMetrics, msg: Msg, command: Command) -> None:
+    seconds = sync_latency(msg, time.time())
+    if seconds is not None:
+        metrics.sync_seconds.labels(type(command).__name__).observe(seconds)
+
+
 def make_command_handler(
     broker: NatsBroker,
     writer: Writer,
@@ -194,6 +215,8 @@ def make_command_handler(
             publish_quietly(broker, record, metrics.audit_failures),
         )
         metrics.outcomes.labels(type(outcome).__name__).inc()
+        if not isinstance(outcome, CommandFailed):
+            observe_sync_latency(metrics, msg, command)
         _log.info("outcome_published", outcome=type(outcome).__name__, id=command.command_id)
         if isinstance(outcome, CommandFailed) and outcome.permanent:
             # Kept with what to fix, so that `pdjira dlq replay` redoes it after the fix.

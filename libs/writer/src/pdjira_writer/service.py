@@ -85,11 +85,17 @@ class WriterServiceFactory(Generic[W, C]):
             else self._http_clients(
                 config,
                 # The targets' budgets shared with the other replicas (KV opened on first use).
-                HttpOptions.of(config, metrics.requests, budgets=bucket_opener(broker, KV_BUDGETS)),
+                HttpOptions.of(
+                    config,
+                    metrics.requests,
+                    budgets=bucket_opener(broker, KV_BUDGETS),
+                    vendor_metrics=metrics.vendor_calls,
+                ),
             )
         )
         writer = self._wire(broker, targets)
         lanes: list[PartitionedLanes] = []
+        gauges: list[asyncio.Task[None]] = []
 
         async def start_lanes() -> None:
             js = jetstream(broker)
@@ -109,6 +115,7 @@ class WriterServiceFactory(Generic[W, C]):
                     may_overtake=lambda msg: writer.creates_prerequisite(msg.data),
                     running=running,
                     owner=spec.name,
+                    metrics=metrics.delivery,
                 )
 
             partitioned = PartitionedLanes(
@@ -121,8 +128,13 @@ class WriterServiceFactory(Generic[W, C]):
             )
             await partitioned.start()
             lanes.append(partitioned)
+            # The streams' backlog as gauges (DLQ depth, consumers' lag), read every 15 s.
+            gauges.append(asyncio.create_task(metrics.streams.run(js)))
 
         async def stop_lanes() -> None:
+            for task in gauges:
+                task.cancel()
+            gauges.clear()
             for partitioned in lanes:
                 await partitioned.stop()
             lanes.clear()

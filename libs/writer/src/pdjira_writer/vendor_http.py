@@ -30,6 +30,7 @@ from prometheus_client import Counter
 from pdjira_writer.call_log import note_call
 from pdjira_writer.errors import Refused, transport_failure
 from pdjira_writer.spec import Vendor
+from pdjira_writer.vendor_metrics import VendorCallMetrics
 from pdjira_writer.writes_sent import note_request
 
 __all__ = ["HttpOptions", "VendorAnswers", "VendorHttp"]
@@ -104,6 +105,8 @@ class HttpOptions:
     budgets: Callable[[], Awaitable[KeyValue]] | None = None
     max_wait: float = 60.0  # a longer wait for the pacer retries the command later instead
     requests: Counter | None = None  # labels: target, method, status ('error': no answer)
+    # Each call's latency by target/operation/status, each target's rate budget.
+    vendor_metrics: VendorCallMetrics | None = None
     transport: httpx.AsyncBaseTransport | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -116,6 +119,7 @@ class HttpOptions:
         requests: Counter | None = None,
         *,
         budgets: Callable[[], Awaitable[KeyValue]] | None = None,
+        vendor_metrics: VendorCallMetrics | None = None,
     ) -> HttpOptions:
         return cls(
             timeout=config.retry.http_timeout,
@@ -124,6 +128,7 @@ class HttpOptions:
             # Waits for the rate limit stay well inside the lane's bound on a command.
             max_wait=max(config.retry.ack_wait, 5.0),
             requests=requests,
+            vendor_metrics=vendor_metrics,
         )
 
 
@@ -145,6 +150,7 @@ class VendorHttp:
         self.label = answers.vendor.label(target)  # "Jira instance 'dc1'": how messages name it
         self._answers = answers
         self._requests = options.requests
+        self._metrics = options.vendor_metrics
         # Every call to the target (commands, and reads for other services) waits here; the
         # lanes keep the command's ack timer alive meanwhile.
         self.pacer: Pacer | SharedBudget
@@ -175,6 +181,8 @@ class VendorHttp:
             timeout=httpx.Timeout(options.timeout),
             transport=options.transport,
         )
+        if self._metrics is not None:
+            self._metrics.watch_budget(target, self._budget_rate, limit.requests_per_second)
 
     @property
     def closed(self) -> bool:
@@ -207,23 +215,27 @@ class VendorHttp:
                     method, path, params=params, json=json, headers=headers
                 )
             except httpx.HTTPError as exc:
+                latency = time.perf_counter() - sent
                 self._count(method, "error")
+                self._observe(method, path, "error", latency)
                 note_call(
                     method,
                     path,
                     status=None,
                     started=started,
-                    latency=time.perf_counter() - sent,
+                    latency=latency,
                     error=type(exc).__name__,
                 )
                 raise transport_failure(exc, what=what, target=self.label) from exc
+            latency = time.perf_counter() - sent
             self._count(method, str(response.status_code))
+            self._observe(method, path, str(response.status_code), latency)
             note_call(
                 method,
                 path,
                 status=response.status_code,
                 started=started,
-                latency=time.perf_counter() - sent,
+                latency=latency,
             )
             server_rate = self._answers.server_rate(response.headers)
             self.pacer.observe_limit(server_rate)
@@ -261,6 +273,16 @@ class VendorHttp:
         """``GET path``, its answer decoded as ``type_``."""
         response = await self.call("GET", path, what=what, params=params)
         return self.decode(response, type_, what=what)
+
+    def _observe(self, method: str, path: str, status: str, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.observe(self.target, method, path, status, seconds)
+
+    def _budget_rate(self) -> float:
+        """The target's budget now, all replicas (a local pacer holds this replica's share)."""
+        if isinstance(self.pacer, SharedBudget):
+            return self.pacer.rate
+        return self.pacer.rate * self.pacer.replicas
 
     def _count(self, method: str, status: str) -> None:
         if self._requests is not None:

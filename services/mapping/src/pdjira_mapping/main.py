@@ -53,7 +53,10 @@ def _opener(broker: NatsBroker, bucket: str) -> Any:
 
 def create_service(config: Config, *, topology: Topology | None = None) -> MappingService:
     """Everything the mapping service runs, not started; ``app`` starts it."""
-    broker = make_broker(config.nats, consumer=CONSUMER, retry=config.retry)
+    metrics = MappingMetrics.create()
+    broker = make_broker(
+        config.nats, consumer=CONSUMER, retry=config.retry, delivery=metrics.delivery
+    )
     settings = config.mapping
     users = _opener(broker, streams.KV_USERS)
     pairs = _opener(broker, streams.KV_PAIRS)
@@ -81,7 +84,6 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Mappi
         ),
         pairs=PairRegistry(TypedBucket(pairs, Pair), TypedBucket(pairs, LinkState)),
     )
-    metrics = MappingMetrics.create()
     metrics.links_in_memory.set_function(store.cached)
     register(broker, registries, metrics, config.retry)
     responders = Responders(registries, metrics)

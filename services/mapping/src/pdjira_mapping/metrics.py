@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pdjira_common.delivery_metrics import DeliveryMetrics
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 __all__ = ["MappingMetrics"]
@@ -16,6 +17,7 @@ class MappingMetrics:
     lookups: Counter
     requests: Counter
     links_in_memory: Gauge
+    delivery: DeliveryMetrics  # pdjira_retries_total, pdjira_dead_letters_total (consumer=mapping)
 
     @classmethod
     def create(cls) -> MappingMetrics:
@@ -45,4 +47,5 @@ class MappingMetrics:
                 ["request", "result"],
                 registry=registry,
             ),
+            delivery=DeliveryMetrics(registry),
         )

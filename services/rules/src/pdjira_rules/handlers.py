@@ -14,6 +14,7 @@ from faststream.nats import NatsBroker
 from pdjira_common import streams, subjects
 from pdjira_common.bus import Retryable, publish
 from pdjira_common.contracts import Event, IncidentEvent, IssueEvent, Link
+from pdjira_common.headers import EVENT_STORED_AT_HEADER
 from pdjira_common.logging import bind_correlation_id, get_logger
 from pdjira_common.mapping_client import (
     MappingUnavailable,
@@ -116,7 +117,7 @@ async def handle_event(deciding: Deciding, event: Event, *, arrived: datetime) -
         local_jql=known.local_jql,
     )
     decision = apply_unlinked_policy(event, decision, known.actor)
-    await _send(deciding, event, decision)
+    await _send(deciding, event, decision, arrived=arrived)
     if known.link is None:
         again = created_by_itself(event, decision.commands)
         if again is not None:
@@ -268,9 +269,13 @@ async def _jira_answers(
     return answers, tuple(rejected)
 
 
-async def _send(deciding: Deciding, event: Event, decision: Decision) -> None:
+async def _send(
+    deciding: Deciding, event: Event, decision: Decision, *, arrived: datetime | None = None
+) -> None:
     broker = deciding.broker
     now = datetime.now(UTC)
+    # The event's store time rides on its commands: the writers measure the sync latency from it.
+    stored_at = {EVENT_STORED_AT_HEADER: f"{arrived.timestamp():.3f}"} if arrived else None
     # Marks before their creates: an event after the create must find the mark.
     for key, mark in pending_marks(decision.commands, sent_at=now):
         await deciding.pending.mark(key, mark)
@@ -283,6 +288,7 @@ async def _send(deciding: Deciding, event: Event, decision: Decision) -> None:
             stream=streams.COMMANDS,
             msg_id=command.command_id,
             correlation_id=event.correlation_id,
+            headers=stored_at,
         )
     record = audit_record(
         event, decision, recorded_at=now.isoformat(), refused=refused_of(deciding.rules)

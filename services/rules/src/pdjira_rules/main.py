@@ -188,6 +188,7 @@ def create_service(config: Config, *, topology: Topology | None = None) -> Rules
                 stream=streams.EVENTS,
                 running=running,
                 owner=CONSUMER,
+                metrics=metrics.delivery,
             )
 
         partitioned = PartitionedLanes(

@@ -13,6 +13,7 @@ from faststream.prometheus import ConsumeAttrs, PrometheusMiddleware
 from faststream.response import PublishCommand
 from nats.aio.msg import Msg
 from pdjira_common.contracts import AuditRecord
+from pdjira_common.delivery_metrics import DeliveryMetrics
 from pdjira_common.metric_labels import BoundedLabel, subject_pattern
 from prometheus_client import CollectorRegistry, Counter
 
@@ -92,6 +93,8 @@ class RulesMetrics:
             ["origin"],
             registry=self.registry,
         )
+        # The lanes' retries and dead letters (pdjira_retries_total, pdjira_dead_letters_total).
+        self.delivery = DeliveryMetrics(self.registry)
 
     def observe(self, record: AuditRecord, *, origin: str = "webhook") -> None:
         # A label value per known origin only: the series stay bounded.
