@@ -59,7 +59,11 @@ def pod_spec(workload: Obj) -> Obj:
 
 def rendered_config(objects: list[Obj]) -> Obj:
     """The pdjira config the pods mount (the generated ConfigMap's config.yaml)."""
-    [config_map] = of_kind(objects, "ConfigMap")
-    assert config_map["metadata"]["name"].startswith("pdjira-config")
+    # (The monitoring ConfigMap holding the Grafana dashboard is another.)
+    [config_map] = [
+        c
+        for c in of_kind(objects, "ConfigMap")
+        if c["metadata"]["name"].startswith("pdjira-config")
+    ]
     config: Obj = yaml.safe_load(config_map["data"]["config.yaml"])
     return config

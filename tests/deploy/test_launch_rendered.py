@@ -16,6 +16,7 @@ from pdjira_devstack.demo import trigger_incident
 from pdjira_devstack.stack import ACCOUNT, SERVICES
 from pdjira_devstack.waiting import SimulatorState, block_on, wait_until
 from prometheus_client.parser import text_string_to_metric_families
+from support.monitoring import exposed_metrics, referenced_metrics
 
 from .rendered_stack import RenderedStack
 
@@ -34,6 +35,9 @@ SYNC_COUNTED = [
     ("pd-writer", "pdjira_pd_writer_outcomes_total", 1),
     ("pd-writer", "pdjira_pagerduty_requests_total", 1),
     ("mapping", "pdjira_mapping_links_recorded_total", 1),
+    # The end-to-end latency (event stored -> vendor write done) of each direction's write.
+    ("jira-writer", "pdjira_sync_latency_seconds_count{command=CreateIssue}", 1),
+    ("pd-writer", "pdjira_sync_latency_seconds_count{command=UpdateIncident}", 1),
 ]
 
 
@@ -42,6 +46,7 @@ class Scraped:
     """Every service's /metrics after the sync: samples by service."""
 
     samples: dict[str, Samples]
+    texts: dict[str, str]  # each service's /metrics as scraped
 
     def names(self) -> set[str]:
         """Every sample name any service exposes (``_total``, ``_bucket``, ``_count``... as
@@ -60,6 +65,7 @@ class Scraped:
 async def scrape(http: httpx.AsyncClient, stack: RenderedStack) -> Scraped:
     """Every service's /metrics (on the port its Deployment exposes)."""
     out: dict[str, Samples] = {}
+    texts: dict[str, str] = {}
     for service in SERVICES:
         response = await http.get(f"{stack.url(service)}/metrics")
         response.raise_for_status()
@@ -70,7 +76,8 @@ async def scrape(http: httpx.AsyncClient, stack: RenderedStack) -> Scraped:
                 samples[f"{sample.name}{{{labels}}}"] = sample.value
                 samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
         out[service] = samples
-    return Scraped(out)
+        texts[service] = response.text
+    return Scraped(out, texts)
 
 
 async def sync_both_ways(stack: RenderedStack) -> Scraped:
@@ -130,3 +137,13 @@ def test_the_rendered_dev_deployments_sync_both_ways_and_count_it(synced: Scrape
         f"not counted: {synced.missing()}; exposed: {sorted(synced.names())}"
     )
     assert all(synced.samples[service] for service in SERVICES)
+
+
+def test_the_dashboard_and_the_alerts_use_only_metrics_these_scrapes_declare(
+    synced: Scraped,
+) -> None:
+    exposed = set().union(*(exposed_metrics(text) for text in synced.texts.values()))
+    unknown = {
+        name: sorted(where) for name, where in referenced_metrics().items() if name not in exposed
+    }
+    assert not unknown, f"referred to but not exposed by the rendered services: {unknown}"
