@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 
-.PHONY: help install run demo test test-fast lint format bench chaos chaos-short clean jql-oracle
+.PHONY: help install run demo test test-fast lint format bench chaos chaos-short clean jql-oracle browser
 
 help:
 	@echo "make run    - install, start NATS + 5 services + simulators, show a sync, keep running"
@@ -38,8 +38,21 @@ demo: install
 # see tests/support/xdist_groups.py): each stack starts once. TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 4
 
-test: install
+test: install browser
 	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# The console's browser tests (tests/console) drive Debian's headless Chromium with Playwright
+# (no `playwright install`): installed with apt-get when missing and we are root (as in CI).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "make test needs Debian's chromium for the console's browser tests (tests/console):" \
+	       "run 'sudo apt-get install chromium' (or make test as root) and try again" >&2; \
+	  exit 1; \
+	fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	if ! apt-cache show chromium >/dev/null 2>&1; then apt-get update -q; fi; \
+	apt-get install -y -q --no-install-recommends chromium
 
 # The shortened chaos run alone (scale 0.1, ~2 minutes; also part of make test): the same
 # checks as `make chaos`.

@@ -26,6 +26,7 @@ __all__ = [
     "LOG_LEVELS",
     "Config",
     "ConfigError",
+    "ConsoleSettings",
     "HttpListen",
     "IngestSettings",
     "JiraAuth",
@@ -260,12 +261,25 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     ping_timeout: float = 15.0
 
 
+class ConsoleSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The admin web console (services/console)."""
+
+    # The token entered on the login page; unset (and no trusted_user_header): nobody can log in.
+    admin_token: Secret | None = None
+    # Trust this request header's value as the logged-in user (e.g. X-Forwarded-User): ONLY
+    # behind a reverse proxy that sets it and strips it from clients' requests.
+    trusted_user_header: str | None = None
+    # The key signing session cookies; unset: derived from admin_token.
+    session_secret: Secret | None = None
+
+
 class ServiceListen(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     ingest: HttpListen = HttpListen(port=8080)
     rules: HttpListen = HttpListen(port=8091)
     jira_writer: HttpListen = HttpListen(port=8092)
     pd_writer: HttpListen = HttpListen(port=8093)
     mapping: HttpListen = HttpListen(port=8094)
+    console: HttpListen = HttpListen(port=8095)
 
 
 class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -285,6 +299,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     mapping: MappingSettings = MappingSettings()
     log_level: str = "info"
     ingest: IngestSettings = IngestSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     def account(self, account_id: str) -> PagerDutyAccount:
         for account in self.pagerduty_accounts:

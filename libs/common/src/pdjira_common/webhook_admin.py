@@ -36,11 +36,13 @@ __all__ = [
     "PdWebhookReply",
     "PdWebhookRequest",
     "PingReceived",
+    "WebhookSeen",
     "jira_webhooks_subject",
     "pd_ping_subject",
     "pd_secret_key",
     "pd_webhooks_subject",
     "seen_key",
+    "seen_target",
 ]
 
 JIRA_API_V1 = "/rest/webhooks/1.0/webhook"
@@ -73,6 +75,26 @@ def pd_secret_key(account: str, subscription_id: str) -> str:
 def seen_key(system: Literal["pd", "jira"], target: str) -> str:
     """KV ``pdjira_webhooks`` key of the time the last webhook of a target was received."""
     return f"seen.{system}.{token(target)}"
+
+
+def seen_target(key: str) -> tuple[Literal["pd", "jira"], str] | None:
+    """(system, target token) of a :func:`seen_key`; None for any other key."""
+    prefix, _, rest = key.partition(".")
+    system, _, target = rest.partition(".")
+    if prefix != "seen" or not target:
+        return None
+    if system == "pd":
+        return "pd", target
+    if system == "jira":
+        return "jira", target
+    return None
+
+
+class WebhookSeen(msgspec.Struct, frozen=True, kw_only=True):
+    """KV value of a :func:`seen_key`: when (ISO 8601, UTC) and which ingest replica."""
+
+    at: str
+    replica: str = ""
 
 
 class PdSubscription(msgspec.Struct, frozen=True, kw_only=True):
