@@ -79,6 +79,11 @@ def _print_where(stack: Stack) -> None:
         for name in stack.replicas(service):
             print(f"  {name:<23} {stack.url(name)}/health  {stack.url(name)}/metrics")
     print(f"  webhooks in             {stack.url('ingest')}/webhooks/pagerduty/main")
+    if stack.settings.console:
+        print(
+            f"  console                 {stack.console_url}/  (login: the token in "
+            f"{stack.cli_env_path} as CONSOLE_ADMIN_TOKEN)"
+        )
     print(f"  config                  {stack.config_path}")
     print(f"  logs (JSON lines)       {stack.logs}/")
     print(f"  CLI environment         {stack.cli_env_path}  (mode 0600: this run's secrets)")
@@ -112,7 +117,7 @@ def _up(args: argparse.Namespace) -> int:
     # The simulators keep their state in memory, so JetStream data (links) from an earlier run
     # would point at issues that no longer exist: every run starts clean.
     shutil.rmtree(workdir, ignore_errors=True)
-    stack = Stack(workdir, StackSettings(replicas=args.replicas))
+    stack = Stack(workdir, StackSettings(replicas=args.replicas, console=True))
     processes = len(stack.service_processes())
     print(
         f"starting nats-server, 2 simulators and {processes} service processes under {workdir} ..."

@@ -29,7 +29,15 @@ from pdjira_devstack.ports import free_port
 from pdjira_devstack.process import ManagedProcess
 from pdjira_devstack.waiting import block_on
 
-__all__ = ["REPLICA_ID_ENV", "SERVICES", "Stack", "StackSettings", "replica_id", "replica_names"]
+__all__ = [
+    "CONSOLE",
+    "REPLICA_ID_ENV",
+    "SERVICES",
+    "Stack",
+    "StackSettings",
+    "replica_id",
+    "replica_names",
+]
 
 # name -> (module, config listen key)
 SERVICES: dict[str, tuple[str, str]] = {
@@ -40,6 +48,9 @@ SERVICES: dict[str, tuple[str, str]] = {
     "ingest": ("pdjira_ingest", "ingest"),
 }
 
+# The admin web console (services/console): started when StackSettings.console (make run).
+CONSOLE = "console"
+CONSOLE_MODULE = "pdjira_console"
 ACCOUNT = "main"
 START_ATTEMPTS = 3
 ADDRESS_IN_USE = "address already in use"  # uvicorn's and nats-server's words
@@ -98,6 +109,8 @@ class StackSettings:
     # Our own budget (``rate_limit``: requests_per_second, burst) for the Jira instance and the
     # PagerDuty account; unset: the config's defaults (Jira 50/s, PagerDuty 16/s).
     rate_limit: dict[str, float] | None = None
+    # Also start the admin web console (login: env["CONSOLE_ADMIN_TOKEN"]).
+    console: bool = False
 
 
 class Stack:
@@ -114,6 +127,8 @@ class Stack:
         self.ports = {
             name: free_port() for name in [*self.service_processes(), "pd-sim", "jira-sim"]
         }
+        if self.settings.console:
+            self.ports[CONSOLE] = free_port()
         # Generated per stack; reach the processes only through the environment.
         self.env = {
             "PD_TOKEN": secrets.token_hex(16),
@@ -123,6 +138,8 @@ class Stack:
             "MAPPING_ADMIN_TOKEN": secrets.token_hex(16),
             "RULES_ADMIN_TOKEN": secrets.token_hex(16),
             "INGEST_ADMIN_TOKEN": secrets.token_hex(16),
+            "CONSOLE_ADMIN_TOKEN": secrets.token_hex(16),
+            "CONSOLE_SESSION_SECRET": secrets.token_hex(32),
         }
         self.config_path = workdir / "config.yaml"
         self.cli_env_path = workdir / "env"
@@ -167,6 +184,8 @@ class Stack:
             key: {"host": "127.0.0.1", "port": self.ports[name]}
             for name, (_, key) in SERVICES.items()
         }
+        if s.console:
+            listen["console"] = {"host": "127.0.0.1", "port": self.ports[CONSOLE]}
         return {
             "nats": {"url": self.nats.url, **s.extra_config.get("nats", {})},
             "pagerduty_accounts": [
@@ -220,12 +239,28 @@ class Stack:
                 "admin_token": "${env:INGEST_ADMIN_TOKEN}",
             },
             **self._writers(),
+            **self._console(),
             **{
                 k: v
                 for k, v in s.extra_config.items()
                 if k not in ("nats", "rules_service", "writers")
             },
         }
+
+    def _console(self) -> dict[str, Any]:
+        if not self.settings.console:
+            return {}
+        return {
+            "console": {
+                "admin_token": "${env:CONSOLE_ADMIN_TOKEN}",
+                "session_secret": "${env:CONSOLE_SESSION_SECRET}",
+            }
+        }
+
+    @property
+    def console_url(self) -> str:
+        """The admin web console (when started; login: ``env["CONSOLE_ADMIN_TOKEN"]``)."""
+        return self.url(CONSOLE)
 
     def _rate_limit(self) -> dict[str, Any]:
         limit = self.settings.rate_limit
@@ -321,6 +356,16 @@ class Stack:
         return {"PDJIRA_SIM_CHECK_CONTRACT": "strict"} if self.settings.check_contract else {}
 
     def _services(self) -> list[ManagedProcess]:
+        console = [
+            ManagedProcess(
+                CONSOLE,
+                CONSOLE_MODULE,
+                ["--config", str(self.config_path)],
+                health_url=f"{self.url(CONSOLE)}/health",
+                log_file=self.logs / f"{CONSOLE}.log",
+                env={**self.env, REPLICA_ID_ENV: replica_id(CONSOLE)},
+            )
+        ]
         return [
             ManagedProcess(
                 name,
@@ -331,7 +376,7 @@ class Stack:
                 env={**self.env, REPLICA_ID_ENV: replica_id(name)},
             )
             for name, service in self.service_processes().items()
-        ]
+        ] + (console if self.settings.console else [])
 
     def start(self) -> Stack:
         """Start everything and wait until all is healthy. A port picked free can be taken by
