@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import yaml
+from pdjira_common.rule_import import import_wrapper, wrapper_of
 
 from pdjira_cli.admin_client import CONFIG_HELP, RULES, AdminError, connect, run
 
@@ -104,9 +105,7 @@ class RuleInFile:
 
 
 def _item(where: str, data: Any) -> RuleInFile:
-    if isinstance(data, dict) and "rule" in data:
-        return RuleInFile(where, dict(data), bare=False)
-    return RuleInFile(where, {"rule": data}, bare=True)
+    return RuleInFile(where, wrapper_of(data), bare=not (isinstance(data, dict) and "rule" in data))
 
 
 _CONFIG_KEYS = ("pagerduty_rules", "pagerduty_accounts", "jira_instances")
@@ -240,29 +239,10 @@ def _in_file(item: RuleInFile, error: str) -> str:
 
 
 def _import_body(item: RuleInFile, args: argparse.Namespace) -> dict[str, Any]:
-    """The wrapper to POST: the export's rule as is (our ``pdjira`` extension, when the rule was
-    listed by our API, fills account/instance/...); --account/--instance win."""
-    wrapper = dict(item.wrapper)
-    rule = wrapper.get("rule")
-    if isinstance(rule, dict):
-        ext = rule.get("pdjira")
-        if isinstance(ext, dict):
-            for key in (
-                "account",
-                "instance",
-                "priority_map",
-                "field_templates",
-                "resolution",
-                "sync_priority",
-                "urgency_map",
-            ):
-                if key in ext and key not in wrapper:
-                    wrapper[key] = ext[key]
-    for key in ("account", "instance"):
-        given = getattr(args, key, None)
-        if given is not None:
-            wrapper[key] = given
-    return wrapper
+    """The wrapper to POST (see :func:`pdjira_common.rule_import.import_wrapper`)."""
+    return import_wrapper(
+        item.wrapper, getattr(args, "account", None), getattr(args, "instance", None)
+    )
 
 
 def _delete(args: argparse.Namespace) -> int:

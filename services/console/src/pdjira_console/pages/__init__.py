@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from pdjira_console.pages import health
+from pdjira_console.pages import health, rules
 
 __all__ = ["PAGES"]
 
 PAGES: list[ModuleType] = [
     health,
+    rules,
 ]
