@@ -171,6 +171,24 @@ def test_validate_shows_the_problems_or_that_there_are_none_without_saving(
     expect(page.locator(".rule-problems")).to_contain_text("neither YAML nor JSON")
 
 
+def test_the_form_validates_as_you_type_when_javascript_runs(
+    logged_in: Page, console_stack: Stack, cleanup: list[str]
+) -> None:
+    name = "console rules: typed"
+    cleanup.append(name)
+    page = logged_in
+    open_new_rule(page)
+    text = page.get_by_label("Rule (YAML or JSON")
+    text.fill(rule_yaml(name, "Done"))
+    expect(page.locator(".rule-ok")).to_contain_text("No problems")
+    text.fill(rule_yaml(name, "Finishe").rstrip())
+    text.press("End")
+    text.type("d")  # typing, not a click: the check runs after a pause
+    expect_the_real_statuses(page.locator(".rule-problems"), "Finished")
+    expect(page).to_have_url(f"{console_stack.console_url}/rules/new")
+    assert named(console_stack, name) == []
+
+
 def test_a_rule_is_edited_then_deleted_after_confirming(
     logged_in: Page, console_stack: Stack, cleanup: list[str]
 ) -> None:
