@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from pdjira_console.pages import health
+from pdjira_console.pages import dead_letters, health, trace
 
 __all__ = ["PAGES"]
 
 PAGES: list[ModuleType] = [
     health,
+    dead_letters,
+    trace,
 ]
