@@ -28,6 +28,11 @@ class Letter:
     letter: DeadLetter
 
     @property
+    def when(self) -> str:
+        """The failure time to the second, for the table (the full time is its ``datetime``)."""
+        return self.letter.failed_at[:19].replace("T", " ")
+
+    @property
     def reason(self) -> str:
         return " ".join(self.letter.reason.split())
 
