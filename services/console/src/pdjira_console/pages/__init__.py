@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from pdjira_console.pages import health, users, webhooks
+from pdjira_console.pages import dead_letters, health, trace, users, webhooks
 
 __all__ = ["PAGES"]
 
@@ -15,4 +15,6 @@ PAGES: list[ModuleType] = [
     health,
     users,
     webhooks,
+    dead_letters,
+    trace,
 ]
