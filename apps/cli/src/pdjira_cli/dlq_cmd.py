@@ -13,20 +13,13 @@ import asyncio
 import sys
 from typing import Any
 
-import msgspec
-from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
-from pdjira_common import streams
-from pdjira_common.bus import MSG_ID_HEADER
 from pdjira_common.config import ConfigError
-from pdjira_common.contracts import DeadLetter
-from pdjira_common.headers import REPLAY_MSG_ID_PREFIX
+from pdjira_common.dead_letters import list_letters, replay_letters
 
 from pdjira_cli.nats_access import add_nats_options, nats_settings, with_jetstream
 
 __all__ = ["list_letters", "register", "replay_letters"]
-
-_decoder = msgspec.json.Decoder(DeadLetter)
 
 
 def register(commands: Any) -> None:
@@ -45,41 +38,6 @@ def register(commands: Any) -> None:
             action.set_defaults(handler=_replay)
         else:
             action.set_defaults(handler=_list)
-
-
-async def list_letters(js: JetStreamContext) -> list[tuple[int, DeadLetter]]:
-    """Every letter in the DLQ stream with its id (stream sequence), oldest first."""
-    info = await js.stream_info(streams.DLQ)
-    letters = []
-    if info.state.messages == 0:
-        return []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        try:
-            raw = await js.get_msg(streams.DLQ, seq)
-        except NotFoundError:
-            continue  # removed (replayed)
-        if raw.data:
-            letters.append((seq, _decoder.decode(raw.data)))
-    return letters
-
-
-async def replay_letters(js: JetStreamContext, ids: list[int] | None) -> list[str]:
-    """Replay the letters ``ids`` (None: all); lines saying what happened to each."""
-    letters = dict(await list_letters(js))
-    wanted = sorted(letters) if ids is None else ids
-    lines = []
-    for seq in wanted:
-        letter = letters.get(seq)
-        if letter is None:
-            lines.append(f"{seq}: no such dead letter (see `pdjira dlq list`)")
-            continue
-        headers = dict(letter.headers)
-        original = headers.get(MSG_ID_HEADER, "")
-        headers[MSG_ID_HEADER] = f"{REPLAY_MSG_ID_PREFIX}{streams.DLQ}:{seq}:{original}"
-        await js.publish(letter.subject, letter.data, headers=headers)
-        await js.delete_msg(streams.DLQ, seq)
-        lines.append(f"{seq}: replayed to {letter.subject}")
-    return lines
 
 
 def _one_line(text: str) -> str:

@@ -4,7 +4,6 @@ API (``self-link``: a person links their own users with their own tokens, no adm
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import json
 import os
@@ -15,6 +14,7 @@ from typing import Any
 
 import httpx
 from pdjira_common.config import ConfigError, load_config
+from pdjira_common.user_csv import UserCsvError, parse_users_csv_text
 
 from pdjira_cli.admin_client import (
     CONFIG_ENV,
@@ -27,12 +27,6 @@ from pdjira_cli.admin_client import (
 )
 
 __all__ = ["parse_users_csv", "read_token", "register"]
-
-# PagerDuty's user CSV (Users > export) names; other columns are ignored.
-_ID = {"id", "user id", "pagerduty user id", "pd user id"}
-_EMAIL = {"email", "email address", "login email", "e-mail"}
-_NAME = {"name", "full name"}
-_JIRA = {"jira user", "jira username", "jira login", "jira name", "jira user name"}
 
 
 def register(commands: Any) -> None:
@@ -149,34 +143,10 @@ def parse_users_csv(path: Path) -> list[dict[str, str | None]]:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise AdminError(f"cannot read {path}: {exc.strerror}") from None
-    reader = csv.DictReader(text.splitlines())
-    columns = {(c or "").strip().casefold().replace("_", " "): c for c in reader.fieldnames or []}
-
-    def column(names: set[str]) -> str | None:
-        return next((columns[n] for n in names if n in columns), None)
-
-    id_col, email_col = column(_ID), column(_EMAIL)
-    name_col, jira_col = column(_NAME), column(_JIRA)
-    if id_col is None and email_col is None:
-        found = ", ".join(reader.fieldnames or []) or "none"
-        raise AdminError(
-            f"{path} has neither an 'id' nor an 'email' column (found: {found}); export the "
-            "users from PagerDuty or add those columns, and optionally a 'Jira user' column"
-        )
-
-    def cell(row: dict[str, str], col: str | None) -> str | None:
-        value = (row.get(col) or "").strip() if col else ""
-        return value or None
-
-    return [
-        {
-            "pd_user_id": cell(row, id_col),
-            "email": cell(row, email_col),
-            "name": cell(row, name_col),
-            "jira_user": cell(row, jira_col),
-        }
-        for row in reader
-    ]
+    try:
+        return parse_users_csv_text(text, str(path))
+    except UserCsvError as exc:
+        raise AdminError(str(exc)) from None
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from pdjira_common import streams, subjects
 from pdjira_common.contracts import DeadLetter, encode
-from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER
+from pdjira_common.headers import CORRELATION_HEADER, MSG_ID_HEADER, REPLAY_MSG_ID_PREFIX
 from pdjira_common.logging import get_logger
 
-__all__ = ["dead_letter", "send_to_dlq"]
+__all__ = ["dead_letter", "list_letters", "replay_letters", "send_to_dlq"]
 
 _log = get_logger(__name__)
+_decoder = msgspec.json.Decoder(DeadLetter)
 
 
 def dead_letter(
@@ -73,3 +76,42 @@ async def send_to_dlq(
     )
     _log.error("dead_lettered", reason=reason, attempts=attempts, subject=msg.subject)
     return letter
+
+
+async def list_letters(js: JetStreamContext) -> list[tuple[int, DeadLetter]]:
+    """Every letter in the DLQ stream with its id (stream sequence), oldest first
+    (``pdjira dlq list`` and the console's Dead letters page)."""
+    info = await js.stream_info(streams.DLQ)
+    letters = []
+    if info.state.messages == 0:
+        return []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            raw = await js.get_msg(streams.DLQ, seq)
+        except NotFoundError:
+            continue  # removed (replayed)
+        if raw.data:
+            letters.append((seq, _decoder.decode(raw.data)))
+    return letters
+
+
+async def replay_letters(js: JetStreamContext, ids: list[int] | None) -> list[str]:
+    """Replay the letters ``ids`` (None: all); lines saying what happened to each.
+
+    Each original goes back to its subject with a new ``Nats-Msg-Id`` (so the stream's dedup
+    window does not drop it), then its letter is removed."""
+    letters = dict(await list_letters(js))
+    wanted = sorted(letters) if ids is None else ids
+    lines = []
+    for seq in wanted:
+        letter = letters.get(seq)
+        if letter is None:
+            lines.append(f"{seq}: no such dead letter (see `pdjira dlq list`)")
+            continue
+        headers = dict(letter.headers)
+        original = headers.get(MSG_ID_HEADER, "")
+        headers[MSG_ID_HEADER] = f"{REPLAY_MSG_ID_PREFIX}{streams.DLQ}:{seq}:{original}"
+        await js.publish(letter.subject, letter.data, headers=headers)
+        await js.delete_msg(streams.DLQ, seq)
+        lines.append(f"{seq}: replayed to {letter.subject}")
+    return lines

@@ -35,7 +35,9 @@ A page is a module ``pdjira_console/pages/<name>.py`` with::
 and its templates in ``pdjira_console/templates/`` extending ``base.html`` (blocks ``title``
 and ``content``; every ``<form method="post">`` includes ``{{ csrf_field() }}``). Register it
 with one import and one line in :data:`pdjira_console.pages.PAGES`. Every route is behind the
-login; :class:`~pdjira_console.context.Console` holds the config, async httpx clients for the
+login (the rare page a person without the admin token must use adds ``public_routes(console)``:
+no login, its POSTs checked against a short-lived CSRF cookie, see ``app.public``);
+:class:`~pdjira_console.context.Console` holds the config, async httpx clients for the
 admin APIs (``console.rules``, ``console.mapping``, ``console.ingest``, bearer tokens set), the
 read-only NATS connection (``console.nats`` / ``console.js``), ``render`` (adds the user, CSRF
 token, nav and flash messages), ``redirect`` (POST/redirect/GET with a flash message) and

@@ -29,6 +29,7 @@ from pdjira_console.auth import (
     check_token,
     open_signed,
     session_key,
+    sign,
 )
 from pdjira_console.context import Console
 from pdjira_console.pages import PAGES
@@ -80,6 +81,59 @@ def guarded(console: Console, endpoint: Endpoint) -> Endpoint:
                     status_code=403,
                 )
         return await endpoint(request)
+
+    return guard
+
+
+PUBLIC_COOKIE = "pdjira_console_public"  # the CSRF token of a public page's forms
+PUBLIC_SECONDS = 15 * 60
+
+
+def public(console: Console, endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` open to anyone (no login), its POSTs behind a CSRF token tied to a
+    short-lived signed cookie (``PUBLIC_COOKIE``, set by the GET that renders the form).
+
+    Only for pages a person without the admin token must use (a page module's
+    ``public_routes``): such a page has no nav, no user, and no admin rights of its own."""
+
+    async def guard(request: Request) -> Response:
+        now = time.time()
+        found = cast(
+            Session | None, open_signed(console.key, request.cookies.get(PUBLIC_COOKIE), Session)
+        )
+        if found is not None and (found.user or found.expires < now):
+            found = None  # an expired (or not a public) token
+        request.scope["flash"] = open_signed(
+            console.key, request.cookies.get(FLASH_COOKIE), FlashCookie
+        )
+        if request.method == "POST":
+            form = await request.form()
+            sent = str(form.get(CSRF_FIELD, ""))
+            if found is None or not hmac.compare_digest(sent.encode(), found.csrf.encode()):
+                return PlainTextResponse(
+                    "Refused: this form's CSRF token is missing, expired or wrong (a page left "
+                    "open too long, or a request from another site). Reload the page and submit "
+                    "the form again.",
+                    status_code=403,
+                )
+            request.scope["session"] = found
+            return await endpoint(request)
+        # A GET: a fresh token unless the current one has most of its life left.
+        fresh = found is None or found.expires - now < PUBLIC_SECONDS / 2
+        token = Session(user="", csrf=secrets.token_urlsafe(24), expires=now + PUBLIC_SECONDS)
+        request.scope["session"] = token if fresh or found is None else found
+        response = await endpoint(request)
+        if fresh:
+            response.set_cookie(
+                PUBLIC_COOKIE,
+                sign(console.key, token),
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+                path="/",
+                max_age=PUBLIC_SECONDS,
+            )
+        return response
 
     return guard
 
@@ -182,6 +236,16 @@ def page_routes(console: Console) -> list[BaseRoute]:
                 Route(
                     route.path,
                     guarded(console, route.endpoint),
+                    methods=list(route.methods or ["GET"]),
+                    name=route.name,
+                )
+            )
+        # Routes open without the login (see ``public``): few, and each reviewed.
+        for route in getattr(page, "public_routes", lambda _: [])(console):
+            routes.append(
+                Route(
+                    route.path,
+                    public(console, route.endpoint),
                     methods=list(route.methods or ["GET"]),
                     name=route.name,
                 )

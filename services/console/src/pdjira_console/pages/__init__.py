@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from pdjira_console.pages import health, rules
+from pdjira_console.pages import dead_letters, health, rules, trace, users, webhooks
 
 __all__ = ["PAGES"]
 
 PAGES: list[ModuleType] = [
     health,
+    users,
+    webhooks,
+    dead_letters,
+    trace,
     rules,
 ]
