@@ -2,6 +2,10 @@
 ``xdist_group``: one worker), Debian's headless Chromium driven by Playwright (no
 ``playwright install``: ``make test`` installs the ``chromium`` package when missing).
 
+Package-scoped, not session-scoped: Playwright's sync API keeps its event loop set as the
+thread's running loop until it stops, which breaks every asyncio test the worker runs after it;
+so the browser, the driver and the stack stop when the worker leaves this package.
+
 Fixtures: ``console_stack`` (the stack), ``browser`` (one per worker), ``page`` (a fresh
 context, not logged in), ``logged_in`` (a page logged in with the admin token) and
 ``screenshot(page, name)`` (desktop 1280x800 and phone 390x844 PNGs of the current page in
@@ -34,20 +38,20 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("console-stack")
     with Stack(workdir, StackSettings(console=True)) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
         executable_path=chromium_path(), headless=True, args=["--no-sandbox"]

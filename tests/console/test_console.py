@@ -11,6 +11,7 @@ import nats
 import pytest
 from pdjira_common.streams import KV_WEBHOOKS
 from pdjira_common.webhook_admin import WebhookSeen, seen_key
+from pdjira_console.pages import PAGES
 from pdjira_devstack.stack import SERVICES, Stack
 from playwright.sync_api import Page, expect
 
@@ -77,8 +78,10 @@ def test_the_skip_link_and_the_nav_are_reachable_by_tab(logged_in: Page) -> None
     logged_in.keyboard.press("Tab")
     focused = logged_in.evaluate("document.activeElement.textContent")
     assert focused.strip() == "Skip to content"
-    reached = []
-    for _ in range(6):
+    # Then every nav link in order, then "Log out" (bounded: the nav has one link per page).
+    pages = len(PAGES)
+    reached: list[str] = []
+    while "Log out" not in reached and len(reached) < pages + 4:
         logged_in.keyboard.press("Tab")
         reached.append(logged_in.evaluate("document.activeElement.textContent").strip())
     assert "Health" in reached

@@ -356,6 +356,7 @@ class Stack:
         return {"PDJIRA_SIM_CHECK_CONTRACT": "strict"} if self.settings.check_contract else {}
 
     def _services(self) -> list[ManagedProcess]:
+        # Built only when started: its port exists only then.
         console = [
             ManagedProcess(
                 CONSOLE,
@@ -365,6 +366,7 @@ class Stack:
                 log_file=self.logs / f"{CONSOLE}.log",
                 env={**self.env, REPLICA_ID_ENV: replica_id(CONSOLE)},
             )
+            for _ in range(1 if self.settings.console else 0)
         ]
         return [
             ManagedProcess(
@@ -376,7 +378,7 @@ class Stack:
                 env={**self.env, REPLICA_ID_ENV: replica_id(name)},
             )
             for name, service in self.service_processes().items()
-        ] + (console if self.settings.console else [])
+        ] + console
 
     def start(self) -> Stack:
         """Start everything and wait until all is healthy. A port picked free can be taken by
