@@ -40,7 +40,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-replicas-kill-stack"
 INCIDENTS = 30
 NOTES = 6  # per incident: note-<i>-<k>, added in k order
 TOTAL = INCIDENTS * NOTES
-KILL_AFTER = TOTAL // 10  # comments in Jira when the replicas are killed: early in the burst
+# Comments in Jira when the replicas are killed: early in the burst (on a loaded machine the
+# test observes late, and a later kill found the burst already done).
+KILL_AFTER = 3
 KILLED = ("rules#2", "jira-writer#2")  # the first choice; see holders()
 DURABLES = ("rules", "jira-writer")  # and their partitions' (rules-p3)
 QUIET_TIMEOUT = 90.0  # a bound for a loaded machine; a lease, an ack wait, a restart
