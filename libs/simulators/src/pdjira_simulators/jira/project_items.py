@@ -6,6 +6,7 @@ within the issue's project), as Jira does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -76,6 +77,45 @@ def _ref(raw: Any) -> tuple[str | None, str | None]:
     return (str(rid) if rid is not None else None), (str(name) if name is not None else None)
 
 
+def _item_ids(
+    kind: str,
+    candidates: Sequence[Component | Version],
+    raw: Any,
+    field_id: str,
+    errors: dict[str, str],
+    *,
+    fold_case: bool,
+) -> list[str] | None:
+    """`[{"id": ...} | {"name": ...}]` -> ids among `candidates`, or an error as Jira words it
+    (`kind` is "Component" or "Version")."""
+    if not isinstance(raw, list):
+        errors[field_id] = "data was not an array"
+        return None
+    found: list[str] = []
+    for item in raw:
+        rid, name = _ref(item)
+        if rid is not None:
+            hit = next((c for c in candidates if c.id == rid), None)
+        elif name is not None:
+            wanted = name.lower() if fold_case else name
+            hit = next(
+                (c for c in candidates if (c.name.lower() if fold_case else c.name) == wanted),
+                None,
+            )
+        else:
+            hit = None
+        if hit is None:
+            errors[field_id] = (
+                f"{kind} id '{rid}' is not valid"
+                if rid is not None
+                else f"{kind} name '{name}' is not valid"
+            )
+            return None
+        if hit.id not in found:
+            found.append(hit.id)
+    return found
+
+
 class ProjectItems:
     """Components, versions, link types and links of the whole instance."""
 
@@ -111,62 +151,18 @@ class ProjectItems:
     def component_ids(
         self, project_id: str, raw: Any, field_id: str, errors: dict[str, str]
     ) -> list[str] | None:
-        """`[{"id": ...} | {"name": ...}]` -> component ids, or an error as Jira words it."""
-        if not isinstance(raw, list):
-            errors[field_id] = "data was not an array"
-            return None
-        found: list[str] = []
-        for item in raw:
-            rid, name = _ref(item)
-            hit = next(
-                (
-                    c
-                    for c in self.components_of(project_id)
-                    if (rid is not None and c.id == rid)
-                    or (rid is None and name is not None and c.name.lower() == name.lower())
-                ),
-                None,
-            )
-            if hit is None:
-                errors[field_id] = (
-                    f"Component id '{rid}' is not valid"
-                    if rid is not None
-                    else f"Component name '{name}' is not valid"
-                )
-                return None
-            if hit.id not in found:
-                found.append(hit.id)
-        return found
+        """`[{"id": ...} | {"name": ...}]` -> component ids (names match in any case)."""
+        return _item_ids(
+            "Component", self.components_of(project_id), raw, field_id, errors, fold_case=True
+        )
 
     def version_ids(
         self, project_id: str, raw: Any, field_id: str, errors: dict[str, str]
     ) -> list[str] | None:
-        """`[{"id": ...} | {"name": ...}]` -> version ids, or an error as Jira words it."""
-        if not isinstance(raw, list):
-            errors[field_id] = "data was not an array"
-            return None
-        found: list[str] = []
-        for item in raw:
-            rid, name = _ref(item)
-            hit = next(
-                (
-                    v
-                    for v in self.versions_of(project_id)
-                    if (rid is not None and v.id == rid)
-                    or (rid is None and name is not None and v.name == name)
-                ),
-                None,
-            )
-            if hit is None:
-                errors[field_id] = (
-                    f"Version id '{rid}' is not valid"
-                    if rid is not None
-                    else f"Version name '{name}' is not valid"
-                )
-                return None
-            if hit.id not in found:
-                found.append(hit.id)
-        return found
+        """`[{"id": ...} | {"name": ...}]` -> version ids (names match exactly)."""
+        return _item_ids(
+            "Version", self.versions_of(project_id), raw, field_id, errors, fold_case=False
+        )
 
     # ----- issue links --------------------------------------------------------------------
 
