@@ -2,40 +2,5 @@
 simulator, checked against Atlassian's grammar). Re-exported under the names the rules code
 has always used."""
 
-from pdjira_jql import (
-    And,
-    Clause,
-    Empty,
-    Field,
-    FieldProperty,
-    FunctionCall,
-    HistoryClause,
-    ListOperand,
-    Node,
-    Not,
-    Operand,
-    Or,
-    Query,
-    SortKey,
-    Value,
-    parse,
-)
-
-__all__ = [
-    "And",
-    "Clause",
-    "Empty",
-    "Field",
-    "FieldProperty",
-    "FunctionCall",
-    "HistoryClause",
-    "ListOperand",
-    "Node",
-    "Not",
-    "Operand",
-    "Or",
-    "Query",
-    "SortKey",
-    "Value",
-    "parse",
-]
+from pdjira_jql import *  # noqa: F403 (a re-export: the names are pdjira_jql's)
+from pdjira_jql import __all__ as __all__
