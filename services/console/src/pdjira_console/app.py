@@ -197,31 +197,26 @@ def probe_routes(console: Console) -> list[BaseRoute]:
             return "connected"
         return "reconnecting" if client.is_reconnecting else "disconnected"
 
-    async def ready(_: Request) -> Response:
-        nats_state = state()
-        ok = nats_state == "connected"
+    def answer(nats_state: str, status: str, healthy: bool) -> Response:
         body = {
-            "status": "ok" if ok else "unavailable",
+            "status": status,
             "service": SERVICE,
             "checks": {"nats": nats_state},
             "version": VERSION,
         }
         return JSONResponse(
-            body, status_code=200 if ok else 503, headers={"cache-control": "no-store"}
+            body, status_code=200 if healthy else 503, headers={"cache-control": "no-store"}
         )
+
+    async def ready(_: Request) -> Response:
+        nats_state = state()
+        ok = nats_state == "connected"
+        return answer(nats_state, "ok" if ok else "unavailable", ok)
 
     async def live(_: Request) -> Response:
         nats_state = state()
         dead = nats_state == "closed"
-        body = {
-            "status": "dead" if dead else "ok",
-            "service": SERVICE,
-            "checks": {"nats": nats_state},
-            "version": VERSION,
-        }
-        return JSONResponse(
-            body, status_code=503 if dead else 200, headers={"cache-control": "no-store"}
-        )
+        return answer(nats_state, "dead" if dead else "ok", not dead)
 
     return [Route(READINESS_PATH, ready), Route(LIVENESS_PATH, live)]
 
