@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+from faststream.nats import NatsBroker
 from pdjira_common.bus import make_broker
 from pdjira_common.config import RetrySettings
 from pdjira_common.health import LIVENESS_BOUND, Liveness, nats_state
@@ -17,6 +19,27 @@ from pdjira_common.service import service_app
 from pdjira_common.streams import Topology
 from pdjira_devstack.nats_server import NatsServer
 from pdjira_devstack.waiting import wait_until
+
+
+@contextlib.asynccontextmanager
+async def connected(
+    tmp_path: Path, *, stuck: bool = False
+) -> AsyncIterator[tuple[NatsServer, NatsBroker, Liveness]]:
+    """A nats-server and a broker connected to it, with its Liveness; both stopped after
+    (`stuck`: the client is stuck on purpose, so stopping the broker may fail)."""
+    server = NatsServer(tmp_path / "nats").start()
+    broker = make_broker(server.url, consumer="svc", retry=RetrySettings())
+    await broker.connect()
+    live = Liveness("svc", broker)
+    try:
+        yield server, broker, live
+    finally:
+        if stuck:
+            with contextlib.suppress(Exception):
+                await broker.stop()
+        else:
+            await broker.stop()
+        server.stop()
 
 
 class FakeClock:
@@ -68,11 +91,7 @@ async def test_a_read_loop_that_died_is_dead_though_nats_py_says_connected(
     """nats-py's read loop ends on any unexpected exception from the parser (it logs
     "encountered error" and stops) without closing or reconnecting: the client still says
     connected, but nothing is read any more. Only a restart helps."""
-    server = NatsServer(tmp_path / "nats").start()
-    broker = make_broker(server.url, consumer="svc", retry=RetrySettings())
-    await broker.connect()
-    live = Liveness("svc", broker)
-    try:
+    async with connected(tmp_path) as (_, broker, live):
         client: Any = broker.connection
         assert live.check()[0] == 200
 
@@ -91,32 +110,18 @@ async def test_a_read_loop_that_died_is_dead_though_nats_py_says_connected(
         assert client.is_connected  # nats-py does not notice
         status, body = live.check()
         assert (status, body["status"], body["checks"]["nats"]) == (503, "dead", "loop_dead")
-    finally:
-        await broker.stop()
-        server.stop()
 
 
 async def test_a_client_closed_for_good_is_dead(tmp_path: Path) -> None:
-    server = NatsServer(tmp_path / "nats").start()
-    broker = make_broker(server.url, consumer="svc", retry=RetrySettings())
-    await broker.connect()
-    live = Liveness("svc", broker)
-    try:
+    async with connected(tmp_path) as (_, broker, live):
         assert live.check()[0] == 200
         await broker.connection.close()
         status, body = live.check()
         assert (status, body["checks"]["nats"]) == (503, "closed")
-    finally:
-        await broker.stop()
-        server.stop()
 
 
 async def test_reconnect_loop_gone_while_reconnecting_is_dead(tmp_path: Path) -> None:
-    server = NatsServer(tmp_path / "nats").start()
-    broker = make_broker(server.url, consumer="svc", retry=RetrySettings())
-    await broker.connect()
-    live = Liveness("svc", broker)
-    try:
+    async with connected(tmp_path, stuck=True) as (server, broker, live):
         client: Any = broker.connection
         server.stop()
 
@@ -130,7 +135,3 @@ async def test_reconnect_loop_gone_while_reconnecting_is_dead(tmp_path: Path) ->
         assert client.is_reconnecting
         status, body = live.check()
         assert (status, body["checks"]["nats"]) == (503, "loop_dead")
-    finally:
-        with contextlib.suppress(Exception):  # the client is stuck on purpose
-            await broker.stop()
-        server.stop()
