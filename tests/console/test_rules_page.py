@@ -105,23 +105,37 @@ def expect_the_real_statuses(found: Locator, wrong: str) -> None:
     expect(found).to_contain_text("Done")
 
 
-def open_new_rule(page: Page) -> None:
+def open_new_rule(page: Page, cleanup: list[str], name: str) -> None:
+    """Open the New rule form for a rule called ``name`` (deleted after the test)."""
+    cleanup.append(name)
     page.goto("/rules")
     page.get_by_role("link", name="New rule").click()
     expect(page.get_by_role("heading", name="New rule")).to_be_visible()
+
+
+def submit(page: Page, rule: str, button: str = "Save") -> None:
+    """Put ``rule`` into the form and press ``button``."""
+    page.get_by_label("Rule (YAML or JSON").fill(rule)
+    page.get_by_role("button", name=button).click()
+
+
+def create(page: Page, stack: Stack, name: str) -> dict[str, Any]:
+    """Save the valid rule ``name`` from the open form; the rule as the rules API lists it."""
+    submit(page, rule_yaml(name, "Done"))
+    expect(page.get_by_role("status")).to_contain_text("created")
+    (created,) = named(stack, name)
+    return created
 
 
 def test_a_rule_with_a_status_jira_lacks_is_refused_with_the_real_ones_then_saved_active(
     logged_in: Page, console_stack: Stack, screenshot: Screenshot, cleanup: list[str]
 ) -> None:
     name = "console rules: resolve -> Done"
-    cleanup.append(name)
     page = logged_in
-    open_new_rule(page)
+    open_new_rule(page, cleanup, name)
     expect(page.get_by_label("PagerDuty account")).to_have_value(ACCOUNT)
     expect(page.get_by_label("Jira instance")).to_have_value(INSTANCE)
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Finished"))
-    page.get_by_role("button", name="Save").click()
+    submit(page, rule_yaml(name, "Finished"))
 
     problems = page.locator(".rule-problems")
     expect(problems).to_contain_text(STATUS_PATH)
@@ -131,8 +145,7 @@ def test_a_rule_with_a_status_jira_lacks_is_refused_with_the_real_ones_then_save
     assert named(console_stack, name) == []
     screenshot(page, "rules-form-with-errors")
 
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Done"))
-    page.get_by_role("button", name="Save").click()
+    submit(page, rule_yaml(name, "Done"))
     expect(page.get_by_role("status")).to_contain_text(f"Rule {name} created")
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     expect(page.locator("dd[data-state]")).to_have_text("active")
@@ -153,21 +166,17 @@ def test_validate_shows_the_problems_or_that_there_are_none_without_saving(
     logged_in: Page, console_stack: Stack, cleanup: list[str]
 ) -> None:
     name = "console rules: validate only"
-    cleanup.append(name)
     page = logged_in
-    open_new_rule(page)
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Finished"))
-    page.get_by_role("button", name="Validate").click()
+    open_new_rule(page, cleanup, name)
+    submit(page, rule_yaml(name, "Finished"), "Validate")
     expect_the_real_statuses(page.locator(".rule-problems"), "Finished")
 
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Done"))
-    page.get_by_role("button", name="Validate").click()
+    submit(page, rule_yaml(name, "Done"), "Validate")
     expect(page.locator(".rule-ok")).to_contain_text("No problems")
     expect(page.locator(".rule-problems")).to_have_count(0)
     assert named(console_stack, name) == []
 
-    page.get_by_label("Rule (YAML or JSON").fill("rule: [unclosed")
-    page.get_by_role("button", name="Validate").click()
+    submit(page, "rule: [unclosed", "Validate")
     expect(page.locator(".rule-problems")).to_contain_text("neither YAML nor JSON")
 
 
@@ -175,9 +184,8 @@ def test_the_form_validates_as_you_type_when_javascript_runs(
     logged_in: Page, console_stack: Stack, cleanup: list[str]
 ) -> None:
     name = "console rules: typed"
-    cleanup.append(name)
     page = logged_in
-    open_new_rule(page)
+    open_new_rule(page, cleanup, name)
     text = page.get_by_label("Rule (YAML or JSON")
     text.fill(rule_yaml(name, "Done"))
     expect(page.locator(".rule-ok")).to_contain_text("No problems")
@@ -193,13 +201,9 @@ def test_a_rule_is_edited_then_deleted_after_confirming(
     logged_in: Page, console_stack: Stack, cleanup: list[str]
 ) -> None:
     name = "console rules: to edit"
-    cleanup.append(name)
     page = logged_in
-    open_new_rule(page)
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Done"))
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status")).to_contain_text("created")
-    (created,) = named(console_stack, name)
+    open_new_rule(page, cleanup, name)
+    created = create(page, console_stack, name)
 
     page.get_by_role("link", name="Edit").click()
     text = page.get_by_label("Rule (YAML or JSON")
@@ -259,17 +263,12 @@ def test_the_rules_pages_fit_a_phone(
     logged_in: Page, console_stack: Stack, cleanup: list[str]
 ) -> None:
     name = "console rules: on a phone with a rather long name to wrap"
-    cleanup.append(name)
     page = logged_in
-    open_new_rule(page)
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Finished"))
-    page.get_by_role("button", name="Save").click()
+    open_new_rule(page, cleanup, name)
+    submit(page, rule_yaml(name, "Finished"))
     expect(page.locator(".rule-problems")).to_be_visible()
     pages = ["/rules/new", "/rules/import"]
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Done"))
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status")).to_contain_text("created")
-    (created,) = named(console_stack, name)
+    created = create(page, console_stack, name)
     pages += ["/rules", f"/rules/{created['id']}", f"/rules/{created['id']}/edit"]
     page.set_viewport_size(PHONE)
     for path in pages:
@@ -278,8 +277,7 @@ def test_the_rules_pages_fit_a_phone(
         assert width <= PHONE["width"], f"{path}: {width}px wide on a {PHONE['width']}px phone"
     # the form with its problems too (rendered on POST)
     page.goto("/rules/new")
-    page.get_by_label("Rule (YAML or JSON").fill(rule_yaml(name, "Finished"))
-    page.get_by_role("button", name="Validate").click()
+    submit(page, rule_yaml(name, "Finished"), "Validate")
     expect(page.locator(".rule-problems")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"form with problems: {width}px wide"
