@@ -74,6 +74,13 @@ def test_link_a_jira_user_to_a_pagerduty_user_and_unlink_it(
     assert manual_links(console_stack) == before
 
 
+def on_users_page_send(page: Page, label: str, text: str, button: str) -> None:
+    """On a fresh /users, put ``text`` into the field ``label`` and press ``button``."""
+    page.goto("/users")
+    page.get_by_label(label).fill(text)
+    page.get_by_role("button", name=button).click()
+
+
 def test_automap_reports_matches_and_misses(logged_in: Page, console_stack: Stack) -> None:
     person(
         console_stack,
@@ -82,9 +89,7 @@ def test_automap_reports_matches_and_misses(logged_in: Page, console_stack: Stac
         pd_email="automap@example.com",
         jira_email="automap@example.com",
     )
-    logged_in.goto("/users")
-    logged_in.get_by_label("PagerDuty user ids").fill("PAUTO01, PUSER01")
-    logged_in.get_by_role("button", name="Automap").click()
+    on_users_page_send(logged_in, "PagerDuty user ids", "PAUTO01, PUSER01", "Automap")
     expect(logged_in.get_by_role("status")).to_contain_text("Automap found 1 (not saved")
     expect(logged_in.get_by_role("status")).to_contain_text("PAUTO01 -> automap")
     expect(logged_in.get_by_role("alert")).to_contain_text("PUSER01 not mapped")
@@ -99,9 +104,7 @@ def test_a_csv_import_links_one_user(logged_in: Page, console_stack: Stack) -> N
         pd_email="csv@pd.example.com",
         jira_email="csv@jira.example.com",
     )
-    logged_in.goto("/users")
-    logged_in.get_by_label("or paste the CSV").fill("wrong,columns\n1,2\n")
-    logged_in.get_by_role("button", name="Import").click()
+    on_users_page_send(logged_in, "or paste the CSV", "wrong,columns\n1,2\n", "Import")
     expect(logged_in.get_by_role("alert")).to_contain_text("neither an 'id' nor an 'email'")
 
     logged_in.get_by_label("CSV file").set_input_files(
