@@ -15,8 +15,10 @@ context, not logged in), ``logged_in`` (a page logged in with the admin token) a
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from pdjira_devstack.stack import Stack, StackSettings
@@ -107,3 +109,18 @@ def screenshot(screenshot_dir: Path) -> Screenshot:
         return saved
 
     return take
+
+
+T = TypeVar("T")
+
+
+def poll(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
+    """The first truthy value ``probe`` returns, checked every 0.2 s; fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.2)

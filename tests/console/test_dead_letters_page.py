@@ -7,8 +7,7 @@ stack and restores what it breaks (the permission, and no letter of its own left
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,7 +22,7 @@ from pdjira_common.subjects import unpartitioned
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack
 from playwright.sync_api import Page, expect
 
-from .conftest import CONSOLE_GROUP, PHONE, Screenshot
+from .conftest import CONSOLE_GROUP, PHONE, Screenshot, poll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(CONSOLE_GROUP)]
 
@@ -45,17 +44,6 @@ def letters(stack: Stack) -> list[tuple[int, DeadLetter]]:
             await client.close()
 
     return in_thread(read())
-
-
-def poll(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def issues_for(jira: httpx.Client, incident_id: str) -> list[dict[str, Any]]:

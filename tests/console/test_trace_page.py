@@ -5,8 +5,6 @@ done); an unknown reference says what to give. Runs on the shared console stack.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -14,22 +12,11 @@ import pytest
 from pdjira_devstack.stack import ACCOUNT, INSTANCE, Stack
 from playwright.sync_api import Page, expect
 
-from .conftest import CONSOLE_GROUP, PHONE, Screenshot
+from .conftest import CONSOLE_GROUP, PHONE, Screenshot, poll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(CONSOLE_GROUP)]
 
 T = TypeVar("T")
-
-
-def poll(probe: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def synced_incident(stack: Stack, title: str) -> tuple[str, dict[str, Any]]:
