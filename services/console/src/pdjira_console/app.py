@@ -223,28 +223,25 @@ def probe_routes(console: Console) -> list[BaseRoute]:
 
 def page_routes(console: Console) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
+
+    def add(route: Route, wrap: Callable[[Console, Endpoint], Endpoint]) -> None:
+        routes.append(
+            Route(
+                route.path,
+                wrap(console, route.endpoint),
+                methods=list(route.methods or ["GET"]),
+                name=route.name,
+            )
+        )
+
     for page in PAGES:
         if page.NAV is not None:
             console.nav.append(page.NAV)
         for route in page.routes(console):
-            routes.append(
-                Route(
-                    route.path,
-                    guarded(console, route.endpoint),
-                    methods=list(route.methods or ["GET"]),
-                    name=route.name,
-                )
-            )
+            add(route, guarded)
         # Routes open without the login (see ``public``): few, and each reviewed.
         for route in getattr(page, "public_routes", lambda _: [])(console):
-            routes.append(
-                Route(
-                    route.path,
-                    public(console, route.endpoint),
-                    methods=list(route.methods or ["GET"]),
-                    name=route.name,
-                )
-            )
+            add(route, public)
     return routes
 
 
