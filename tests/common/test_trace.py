@@ -169,3 +169,17 @@ def test_the_linked_entity_joins_the_trace() -> None:
     )
     assert resolve_links({"jira:dc1:10000"}, [link]) == {"jira:dc1:10000", "pd:acme:Q1"}
     assert resolve_links({"pd:acme:Q2"}, [link]) == {"pd:acme:Q2"}
+
+
+def test_a_huge_reference_is_not_echoed_whole() -> None:
+    """A pasted body or log line as the reference: the answer names it briefly."""
+    from datetime import timedelta
+
+    from pdjira_common.trace import _nothing
+
+    said = _nothing("x" * 5000, timedelta(hours=24), set())
+    assert "(5000 characters)" in said
+    assert len(said) < 400
+    assert "nothing found for 'NOPE-1' in the last 24 h" in _nothing(
+        "NOPE-1", timedelta(hours=24), set()
+    )

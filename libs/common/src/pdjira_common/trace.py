@@ -456,8 +456,10 @@ def _nothing(ref: str, since: timedelta, named: set[str]) -> str:
             f"nothing recorded about {', '.join(sorted(named))} in the last {hours:g} h; "
             "look further back with --since"
         )
+    # A pasted log line or a whole body can land here: say what it was, not all of it.
+    shown = repr(ref) if len(ref) <= 80 else f"{ref[:64]!r}... ({len(ref)} characters)"
     return (
-        f"nothing found for {ref!r} in the last {hours:g} h: give an issue key (OPS-1), an "
+        f"nothing found for {shown} in the last {hours:g} h: give an issue key (OPS-1), an "
         "incident or issue id, pd:<account>:<incident id>, jira:<instance>:<issue id> or a "
         "correlation id (from the logs); or look further back with --since"
     )
